@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The test environment, idempotent, used by .ci/run, the README and developers:
+#   - a Docker engine (the one DOCKER_HOST or /var/run/docker.sock answers, else Debian's docker.io started here)
+#   - test images: salt-containers-test:py3 (Debian bookworm minbase + python3, no Salt) and
+#     salt-containers-test:nopython (busybox only), built with debootstrap / docker import, skipped when present
+#   - Salt: a venv outside the repo with a pinned salt from PyPI
+# Everything cached goes under $SALT_CONTAINERS_CACHE (default ~/.cache/salt-containers).
+# Prints what it did and how long each step took.
+set -euo pipefail
+
+SALT_VERSION=3008.4 # newest on PyPI that installs and runs on Python 3.11 here (3008.5 needs an unreleased certifi)
+CACHE=${SALT_CONTAINERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/salt-containers}
+PY3_IMAGE=salt-containers-test:py3
+NOPY_IMAGE=salt-containers-test:nopython
+mkdir -p "$CACHE"
+
+step_start=0
+step() { step_start=$(date +%s.%N); printf '%-44s' "$1"; }
+done_() { printf '%s (%.1f s)\n' "$1" "$(echo "$(date +%s.%N) - $step_start" | bc)"; }
+
+apt_updated=
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" = 0 ] || { echo "need root to install: ${missing[*]}" >&2; return 1; }
+  [ -n "$apt_updated" ] || { apt-get update -qq >/dev/null; apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+command -v bc >/dev/null || apt_install bc
+
+engine_answers() { timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+step "docker engine"
+if engine_answers; then
+  done_ "answers at ${DOCKER_HOST:-/var/run/docker.sock}"
+else
+  if [ -n "${DOCKER_HOST:-}" ]; then
+    echo "DOCKER_HOST=$DOCKER_HOST does not answer: start that engine or unset DOCKER_HOST" >&2
+    exit 1
+  fi
+  command -v dockerd >/dev/null || apt_install docker.io
+  command -v docker >/dev/null || apt_install docker-cli
+  # No systemd here: run the daemon in its own session so it outlives this script. No bridge or
+  # iptables: test containers need no network.
+  setsid dockerd --iptables=false --bridge=none >"$CACHE/dockerd.log" 2>&1 < /dev/null &
+  for _ in $(seq 1 120); do engine_answers && break; sleep 0.5; done
+  engine_answers || { echo "dockerd did not start; its log:" >&2; tail -20 "$CACHE/dockerd.log" >&2; exit 1; }
+  done_ "started dockerd ($(docker version --format '{{.Server.Version}}'))"
+fi
+
+step "image $PY3_IMAGE"
+if docker image inspect "$PY3_IMAGE" >/dev/null 2>&1; then
+  done_ "present"
+else
+  apt_install debootstrap
+  rootfs=$(mktemp -d "$CACHE/rootfs.XXXXXX")
+  mkdir -p "$CACHE/debootstrap-debs"
+  debootstrap --variant=minbase --include=python3 --cache-dir="$CACHE/debootstrap-debs" \
+    bookworm "$rootfs" http://deb.debian.org/debian >"$CACHE/debootstrap.log" 2>&1 \
+    || { tail -20 "$CACHE/debootstrap.log" >&2; rm -rf "$rootfs"; exit 1; }
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  tar -C "$rootfs" -c . | docker import -c 'CMD ["/bin/bash"]' - "$PY3_IMAGE" >/dev/null
+  rm -rf "$rootfs"
+  done_ "built with debootstrap"
+fi
+
+step "image $NOPY_IMAGE"
+if docker image inspect "$NOPY_IMAGE" >/dev/null 2>&1; then
+  done_ "present"
+else
+  apt_install busybox-static
+  rootfs=$(mktemp -d "$CACHE/rootfs.XXXXXX")
+  mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/etc"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for applet in sh sleep ls cat rm mkdir; do ln -s busybox "$rootfs/bin/$applet"; done
+  chmod 1777 "$rootfs/tmp"
+  tar -C "$rootfs" -c . | docker import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' - "$NOPY_IMAGE" >/dev/null
+  rm -rf "$rootfs"
+  done_ "built from busybox"
+fi
+
+step "salt $SALT_VERSION venv"
+venv="$CACHE/salt-venv"
+if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.pinned" 2>/dev/null)" = "$SALT_VERSION" ]; then
+  done_ "present ($venv)"
+else
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "salt==$SALT_VERSION" >"$CACHE/pip.log" 2>&1 || { tail -20 "$CACHE/pip.log" >&2; exit 1; }
+  echo "$SALT_VERSION" >"$venv/.pinned"
+  done_ "installed ($venv)"
+fi

@@ -1,0 +1,2 @@
+// placeholder: filled in by the extension work
+export {};
