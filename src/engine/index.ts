@@ -1,0 +1,5 @@
+/** The engine's public surface: everything the CLI, the extension, the tests and the benchmarks use. */
+export * from './docker/engine';
+export * from './results/model';
+export * from './runner';
+export * from './salt/source';
