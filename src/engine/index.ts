@@ -3,3 +3,5 @@ export * from './docker/engine';
 export * from './results/model';
 export * from './runner';
 export * from './salt/source';
+export * from './build';
+export * from './results/parse';

@@ -3,9 +3,15 @@
  * Runs never throw for Salt or engine problems: those come back in the run's `errors` with a hint,
  * next to every state result that was produced.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildImage } from './build';
 import type { DockerEngine } from './docker/engine';
+import { retcodeOf, type BuildRun, type CallRun, type StateRun } from './results/model';
+import { parseCall, parseStateRun } from './results/parse';
+import { SaltCallRunner } from './run';
 import type { SaltSource } from './salt/source';
-import type { BuildRun, CallRun, StateRun } from './results/model';
 
 export interface SaltTree {
   /** file_roots: the folder holding top.sls and the SLS files. */
@@ -55,4 +61,79 @@ export interface SaltRunnerApi {
   /** Any execution function: `call(c, 'cmd.run', ['id'], {})`. The tree gives custom modules and salt:// files. */
   call(container: string, fn: string, args: string[], kwargs: Record<string, string>, tree?: SaltTree, options?: CallOptions): Promise<CallRun>;
   build(mods: string[], tree: SaltTree, options: BuildOptions): Promise<BuildRun>;
+}
+
+/** The engine behind every front door: one SaltCallRunner (it caches per-container facts) for all runs. */
+export class SaltRunner implements SaltRunnerApi {
+  private readonly calls: SaltCallRunner;
+
+  constructor(
+    readonly engine: DockerEngine,
+    readonly salt: SaltSource,
+  ) {
+    this.calls = new SaltCallRunner(engine, salt);
+  }
+
+  apply(container: string, mods: string[], tree: SaltTree, options: ApplyOptions = {}): Promise<StateRun> {
+    return this.stateRun(container, mods, tree, options);
+  }
+
+  highstate(container: string, tree: SaltTree, options: ApplyOptions = {}): Promise<StateRun> {
+    return this.stateRun(container, [], tree, options);
+  }
+
+  async call(container: string, fn: string, args: string[], kwargs: Record<string, string>, tree?: SaltTree, options: CallOptions = {}): Promise<CallRun> {
+    const outcome = await this.calls.run(
+      { container, args: [fn, ...args, ...Object.entries(kwargs).map(([k, v]) => `${k}=${v}`)], tree: tree ?? { stateRoot: emptyTree() }, saltenv: options.saltenv },
+      options,
+    );
+    const parsed = outcome.error || !outcome.raw ? { value: undefined, errors: [] } : parseCall(outcome.raw);
+    const errors = outcome.error ? [outcome.error] : parsed.errors;
+    return {
+      kind: 'call',
+      function: fn,
+      return: parsed.value,
+      retcode: errors.length ? 1 : 0,
+      errors,
+      container: outcome.container,
+      saltVersion: outcome.saltVersion,
+      durationMs: outcome.durationMs,
+      raw: outcome.raw,
+    };
+  }
+
+  build(mods: string[], tree: SaltTree, options: BuildOptions): Promise<BuildRun> {
+    return buildImage(this.engine, (container, m, t, o) => this.stateRun(container, m, t, o), mods, tree, options);
+  }
+
+  private async stateRun(container: string, mods: string[], tree: SaltTree, options: ApplyOptions): Promise<StateRun> {
+    const highstate = mods.length === 0;
+    const args = highstate ? ['state.highstate'] : ['state.sls', mods.join(',')];
+    if (options.test) args.push('test=True');
+    if (options.saltenv) args.push(`saltenv=${options.saltenv}`);
+    if (options.pillar && Object.keys(options.pillar).length) args.push(`pillar=${JSON.stringify(options.pillar)}`);
+    const outcome = await this.calls.run({ container, args, tree, saltenv: options.saltenv }, options);
+    const parsed = outcome.error || !outcome.raw ? { states: [], errors: [] } : parseStateRun(outcome.raw);
+    const errors = outcome.error ? [...parsed.errors, outcome.error] : parsed.errors;
+    return {
+      kind: 'state',
+      mods,
+      highstate,
+      test: options.test ?? false,
+      states: parsed.states,
+      retcode: retcodeOf(parsed.states, errors),
+      errors,
+      container: outcome.container,
+      saltVersion: outcome.saltVersion,
+      durationMs: outcome.durationMs,
+      raw: outcome.raw,
+    };
+  }
+}
+
+let emptyTreeDir: string | undefined;
+/** An empty state tree for calls made without a workspace. */
+function emptyTree(): string {
+  emptyTreeDir ??= mkdtempSync(join(tmpdir(), 'salt-containers-empty-'));
+  return emptyTreeDir;
 }

@@ -83,6 +83,12 @@ export interface ExecOptions {
   signal?: AbortSignal;
 }
 
+/** A tar stream to upload: a Node stream or tar-stream's (streamx) pack. */
+export interface TarSource {
+  pipe(destination: NodeJS.WritableStream): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
 export interface ExecResult {
   /** null when the exec never reported an exit (container stopped or removed under it). */
   exitCode: number | null;
@@ -283,7 +289,7 @@ export class DockerEngine {
   }
 
   /** Uploads a tar stream and lets the engine unpack it under `dir` (which must exist). */
-  async putArchive(containerId: string, dir: string, tar: Readable): Promise<void> {
+  async putArchive(containerId: string, dir: string, tar: TarSource): Promise<void> {
     await this.call({ container: containerId }, async () => {
       // dockerode accepts a stream; a PassThrough keeps backpressure and surfaces errors from `tar`.
       const body = new PassThrough();

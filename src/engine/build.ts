@@ -1,0 +1,105 @@
+/**
+ * Build: base image -> keep-alive container -> apply -> commit with the base image's config -> remove.
+ * The image gets the states' effect and nothing of Salt; it keeps the base image's Cmd, Entrypoint,
+ * Env, WorkingDir, User, ExposedPorts and Labels (plus labels naming the SLS and the Salt version).
+ */
+import { EngineError, type DockerEngine, type ImageConfig } from './docker/engine';
+import type { BuildRun, RunError, StateRun } from './results/model';
+import type { BuildOptions, SaltTree } from './runner';
+
+/** Labels a built image carries. */
+export const BUILD_LABELS = { sls: 'io.salt-containers.sls', saltVersion: 'io.salt-containers.salt-version', baseImage: 'io.salt-containers.base-image' } as const;
+
+/** Ways to keep a container up whatever its image does: coreutils' sleep, else Python (which Salt needs anyway). */
+const KEEP_ALIVE = [
+  ['sleep', 'infinity'],
+  ['python3', '-c', 'import signal; signal.pause()'],
+];
+
+/** `repo:tag` -> `repo:tag-failed`; a repo without a tag gets `latest-failed`. */
+export function failedTag(tag: string): string {
+  const colon = tag.lastIndexOf(':');
+  return colon > tag.lastIndexOf('/') ? `${tag}-failed` : `${tag}:latest-failed`;
+}
+
+export type ApplyFn = (container: string, mods: string[], tree: SaltTree, options: BuildOptions) => Promise<StateRun>;
+
+export async function buildImage(engine: DockerEngine, apply: ApplyFn, mods: string[], tree: SaltTree, options: BuildOptions): Promise<BuildRun> {
+  const started = Date.now();
+  const log = options.log ?? (() => undefined);
+  const fail = (error: RunError, run?: StateRun): BuildRun => ({
+    ...(run ?? { mods, highstate: false, test: options.test ?? false, states: [], durationMs: 0 }),
+    kind: 'build',
+    baseImage: options.baseImage,
+    retcode: 1,
+    errors: [...(run?.errors ?? []), error],
+    durationMs: Date.now() - started,
+  });
+  options.onStage?.('preparing');
+  let base: Awaited<ReturnType<DockerEngine['inspectImage']>>;
+  try {
+    base = await engine.inspectImage(options.baseImage);
+  } catch (error) {
+    const e = error as EngineError;
+    return fail({ kind: e.kind === 'image-not-found' || e.kind === 'engine-unreachable' ? e.kind : 'salt', message: e.message, hint: e.hint });
+  }
+  let containerId: string | undefined;
+  try {
+    for (const keepAlive of KEEP_ALIVE) {
+      const id = await engine.createContainer(options.baseImage, { keepAlive, labels: { 'io.salt-containers.build': options.tag } });
+      try {
+        log(`build: keep-alive container ${id.slice(0, 12)} from ${options.baseImage} (${keepAlive.join(' ')})`);
+        await engine.startContainer(id);
+        containerId = id;
+        break;
+      } catch {
+        await engine.removeContainer(id, { force: true }).catch(() => undefined);
+      }
+    }
+    if (!containerId) {
+      return fail({ kind: 'no-python', message: `image ${options.baseImage} has no Python 3: Salt needs python3 in the image`, hint: 'Use a base image with python3 installed.' });
+    }
+    const run = await apply(containerId, mods, tree, options);
+    const failed = run.retcode !== 0;
+    const result: BuildRun = { ...run, kind: 'build', baseImage: options.baseImage, durationMs: 0 };
+    if (options.test || options.signal?.aborted || (failed && !options.commitOnFailure) || run.states.length === 0) {
+      result.durationMs = Date.now() - started;
+      if (!options.test && !failed && run.states.length === 0) {
+        result.retcode = 1;
+        result.errors = [...result.errors, { kind: 'salt', message: 'no states ran: nothing to build', hint: 'Check the SLS names.' }];
+      }
+      return result;
+    }
+    options.onStage?.('committing');
+    const tag = failed ? failedTag(options.tag) : options.tag;
+    const config: ImageConfig = {
+      Cmd: base.Config.Cmd ?? null,
+      Entrypoint: (base.Config.Entrypoint as string[] | null | undefined) ?? null,
+      Env: base.Config.Env ?? null,
+      WorkingDir: base.Config.WorkingDir ?? '',
+      User: base.Config.User ?? '',
+      ExposedPorts: base.Config.ExposedPorts ?? null,
+      Volumes: base.Config.Volumes ?? null,
+      Labels: {
+        ...(base.Config.Labels ?? {}),
+        [BUILD_LABELS.sls]: mods.join(','),
+        [BUILD_LABELS.saltVersion]: run.saltVersion ?? '',
+        [BUILD_LABELS.baseImage]: options.baseImage,
+      },
+    };
+    log(`build: commit ${containerId.slice(0, 12)} -> ${tag} with the base image's config ${JSON.stringify(config)}`);
+    const id = await engine.commit(containerId, tag, config, `salt-containers: ${mods.join(',')} on ${options.baseImage}`);
+    result.image = { id, tag, failed };
+    if (failed) result.errors = [...result.errors, { kind: 'salt', message: `a state failed: the run was committed for inspection as ${tag}`, hint: `Inspect it with: docker run --rm -it ${tag} sh` }];
+    result.durationMs = Date.now() - started;
+    return result;
+  } catch (error) {
+    const e = error instanceof EngineError ? error : new EngineError('engine', (error as Error).message);
+    return fail({ kind: e.kind === 'engine-unreachable' ? e.kind : 'salt', message: e.message, hint: e.hint });
+  } finally {
+    if (containerId) {
+      options.onStage?.('cleaning');
+      await engine.removeContainer(containerId, { force: true }).catch((error) => log(`build: could not remove ${containerId}: ${(error as Error).message}`));
+    }
+  }
+}

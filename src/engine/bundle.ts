@@ -1,0 +1,112 @@
+/**
+ * One tar per run, rooted at the run's private directory name: the minion config that keeps every
+ * Salt path inside that directory, the run's entry point, the state tree (file_roots), the pillar tree
+ * (pillar_roots), and the state tree's custom modules (`_modules`, `_states`, `_grains`, ...) placed
+ * where Salt's loader finds them without a sync. Symlinks that lead outside a root are not followed.
+ */
+import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { pack, type Pack } from 'tar-stream';
+import type { SaltTree } from './runner';
+import { RUN_PY } from './salt/scripts';
+
+/** Folders never shipped: version control, editor state, dependency trees. */
+const SKIPPED_DIRS = new Set(['.git', '.hg', '.svn', '.vscode', '.idea', 'node_modules', '__pycache__', '.venv']);
+
+export interface BundleSpec {
+  /** The run directory's absolute path in the container, e.g. /tmp/salt-containers.1a2b3c. */
+  runDir: string;
+  tree: SaltTree;
+  minionId: string;
+  saltenv: string;
+}
+
+export interface TreeFile {
+  /** Path relative to its root, with forward slashes. */
+  path: string;
+  absolute: string;
+  mode: number;
+}
+
+/** Files under root (following symlinks that stay inside it), skipping SKIPPED_DIRS. */
+export function listTree(root: string): TreeFile[] {
+  const realRoot = realpathSync(root);
+  const files: TreeFile[] = [];
+  const visit = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const absolute = join(dir, name);
+      let stats = lstatSync(absolute);
+      if (stats.isSymbolicLink()) {
+        let target: string;
+        try {
+          target = realpathSync(absolute);
+        } catch {
+          continue; // dangling
+        }
+        if (target !== realRoot && !target.startsWith(realRoot + sep)) continue; // leads outside the root
+        stats = statSync(absolute);
+      }
+      if (stats.isDirectory()) {
+        if (!SKIPPED_DIRS.has(name)) visit(absolute);
+      } else if (stats.isFile()) {
+        files.push({ path: relative(root, absolute).split(sep).join('/'), absolute, mode: stats.mode & 0o777 });
+      }
+    }
+  };
+  visit(root);
+  return files;
+}
+
+export function minionConfig(spec: BundleSpec): Record<string, unknown> {
+  const dir = spec.runDir;
+  const envs = [...new Set(['base', spec.saltenv])];
+  return {
+    id: spec.minionId,
+    file_client: 'local',
+    root_dir: dir,
+    cachedir: `${dir}/cache`,
+    extension_modules: `${dir}/cache/extmods`,
+    pki_dir: `${dir}/pki`,
+    sock_dir: `${dir}/sock`,
+    log_file: `${dir}/log`,
+    file_roots: Object.fromEntries(envs.map((env) => [env, [`${dir}/states`]])),
+    pillar_roots: Object.fromEntries(envs.map((env) => [env, [`${dir}/pillar`]])),
+    saltenv: spec.saltenv,
+    // fqdns does reverse DNS lookups of every address: seconds of waiting in a container without network.
+    enable_fqdns_grains: false,
+    grains_cache: false,
+  };
+}
+
+function addFile(tar: Pack, name: string, content: string | Buffer, mode = 0o644): Promise<void> {
+  return new Promise((resolve, reject) => tar.entry({ name, mode, uid: 0, gid: 0, mtime: new Date() }, content, (error) => (error ? reject(error) : resolve())));
+}
+
+function addDir(tar: Pack, name: string, mode = 0o755): Promise<void> {
+  return new Promise((resolve, reject) => tar.entry({ name, type: 'directory', mode, uid: 0, gid: 0, mtime: new Date() }, (error) => (error ? reject(error) : resolve())));
+}
+
+/** The run's tar, to be unpacked in the run directory's parent. */
+export function bundleTar(spec: BundleSpec): Pack {
+  const tar = pack();
+  const top = spec.runDir.split('/').pop() as string;
+  (async () => {
+    await addDir(tar, top, 0o700);
+    for (const sub of ['conf', 'states', 'pillar', 'cache', 'cache/extmods']) await addDir(tar, `${top}/${sub}`);
+    // JSON is YAML: no YAML library needed to write the config.
+    await addFile(tar, `${top}/conf/minion`, JSON.stringify(minionConfig(spec), null, 1));
+    await addFile(tar, `${top}/run.py`, RUN_PY);
+    for (const file of listTree(spec.tree.stateRoot)) {
+      const content = readFileSync(file.absolute);
+      await addFile(tar, `${top}/states/${file.path}`, content, file.mode);
+      // `_modules/x.py` -> cache/extmods/modules/x.py: what saltutil.sync_all would do, without its exec.
+      const custom = /^_([a-z_]+)\/(.+)$/.exec(file.path);
+      if (custom) await addFile(tar, `${top}/cache/extmods/${custom[1]}/${custom[2]}`, content, file.mode);
+    }
+    if (spec.tree.pillarRoot) {
+      for (const file of listTree(spec.tree.pillarRoot)) await addFile(tar, `${top}/pillar/${file.path}`, readFileSync(file.absolute), file.mode);
+    }
+    tar.finalize();
+  })().catch((error) => tar.destroy(error));
+  return tar;
+}

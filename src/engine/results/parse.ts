@@ -1,0 +1,137 @@
+/**
+ * Parsers for every shape salt-call prints with `--out json --retcode-passthrough` (see
+ * shared/notes/salt-in-containers.md): state results, render errors, unknown function, bad arguments,
+ * module exceptions. stderr carries Python warnings even on success: it is never a failure by itself.
+ */
+import type { RawOutput, RunError, StateResult } from './model';
+
+const TAG_SEPARATOR = '_|-';
+
+interface SaltStateReturn {
+  __id__?: string;
+  __sls__?: string;
+  __run_num__?: number;
+  name?: string;
+  result?: boolean | null;
+  comment?: string | string[];
+  changes?: Record<string, unknown>;
+  duration?: number | string;
+  start_time?: string;
+}
+
+function looksLikeStateReturn(value: unknown): value is SaltStateReturn {
+  return typeof value === 'object' && value !== null && 'result' in value && ('__run_num__' in value || 'comment' in value);
+}
+
+/** `pkg_|-web_|-nginx_|-installed` -> `pkg.installed`. Only the first and last fields are safe to take: ids and names may contain the separator. */
+export function functionOfTag(tag: string): string {
+  const first = tag.indexOf(TAG_SEPARATOR);
+  const last = tag.lastIndexOf(TAG_SEPARATOR);
+  if (first < 0) return tag;
+  return `${tag.slice(0, first)}.${tag.slice(last + TAG_SEPARATOR.length)}`;
+}
+
+/** The id field of a tag, for results without `__id__` (e.g. "no top match"): everything between the first and the second-to-last separator is ambiguous, so only use it then. */
+function idOfTag(tag: string): string {
+  const parts = tag.split(TAG_SEPARATOR);
+  return parts.length >= 4 ? parts.slice(1, parts.length - 2).join(TAG_SEPARATOR) : tag;
+}
+
+function toStateResult(tag: string, value: SaltStateReturn, index: number): StateResult {
+  const comment = Array.isArray(value.comment) ? value.comment.join('\n') : String(value.comment ?? '');
+  return {
+    id: value.__id__ ?? idOfTag(tag),
+    sls: value.__sls__ ?? '',
+    function: functionOfTag(tag),
+    name: value.name ?? '',
+    result: value.result === undefined ? null : value.result,
+    comment,
+    changes: value.changes && typeof value.changes === 'object' ? value.changes : {},
+    durationMs: Number(value.duration ?? 0) || 0,
+    runNum: typeof value.__run_num__ === 'number' ? value.__run_num__ : 1_000_000 + index,
+    tag,
+    startTime: value.start_time,
+  };
+}
+
+/** A render error ("Rendering SLS 'base:web' failed: ...; line 3", YAML marks, missing SLS) with its SLS and line. */
+export function parseRenderError(message: string): RunError {
+  const error: RunError = { kind: 'render', message: message.trim() };
+  const rendering = /Rendering SLS '(?:([^':]+):)?([^']+)' failed/.exec(message);
+  const missing = /No matching sls found for '([^']+)'/.exec(message) ?? /Specified SLS (\S+) in saltenv \S+ is not available/.exec(message);
+  if (rendering) error.sls = rendering[2];
+  else if (missing) error.sls = missing[1];
+  // YAML errors name the context mark first ("in <unicode string>, line 4, column 11"), Jinja errors end with "; line 3".
+  const yamlMark = /line (\d+), column (\d+)/.exec(message);
+  const jinjaLine = /; line (\d+)/.exec(message);
+  if (yamlMark) {
+    error.line = Number(yamlMark[1]);
+    error.column = Number(yamlMark[2]);
+  } else if (jinjaLine) error.line = Number(jinjaLine[1]);
+  if (missing) error.hint = `Check the SLS name: ${missing[1]} is looked up as ${missing[1].replace(/\./g, '/')}.sls or ${missing[1].replace(/\./g, '/')}/init.sls under the state root.`;
+  return error;
+}
+
+function lastLines(text: string, count: number): string {
+  return text.trim().split('\n').slice(-count).join('\n');
+}
+
+/** Errors when stdout is not Salt's JSON: unknown function, bad arguments, exceptions, anything else. */
+function errorFromFailedCall(raw: RawOutput): RunError {
+  const stderr = raw.stderr;
+  const unknown = /'([^']+)' is not available\./.exec(stderr);
+  if (unknown) return { kind: 'unknown-function', message: `'${unknown[1]}' is not available: no such Salt function in this container`, hint: 'Check the spelling; custom modules belong in _modules/ of the state tree.' };
+  const invalid = /Passed invalid arguments:?\s*([^\n]*)/.exec(stderr);
+  if (invalid || (raw.exitCode === 1 && raw.stdout.trim() && !raw.stdout.trim().startsWith('{'))) {
+    const usage = raw.stdout.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+    return {
+      kind: 'bad-arguments',
+      message: `invalid arguments${invalid?.[1] ? `: ${invalid[1].trim()}` : ''}`,
+      hint: usage.length ? `Usage: ${usage.slice(0, 6).join(' ')}` : undefined,
+    };
+  }
+  if (/Traceback \(most recent call last\)/.test(stderr)) {
+    return { kind: 'exception', message: `Salt raised an exception: ${lastLines(stderr, 1)}`, hint: lastLines(stderr, 6) };
+  }
+  if (raw.exitCode === 126 || raw.exitCode === 127) return { kind: 'no-python', message: lastLines(stderr || raw.stdout, 2) || 'the container could not run Python' };
+  const text = lastLines(stderr.split('\n').filter((l) => !/Warning|^\s+import |^\s+warnings\.warn/.test(l)).join('\n'), 4) || lastLines(raw.stdout, 4);
+  return { kind: 'salt', message: text || `salt-call exited with ${raw.exitCode} and printed nothing` };
+}
+
+function parseJson(stdout: string): { local: unknown } | undefined {
+  const text = stdout.trim();
+  if (!text.startsWith('{')) return undefined;
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return typeof parsed === 'object' && parsed !== null && 'local' in parsed ? (parsed as { local: unknown }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A state run's output: results in run order, or the errors that stopped it. Never drops results because another state failed. */
+export function parseStateRun(raw: RawOutput): { states: StateResult[]; errors: RunError[] } {
+  const json = parseJson(raw.stdout);
+  if (!json) return { states: [], errors: [errorFromFailedCall(raw)] };
+  const local = json.local;
+  if (Array.isArray(local)) return { states: [], errors: local.map((m) => parseRenderError(String(m))) };
+  if (typeof local === 'string') return { states: [], errors: [parseRenderError(local)] };
+  if (typeof local !== 'object' || local === null) return { states: [], errors: [{ kind: 'output', message: `unexpected output from Salt: ${raw.stdout.slice(0, 200)}` }] };
+  const states: StateResult[] = [];
+  const errors: RunError[] = [];
+  Object.entries(local as Record<string, unknown>).forEach(([tag, value], index) => {
+    if (looksLikeStateReturn(value)) states.push(toStateResult(tag, value, index));
+    else errors.push({ kind: 'output', message: `unexpected result for ${tag}: ${JSON.stringify(value).slice(0, 200)}` });
+  });
+  states.sort((a, b) => a.runNum - b.runNum);
+  return { states, errors };
+}
+
+/** An execution function's output: its return value, or why there is none. */
+export function parseCall(raw: RawOutput): { value: unknown; errors: RunError[] } {
+  const json = parseJson(raw.stdout);
+  if (!json) return { value: undefined, errors: [errorFromFailedCall(raw)] };
+  // A function that fails by returning (retcode set) still printed its return: keep it, and say so.
+  const errors: RunError[] = raw.exitCode && raw.exitCode !== 0 ? [{ kind: 'salt', message: `the function reported failure (exit ${raw.exitCode})` }] : [];
+  return { value: json.local, errors };
+}
