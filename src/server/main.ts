@@ -1,2 +1,172 @@
-// placeholder: filled in by the server work
-export {};
+/**
+ * The SLS language server: `node dist/server.js --stdio` (or node-ipc when started by the client).
+ * Incremental text sync; a document's diagnostics are recomputed shortly after it changes, open
+ * documents again when a file they may depend on changes. The state catalogue is loaded in the
+ * background and never blocks a request.
+ */
+import {
+  createConnection,
+  ProposedFeatures,
+  TextDocuments,
+  TextDocumentSyncKind,
+  ResponseError,
+  ErrorCodes,
+  type InitializeParams,
+  type InitializeResult,
+  FileChangeType,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { fileURLToPath } from 'node:url';
+import { SlsService, uriToPath } from './service';
+import { REFRESH_CATALOGUE_REQUEST, type RefreshCatalogueResult, type ServerInitializationOptions } from './protocol';
+import { getCatalogue, howToGetCatalogue, CatalogueUnavailable, type StateCatalogue } from '../sls/catalogue';
+
+const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+let service = new SlsService([]);
+let options: ServerInitializationOptions = {};
+let catalogueTold = false;
+
+function log(message: string) {
+  connection.console.log(message);
+}
+
+async function loadCatalogue(refresh: boolean): Promise<StateCatalogue | undefined> {
+  try {
+    const started = Date.now();
+    const catalogue = await getCatalogue({ python: options.saltPython, cacheDir: options.cacheDir, refresh });
+    service.setCatalogue(catalogue);
+    log(`state catalogue: Salt ${catalogue.saltVersion}, ${Object.keys(catalogue.functions).length} state functions (${Date.now() - started} ms)`);
+    scheduleAll();
+    return catalogue;
+  } catch (error) {
+    const reason = error instanceof CatalogueUnavailable ? howToGetCatalogue : `The SLS state catalogue could not be made: ${(error as Error).message}. ${howToGetCatalogue}`;
+    log(reason);
+    if (refresh) throw new ResponseError(ErrorCodes.InternalError, reason);
+    if (!catalogueTold) {
+      // One message per session, not one per file.
+      catalogueTold = true;
+      void connection.window.showInformationMessage(reason);
+    }
+    return undefined;
+  }
+}
+
+connection.onInitialize((params: InitializeParams): InitializeResult => {
+  options = (params.initializationOptions ?? {}) as ServerInitializationOptions;
+  const folders = (params.workspaceFolders ?? []).map((f) => uriToPath(f.uri)).filter((p): p is string => !!p);
+  if (!folders.length && params.rootUri) folders.push(fileURLToPath(params.rootUri));
+  service = new SlsService(folders, { stateRoot: options.stateRoot });
+  return {
+    capabilities: {
+      textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
+      documentSymbolProvider: true,
+      workspaceSymbolProvider: true,
+      definitionProvider: true,
+      referencesProvider: true,
+      hoverProvider: true,
+      completionProvider: { triggerCharacters: ['.', '/', ' ', ':'], resolveProvider: true },
+      codeActionProvider: { codeActionKinds: ['quickfix'] },
+    },
+    serverInfo: { name: 'salt-containers-sls' },
+  };
+});
+
+connection.onInitialized(() => {
+  if (options.catalogue !== false) void loadCatalogue(false);
+  // Index the trees in the background so the first workspace symbol search is ready.
+  setTimeout(() => {
+    try {
+      service.indexAll();
+    } catch (error) {
+      log(`indexing failed: ${(error as Error).message}`);
+    }
+  }, 50);
+});
+
+/** Runs a handler; an unexpected error becomes an empty answer and a log line, never a crash. */
+function guard<P, R>(name: string, empty: R, handler: (params: P) => R): (params: P) => R {
+  return (params: P) => {
+    try {
+      return handler(params);
+    } catch (error) {
+      log(`${name} failed: ${(error as Error).stack ?? error}`);
+      return empty;
+    }
+  };
+}
+
+/** The service sees the editor's text, not the disk's. */
+function sync(uri: string) {
+  const document = documents.get(uri);
+  if (document) service.update(uri, document.getText());
+}
+
+const pending = new Map<string, NodeJS.Timeout>();
+function schedule(uri: string, delay = 150) {
+  clearTimeout(pending.get(uri));
+  pending.set(
+    uri,
+    setTimeout(() => {
+      pending.delete(uri);
+      const document = documents.get(uri);
+      if (!document) return;
+      const version = document.version;
+      const diagnostics = guard('diagnostics', [], () => {
+        sync(uri);
+        return service.diagnostics(uri);
+      })(undefined);
+      void connection.sendDiagnostics({ uri, version, diagnostics });
+    }, delay),
+  );
+}
+function scheduleAll(delay = 300) {
+  for (const document of documents.all()) schedule(document.uri, delay);
+}
+
+documents.onDidOpen((e) => {
+  sync(e.document.uri);
+  schedule(e.document.uri, 0);
+});
+documents.onDidChangeContent((e) => {
+  guard('sync', undefined, () => sync(e.document.uri))(undefined);
+  schedule(e.document.uri);
+  // Other open files may include this one.
+  for (const document of documents.all()) if (document.uri !== e.document.uri) schedule(document.uri, 600);
+});
+documents.onDidClose((e) => {
+  clearTimeout(pending.get(e.document.uri));
+  service.reload(e.document.uri);
+  void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+});
+
+connection.onDidChangeWatchedFiles((params) => {
+  for (const change of params.changes) {
+    if (documents.get(change.uri)) continue;
+    if (change.type === FileChangeType.Deleted || change.uri.endsWith('.sls')) service.reload(change.uri);
+  }
+  scheduleAll();
+});
+
+connection.onDocumentSymbol(guard('documentSymbol', [], (p) => (sync(p.textDocument.uri), service.documentSymbols(p.textDocument.uri))));
+connection.onWorkspaceSymbol(guard('workspaceSymbol', [], (p) => service.workspaceSymbols(p.query)));
+connection.onDefinition(guard('definition', [], (p) => (sync(p.textDocument.uri), service.definition(p.textDocument.uri, p.position))));
+connection.onReferences(guard('references', [], (p) => (sync(p.textDocument.uri), service.references(p.textDocument.uri, p.position, p.context.includeDeclaration))));
+connection.onCompletion(guard('completion', [], (p) => (sync(p.textDocument.uri), service.completion(p.textDocument.uri, p.position))));
+connection.onCompletionResolve((item) => {
+  try {
+    return service.resolveCompletion(item);
+  } catch {
+    return item;
+  }
+});
+connection.onHover(guard('hover', null, (p) => (sync(p.textDocument.uri), service.hover(p.textDocument.uri, p.position))));
+connection.onCodeAction(guard('codeAction', [], (p) => (sync(p.textDocument.uri), service.codeActions(p.textDocument.uri, p.context.diagnostics))));
+
+connection.onRequest(REFRESH_CATALOGUE_REQUEST, async (): Promise<RefreshCatalogueResult | null> => {
+  const catalogue = await loadCatalogue(true);
+  return catalogue ? { saltVersion: catalogue.saltVersion, functions: Object.keys(catalogue.functions).length } : null;
+});
+
+documents.listen(connection);
+connection.listen();

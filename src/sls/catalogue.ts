@@ -1,0 +1,216 @@
+/**
+ * The state catalogue: every state function the Salt that runs the states knows, with its arguments and
+ * doc. Made once through the host Salt (its loader, in a throw-away minion config under a temp dir, never
+ * /etc/salt) and cached per Salt version as <cache>/catalogue/<saltVersion>.json.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, readdirSync, openSync, readSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { defaultCacheDir } from '../engine/salt/source';
+
+export interface CatalogueArgument {
+  name: string;
+  /** Python repr of the default; absent when the argument is required. */
+  default?: string;
+}
+
+export interface CatalogueFunction {
+  args: CatalogueArgument[];
+  /** Accepts **kwargs (extra arguments are passed on). */
+  kwargs: boolean;
+  doc: string;
+}
+
+export interface StateCatalogue {
+  saltVersion: string;
+  python: string;
+  generatedAt: string;
+  /** `file.managed` -> its arguments and doc. */
+  functions: Record<string, CatalogueFunction>;
+  /** `file` -> the module's doc. */
+  modules: Record<string, string>;
+}
+
+/** Runs inside the host Python: argv[1] a private temp dir, argv[2] the output file. */
+const GENERATOR = String.raw`
+import json, os, sys
+tmp, out = sys.argv[1], sys.argv[2]
+import salt.client, salt.config, salt.version
+conf = os.path.join(tmp, "minion")
+paths = {k: os.path.join(tmp, k) for k in ("cache", "pki", "sock", "ext", "srv", "pillar")}
+for p in paths.values():
+    os.makedirs(p, exist_ok=True)
+with open(conf, "w") as f:
+    json.dump({
+        "id": "salt-containers-catalogue", "file_client": "local", "cachedir": paths["cache"],
+        "pki_dir": paths["pki"], "sock_dir": paths["sock"], "extension_modules": paths["ext"],
+        "log_file": os.path.join(tmp, "log"), "log_level": "quiet", "log_level_logfile": "quiet",
+        "file_roots": {"base": [paths["srv"]]}, "pillar_roots": {"base": [paths["pillar"]]},
+        "grains_cache": False,
+    }, f)
+opts = salt.config.minion_config(conf)
+caller = salt.client.Caller(mopts=opts)
+names = caller.cmd("sys.list_state_functions")
+docs = caller.cmd("sys.state_doc")
+functions, modules = {}, {}
+for module in sorted({n.split(".")[0] for n in names}):
+    modules[module] = docs.get(module) or ""
+    try:
+        specs = caller.cmd("sys.state_argspec", module)
+    except Exception:
+        specs = {}
+    for name, spec in (specs or {}).items():
+        if name not in names:
+            continue
+        args = list(spec.get("args") or [])
+        defaults = list(spec.get("defaults") or [])
+        first_default = len(args) - len(defaults)
+        entries = []
+        for i, arg in enumerate(args):
+            entry = {"name": arg}
+            if i >= first_default:
+                entry["default"] = repr(defaults[i - first_default])
+            entries.append(entry)
+        functions[name] = {"args": entries, "kwargs": bool(spec.get("kwargs")), "doc": docs.get(name) or ""}
+for name in names:
+    functions.setdefault(name, {"args": [], "kwargs": True, "doc": docs.get(name) or ""})
+with open(out, "w") as f:
+    json.dump({"saltVersion": salt.version.__version__, "python": sys.executable, "functions": functions, "modules": modules}, f)
+`;
+
+export interface CatalogueOptions {
+  /** A Python with Salt (the `saltContainers.saltPython` setting). */
+  python?: string;
+  /** Default: defaultCacheDir(). */
+  cacheDir?: string;
+}
+
+/** Salt's interpreter: the `#!` line of an executable script (salt-call). */
+function interpreterOf(script: string): string | undefined {
+  try {
+    const fd = openSync(script, 'r');
+    const buffer = Buffer.alloc(256);
+    const n = readSync(fd, buffer, 0, 256, 0);
+    closeSync(fd);
+    const first = buffer.subarray(0, n).toString('utf8').split('\n')[0];
+    const m = /^#!\s*(\S+)(?:\s+(\S+))?/.exec(first);
+    if (!m) return undefined;
+    if (m[1].endsWith('/env') && m[2]) return findOnPath(m[2]);
+    return m[1];
+  } catch {
+    return undefined;
+  }
+}
+
+function findOnPath(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, command))) return join(dir, command);
+  }
+  return undefined;
+}
+
+/**
+ * The host Python with Salt, in this order: the explicit option, SALT_CONTAINERS_PYTHON, the venv the
+ * set-up makes (<cache>/salt-venv/bin/python), salt-call's interpreter on PATH. An explicit choice that
+ * does not exist is not replaced by another.
+ */
+export function resolveSaltPython(options: CatalogueOptions = {}): string | undefined {
+  const explicit = options.python || process.env.SALT_CONTAINERS_PYTHON;
+  if (explicit) return existsSync(explicit) ? explicit : undefined;
+  const venv = join(options.cacheDir ?? defaultCacheDir(), 'salt-venv', 'bin', 'python');
+  if (existsSync(venv)) return venv;
+  const saltCall = findOnPath('salt-call');
+  return saltCall ? interpreterOf(saltCall) : undefined;
+}
+
+function run(python: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(python, args, { timeout: timeoutMs, maxBuffer: 16 << 20, env: { ...process.env, PYTHONWARNINGS: 'ignore' } }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${python} failed: ${(stderr || error.message).trim().split('\n').slice(-3).join(' ')}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+export async function saltVersionOf(python: string): Promise<string> {
+  const out = await run(python, ['-c', 'import salt.version; print(salt.version.__version__)'], 60_000);
+  const version = out.trim().split('\n').pop() ?? '';
+  if (!/^[\w.+-]+$/.test(version)) throw new Error(`unexpected Salt version from ${python}: ${version}`);
+  return version;
+}
+
+export const catalogueFile = (cacheDir: string, saltVersion: string) => join(cacheDir, 'catalogue', `${saltVersion}.json`);
+
+/** The cached catalogue with the newest Salt version, if any (no Python needed). */
+export function loadAnyCachedCatalogue(cacheDir = defaultCacheDir()): StateCatalogue | undefined {
+  const dir = join(cacheDir, 'catalogue');
+  if (!existsSync(dir)) return undefined;
+  const versions = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  for (const version of versions.reverse()) {
+    const catalogue = readCatalogue(catalogueFile(cacheDir, version));
+    if (catalogue) return catalogue;
+  }
+  return undefined;
+}
+
+function readCatalogue(file: string): StateCatalogue | undefined {
+  try {
+    const data = JSON.parse(readFileSync(file, 'utf8')) as StateCatalogue;
+    return data && typeof data.functions === 'object' && data.saltVersion ? data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Makes the catalogue with `python` now (a few seconds), caches it and returns it. */
+export async function generateCatalogue(python: string, cacheDir = defaultCacheDir()): Promise<StateCatalogue> {
+  const work = mkdtempSync(join(tmpdir(), 'salt-containers-catalogue-'));
+  try {
+    const out = join(work, 'catalogue.json');
+    await run(python, ['-c', GENERATOR, work, out], 180_000);
+    const raw = JSON.parse(readFileSync(out, 'utf8')) as Omit<StateCatalogue, 'generatedAt'>;
+    const catalogue: StateCatalogue = { ...raw, generatedAt: new Date().toISOString() };
+    const file = catalogueFile(cacheDir, catalogue.saltVersion);
+    mkdirSync(join(cacheDir, 'catalogue'), { recursive: true });
+    writeFileSync(`${file}.tmp`, JSON.stringify(catalogue));
+    renameSync(`${file}.tmp`, file);
+    return catalogue;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The catalogue for the host Salt: from the cache when this Salt version's is there, else made now.
+ * `refresh` makes it again. Throws with a plain reason when no Python with Salt is found.
+ */
+export async function getCatalogue(options: CatalogueOptions & { refresh?: boolean } = {}): Promise<StateCatalogue> {
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const python = resolveSaltPython(options);
+  if (!python) throw new CatalogueUnavailable(howToGetCatalogue);
+  const version = await saltVersionOf(python);
+  if (!options.refresh) {
+    const cached = readCatalogue(catalogueFile(cacheDir, version));
+    if (cached) return cached;
+  }
+  return generateCatalogue(python, cacheDir);
+}
+
+export class CatalogueUnavailable extends Error {}
+
+export const howToGetCatalogue =
+  'The SLS state catalogue (state functions, arguments, docs) needs a Python with Salt on this machine: set the ' +
+  '`saltContainers.saltPython` setting or SALT_CONTAINERS_PYTHON to it (or put salt-call on PATH), then run ' +
+  '"Salt Containers: Refresh State Catalogue". Everything else works without it.';
+
+/** Functions of one module (`file` -> managed, directory, ...). */
+export function functionsOfModule(catalogue: StateCatalogue, module: string): string[] {
+  const prefix = `${module}.`;
+  return Object.keys(catalogue.functions)
+    .filter((name) => name.startsWith(prefix))
+    .map((name) => name.slice(prefix.length));
+}

@@ -1,0 +1,173 @@
+/**
+ * Jinja inside SLS: found and blanked so that YAML can be parsed with positions that are source positions.
+ * Every Jinja tag becomes same-length filler (newlines kept), `raw` blocks keep their content. An
+ * expression that opens a line and is followed by more YAML on it (`{{ id }}:`) becomes `_` filler so
+ * the line keeps its YAML meaning; every other tag becomes spaces.
+ */
+
+export type JinjaKind = 'expression' | 'statement' | 'comment';
+
+export interface JinjaTag {
+  kind: JinjaKind;
+  /** Offsets in the source, end exclusive. */
+  start: number;
+  end: number;
+  /** For statements: the first word (`for`, `endfor`, `set`, ...). */
+  keyword?: string;
+  /** The tag was not closed: it runs to the end of its line. */
+  unterminated?: boolean;
+}
+
+/** A `{% for %}`/`{% if %}`/... block, from its opening tag's start to its closing tag's end. */
+export interface JinjaBlock {
+  keyword: string;
+  start: number;
+  end: number;
+}
+
+export interface BlankedSource {
+  /** Same length as the source; same newlines. */
+  text: string;
+  tags: JinjaTag[];
+  blocks: JinjaBlock[];
+}
+
+const CLOSERS: Record<string, string> = { '{{': '}}', '{%': '%}', '{#': '#}' };
+const KINDS: Record<string, JinjaKind> = { '{{': 'expression', '{%': 'statement', '{#': 'comment' };
+const BLOCK_KEYWORDS = new Set(['for', 'if', 'macro', 'call', 'filter', 'block', 'with', 'raw', 'autoescape', 'trans']);
+
+/** Where a tag that starts at `from` (just after the opener) ends; skips quoted strings in expressions and statements. */
+function findClose(source: string, from: number, closer: string, quoted: boolean): number {
+  let quote = '';
+  for (let i = from; i < source.length; i++) {
+    const c = source[i];
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = '';
+      else if (c === '\n' && quote) quote = ''; // a stray quote must not swallow the file
+      continue;
+    }
+    if (quoted && (c === '"' || c === "'")) quote = c;
+    else if (c === closer[0] && source[i + 1] === closer[1]) return i + 2;
+  }
+  return -1;
+}
+
+export function scanJinja(source: string): JinjaTag[] {
+  const tags: JinjaTag[] = [];
+  let i = source.indexOf('{');
+  while (i >= 0 && i < source.length - 1) {
+    const opener = source.slice(i, i + 2);
+    const closer = CLOSERS[opener];
+    if (!closer) {
+      i = source.indexOf('{', i + 1);
+      continue;
+    }
+    const kind = KINDS[opener];
+    let end = findClose(source, i + 2, closer, kind !== 'comment');
+    let unterminated = false;
+    if (end < 0) {
+      unterminated = true;
+      const newline = source.indexOf('\n', i);
+      end = newline < 0 ? source.length : newline;
+    }
+    const tag: JinjaTag = { kind, start: i, end };
+    if (unterminated) tag.unterminated = true;
+    if (kind === 'statement') {
+      const word = /^\{%[-+]?\s*([A-Za-z_]+)/.exec(source.slice(i, Math.min(end, i + 64)));
+      if (word) tag.keyword = word[1];
+    }
+    tags.push(tag);
+    if (tag.keyword === 'raw') {
+      // Content up to {% endraw %} is literal text.
+      const endRaw = /\{%[-+]?\s*endraw\s*[-+]?%\}/g;
+      endRaw.lastIndex = end;
+      const m = endRaw.exec(source);
+      if (m) {
+        tags.push({ kind: 'statement', start: m.index, end: m.index + m[0].length, keyword: 'endraw' });
+        i = source.indexOf('{', m.index + m[0].length);
+        continue;
+      }
+    }
+    i = source.indexOf('{', end);
+  }
+  return tags;
+}
+
+function matchBlocks(tags: JinjaTag[]): JinjaBlock[] {
+  const blocks: JinjaBlock[] = [];
+  const stack: { keyword: string; start: number }[] = [];
+  for (const tag of tags) {
+    const word = tag.keyword;
+    if (!word) continue;
+    if (BLOCK_KEYWORDS.has(word)) stack.push({ keyword: word, start: tag.start });
+    else if (word.startsWith('end')) {
+      const opened = word.slice(3);
+      const index = stack.map((s) => s.keyword).lastIndexOf(opened);
+      if (index >= 0) {
+        const [open] = stack.splice(index);
+        blocks.push({ keyword: open.keyword, start: open.start, end: tag.end });
+      }
+    }
+  }
+  return blocks.sort((a, b) => a.start - b.start);
+}
+
+export function blankJinja(source: string): BlankedSource {
+  const tags = scanJinja(source);
+  if (tags.length === 0) return { text: source, tags, blocks: [] };
+  const chars = source.split('');
+  for (const tag of tags) {
+    for (let i = tag.start; i < tag.end; i++) if (chars[i] !== '\n' && chars[i] !== '\r') chars[i] = ' ';
+  }
+  // An expression that opens a line followed by more YAML (`{{ id }}:`) keeps the line's shape as `_` filler.
+  for (const tag of tags) {
+    if (tag.kind !== 'expression' || source.slice(tag.start, tag.end).includes('\n')) continue;
+    const lineStart = source.lastIndexOf('\n', tag.start - 1) + 1;
+    if (chars.slice(lineStart, tag.start).join('').trim() !== '') continue;
+    let lineEnd = source.indexOf('\n', tag.end);
+    if (lineEnd < 0) lineEnd = source.length;
+    const rest = chars.slice(tag.end, lineEnd).join('').trim();
+    if (rest !== '' && !rest.startsWith('#')) for (let i = tag.start; i < tag.end; i++) chars[i] = '_';
+  }
+  return { text: chars.join(''), tags, blocks: matchBlocks(tags) };
+}
+
+/** True when [start, end) overlaps a Jinja tag. */
+export function overlapsJinja(tags: readonly JinjaTag[], start: number, end: number): boolean {
+  // Tags are sorted by start: binary search the first tag that ends after start.
+  let lo = 0;
+  let hi = tags.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (tags[mid].end <= start) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < tags.length && tags[lo].start < end;
+}
+
+/** The innermost `for` block around an offset, if any. */
+export function enclosingBlocks(blocks: readonly JinjaBlock[], offset: number): JinjaBlock[] {
+  return blocks.filter((b) => b.start <= offset && offset < b.end);
+}
+
+/**
+ * A pattern for the values a templated text may take: literal parts kept, each Jinja tag matching anything.
+ * `web_site_{{ site }}` matches `web_site_blog`.
+ */
+export function templatePattern(source: string, start: number, end: number, tags: readonly JinjaTag[]): RegExp {
+  let pattern = '';
+  let at = start;
+  for (const tag of tags) {
+    if (tag.end <= start || tag.start >= end) continue;
+    pattern += escapeRegExp(source.slice(at, Math.max(at, tag.start)));
+    if (tag.kind === 'expression' || tag.kind === 'statement') pattern += '.*?';
+    at = Math.max(at, tag.end);
+  }
+  pattern += escapeRegExp(source.slice(at, end));
+  return new RegExp(`^${pattern.replace(/(\.\*\?)+/g, '.*?')}$`, 's');
+}
+
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,452 @@
+/**
+ * The SLS source model of one file: Jinja blanked (see jinja.ts), the YAML parsed with positions and read
+ * as Salt reads it: state IDs and their functions (`pkg.installed: [...]` and `pkg: [installed, ...]`),
+ * include, extend, requisites, `salt://` references, Jinja imports and top.sls entries. Never throws:
+ * whatever cannot be read becomes a problem.
+ */
+import { parseDocument, isMap, isSeq, isScalar, isPair, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
+import { blankJinja, overlapsJinja, templatePattern, type JinjaBlock, type JinjaTag } from './jinja';
+
+/** Offsets in the source, end exclusive. */
+export interface TextSpan {
+  start: number;
+  end: number;
+}
+
+export interface StateArgument {
+  name: string;
+  span: TextSpan;
+}
+
+export interface StateFunction {
+  module: string;
+  /** Undefined when the function is missing (`pkg: [{name: x}]`). */
+  fun?: string;
+  /** `pkg.installed` for the dotted form, `pkg` in the list form. */
+  span: TextSpan;
+  /** Where the function name is written (the list item in the list form). */
+  funSpan?: TextSpan;
+  args: StateArgument[];
+}
+
+export interface StateDeclaration {
+  /** The ID as written: Jinja included (`web_site_{{ site }}`). */
+  id: string;
+  span: TextSpan;
+  /** The whole entry: key and body. */
+  extent: TextSpan;
+  /** The ID is made by Jinja: `pattern` matches the IDs it may produce. */
+  templated: boolean;
+  pattern?: RegExp;
+  /** Declared inside a Jinja `for`/`if`/... block (may appear any number of times, or not at all). */
+  inJinjaBlock: boolean;
+  functions: StateFunction[];
+  /** Values of the `name` argument (requisites may target a state by name). */
+  names: string[];
+}
+
+export const REQUISITE_KEYWORDS = ['require', 'watch', 'onchanges', 'onfail', 'prereq', 'listen', 'use'] as const;
+const REQUISITE_FORMS = new Set<string>();
+for (const k of REQUISITE_KEYWORDS) for (const suffix of ['', '_in', '_any', '_all']) REQUISITE_FORMS.add(k + suffix);
+export const ALL_REQUISITE_FORMS: readonly string[] = [...REQUISITE_FORMS];
+export const isRequisiteKeyword = (word: string) => REQUISITE_FORMS.has(word);
+
+export interface Requisite {
+  /** As written: `require`, `watch_in`, `onchanges_any`... */
+  keyword: string;
+  /** `file` in `- file: id`, `sls` in `- sls: name`; undefined for `- id`. */
+  module?: string;
+  target: string;
+  span: TextSpan;
+  templated: boolean;
+  /** The state (or extend entry) that carries it. */
+  owner: string;
+}
+
+export interface IncludeEntry {
+  /** As written (`.motd`, `common`). */
+  module: string;
+  span: TextSpan;
+  templated: boolean;
+}
+
+export interface ExtendEntry {
+  id: string;
+  span: TextSpan;
+  templated: boolean;
+  functions: StateFunction[];
+}
+
+export interface SaltUrl {
+  url: string;
+  /** The path below the state root (`web/files/site.conf`). */
+  path: string;
+  span: TextSpan;
+  templated: boolean;
+}
+
+/** `{% from "web/map.jinja" import x %}`, `{% import_yaml 'a.yaml' as y %}`, `{% include 'b.sls' %}`. */
+export interface JinjaImport {
+  path: string;
+  span: TextSpan;
+}
+
+export interface TopEntry {
+  saltenv: string;
+  target: string;
+  module: string;
+  span: TextSpan;
+  templated: boolean;
+}
+
+export interface SlsProblem {
+  message: string;
+  span: TextSpan;
+  severity: 'error' | 'warning';
+  code: string;
+}
+
+export interface ParsedSls {
+  source: string;
+  /** The source with Jinja blanked (same length). */
+  blanked: string;
+  lines: LineIndex;
+  jinja: JinjaTag[];
+  blocks: JinjaBlock[];
+  /** The shebang renderer when not YAML-based (`py`, `pyobjects`...): nothing else is read then. */
+  renderer?: string;
+  states: StateDeclaration[];
+  includes: IncludeEntry[];
+  extends: ExtendEntry[];
+  requisites: Requisite[];
+  saltUrls: SaltUrl[];
+  jinjaImports: JinjaImport[];
+  topEntries: TopEntry[];
+  problems: SlsProblem[];
+}
+
+/** Offset <-> (line, character), 0-based. */
+export class LineIndex {
+  readonly starts: number[] = [0];
+  constructor(readonly text: string) {
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
+  }
+  get lineCount() {
+    return this.starts.length;
+  }
+  position(offset: number): { line: number; character: number } {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo, character: offset - this.starts[lo] };
+  }
+  offset(line: number, character: number): number {
+    if (line < 0) return 0;
+    if (line >= this.starts.length) return this.text.length;
+    const lineEnd = line + 1 < this.starts.length ? this.starts[line + 1] - 1 : this.text.length;
+    return Math.min(this.starts[line] + Math.max(0, character), lineEnd);
+  }
+  lineText(line: number): string {
+    if (line < 0 || line >= this.starts.length) return '';
+    const end = line + 1 < this.starts.length ? this.starts[line + 1] - 1 : this.text.length;
+    return this.text.slice(this.starts[line], end).replace(/\r$/, '');
+  }
+}
+
+const YAML_RENDERERS = new Set(['jinja', 'yaml', 'yamlex', 'mako', 'wempy', 'genshi', 'cheetah', 'gpg', 'nacl', 'stateconf', 'json', 'json5', 'hjson', 'text', 'aws_kms']);
+
+class Reader {
+  readonly model: ParsedSls;
+  constructor(source: string, isTop: boolean) {
+    const { text, tags, blocks } = blankJinja(source);
+    this.model = {
+      source,
+      blanked: text,
+      lines: new LineIndex(source),
+      jinja: tags,
+      blocks,
+      states: [],
+      includes: [],
+      extends: [],
+      requisites: [],
+      saltUrls: [],
+      jinjaImports: [],
+      topEntries: [],
+      problems: [],
+    };
+    const shebang = /^#!\s*(\S+)/.exec(source);
+    if (shebang) {
+      const renderers = shebang[1].split('|').map((r) => r.trim());
+      const foreign = renderers.find((r) => !YAML_RENDERERS.has(r));
+      if (foreign) {
+        this.model.renderer = foreign;
+        return;
+      }
+    }
+    this.readJinja();
+    this.readYaml(isTop);
+  }
+
+  private readJinja() {
+    const { source, jinja, problems, jinjaImports } = this.model;
+    for (const tag of jinja) {
+      if (tag.unterminated) {
+        const closer = tag.kind === 'expression' ? '}}' : tag.kind === 'statement' ? '%}' : '#}';
+        problems.push({ message: `Jinja tag not closed: expected \`${closer}\``, span: { start: tag.start, end: tag.end }, severity: 'error', code: 'jinja-unclosed' });
+      }
+      if (tag.kind !== 'statement') continue;
+      const text = source.slice(tag.start, tag.end);
+      const m = /^\{%[-+]?\s*(?:from|import|import_yaml|import_json|import_text|include|extends)\s+(['"])([^'"\n]+)\1/.exec(text);
+      if (m) {
+        const start = tag.start + m.index + m[0].length - 1 - m[2].length;
+        jinjaImports.push({ path: m[2], span: { start, end: start + m[2].length } });
+      }
+    }
+  }
+
+  private readYaml(isTop: boolean) {
+    const { blanked, problems } = this.model;
+    let doc;
+    try {
+      doc = parseDocument(blanked, { uniqueKeys: false, version: '1.1', prettyErrors: false, strict: false });
+    } catch (error) {
+      problems.push({ message: `YAML could not be read: ${(error as Error).message}`, span: { start: 0, end: 0 }, severity: 'error', code: 'yaml' });
+      return;
+    }
+    for (const error of doc.errors) {
+      const [start, end] = error.pos;
+      const lineOf = this.model.lines.position(start).line;
+      const lineSpan = { start: this.model.lines.starts[lineOf], end: this.model.lines.offset(lineOf, Number.MAX_SAFE_INTEGER) };
+      const nearJinja = overlapsJinja(this.model.jinja, lineSpan.start, lineSpan.end + 1) || overlapsJinja(this.model.jinja, Math.max(0, lineSpan.start - 2), lineSpan.start);
+      const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+      problems.push({
+        message: nearJinja ? `${message} (this line holds Jinja: the rendered YAML may differ)` : message,
+        span: { start, end: Math.max(end, start + 1) },
+        severity: nearJinja ? 'warning' : 'error',
+        code: 'yaml',
+      });
+    }
+    const root = doc.contents;
+    if (!root) return;
+    this.collectSaltUrls(root);
+    if (!isMap(root)) return;
+    if (isTop) return this.readTop(root);
+    for (const pair of root.items) {
+      const key = this.keyOf(pair);
+      if (!key) continue;
+      if (key.text === 'include') this.readInclude(pair.value as Node | null);
+      else if (key.text === 'extend') this.readExtend(pair.value as Node | null);
+      else if (key.text === 'exclude') continue;
+      else this.readState(pair, key);
+    }
+  }
+
+  /** A scalar's text and span, Jinja included: `web_site_{{ site }}` rather than the blanked `web_site_`. */
+  private scalarOf(node: unknown): { text: string; span: TextSpan; templated: boolean } | undefined {
+    if (!isScalar(node) || !node.range) return undefined;
+    const [start, valueEnd] = node.range;
+    const { source, blanked, jinja } = this.model;
+    // Jinja blanked to spaces around a plain scalar is left out by the YAML parser: take it back.
+    let end = valueEnd;
+    for (let j = valueEnd; j < blanked.length && (blanked[j] === ' ' || blanked[j] === '\t'); j++) if (blanked[j] !== source[j]) end = j + 1;
+    let realStart = start;
+    for (let j = start - 1; j >= 0 && (blanked[j] === ' ' || blanked[j] === '\t'); j--) if (blanked[j] !== source[j]) realStart = j;
+    const templated = overlapsJinja(jinja, realStart, end);
+    if (node.type === 'PLAIN' || templated) {
+      let text = source.slice(realStart, end);
+      if (!templated) text = node.value == null ? '' : String(node.value);
+      else if (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') text = text.slice(1, -1);
+      return { text, span: { start: realStart, end }, templated };
+    }
+    return { text: node.value == null ? '' : String(node.value), span: { start, end: valueEnd }, templated: false };
+  }
+
+  private keyOf(pair: Pair): { text: string; span: TextSpan; templated: boolean } | undefined {
+    const key = this.scalarOf(pair.key);
+    return key && key.text !== '' ? key : undefined;
+  }
+
+  private readInclude(node: Node | null) {
+    if (!isSeq(node)) return;
+    for (const item of node.items) {
+      if (isScalar(item)) {
+        const s = this.scalarOf(item);
+        if (s && s.text) this.model.includes.push({ module: s.text, span: s.span, templated: s.templated });
+      } else if (isMap(item)) {
+        // `- saltenv: module` or `- module: {defaults: ...}`
+        for (const pair of item.items) {
+          const key = this.keyOf(pair);
+          const value = this.scalarOf(pair.value);
+          const entry = value && value.text && !isMap(pair.value) ? value : key;
+          if (entry) this.model.includes.push({ module: entry.text, span: entry.span, templated: entry.templated });
+        }
+      }
+    }
+  }
+
+  private readExtend(node: Node | null) {
+    if (!isMap(node)) return;
+    for (const pair of node.items) {
+      const key = this.keyOf(pair);
+      if (!key) continue;
+      const functions = this.readBody(pair.value as Node | null, key.text);
+      this.model.extends.push({ id: key.text, span: key.span, templated: key.templated, functions });
+    }
+  }
+
+  private readState(pair: Pair, key: { text: string; span: TextSpan; templated: boolean }) {
+    if (key.text.startsWith('__')) return;
+    const { blocks, source, jinja } = this.model;
+    const valueRange = (pair.value as Node | null)?.range;
+    const extent = { start: key.span.start, end: valueRange ? valueRange[2] : key.span.end };
+    const names: string[] = [];
+    const functions = this.readBody(pair.value as Node | null, key.text, names);
+    const state: StateDeclaration = {
+      id: key.text,
+      span: key.span,
+      extent,
+      templated: key.templated,
+      inJinjaBlock: blocks.some((b) => b.start <= key.span.start && key.span.start < b.end && b.keyword !== 'raw'),
+      functions,
+      names,
+    };
+    if (key.templated) state.pattern = templatePattern(source, key.span.start, key.span.end, jinja);
+    this.model.states.push(state);
+  }
+
+  /** A state body: `{pkg.installed: [args]}`, `{pkg: [installed, args]}` or the short `pkg.installed`. */
+  private readBody(node: Node | null, owner: string, names: string[] = []): StateFunction[] {
+    const functions: StateFunction[] = [];
+    if (isScalar(node)) {
+      const s = this.scalarOf(node);
+      if (s && s.text.includes('.')) {
+        const [module, ...rest] = s.text.split('.');
+        functions.push({ module, fun: rest.join('.'), span: s.span, funSpan: s.span, args: [] });
+      }
+      return functions;
+    }
+    if (!isMap(node)) return functions;
+    for (const pair of node.items) {
+      const key = this.keyOf(pair);
+      if (!key || key.text.startsWith('__')) continue;
+      const dot = key.text.indexOf('.');
+      const fn: StateFunction = dot > 0 ? { module: key.text.slice(0, dot), fun: key.text.slice(dot + 1), span: key.span, funSpan: key.span, args: [] } : { module: key.text, span: key.span, args: [] };
+      const value = pair.value as Node | null;
+      if (isSeq(value)) this.readArgs(value, fn, owner, names);
+      else if (isScalar(value) && dot < 0) {
+        // `pkg: installed` is not valid Salt, but the intent is plain: read the function.
+        const s = this.scalarOf(value);
+        if (s && s.text) {
+          fn.fun = s.text;
+          fn.funSpan = s.span;
+        }
+      }
+      functions.push(fn);
+    }
+    return functions;
+  }
+
+  private readArgs(seq: YAMLSeq, fn: StateFunction, owner: string, names: string[]) {
+    for (const item of seq.items) {
+      if (isScalar(item)) {
+        const s = this.scalarOf(item);
+        if (s && s.text && fn.fun === undefined) {
+          fn.fun = s.text;
+          fn.funSpan = s.span;
+        }
+        continue;
+      }
+      if (!isMap(item)) continue;
+      for (const pair of (item as YAMLMap).items) {
+        const key = this.keyOf(pair);
+        if (!key) continue;
+        fn.args.push({ name: key.text, span: key.span });
+        if (key.text === 'name') {
+          const value = this.scalarOf(pair.value);
+          if (value && !value.templated && value.text) names.push(value.text);
+        } else if (isRequisiteKeyword(key.text)) this.readRequisites(key.text, pair.value as Node | null, owner);
+      }
+    }
+  }
+
+  private readRequisites(keyword: string, node: Node | null, owner: string) {
+    const push = (module: string | undefined, target: unknown) => {
+      const s = this.scalarOf(target);
+      if (!s || !s.text) return;
+      this.model.requisites.push({ keyword, module, target: s.text, span: s.span, templated: s.templated, owner });
+    };
+    const readEntry = (entry: unknown) => {
+      if (isScalar(entry)) push(undefined, entry);
+      else if (isMap(entry)) {
+        for (const pair of entry.items) {
+          const key = this.keyOf(pair);
+          if (!key) continue;
+          if (isSeq(pair.value)) for (const target of pair.value.items) push(key.text, target);
+          else push(key.text, pair.value);
+        }
+      }
+    };
+    if (isSeq(node)) node.items.forEach(readEntry);
+    else readEntry(node);
+  }
+
+  private readTop(root: YAMLMap) {
+    for (const envPair of root.items) {
+      const env = this.keyOf(envPair);
+      if (!env || !isMap(envPair.value)) continue;
+      for (const targetPair of envPair.value.items) {
+        const target = this.keyOf(targetPair);
+        if (!target || !isSeq(targetPair.value)) continue;
+        for (const item of targetPair.value.items) {
+          const s = this.scalarOf(item);
+          if (s && s.text) this.model.topEntries.push({ saltenv: env.text, target: target.text, module: s.text, span: s.span, templated: s.templated });
+        }
+      }
+    }
+  }
+
+  private collectSaltUrls(node: unknown) {
+    const visit = (n: unknown) => {
+      if (isScalar(n)) {
+        if (typeof n.value === 'string' && n.value.startsWith('salt://')) {
+          const s = this.scalarOf(n);
+          if (!s) return;
+          const url = s.text;
+          const path = url.slice('salt://'.length).split('?')[0];
+          this.model.saltUrls.push({ url, path, span: s.span, templated: s.templated });
+        }
+      } else if (isMap(n) || isSeq(n)) for (const item of n.items) visit(item);
+      else if (isPair(n)) visit(n.value);
+    };
+    visit(node);
+  }
+}
+
+/** Reads one SLS file. `isTop` reads top.sls entries instead of states. */
+export function parseSls(source: string, options: { isTop?: boolean } = {}): ParsedSls {
+  try {
+    return new Reader(source, options.isTop ?? false).model;
+  } catch (error) {
+    // The reader is meant never to throw; should it, the file still gets a model and a problem.
+    const { text, tags, blocks } = blankJinja(source);
+    return {
+      source,
+      blanked: text,
+      lines: new LineIndex(source),
+      jinja: tags,
+      blocks,
+      states: [],
+      includes: [],
+      extends: [],
+      requisites: [],
+      saltUrls: [],
+      jinjaImports: [],
+      topEntries: [],
+      problems: [{ message: `internal error reading this file: ${(error as Error).message}`, span: { start: 0, end: 0 }, severity: 'error', code: 'internal' }],
+    };
+  }
+}
