@@ -1,0 +1,41 @@
+// The same extension-host tests in a desktop VS Code, for machines that have one (or can download one):
+// @vscode/test-electron's runTests with the entry and workspace that test/vscode/run.ts gives code-server.
+// Not used here (no desktop VS Code can be had on these machines). Usage: node out/test/vscode/electron.js
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runTests } from '@vscode/test-electron';
+import { ensureKeepAliveContainer, examplesFolder, extensionTestEnv, quietSettings, removeContainer, repoRoot, vscodeTestContainer, type TrustMode } from '../support/codeServer';
+
+async function runMode(mode: TrustMode): Promise<number> {
+  const userData = mkdtempSync(join(tmpdir(), 'salt-containers-vscode-'));
+  try {
+    mkdirSync(join(userData, 'User'), { recursive: true });
+    writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(quietSettings(mode === 'untrusted'), null, 2));
+    return await runTests({
+      vscodeExecutablePath: process.env.VSCODE_EXECUTABLE || undefined,
+      extensionDevelopmentPath: repoRoot,
+      extensionTestsPath: join(repoRoot, 'out', 'test', 'vscode', 'index.js'),
+      extensionTestsEnv: extensionTestEnv(mode),
+      launchArgs: [examplesFolder, `--user-data-dir=${userData}`, '--disable-extensions', ...(mode === 'trusted' ? ['--disable-workspace-trust'] : [])],
+    });
+  } catch (error) {
+    console.error(`${mode}: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  } finally {
+    rmSync(userData, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  await ensureKeepAliveContainer(vscodeTestContainer, { replace: true });
+  let failed = 0;
+  try {
+    for (const mode of ['trusted', 'untrusted'] as const) if ((await runMode(mode)) !== 0) failed++;
+  } finally {
+    await removeContainer(vscodeTestContainer);
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+void main();

@@ -1,0 +1,162 @@
+// Runs the extension-host tests (test/vscode/**/*.test.ts, mocha) inside a real VS Code: code-server's
+// workbench in headless Chromium, with the extension under development and the tests handed over in the
+// `payload` URL parameter (the @vscode/test-electron contract). Two launches: a trusted workspace, then
+// the same folder untrusted (Restricted Mode) with the tests in test/vscode/untrusted/. The extension
+// works on a real container, sc-vscode-test, made here and removed after. Ends with `N passed, N failed`.
+import { join } from 'node:path';
+import {
+  ensureKeepAliveContainer,
+  examplesFolder,
+  extensionTestEnv,
+  openBrowser,
+  remoteUri,
+  removeContainer,
+  repoRoot,
+  startCodeServer,
+  vscodeTestContainer,
+  workbenchUrl,
+  type Browser,
+  type CodeServer,
+  type TrustMode,
+} from '../support/codeServer';
+import { markReporterLines, reporterLineMarker } from './index';
+
+const launchTimeoutMs = 120_000;
+const wholeRunTimeoutMs = 290_000;
+const verbose = process.env.SALT_CONTAINERS_TEST_VERBOSE === '1';
+
+interface LaunchResult {
+  mode: TrustMode;
+  passed: number;
+  failed: number;
+  seconds: number;
+}
+
+/** What is running now, so a timeout or Ctrl-C can stop it. */
+const running: { server?: CodeServer; browser?: Browser } = {};
+
+async function stopRunning(): Promise<void> {
+  await running.browser?.close();
+  await running.server?.stop();
+  running.browser = undefined;
+  running.server = undefined;
+}
+
+/** The reporter's line in a workbench log message (see index.ts), or undefined for the workbench's own messages. */
+function reporterLine(message: string): string | undefined {
+  return message.startsWith(reporterLineMarker) ? message.slice(reporterLineMarker.length) : undefined;
+}
+
+async function launch(mode: TrustMode): Promise<LaunchResult> {
+  const started = Date.now();
+  console.log(`\n--- extension-host tests, ${mode} workspace ---`);
+  const server = await startCodeServer({
+    workspaceTrust: mode === 'untrusted',
+    testDriver: true,
+    env: { ...extensionTestEnv(mode), [markReporterLines]: '1' },
+  });
+  running.server = server;
+  const browser = await openBrowser();
+  running.browser = browser;
+
+  const output: string[] = [];
+  // The workbench's own log (driver, lifecycle, gallery look-ups that fail offline): shown with
+  // SALT_CONTAINERS_TEST_VERBOSE=1, and its tail when a launch fails.
+  const workbenchLog: string[] = [];
+  const exit = new Promise<number>((resolve) => {
+    void browser.page.exposeFunction('codeAutomationExit', (code: number) => resolve(code));
+  });
+  await browser.page.exposeFunction('codeAutomationLog', (level: string, message: string) => {
+    const line = reporterLine(String(message));
+    if (line !== undefined) {
+      output.push(line);
+      console.log(line);
+      return;
+    }
+    const entry = `[workbench ${level}] ${String(message).split('\n')[0]}`;
+    workbenchLog.push(entry);
+    if (verbose) console.log(entry);
+  });
+  browser.page.on('pageerror', (error) => workbenchLog.push(`[page error] ${error.message}`));
+  const showWorkbenchLog = () => {
+    if (!verbose) console.log(`the workbench's last log lines:\n${workbenchLog.slice(-30).join('\n')}`);
+  };
+
+  const payload: [string, string][] = [
+    ['extensionDevelopmentPath', remoteUri(server, repoRoot)],
+    ['extensionTestsPath', remoteUri(server, join(repoRoot, 'out', 'test', 'vscode', 'index.js'))],
+    ['skipWelcome', 'true'],
+  ];
+  await browser.page.goto(workbenchUrl(server, examplesFolder, payload));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the ${mode} extension-host tests did not finish within ${launchTimeoutMs / 1000} s (no codeAutomationExit from the workbench)`)),
+      launchTimeoutMs,
+    );
+  });
+  try {
+    const code = await Promise.race([exit, timeout]);
+    const text = output.join('\n');
+    const passing = Number(/^\s*(\d+) passing/m.exec(text)?.[1] ?? 0);
+    let failing = Number(/^\s*(\d+) failing/m.exec(text)?.[1] ?? 0);
+    if (code !== 0 && failing === 0) {
+      console.log(`the ${mode} run ended with exit code ${code} and no failing test: counted as one failure`);
+      showWorkbenchLog();
+      failing = 1;
+    }
+    if (code === 0 && passing === 0) {
+      console.log(`the ${mode} run passed no test: counted as one failure`);
+      showWorkbenchLog();
+      failing = Math.max(failing, 1);
+    }
+    return { mode, passed: passing, failed: failing, seconds: (Date.now() - started) / 1000 };
+  } catch (error) {
+    console.log((error as Error).message);
+    showWorkbenchLog();
+    const tail = server.output().split('\n').slice(-15).join('\n');
+    if (tail.trim()) console.log(`code-server's last lines:\n${tail}`);
+    return { mode, passed: 0, failed: 1, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    clearTimeout(timer);
+    await stopRunning();
+  }
+}
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  await ensureKeepAliveContainer(vscodeTestContainer, { replace: true });
+  const results: LaunchResult[] = [];
+  try {
+    for (const mode of ['trusted', 'untrusted'] as const) results.push(await launch(mode));
+  } finally {
+    await removeContainer(vscodeTestContainer);
+  }
+  console.log('');
+  for (const r of results) console.log(`${r.mode.padEnd(10)} ${r.passed} passed, ${r.failed} failed in ${r.seconds.toFixed(1)} s`.replace(' passed,', ' passed;'));
+  const passed = results.reduce((n, r) => n + r.passed, 0);
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  console.log(`vscode tests took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed ? 1 : 0;
+}
+
+// Never hangs: past the limit, or on Ctrl-C, everything started here is stopped and the run fails.
+async function abort(why: string): Promise<never> {
+  console.log(why);
+  await stopRunning().catch(() => undefined);
+  await removeContainer(vscodeTestContainer).catch(() => undefined);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+const watchdog = setTimeout(() => void abort(`the vscode suite did not finish within ${wholeRunTimeoutMs / 1000} s: stopped`), wholeRunTimeoutMs);
+process.on('SIGINT', () => void abort('interrupted'));
+process.on('SIGTERM', () => void abort('terminated'));
+
+main().then(
+  (code) => {
+    clearTimeout(watchdog);
+    process.exit(code);
+  },
+  (error) => abort(`the vscode suite could not run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+);
