@@ -73,8 +73,9 @@ export async function buildImage(engine: DockerEngine, apply: ApplyFn, mods: str
     options.onStage?.('committing');
     const tag = failed ? failedTag(options.tag) : options.tag;
     const config: ImageConfig = {
-      Cmd: base.Config.Cmd ?? null,
-      Entrypoint: (base.Config.Entrypoint as string[] | null | undefined) ?? null,
+      // An explicit [] (not null): the engine fills null fields from the container, i.e. the keep-alive.
+      Cmd: base.Config.Cmd ?? [],
+      Entrypoint: (base.Config.Entrypoint as string[] | null | undefined) ?? [],
       Env: base.Config.Env ?? null,
       WorkingDir: base.Config.WorkingDir ?? '',
       User: base.Config.User ?? '',

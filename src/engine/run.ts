@@ -127,12 +127,13 @@ export class SaltCallRunner {
       // run.py removed its directory unless it was killed or never finished.
       cleaned = !cancelled() && result.exitCode !== null && result.exitCode < 128;
       checkCancel();
-      if (result.exitCode === null) {
+      if (result.exitCode === null || result.exitCode >= 128) {
+        // Killed or lost: find out whether the container went away under the run.
         const gone = await this.engine.inspectContainer(container.id).then(
-          (d) => `${container.name} stopped (${d.State.Status})`,
+          (d) => (d.State.Running ? undefined : `${container.name} stopped (${d.State.Status})`),
           () => `${container.name} was removed`,
         );
-        throw new RunFailure({ kind: 'container-gone', message: `Salt did not finish: container ${gone} while it ran`, hint: 'Keep the container running during the run.' });
+        if (gone) throw new RunFailure({ kind: 'container-gone', message: `Salt did not finish: container ${gone} while it ran`, hint: 'Keep the container running during the run.' });
       }
       return { container, saltVersion, raw, durationMs: Date.now() - started };
     } catch (error) {

@@ -288,6 +288,14 @@ export class DockerEngine {
     return { exitCode, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
   }
 
+  /** The container's filesystem changes against its image, as `docker diff` prints them ("A /path"), sorted. */
+  async diff(containerId: string): Promise<string[]> {
+    const changes = await this.call({ container: containerId }, () => this.docker.getContainer(containerId).changes());
+    // The engine answers `null` for no changes, which dockerode hands back as an unparsed buffer.
+    if (!Array.isArray(changes)) return [];
+    return (changes as { Kind: number; Path: string }[]).map((c) => `${'CAD'[c.Kind]} ${c.Path}`).sort();
+  }
+
   /** Uploads a tar stream and lets the engine unpack it under `dir` (which must exist). */
   async putArchive(containerId: string, dir: string, tar: TarSource): Promise<void> {
     await this.call({ container: containerId }, async () => {
@@ -302,8 +310,8 @@ export class DockerEngine {
   }
 
   /**
-   * Commits a container to repo:tag with `config` as the image config. Docker fills fields left empty
-   * from the container's own config, so callers pass every field they want kept.
+   * Commits a container to repo:tag with `config` as the image config. The engine fills fields that
+   * are null from the container's own config: pass every field to keep, and [] for "none".
    */
   async commit(containerId: string, repoTag: string, config: ImageConfig, comment?: string): Promise<string> {
     const colon = repoTag.lastIndexOf(':');

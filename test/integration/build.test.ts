@@ -1,0 +1,120 @@
+/** Building images: base image + SLS -> committed image with the base config and no Salt. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { BUILD_LABELS, DockerEngine, SaltRunner, SaltSource } from '../../src/engine';
+import { FIXTURES, PY3_IMAGE, uniqueName } from '../support/containers';
+
+const engine = new DockerEngine();
+const runner = new SaltRunner(engine, new SaltSource());
+
+/** Runs an image with its own Cmd/Entrypoint and returns what it printed. */
+async function runImage(image: string, cmd?: string[]): Promise<string> {
+  const id = await engine.createContainer(image, {});
+  try {
+    const container = engine.docker.getContainer(id);
+    if (cmd) {
+      await engine.removeContainer(id, { force: true });
+      const withCmd = await engine.docker.createContainer({ Image: image, Cmd: cmd });
+      await withCmd.start();
+      await withCmd.wait();
+      const logs = await withCmd.logs({ stdout: true, stderr: true });
+      await withCmd.remove({ force: true });
+      return demux(logs as unknown as Buffer);
+    }
+    await container.start();
+    await container.wait();
+    const logs = await container.logs({ stdout: true, stderr: true });
+    return demux(logs as unknown as Buffer);
+  } finally {
+    await engine.removeContainer(id, { force: true }).catch(() => undefined);
+  }
+}
+
+/** Docker's multiplexed log frames (8-byte headers) -> text. */
+function demux(buffer: Buffer): string {
+  let out = '';
+  for (let i = 0; i + 8 <= buffer.length; ) {
+    const size = buffer.readUInt32BE(i + 4);
+    out += buffer.subarray(i + 8, i + 8 + size).toString('utf8');
+    i += 8 + size;
+  }
+  return out;
+}
+
+describe('build', () => {
+  let base: string;
+  const made: string[] = [];
+  before(async () => {
+    // A base image with a config of its own, all of which the built image must keep.
+    base = `${uniqueName('sc-it-base')}:1`;
+    const id = await engine.createContainer(PY3_IMAGE, { keepAlive: ['true'] });
+    await engine.commit(id, base, {
+      Cmd: ['cat', 'built-marker'],
+      Entrypoint: [],
+      Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'GREETING=hello'],
+      WorkingDir: '/srv',
+      User: '',
+      ExposedPorts: { '8080/tcp': {} },
+      Labels: { 'org.example.base': 'yes' },
+    });
+    await engine.removeContainer(id, { force: true });
+    made.push(base);
+  });
+  after(async () => {
+    for (const image of made) await engine.removeImage(image, { force: true }).catch(() => undefined);
+  });
+
+  it('commits the states, keeps the base config, leaves no Salt and no container', async () => {
+    const tag = `${uniqueName('sc-it-built')}:1`;
+    made.push(tag);
+    const stages: string[] = [];
+    const run = await runner.build(['built'], FIXTURES, { baseImage: base, tag, onStage: (s) => stages.push(s) });
+    assert.equal(run.retcode, 0, JSON.stringify(run.errors));
+    assert.equal(run.image?.tag, tag);
+    assert.equal(run.image?.failed, false);
+    assert.ok(stages.includes('committing'));
+    const image = await engine.inspectImage(tag);
+    const baseConfig = (await engine.inspectImage(base)).Config;
+    assert.deepEqual(image.Config.Cmd, baseConfig.Cmd);
+    assert.deepEqual(image.Config.Entrypoint ?? [], baseConfig.Entrypoint ?? []);
+    assert.deepEqual(baseConfig.Entrypoint ?? [], []);
+    assert.deepEqual(image.Config.Env, baseConfig.Env);
+    assert.equal(image.Config.WorkingDir, '/srv');
+    assert.deepEqual(Object.keys(image.Config.ExposedPorts ?? {}), ['8080/tcp']);
+    assert.equal(image.Config.Tty, false);
+    assert.equal(image.Config.OpenStdin, false);
+    assert.equal(image.Config.Labels?.['org.example.base'], 'yes');
+    assert.equal(image.Config.Labels?.[BUILD_LABELS.sls], 'built');
+    assert.equal(image.Config.Labels?.[BUILD_LABELS.saltVersion], run.saltVersion);
+    // It runs with the base CMD and has the state's effect.
+    assert.equal(await runImage(tag), 'built by built on Debian\n');
+    // No Salt in it: nothing under /tmp, no /etc/salt, no /var/cache/salt, `import salt` fails.
+    const check = await runImage(tag, ['python3', '-c', 'import os,glob; print(glob.glob("/tmp/*"), os.path.exists("/etc/salt"), os.path.exists("/var/cache/salt"))\ntry:\n import salt\n print("salt importable")\nexcept ImportError:\n print("no salt")']);
+    assert.equal(check, '[] False False\nno salt\n');
+    // The keep-alive container is gone.
+    const leftovers = (await engine.listContainers()).filter((c) => c.labels['io.salt-containers.build'] === tag);
+    assert.deepEqual(leftovers, []);
+  });
+
+  it('does not commit a failed run unless asked, then commits it as TAG-failed and says so', async () => {
+    const tag = `${uniqueName('sc-it-failing')}:2`;
+    const run = await runner.build(['failing'], FIXTURES, { baseImage: base, tag });
+    assert.equal(run.retcode, 2);
+    assert.equal(run.image, undefined);
+    await assert.rejects(engine.inspectImage(tag), /not found/);
+
+    const kept = await runner.build(['failing'], FIXTURES, { baseImage: base, tag, commitOnFailure: true });
+    made.push(`${tag}-failed`);
+    assert.equal(kept.retcode, 2);
+    assert.deepEqual(kept.image && { tag: kept.image.tag, failed: kept.image.failed }, { tag: `${tag}-failed`, failed: true });
+    assert.match(kept.errors.at(-1)!.message, /committed for inspection as .*:2-failed/);
+    await engine.inspectImage(`${tag}-failed`);
+    await assert.rejects(engine.inspectImage(tag), /not found/);
+  });
+
+  it('names a base image that does not exist', async () => {
+    const run = await runner.build(['built'], FIXTURES, { baseImage: 'sc-no-such-image:1', tag: 'sc-never:1' });
+    assert.equal(run.errors[0].kind, 'image-not-found');
+    assert.match(run.errors[0].message, /image sc-no-such-image:1 not found/);
+  });
+});

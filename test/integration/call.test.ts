@@ -1,0 +1,59 @@
+/** Execution functions in a container, and their failure shapes. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DockerEngine, SaltRunner, SaltSource } from '../../src/engine';
+import { FIXTURES, containerDiff, removeContainer, saltLeftovers, startContainer } from '../support/containers';
+
+const engine = new DockerEngine();
+const runner = new SaltRunner(engine, new SaltSource());
+
+describe('call', () => {
+  let container: string;
+  before(async () => {
+    container = await startContainer(engine);
+  });
+  after(() => removeContainer(engine, container));
+
+  it('returns grains of the container, with the container name as minion id', async () => {
+    const run = await runner.call(container, 'grains.items', [], {});
+    assert.equal(run.retcode, 0, JSON.stringify(run.errors));
+    const grains = run.return as Record<string, unknown>;
+    assert.equal(grains.os, 'Debian');
+    assert.equal(grains.id, container);
+    assert.equal(grains.osmajorrelease, 12);
+  });
+
+  it('runs cmd.run with its command passed intact as one argument', async () => {
+    // Quotes, $ and && reach Salt as one argv element: only the container's shell (cmd.run's) reads them.
+    const run = await runner.call(container, 'cmd.run', ['echo "a  b" && echo $((1+2))'], {});
+    assert.equal(run.retcode, 0, JSON.stringify(run.errors));
+    assert.equal(run.return, 'a  b\n3');
+  });
+
+  it('runs a custom module from the state tree with keyword arguments', async () => {
+    const run = await runner.call(container, 'fixture.answer', [], { scale: '2' }, FIXTURES);
+    assert.equal(run.retcode, 0, JSON.stringify(run.errors));
+    assert.equal(run.return, 84);
+  });
+
+  it('names an unknown function', async () => {
+    const run = await runner.call(container, 'nosuch.fn', [], {});
+    assert.equal(run.retcode, 1);
+    assert.equal(run.errors[0].kind, 'unknown-function');
+    assert.match(run.errors[0].message, /'nosuch\.fn' is not available/);
+  });
+
+  it('explains bad arguments with the usage', async () => {
+    const run = await runner.call(container, 'test.echo', [], {});
+    assert.equal(run.errors[0].kind, 'bad-arguments');
+    assert.match(run.errors[0].message, /missing 1 required positional argument: 'text'/);
+    assert.match(run.errors[0].hint ?? '', /Return a string/);
+  });
+
+  it('reports a module exception with its last line', async () => {
+    const run = await runner.call(container, 'fixture.explode', [], {}, FIXTURES);
+    assert.equal(run.errors[0].kind, 'exception');
+    assert.match(run.errors[0].message, /RuntimeError: fixture module exploded/);
+    assert.deepEqual(saltLeftovers(await containerDiff(engine, container)), []);
+  });
+});

@@ -1,0 +1,106 @@
+/** What goes wrong around a run: no Python, cancel, the container going away, the engine down. Nothing may be left behind. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DockerEngine, SaltRunner, SaltSource } from '../../src/engine';
+import { EXAMPLES, FIXTURES, NOPYTHON_IMAGE, containerDiff, removeContainer, saltLeftovers, startContainer } from '../support/containers';
+
+const engine = new DockerEngine();
+const runner = new SaltRunner(engine, new SaltSource());
+
+/** Processes in the container whose command line contains `needle` (read from /proc: no ps in minimal images). */
+async function processesMatching(container: string, needle: string): Promise<string[]> {
+  const script = 'import os,sys\nfor p in os.listdir("/proc"):\n  if p.isdigit():\n    try: c=open("/proc/%s/cmdline"%p,"rb").read().replace(b"\\0",b" ").decode()\n    except Exception: continue\n    if sys.argv[1] in c and "import os" not in c: print(c)';
+  const result = await engine.exec(container, ['python3', '-c', script, needle]);
+  return result.stdout.split('\n').filter(Boolean);
+}
+
+describe('failures around a run', () => {
+  it('says an image without Python cannot run Salt, and leaves nothing behind', async () => {
+    const container = await startContainer(engine, NOPYTHON_IMAGE);
+    try {
+      const run = await runner.apply(container, ['web'], EXAMPLES);
+      assert.equal(run.retcode, 1);
+      assert.equal(run.errors[0].kind, 'no-python');
+      assert.equal(run.errors[0].message, `image ${NOPYTHON_IMAGE} has no Python 3: Salt needs python3 in the image`);
+      assert.deepEqual(await containerDiff(engine, container), []);
+    } finally {
+      await removeContainer(engine, container);
+    }
+  });
+
+  it('cancels mid-run: salt-call and its children are killed and the run directory removed', async () => {
+    const container = await startContainer(engine);
+    try {
+      const controller = new AbortController();
+      const stages: string[] = [];
+      const started = Date.now();
+      const pending = runner.apply(container, ['slow'], FIXTURES, {
+        signal: controller.signal,
+        onStage: (stage) => {
+          stages.push(stage);
+          if (stage === 'running') setTimeout(() => controller.abort(), 2500);
+        },
+      });
+      const run = await pending;
+      assert.ok(Date.now() - started < 30_000, 'cancel returned promptly');
+      assert.equal(run.retcode, 1);
+      assert.equal(run.errors.at(-1)?.kind, 'cancelled');
+      assert.deepEqual(stages, ['preparing', 'injecting', 'running', 'cleaning']);
+      assert.deepEqual(await processesMatching(container, 'sleep 60'), []);
+      assert.deepEqual(saltLeftovers(await containerDiff(engine, container)), []);
+    } finally {
+      await removeContainer(engine, container);
+    }
+  });
+
+  it('cancelled before it starts, it injects nothing', async () => {
+    const container = await startContainer(engine);
+    try {
+      const controller = new AbortController();
+      controller.abort();
+      const run = await runner.apply(container, ['web'], EXAMPLES, { signal: controller.signal });
+      assert.equal(run.errors[0].kind, 'cancelled');
+      assert.deepEqual(await containerDiff(engine, container), []);
+    } finally {
+      await removeContainer(engine, container);
+    }
+  });
+
+  it('reports a container removed mid-run, without hanging', async () => {
+    const container = await startContainer(engine);
+    const run = await runner.apply(container, ['slow'], FIXTURES, {
+      onStage: (stage) => {
+        if (stage === 'running') setTimeout(() => void removeContainer(engine, container), 2000);
+      },
+    });
+    assert.equal(run.retcode, 1);
+    assert.equal(run.errors.at(-1)?.kind, 'container-gone');
+    assert.match(run.errors.at(-1)!.message, new RegExp(`container ${container} (was removed|stopped)`));
+  });
+
+  it('names a container that does not exist, and one that is not running', async () => {
+    const missing = await runner.apply('sc-no-such-container', ['web'], EXAMPLES);
+    assert.equal(missing.errors[0].kind, 'container-not-found');
+    assert.match(missing.errors[0].message, /sc-no-such-container not found/);
+
+    const container = await startContainer(engine);
+    try {
+      await engine.stopContainer(container, 0);
+      const stopped = await runner.call(container, 'test.ping', [], {});
+      assert.equal(stopped.errors[0].kind, 'container-not-running');
+      assert.match(stopped.errors[0].hint ?? '', /Start the container/);
+    } finally {
+      await removeContainer(engine, container);
+    }
+  });
+
+  it('says the engine is unreachable and how to fix it, quickly', async () => {
+    const down = new SaltRunner(new DockerEngine({ dockerHost: 'unix:///nonexistent/docker.sock' }), new SaltSource());
+    const started = Date.now();
+    const run = await down.apply('anything', ['web'], EXAMPLES);
+    assert.ok(Date.now() - started < 15_000);
+    assert.equal(run.errors[0].kind, 'engine-unreachable');
+    assert.match(run.errors[0].message, /Docker engine at unix:\/\/\/nonexistent\/docker.sock is not reachable/);
+    assert.match(run.errors[0].hint ?? '', /Start Docker, or set DOCKER_HOST/);
+  });
+});
