@@ -32,9 +32,21 @@ const common = {
   loader: { '.node': 'empty' },
 };
 
+// The extension's work-time code (engine, SLS parser) is its own file, loaded on first use, so
+// activation neither parses nor runs it: src/extension/engines.ts imports './runtime' lazily.
+const lazyExtensionRuntime = {
+  name: 'lazy-extension-runtime',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/runtime$/ }, (args) =>
+      args.importer.endsWith(join('src', 'extension', 'engines.ts')) ? { path: './extension-runtime.js', external: true } : undefined,
+    );
+  },
+};
+
 rmSync('out', { recursive: true, force: true });
 const builds = [
-  { ...common, entryPoints: { extension: 'src/extension/main.ts' }, outdir: 'dist' },
+  { ...common, entryPoints: { extension: 'src/extension/main.ts' }, outdir: 'dist', plugins: [lazyExtensionRuntime], supported: { 'dynamic-import': false } },
+  { ...common, entryPoints: { 'extension-runtime': 'src/extension/runtime.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { server: 'src/server/main.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
   {

@@ -1,2 +1,93 @@
-// placeholder: filled in by the extension work
-export {};
+/**
+ * Activation: lazy (views, commands, the sls language, the results panel after a reload) and cheap.
+ * Nothing here calls the engine: the views list when VS Code asks them to (they are visible), the
+ * commands when they run. The engine code itself is loaded on first use (engines.ts).
+ */
+import * as vscode from 'vscode';
+import type { AnyRun } from '../engine';
+import { commandFactories } from './commands';
+import { section } from './config';
+import { Ctx } from './ctx';
+import { resultsViewType } from './panel';
+import type { ContainersTree, ImagesTree } from './views';
+
+/** What activate() returns: for tests and for other extensions. */
+export interface SaltContainersApi {
+  containersView: ContainersTree;
+  imagesView: ImagesTree;
+  readonly lastRun: AnyRun | undefined;
+  /** The diagnostics collection `salt-containers`. */
+  readonly diagnostics: vscode.DiagnosticCollection;
+}
+
+export function activate(context: vscode.ExtensionContext): SaltContainersApi {
+  const c = new Ctx(context);
+  context.subscriptions.push(c);
+
+  for (const [name, factory] of Object.entries(commandFactories)) c.registerCommand(name, factory);
+
+  const containersView = vscode.window.createTreeView('saltContainers.containers', { treeDataProvider: c.containers, showCollapseAll: false });
+  const imagesView = vscode.window.createTreeView('saltContainers.images', { treeDataProvider: c.images, showCollapseAll: false });
+  c.subscriptions.push(
+    containersView,
+    imagesView,
+    containersView.onDidChangeVisibility((e) => c.watcher.setVisible('containers', e.visible)),
+    imagesView.onDidChangeVisibility((e) => c.watcher.setVisible('images', e.visible)),
+    vscode.window.registerWebviewPanelSerializer(resultsViewType, c.results),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`${section}.showDanglingImages`)) {
+        void vscode.commands.executeCommand('setContext', 'saltContainers.showDanglingImages', vscode.workspace.getConfiguration(section).get('showDanglingImages'));
+        c.images.refresh();
+      }
+    }),
+  );
+  if (containersView.visible) c.watcher.setVisible('containers', true);
+  if (imagesView.visible) c.watcher.setVisible('images', true);
+  if (vscode.workspace.getConfiguration(section).get('showDanglingImages')) void vscode.commands.executeCommand('setContext', 'saltContainers.showDanglingImages', true);
+
+  startLanguageWhenNeeded(c);
+
+  return {
+    containersView: c.containers,
+    imagesView: c.images,
+    get lastRun() {
+      return c.lastRun;
+    },
+    diagnostics: c.diagnostics.collection,
+  };
+}
+
+/** The language client starts when an sls document is open (now or later), once. */
+function startLanguageWhenNeeded(c: Ctx): void {
+  let started = false;
+  const start = () => {
+    if (started) return;
+    started = true;
+    listener.dispose();
+    void startLanguage(c);
+  };
+  const listener = vscode.workspace.onDidOpenTextDocument((document) => {
+    if (document.languageId === 'sls') start();
+  });
+  c.subscriptions.push(listener);
+  if (vscode.workspace.textDocuments.some((d) => d.languageId === 'sls')) start();
+}
+
+async function startLanguage(c: Ctx): Promise<void> {
+  try {
+    // WIRE(language): src/extension/language.ts (the language engineer's) exports
+    // startLanguageClient(context): Promise<LanguageClient>; this is the one call site:
+    // const { startLanguageClient } = await import('./language');
+    // c.subscriptions.push(await startLanguageClient(c.extension));
+    void c;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    c.log(`SLS language server failed to start: ${message}`);
+    void vscode.window.showErrorMessage(`Salt Containers: the SLS language server did not start: ${message}`, 'Show Output').then((choice) => {
+      if (choice) c.output.show(true);
+    });
+  }
+}
+
+/** Everything is disposed through context.subscriptions. */
+export function deactivate(): void {}

@@ -1,0 +1,510 @@
+/**
+ * Command factories: each takes the context and returns the handler. Every command also takes its
+ * inputs as arguments, so tests and other extensions can run it without any UI:
+ *
+ *   applySls(uri?: Uri | ContainerNode, options?: RunOptions | Uri[])        -> StateRun | Refused | undefined
+ *   applySlsTest(uri?, options?)                                             -> StateRun | Refused | undefined
+ *   applyHighstate(uri?: Uri | ContainerNode, options?: RunOptions)          -> StateRun | Refused | undefined
+ *   runFunction(node?: ContainerNode, options?: CallCommandOptions)          -> CallRun | Refused | undefined
+ *   showGrains(node?: ContainerNode, options?: ContainerOptions)             -> CallRun | Refused | undefined
+ *   buildImage(arg?: Uri | ImageNode, options?: BuildCommandOptions)         -> BuildRun | Refused | undefined
+ *   createContainer(node?: ImageNode, options?: { image?, name?, engine? }) -> { id, name } | undefined
+ *   start/stop/restartContainer(node?: ContainerNode, options?: ContainerOptions) -> boolean
+ *   removeContainer(node?, options?: ContainerOptions & { confirmed?: boolean }) -> boolean
+ *   removeImage(node?: ImageNode, options?: { image?, engine?, confirmed?: boolean }) -> boolean
+ *   copyId(node: ContainerNode | ImageNode) -> string
+ *   showResults(), refresh(), toggleDanglingImages()
+ *
+ * `undefined` means the person dismissed a prompt; Refused says why nothing ran.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import * as vscode from 'vscode';
+import type { BuildRun, CallRun, ContainerInfo, SaltTree, StateRun } from '../engine';
+import { moduleForFile } from '../sls/modules';
+import { callInputProblem, parseCallInput } from './callInput';
+import { defaultBaseImage, folderFor, rootsFor, runSettings, section } from './config';
+import type { CommandFactory, Ctx, Refused } from './ctx';
+import { imageLabel, shortId, suggestContainerName, validContainerName, validImageTag } from './format';
+import { applyTarget } from './targets';
+import { isContainerNode, isImageNode, nodeName, type ContainerNode, type ImageNode } from './views';
+
+export interface ContainerOptions {
+  /** Container name or id; skips the quick pick. */
+  container?: string;
+  /** Engine key (the dockerHost setting's value, '' = default); default: the primary engine. */
+  engine?: string;
+}
+
+export interface RunOptions extends ContainerOptions {
+  /** The .sls file or folder to apply when no Uri is passed first. */
+  uri?: vscode.Uri;
+}
+
+export interface CallCommandOptions extends ContainerOptions {
+  /** What would be typed in the input box: `cmd.run 'ls -l /' cwd=/tmp`. */
+  input?: string;
+}
+
+export interface BuildCommandOptions {
+  baseImage?: string;
+  /** Dotted SLS module; or `uri` of an .sls file. */
+  module?: string;
+  uri?: vscode.Uri;
+  tag?: string;
+  engine?: string;
+}
+
+const lastContainerKey = 'saltContainers.lastContainer';
+const lastCallKey = 'saltContainers.lastCall';
+
+const refusal = (reason: Refused['reason'], message: string): Refused => ({ refused: true, reason, message });
+
+function errorText(error: unknown): string {
+  const e = error as { message?: string; hint?: string };
+  return [e?.message ?? String(error), e?.hint].filter(Boolean).join(' ');
+}
+
+// ---------------------------------------------------------------- containers
+
+interface ContainerChoice {
+  engineKey: string;
+  name: string;
+}
+
+async function runningContainers(ctx: Ctx): Promise<{ engineKey: string; engineLabel: string; info: ContainerInfo }[]> {
+  const all = await Promise.all(
+    (await ctx.engines.all()).map(async (entry) => {
+      try {
+        const list = await entry.engine.listContainers();
+        return list.filter((c) => c.state === 'running').map((info) => ({ engineKey: entry.key, engineLabel: entry.label, info }));
+      } catch (error) {
+        void vscode.window.showErrorMessage(`Salt Containers: ${errorText(error)}`);
+        return [];
+      }
+    }),
+  );
+  return all.flat();
+}
+
+/** A running container, from the arguments or a quick pick that remembers the last one per workspace. */
+async function chooseContainer(ctx: Ctx, arg: unknown, options: ContainerOptions | undefined): Promise<ContainerChoice | Refused | undefined> {
+  let choice: ContainerChoice | undefined;
+  if (options?.container) choice = { engineKey: options.engine ?? ctx.engines.keys()[0], name: options.container };
+  else if (isContainerNode(arg)) choice = { engineKey: arg.engineKey, name: arg.info.name };
+  if (choice) {
+    await ctx.extension.workspaceState.update(lastContainerKey, choice);
+    return choice;
+  }
+  const running = await runningContainers(ctx);
+  if (running.length === 0) {
+    const message = 'No running container to apply to. Start one in the Containers view, or create one from an image.';
+    void vscode.window.showWarningMessage(`Salt Containers: ${message}`, 'Create Container…').then((pick) => {
+      if (pick) void vscode.commands.executeCommand('saltContainers.createContainer');
+    });
+    return refusal('no-container', message);
+  }
+  const last = ctx.extension.workspaceState.get<ContainerChoice>(lastContainerKey);
+  const isLast = (c: (typeof running)[number]) => !!last && c.engineKey === last.engineKey && c.info.name === last.name;
+  running.sort((a, b) => Number(isLast(b)) - Number(isLast(a)) || a.info.name.localeCompare(b.info.name));
+  const several = ctx.engines.several;
+  const picked = await vscode.window.showQuickPick(
+    running.map((c) => ({
+      label: c.info.name,
+      description: [c.info.image, isLast(c) ? 'last used' : ''].filter(Boolean).join(' · '),
+      detail: several ? c.engineLabel : undefined,
+      choice: { engineKey: c.engineKey, name: c.info.name },
+    })),
+    { title: 'Salt Containers: pick a running container', placeHolder: 'Container to run Salt in', matchOnDescription: true },
+  );
+  if (!picked) return undefined;
+  await ctx.extension.workspaceState.update(lastContainerKey, picked.choice);
+  return picked.choice;
+}
+
+// ---------------------------------------------------------------- SLS targets
+
+interface SlsTarget {
+  resource: vscode.Uri;
+  tree: SaltTree;
+  mods: string[];
+  highstate: boolean;
+}
+
+function slsFiles(stateRoot: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    if (depth > 8) return;
+    for (const name of readdirSync(dir)) {
+      if (name.startsWith('.') || name === 'node_modules' || name.startsWith('_')) continue;
+      const path = join(dir, name);
+      const stat = statSync(path, { throwIfNoEntry: false });
+      if (stat?.isDirectory()) walk(path, depth + 1);
+      else if (name.endsWith('.sls') && path !== join(stateRoot, 'top.sls')) out.push(path);
+    }
+  };
+  if (existsSync(stateRoot)) walk(stateRoot, 0);
+  return out;
+}
+
+function activeSlsUri(): vscode.Uri | undefined {
+  const document = vscode.window.activeTextEditor?.document;
+  return document && document.uri.scheme === 'file' && (document.languageId === 'sls' || document.uri.fsPath.endsWith('.sls')) ? document.uri : undefined;
+}
+
+/** Saves open, modified files of the state and pillar trees: Salt reads them from disk. */
+async function saveTree(tree: SaltTree): Promise<void> {
+  const roots = [tree.stateRoot, tree.pillarRoot].filter((r): r is string => !!r);
+  const dirty = vscode.workspace.textDocuments.filter((d) => d.isDirty && d.uri.scheme === 'file' && roots.some((r) => !relative(r, d.uri.fsPath).startsWith('..')));
+  await Promise.all(dirty.map((d) => d.save()));
+}
+
+/** Which SLS to apply: the Uri(s) given, else the active .sls editor, else a quick pick of the tree's modules. */
+async function chooseSls(arg: unknown, extra: unknown, options: RunOptions | undefined, highstate: boolean): Promise<SlsTarget | Refused | undefined> {
+  const uris: vscode.Uri[] = Array.isArray(extra) && extra.every((u) => u instanceof vscode.Uri) && extra.length > 0 ? extra : arg instanceof vscode.Uri ? [arg] : options?.uri ? [options.uri] : [];
+  const resource = uris[0] ?? activeSlsUri() ?? folderFor()?.uri;
+  const roots = rootsFor(resource);
+  if (!resource || !roots) return refusal('no-target', 'Open a folder with a Salt state tree first.');
+  const tree: SaltTree = { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot };
+  if (highstate) return { resource, tree, mods: [], highstate: true };
+  const candidates = uris.length ? uris : activeSlsUri() ? [activeSlsUri()!] : [];
+  if (candidates.length) {
+    const mods: string[] = [];
+    for (const uri of candidates) {
+      const isDirectory = statSync(uri.fsPath, { throwIfNoEntry: false })?.isDirectory() ?? false;
+      const target = applyTarget(roots.stateRoot, uri.fsPath, isDirectory);
+      if (target.kind === 'highstate') return { resource, tree, mods: [], highstate: true };
+      if (target.kind === 'none') {
+        void vscode.window.showWarningMessage(`Salt Containers: ${target.problem}`);
+        return refusal('no-target', target.problem);
+      }
+      mods.push(target.module);
+    }
+    return { resource, tree, mods: [...new Set(mods)], highstate: false };
+  }
+  const modules = slsFiles(roots.stateRoot)
+    .map((file) => ({ file, module: moduleForFile(roots.stateRoot, file) }))
+    .filter((m): m is { file: string; module: string } => !!m.module)
+    .sort((a, b) => a.module.localeCompare(b.module));
+  if (modules.length === 0) {
+    const message = `No SLS files under the state root ${roots.stateRoot}. Set saltContainers.stateRoot if the state tree lives elsewhere.`;
+    void vscode.window.showWarningMessage(`Salt Containers: ${message}`);
+    return refusal('no-target', message);
+  }
+  const picked = await vscode.window.showQuickPick(
+    modules.map((m) => ({ label: m.module, description: relative(roots.stateRoot, m.file) })),
+    { title: 'Salt Containers: pick an SLS', placeHolder: 'SLS module to apply' },
+  );
+  return picked ? { resource, tree, mods: [picked.label], highstate: false } : undefined;
+}
+
+// ---------------------------------------------------------------- apply
+
+function applyCommand(mode: { test: boolean; highstate: boolean }): CommandFactory {
+  const what = mode.highstate ? 'Apply Highstate' : mode.test ? 'Apply SLS in Test Mode' : 'Apply SLS to Container';
+  return (ctx) =>
+    async (arg?: unknown, extra?: unknown): Promise<StateRun | Refused | undefined> => {
+      const refused = ctx.refuseUntrusted(what);
+      if (refused) return refused;
+      const options = (extra && !Array.isArray(extra) ? extra : undefined) as RunOptions | undefined;
+      const target = await chooseSls(isContainerNode(arg) ? undefined : arg, extra, options, mode.highstate);
+      if (!target || 'refused' in target) return target;
+      const container = await chooseContainer(ctx, arg, options);
+      if (!container || 'refused' in container) return container;
+      await saveTree(target.tree);
+      const settings = runSettings(target.resource);
+      const label = target.highstate ? 'highstate' : target.mods.join(', ');
+      try {
+        const runner = await ctx.engines.runner(container.engineKey);
+        ctx.log(`--- ${new Date().toISOString()} ${mode.test ? 'test ' : ''}${label} on ${container.name} (state root ${target.tree.stateRoot}${target.tree.pillarRoot ? `, pillar root ${target.tree.pillarRoot}` : ''}, saltenv ${settings.saltenv})`);
+        const title = `Salt Containers: ${mode.test ? 'testing' : 'applying'} ${label} on ${container.name}`;
+        const run = await ctx.withRunProgress(title, (control) => {
+          const applyOptions = { ...control, test: mode.test, saltenv: settings.saltenv };
+          return target.highstate ? runner.highstate(container.name, target.tree, applyOptions) : runner.apply(container.name, target.mods, target.tree, applyOptions);
+        });
+        await ctx.showStateRun(run, target.tree.stateRoot);
+        return run;
+      } catch (error) {
+        // Runs report Salt and engine problems in `errors`; this is for anything else.
+        ctx.log(`error: ${errorText(error)}`);
+        void ctx.notifyError(errorText(error));
+        return undefined;
+      }
+    };
+}
+
+// ---------------------------------------------------------------- functions
+
+async function showCall(ctx: Ctx, run: CallRun, container: string): Promise<void> {
+  ctx.lastRun = run;
+  if (run.errors.length) {
+    const [first] = run.errors;
+    void ctx.notifyError(`${run.function} on ${container}: ${first.message}${first.hint ? ` ${first.hint}` : ''}`);
+    return;
+  }
+  const content = typeof run.return === 'string' ? run.return : JSON.stringify(run.return, null, 2);
+  await ctx.documents.show(`${container}/${run.function}.json`, `${content ?? 'null'}\n`);
+}
+
+const runFunction: CommandFactory = (ctx) => async (arg?: unknown, options?: CallCommandOptions) => {
+  const refused = ctx.refuseUntrusted('Run Salt Function in Container');
+  if (refused) return refused;
+  const container = await chooseContainer(ctx, arg, options);
+  if (!container || 'refused' in container) return container;
+  let input = options?.input;
+  if (input === undefined) {
+    input = await vscode.window.showInputBox({
+      title: `Salt Containers: run a Salt function in ${container.name}`,
+      prompt: 'module.function, then arguments; key=value is a keyword argument. Runs with salt-call --local.',
+      placeHolder: "cmd.run 'ls -l /' cwd=/tmp",
+      value: ctx.extension.workspaceState.get<string>(lastCallKey, 'test.version'),
+      validateInput: callInputProblem,
+    });
+    if (input === undefined) return undefined;
+  }
+  const problem = callInputProblem(input);
+  if (problem) {
+    void vscode.window.showWarningMessage(`Salt Containers: ${problem}`);
+    return refusal('no-target', problem);
+  }
+  await ctx.extension.workspaceState.update(lastCallKey, input);
+  const call = parseCallInput(input);
+  const roots = rootsFor(activeSlsUri() ?? folderFor()?.uri);
+  try {
+    const runner = await ctx.engines.runner(container.engineKey);
+    ctx.log(`--- ${new Date().toISOString()} ${input} on ${container.name}`);
+    const run = await ctx.withRunProgress(`Salt Containers: ${call.fn} on ${container.name}`, (control) =>
+      runner.call(container.name, call.fn, call.args, call.kwargs, roots && { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot }, { ...control, saltenv: runSettings().saltenv }),
+    );
+    await showCall(ctx, run, container.name);
+    return run;
+  } catch (error) {
+    void ctx.notifyError(errorText(error));
+    return undefined;
+  }
+};
+
+const showGrains: CommandFactory = (ctx) => async (arg?: unknown, options?: ContainerOptions) => {
+  const container = await chooseContainer(ctx, arg, options);
+  if (!container || 'refused' in container) return container;
+  // Custom grains in the workspace's tree are code: only a trusted workspace ships its tree.
+  const roots = vscode.workspace.isTrusted ? rootsFor(folderFor()?.uri) : undefined;
+  try {
+    const runner = await ctx.engines.runner(container.engineKey);
+    ctx.log(`--- ${new Date().toISOString()} grains.items on ${container.name}`);
+    const run = await ctx.withRunProgress(`Salt Containers: grains of ${container.name}`, (control) =>
+      runner.call(container.name, 'grains.items', [], {}, roots && { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot }, control),
+    );
+    await showCall(ctx, run, container.name);
+    return run;
+  } catch (error) {
+    void ctx.notifyError(errorText(error));
+    return undefined;
+  }
+};
+
+// ---------------------------------------------------------------- build
+
+async function chooseBaseImage(ctx: Ctx, engineKey: string | undefined, resource: vscode.Uri | undefined): Promise<string | undefined> {
+  const preferred = defaultBaseImage(resource);
+  let images: { label: string; description: string }[] = [];
+  try {
+    const entry = await ctx.engines.get(engineKey);
+    images = (await entry.engine.listImages()).filter((i) => !i.dangling).flatMap((i) => i.tags.map((tag) => ({ label: tag, description: shortId(i.id) })));
+  } catch (error) {
+    void vscode.window.showErrorMessage(`Salt Containers: ${errorText(error)}`);
+    return undefined;
+  }
+  images.sort((a, b) => Number(b.label === preferred) - Number(a.label === preferred) || a.label.localeCompare(b.label));
+  const picked = await vscode.window.showQuickPick(
+    images.map((i) => ({ ...i, description: i.label === preferred ? `${i.description} · saltContainers.defaultBaseImage` : i.description })),
+    { title: 'Salt Containers: base image', placeHolder: 'Image to build from (it needs Python 3, not Salt)' },
+  );
+  return picked?.label;
+}
+
+const buildImage: CommandFactory = (ctx) => async (arg?: unknown, options?: BuildCommandOptions) => {
+  const refused = ctx.refuseUntrusted('Build Image from SLS');
+  if (refused) return refused;
+  const engineKey = options?.engine ?? (isImageNode(arg) ? arg.engineKey : undefined);
+  let target: SlsTarget | Refused | undefined;
+  if (options?.module) {
+    const roots = rootsFor(options.uri ?? folderFor()?.uri);
+    if (!roots) return refusal('no-target', 'Open a folder with a Salt state tree first.');
+    target = { resource: options.uri ?? folderFor()!.uri, tree: { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot }, mods: [options.module], highstate: false };
+  } else {
+    target = await chooseSls(isImageNode(arg) ? undefined : arg, undefined, { uri: options?.uri }, false);
+  }
+  if (!target || 'refused' in target) return target;
+  if (target.highstate) return refusal('no-target', 'A build applies SLS modules, not the highstate: pick an .sls file.');
+  const baseImage = options?.baseImage ?? (isImageNode(arg) ? imageLabel(arg.info) : undefined) ?? (await chooseBaseImage(ctx, engineKey, target.resource));
+  if (!baseImage) return undefined;
+  const tag =
+    options?.tag ??
+    (await vscode.window.showInputBox({
+      title: `Salt Containers: tag for the image built from ${target.mods.join(', ')} on ${baseImage}`,
+      value: `${target.mods[0].replace(/\./g, '-').toLowerCase()}:latest`,
+      validateInput: validImageTag,
+    }));
+  if (!tag) return undefined;
+  const problem = validImageTag(tag);
+  if (problem) return refusal('no-target', problem);
+  await saveTree(target.tree);
+  const settings = runSettings(target.resource);
+  try {
+    const runner = await ctx.engines.runner(engineKey);
+    ctx.log(`--- ${new Date().toISOString()} build ${tag} from ${baseImage} with ${target.mods.join(', ')}`);
+    const run: BuildRun = await ctx.withRunProgress(`Salt Containers: building ${tag}`, (control) =>
+      runner.build(target.mods, target.tree, { ...control, baseImage, tag, saltenv: settings.saltenv, commitOnFailure: settings.commitOnFailure }),
+    );
+    await ctx.showStateRun(run, target.tree.stateRoot);
+    ctx.images.refresh();
+    if (run.image && !run.image.failed) void vscode.window.showInformationMessage(`Salt Containers: built ${run.image.tag} (${shortId(run.image.id)}).`);
+    return run;
+  } catch (error) {
+    void ctx.notifyError(errorText(error));
+    return undefined;
+  }
+};
+
+// ---------------------------------------------------------------- view actions
+
+async function containerFor(ctx: Ctx, arg: unknown, options: ContainerOptions | undefined): Promise<ContainerChoice | undefined> {
+  if (options?.container) return { engineKey: options.engine ?? ctx.engines.keys()[0], name: options.container };
+  if (isContainerNode(arg)) return { engineKey: arg.engineKey, name: arg.info.name };
+  return undefined;
+}
+
+function lifecycle(action: 'start' | 'stop' | 'restart'): CommandFactory {
+  const verbs = { start: 'Starting', stop: 'Stopping', restart: 'Restarting' };
+  return (ctx) => async (arg?: unknown, options?: ContainerOptions) => {
+    const target = await containerFor(ctx, arg, options);
+    if (!target) return false;
+    const { engine } = await ctx.engines.get(target.engineKey);
+    try {
+      await vscode.window.withProgress({ location: { viewId: 'saltContainers.containers' }, title: `${verbs[action]} ${target.name}` }, async () => {
+        if (action === 'start') await engine.startContainer(target.name);
+        else if (action === 'stop') await engine.stopContainer(target.name);
+        else await engine.restartContainer(target.name);
+      });
+      ctx.containers.refresh();
+      return true;
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Salt Containers: ${action} ${target.name}: ${errorText(error)}`);
+      return false;
+    }
+  };
+}
+
+const removeContainer: CommandFactory = (ctx) => async (arg?: unknown, options?: ContainerOptions & { confirmed?: boolean }) => {
+  const target = await containerFor(ctx, arg, options);
+  if (!target) return false;
+  const running = isContainerNode(arg) ? arg.info.state === 'running' : true;
+  if (!options?.confirmed) {
+    const answer = await vscode.window.showWarningMessage(
+      `Remove container ${target.name}?`,
+      { modal: true, detail: `${running ? 'It is running and will be stopped. ' : ''}Whatever changed inside it is lost.` },
+      'Remove',
+    );
+    if (answer !== 'Remove') return false;
+  }
+  try {
+    const { engine } = await ctx.engines.get(target.engineKey);
+    await engine.removeContainer(target.name, { force: true });
+    ctx.containers.refresh();
+    return true;
+  } catch (error) {
+    void vscode.window.showErrorMessage(`Salt Containers: remove ${target.name}: ${errorText(error)}`);
+    return false;
+  }
+};
+
+/** Keeps the container up for exec whatever its image runs, and stops at once on `docker stop`. */
+export const keepAliveCommand = ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done'];
+
+const createContainer: CommandFactory = (ctx) => async (arg?: unknown, options?: { image?: string; name?: string; engine?: string }) => {
+  const engineKey = options?.engine ?? (isImageNode(arg) ? arg.engineKey : undefined);
+  const image = options?.image ?? (isImageNode(arg) ? (arg.info.tags[0] ?? arg.info.id) : await chooseBaseImage(ctx, engineKey, undefined));
+  if (!image) return undefined;
+  const name =
+    options?.name ??
+    (await vscode.window.showInputBox({
+      title: `Salt Containers: new container from ${image}`,
+      prompt: 'Container name. It is kept alive (its command is replaced by a sleep loop) so Salt can run in it.',
+      value: suggestContainerName(image, randomBytes(2).toString('hex')),
+      validateInput: validContainerName,
+    }));
+  if (!name) return undefined;
+  try {
+    const { engine } = await ctx.engines.get(engineKey);
+    const id = await engine.createContainer(image, { name, keepAlive: keepAliveCommand, labels: { 'salt-containers.created-by': 'vscode' } });
+    await engine.startContainer(id);
+    ctx.containers.refresh();
+    return { id, name };
+  } catch (error) {
+    void vscode.window.showErrorMessage(`Salt Containers: create ${name} from ${image}: ${errorText(error)}`);
+    return undefined;
+  }
+};
+
+const removeImage: CommandFactory = (ctx) => async (arg?: unknown, options?: { image?: string; engine?: string; confirmed?: boolean }) => {
+  const reference = options?.image ?? (isImageNode(arg) ? (arg.info.tags[0] ?? arg.info.id) : undefined);
+  if (!reference) return false;
+  const engineKey = options?.engine ?? (isImageNode(arg) ? arg.engineKey : undefined);
+  if (!options?.confirmed) {
+    const others = isImageNode(arg) && arg.info.tags.length > 1 ? ` Only the tag goes: the image keeps its other tags (${arg.info.tags.slice(1).join(', ')}).` : '';
+    const answer = await vscode.window.showWarningMessage(`Remove image ${reference}?`, { modal: true, detail: `Containers made from it must be removed first.${others}` }, 'Remove');
+    if (answer !== 'Remove') return false;
+  }
+  try {
+    const { engine } = await ctx.engines.get(engineKey);
+    await engine.removeImage(reference);
+    ctx.images.refresh();
+    return true;
+  } catch (error) {
+    void vscode.window.showErrorMessage(`Salt Containers: remove image ${reference}: ${errorText(error)}`);
+    return false;
+  }
+};
+
+const copyId: CommandFactory = () => async (arg?: unknown) => {
+  if (!isContainerNode(arg) && !isImageNode(arg)) return undefined;
+  await vscode.env.clipboard.writeText(arg.info.id);
+  vscode.window.setStatusBarMessage(`Copied the ID of ${nodeName(arg as ContainerNode | ImageNode)}`, 3000);
+  return arg.info.id;
+};
+
+const refresh: CommandFactory = (ctx) => () => {
+  ctx.watcher.restart();
+  ctx.containers.refresh();
+  ctx.images.refresh();
+};
+
+const showResults: CommandFactory = (ctx) => () => {
+  if (!ctx.results.reveal()) void vscode.window.showInformationMessage('Salt Containers: no results yet. Apply an SLS to a container first.');
+};
+
+const toggleDanglingImages: CommandFactory = () => async () => {
+  const config = vscode.workspace.getConfiguration(section);
+  await config.update('showDanglingImages', !config.get<boolean>('showDanglingImages', false), vscode.ConfigurationTarget.Global);
+};
+
+export const commandFactories: Record<string, CommandFactory> = {
+  applySls: applyCommand({ test: false, highstate: false }),
+  applySlsTest: applyCommand({ test: true, highstate: false }),
+  applyHighstate: applyCommand({ test: false, highstate: true }),
+  runFunction,
+  showGrains,
+  buildImage,
+  showResults,
+  refresh,
+  startContainer: lifecycle('start'),
+  stopContainer: lifecycle('stop'),
+  restartContainer: lifecycle('restart'),
+  removeContainer,
+  createContainer,
+  removeImage,
+  copyId,
+  toggleDanglingImages,
+};

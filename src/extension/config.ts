@@ -1,0 +1,64 @@
+/**
+ * The `saltContainers.*` settings, read per resource where they depend on the workspace folder
+ * (roots, saltenv, commit on failure) and per window for the machine-level ones (engine, Salt).
+ * These names are a contract users script against: see package.json `contributes.configuration`.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { findRoots, type SaltRoots } from '../sls/roots';
+
+export const section = 'saltContainers';
+
+export interface EngineSettings {
+  /** The engine runs and the views use first; '' = DOCKER_HOST or the local socket. */
+  dockerHost: string;
+  /** More engines the views list (grouped by engine when there are any). */
+  additionalDockerHosts: string[];
+}
+
+export function engineSettings(): EngineSettings {
+  const config = vscode.workspace.getConfiguration(section);
+  const additional = config.get<string[]>('additionalDockerHosts', []).filter((h) => typeof h === 'string' && h.trim() !== '');
+  return { dockerHost: config.get<string>('dockerHost', '').trim(), additionalDockerHosts: additional.map((h) => h.trim()) };
+}
+
+export function saltPython(): string | undefined {
+  return vscode.workspace.getConfiguration(section).get<string>('saltPython', '').trim() || undefined;
+}
+
+export function showDanglingImages(): boolean {
+  return vscode.workspace.getConfiguration(section).get<boolean>('showDanglingImages', false);
+}
+
+export function defaultBaseImage(resource?: vscode.Uri): string | undefined {
+  return vscode.workspace.getConfiguration(section, resource).get<string>('defaultBaseImage', '').trim() || undefined;
+}
+
+export interface RunSettings {
+  saltenv: string;
+  commitOnFailure: boolean;
+}
+
+export function runSettings(resource?: vscode.Uri): RunSettings {
+  const config = vscode.workspace.getConfiguration(section, resource);
+  return { saltenv: config.get<string>('saltenv', 'base').trim() || 'base', commitOnFailure: config.get<boolean>('commitOnFailure', false) };
+}
+
+/** The workspace folder a resource belongs to, else the first folder. */
+export function folderFor(resource?: vscode.Uri): vscode.WorkspaceFolder | undefined {
+  return (resource && vscode.workspace.getWorkspaceFolder(resource)) || vscode.workspace.workspaceFolders?.[0];
+}
+
+/**
+ * The state and pillar roots for a resource: the settings (relative to its workspace folder) win,
+ * else findRoots' rule (salt/ and pillar/ folders, srv/salt, or the folder itself).
+ */
+export function rootsFor(resource?: vscode.Uri): SaltRoots | undefined {
+  const folder = folderFor(resource);
+  const base = folder?.uri.fsPath ?? (resource?.scheme === 'file' ? path.dirname(resource.fsPath) : undefined);
+  if (!base) return undefined;
+  const config = vscode.workspace.getConfiguration(section, resource ?? folder?.uri);
+  const stateRoot = config.get<string>('stateRoot', '').trim() || undefined;
+  const pillarRoot = config.get<string>('pillarRoot', '').trim() || undefined;
+  return findRoots(base, { stateRoot, pillarRoot });
+}

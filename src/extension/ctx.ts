@@ -1,0 +1,154 @@
+/**
+ * The extension's one context object (as rust-analyzer's editors/code has): it owns the engines and
+ * their runners, the views, the results (diagnostics, panel, status bar), the output channel and every
+ * disposable. Commands are made by factories that take it (commands.ts).
+ */
+import * as vscode from 'vscode';
+import type { AnyRun, BuildRun, RunControl, RunStage, StateRun } from '../engine';
+import { RunDiagnostics } from './diagnostics';
+import { Engines, loadRuntime } from './engines';
+import { ResultsPanel } from './panel';
+import { ContainersTree, EngineWatcher, ImagesTree } from './views';
+
+/** Makes a command handler; handlers take typed arguments (documented in commands.ts). */
+export type CommandFactory = (ctx: Ctx) => (...args: never[]) => unknown;
+
+const stageLabels: Record<RunStage, string> = {
+  preparing: 'Preparing',
+  injecting: 'Injecting Salt',
+  running: 'Running states',
+  cleaning: 'Cleaning up',
+  committing: 'Committing',
+};
+
+/** What a refused command returns (untrusted workspace, nothing to run on): tests assert it. */
+export interface Refused {
+  refused: true;
+  reason: 'untrusted-workspace' | 'no-container' | 'no-target' | 'cancelled';
+  message: string;
+}
+
+export class Ctx implements vscode.Disposable {
+  readonly subscriptions: vscode.Disposable[] = [];
+  readonly engines = new Engines();
+  readonly containers: ContainersTree;
+  readonly images: ImagesTree;
+  readonly watcher: EngineWatcher;
+  readonly results: ResultsPanel;
+  readonly diagnostics = new RunDiagnostics();
+  /** Read-only documents for function results and grains (scheme `salt-containers`). */
+  readonly documents = new ResultDocuments();
+  lastRun: AnyRun | undefined;
+  private outputChannel: vscode.OutputChannel | undefined;
+
+  constructor(readonly extension: vscode.ExtensionContext) {
+    this.containers = new ContainersTree(this.engines);
+    this.images = new ImagesTree(this.engines);
+    this.watcher = new EngineWatcher(this.engines, this.containers, this.images);
+    this.results = new ResultsPanel(extension);
+    this.subscriptions.push(this.engines, this.watcher, this.results, this.diagnostics, vscode.workspace.registerTextDocumentContentProvider(ResultDocuments.scheme, this.documents));
+  }
+
+  get output(): vscode.OutputChannel {
+    if (!this.outputChannel) {
+      this.outputChannel = vscode.window.createOutputChannel('Salt Containers');
+      this.subscriptions.push(this.outputChannel);
+    }
+    return this.outputChannel;
+  }
+
+  log(line: string): void {
+    this.output.appendLine(line);
+  }
+
+  registerCommand(name: string, factory: CommandFactory): void {
+    this.subscriptions.push(vscode.commands.registerCommand(`saltContainers.${name}`, factory(this)));
+  }
+
+  /**
+   * Runs long work under a cancellable progress notification that shows the run's stages; Cancel
+   * aborts the run's signal (the runner kills salt-call and still cleans up).
+   */
+  withRunProgress<T>(title: string, work: (control: RunControl) => Promise<T>): Promise<T> {
+    return Promise.resolve(
+      vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+        const abort = new AbortController();
+        const cancel = token.onCancellationRequested(() => {
+          this.log('Cancel requested: stopping salt-call and cleaning up');
+          abort.abort();
+        });
+        try {
+          return await work({
+            signal: abort.signal,
+            onStage: (stage) => progress.report({ message: stageLabels[stage] ?? stage }),
+            log: (line) => this.log(line),
+          });
+        } finally {
+          cancel.dispose();
+        }
+      }),
+    );
+  }
+
+  /** Puts a state or build run everywhere it shows: diagnostics, panel, status bar, one notification at most. */
+  async showStateRun(run: StateRun | BuildRun, stateRoot: string): Promise<void> {
+    this.lastRun = run;
+    const runtime = await loadRuntime();
+    this.diagnostics.update(runtime.runKey(run, stateRoot), runtime.filesOfRun(run, stateRoot), runtime.problemsOf(run, stateRoot));
+    const model = runtime.buildResultsModel(run, stateRoot);
+    this.results.showRun(model);
+    const s = model.summary;
+    this.log(`${model.title} ${model.subtitle}: ${s.succeeded} succeeded, ${s.changed} changed, ${s.failed} failed, ${s.pending} pending, ${s.total} total, retcode ${run.retcode}, ${model.totalTime}`);
+    const cancelled = run.errors.find((e) => e.kind === 'cancelled');
+    if (cancelled) {
+      void vscode.window.showInformationMessage(`Salt Containers: ${model.title} cancelled. ${cancelled.message}`);
+    } else if (run.errors.length) {
+      const [first] = run.errors;
+      void this.notifyError(`${model.title}: ${first.message}${first.hint ? ` ${first.hint}` : ''}`);
+    } else if (s.failed) {
+      void this.notifyError(`${model.title}: ${s.failed} of ${s.total} states failed.`);
+    }
+  }
+
+  /** One error toast with the ways to look closer; never awaited by commands (tests run headless). */
+  async notifyError(message: string): Promise<void> {
+    const choice = await vscode.window.showErrorMessage(`Salt Containers: ${message}`, 'Show Results', 'Show Output');
+    if (choice === 'Show Results') this.results.reveal();
+    else if (choice === 'Show Output') this.output.show(true);
+  }
+
+  /** Refuses work that runs Salt when the workspace is not trusted, and says why. */
+  refuseUntrusted(what: string): Refused | undefined {
+    if (vscode.workspace.isTrusted) return undefined;
+    const message = `${what} is disabled in Restricted Mode: it runs this workspace's Salt states and modules, which can run any command in the container and use your Docker engine. Trust the workspace to use it.`;
+    void vscode.window.showWarningMessage(`Salt Containers: ${message}`, 'Manage Workspace Trust').then((choice) => {
+      if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+    });
+    return { refused: true, reason: 'untrusted-workspace', message };
+  }
+
+  dispose(): void {
+    for (const s of this.subscriptions.splice(0).reverse()) s.dispose();
+  }
+}
+
+/** Read-only JSON documents for what functions return; reopening the same URI shows the new content. */
+export class ResultDocuments implements vscode.TextDocumentContentProvider {
+  static readonly scheme = 'salt-containers';
+  private contents = new Map<string, string>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+
+  async show(name: string, content: string): Promise<vscode.TextEditor> {
+    const uri = vscode.Uri.from({ scheme: ResultDocuments.scheme, path: `/${name}` });
+    this.contents.set(uri.toString(), content);
+    this.changed.fire(uri);
+    const document = await vscode.workspace.openTextDocument(uri);
+    if (name.endsWith('.json')) await vscode.languages.setTextDocumentLanguage(document, 'json');
+    return vscode.window.showTextDocument(document, { preview: true, preserveFocus: false });
+  }
+
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.contents.get(uri.toString()) ?? '';
+  }
+}

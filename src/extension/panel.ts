@@ -1,0 +1,149 @@
+/**
+ * The "Salt Results" webview panel and the status-bar item with the last run's summary. The panel's
+ * script and style are media/results.js and media/results.css; the page has a CSP with a nonce and the
+ * script inserts state output as text only. The model is the panel's saved state, so the panel comes
+ * back after a window reload (WebviewPanelSerializer). A row click opens the state's file at its line;
+ * the file comes from the extension's own copy of the model, never from what the page sends.
+ */
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import type { ResultsModel } from './resultsView';
+import { summaryText } from './format';
+
+export const resultsViewType = 'saltContainers.results';
+const lastModelKey = 'saltContainers.lastResults';
+
+type PageMessage = { type: 'ready' } | { type: 'open'; index: number };
+
+export class ResultsPanel implements vscode.WebviewPanelSerializer, vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private model: ResultsModel | undefined;
+  private readonly status: vscode.StatusBarItem;
+
+  constructor(private readonly extension: vscode.ExtensionContext) {
+    this.status = vscode.window.createStatusBarItem('saltContainers.lastRun', vscode.StatusBarAlignment.Left, 10);
+    this.status.name = 'Salt Containers: last run';
+    this.status.command = 'saltContainers.showResults';
+    const saved = extension.workspaceState.get<ResultsModel>(lastModelKey);
+    if (saved?.version === 1) this.setModel(saved, false);
+  }
+
+  get current(): ResultsModel | undefined {
+    return this.model;
+  }
+
+  get isOpen(): boolean {
+    return this.panel !== undefined;
+  }
+
+  /** Shows a new run: status bar, saved state, and the panel (opened beside the editor, focus kept). */
+  showRun(model: ResultsModel): void {
+    this.setModel(model, true);
+    this.reveal(true);
+  }
+
+  /** Opens (or brings forward) the panel with the last run; false when there is none. */
+  reveal(preserveFocus = false): boolean {
+    if (!this.model) return false;
+    if (this.panel) {
+      this.panel.reveal(undefined, preserveFocus);
+      this.post();
+      return true;
+    }
+    const panel = vscode.window.createWebviewPanel(resultsViewType, 'Salt Results', { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, this.options());
+    this.attach(panel);
+    return true;
+  }
+
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    const saved = (state as { model?: ResultsModel } | undefined)?.model;
+    if (saved?.version === 1 && !this.model) this.setModel(saved, false);
+    this.attach(panel);
+  }
+
+  private options(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    return { enableScripts: true, enableFindWidget: true, localResourceRoots: [vscode.Uri.joinPath(this.extension.extensionUri, 'media')] };
+  }
+
+  private setModel(model: ResultsModel, save: boolean): void {
+    this.model = model;
+    const s = model.summary;
+    this.status.text = summaryText(s, model.errors.length);
+    const tooltip = new vscode.MarkdownString();
+    tooltip.appendText(`${model.title} ${model.subtitle}\n`);
+    tooltip.appendText(`${s.succeeded} succeeded, ${s.changed} changed, ${s.failed} failed, ${s.pending} pending, ${s.total} total in ${model.totalTime}`);
+    if (model.errors.length) tooltip.appendText(`\n${model.errors[0].message}`);
+    tooltip.appendMarkdown('\n\nClick to show the results.');
+    this.status.tooltip = tooltip;
+    this.status.backgroundColor = model.errors.length || s.failed ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+    this.status.show();
+    if (save) void this.extension.workspaceState.update(lastModelKey, model);
+  }
+
+  private attach(panel: vscode.WebviewPanel): void {
+    this.panel?.dispose();
+    this.panel = panel;
+    panel.webview.options = this.options();
+    panel.iconPath = vscode.Uri.joinPath(this.extension.extensionUri, 'media', 'salt.svg');
+    panel.webview.html = this.html(panel.webview);
+    panel.webview.onDidReceiveMessage((message: PageMessage) => this.onMessage(message));
+    panel.onDidDispose(() => {
+      if (this.panel === panel) this.panel = undefined;
+    });
+  }
+
+  private post(): void {
+    if (this.panel && this.model) void this.panel.webview.postMessage({ type: 'model', model: this.model });
+  }
+
+  private onMessage(message: PageMessage): void {
+    if (message?.type === 'ready') this.post();
+    else if (message?.type === 'open' && Number.isInteger(message.index)) {
+      const location = this.model?.rows[message.index]?.location;
+      if (!location) return;
+      const position = new vscode.Position(location.line, 0);
+      void vscode.window.showTextDocument(vscode.Uri.file(location.file), { selection: new vscode.Range(position, position), viewColumn: vscode.ViewColumn.One });
+    }
+  }
+
+  private html(webview: vscode.Webview): string {
+    const nonce = randomBytes(16).toString('base64');
+    const media = (name: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.extension.extensionUri, 'media', name)).toString();
+    const csp = [`default-src 'none'`, `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`, `img-src ${webview.cspSource}`, `font-src ${webview.cspSource}`].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${media('results.css')}">
+<title>Salt Results</title>
+</head>
+<body>
+<header>
+  <h1 id="title">Salt Results</h1>
+  <div id="subtitle"></div>
+  <div id="summary" role="status"></div>
+</header>
+<section id="errors" hidden></section>
+<nav id="toolbar">
+  <label><input type="checkbox" id="failedOnly"> Failed only</label>
+  <label><input type="checkbox" id="changedOnly"> Changed only</label>
+  <input type="search" id="search" placeholder="Search ID, function, name, comment" aria-label="Search the results">
+  <span id="count"></span>
+</nav>
+<table id="results">
+  <thead><tr><th class="result">Result</th><th>ID</th><th>Function</th><th>Name</th><th class="duration">Duration</th><th>Comment</th></tr></thead>
+  <tbody></tbody>
+</table>
+<p id="empty" hidden>No states match.</p>
+<script nonce="${nonce}" src="${media('results.js')}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    this.status.dispose();
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * From a run to problems on lines: a failed state is an error at its ID's line in the file that
+ * defines it (through `__sls__` and the state root), pending changes in test mode are information,
+ * render errors sit at the line Salt names. Pure (no vscode import): the extension turns these into
+ * Diagnostics. When a location can't be known for sure the problem goes to the top of the right file
+ * (what locateState returns), or nowhere, never to a wrong file.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BuildRun, RunError, StateResult, StateRun } from '../engine';
+import { locateSls, locateState } from '../sls/locate';
+import { fileForModule } from '../sls/modules';
+
+export type ProblemSeverity = 'error' | 'information';
+
+export interface Problem {
+  file: string;
+  /** 0-based. */
+  line: number;
+  /** 0-based. */
+  column: number;
+  severity: ProblemSeverity;
+  message: string;
+  /** The state ID, or the error kind for run errors. */
+  code: string;
+  /** False when the line is a fallback (top of the file): the ID was made by Jinja, say. */
+  exact: boolean;
+}
+
+/** Where a state is defined, or undefined when Salt did not say (no `__sls__`) or the file is gone. */
+export function stateLocation(stateRoot: string, state: Pick<StateResult, 'sls' | 'id'>): { file: string; line: number; exact: boolean } | undefined {
+  if (!state.sls || !state.id) return undefined;
+  const location = locateState(stateRoot, state.sls, state.id);
+  return location && { file: location.file, line: location.line, exact: location.exact };
+}
+
+function stateProblem(stateRoot: string, run: StateRun | BuildRun, state: StateResult): Problem | undefined {
+  const failed = state.result === false;
+  const pending = state.result === null && run.test && Object.keys(state.changes).length > 0;
+  if (!failed && !pending) return undefined;
+  let location = stateLocation(stateRoot, state);
+  // A highstate that matched nothing comes back as one result with no __sls__: it is about top.sls.
+  if (!location && run.highstate && existsSync(join(stateRoot, 'top.sls'))) location = { file: join(stateRoot, 'top.sls'), line: 0, exact: false };
+  if (!location) return undefined;
+  const message = state.comment || (failed ? `${state.function} failed` : `${state.function} would change`);
+  return { ...location, column: 0, severity: failed ? 'error' : 'information', message, code: state.id || state.function };
+}
+
+function errorProblem(stateRoot: string, error: RunError): Problem | undefined {
+  if (!error.sls) return undefined; // not about a file Salt named: the panel and the notification show it
+  const location = locateSls(stateRoot, error.sls, error.line);
+  if (!location) return undefined;
+  const column = error.column !== undefined ? Math.max(0, error.column - 1) : 0;
+  const message = error.hint ? `${error.message}\n${error.hint}` : error.message;
+  return { file: location.file, line: location.line, column, severity: 'error', message, code: error.kind, exact: location.exact };
+}
+
+export function problemsOf(run: StateRun | BuildRun, stateRoot: string): Problem[] {
+  const problems: Problem[] = [];
+  for (const state of run.states) {
+    const problem = stateProblem(stateRoot, run, state);
+    if (problem) problems.push(problem);
+  }
+  for (const error of run.errors) {
+    const problem = errorProblem(stateRoot, error);
+    if (problem) problems.push(problem);
+  }
+  return problems;
+}
+
+/**
+ * The files whose problems this run speaks for: the modules it applied, every module a state came
+ * from and every module an error names. Their old problems are replaced by this run's (or cleared).
+ */
+export function filesOfRun(run: StateRun | BuildRun, stateRoot: string): string[] {
+  const modules = new Set<string>(run.mods);
+  for (const state of run.states) if (state.sls) modules.add(state.sls);
+  for (const error of run.errors) if (error.sls) modules.add(error.sls);
+  const files = new Set<string>();
+  for (const module of modules) {
+    const file = fileForModule(stateRoot, module);
+    if (file) files.add(file);
+  }
+  if (run.highstate && existsSync(join(stateRoot, 'top.sls'))) files.add(join(stateRoot, 'top.sls'));
+  return [...files];
+}
+
+/** A key for "the same run again": same modules (or highstate) against the same state root. */
+export function runKey(run: Pick<StateRun, 'mods' | 'highstate'>, stateRoot: string): string {
+  return `${stateRoot}\n${run.highstate ? '<highstate>' : [...run.mods].sort().join(',')}`;
+}

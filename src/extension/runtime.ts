@@ -1,0 +1,8 @@
+/**
+ * Everything the extension needs only once work starts (the engine with dockerode, the SLS parser
+ * behind result locations), loaded on first use. The build bundles it as dist/extension-runtime.js,
+ * apart from dist/extension.js, so activation neither parses nor runs it.
+ */
+export * from '../engine';
+export { filesOfRun, problemsOf, runKey } from './problems';
+export { buildResultsModel } from './resultsView';

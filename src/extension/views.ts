@@ -1,0 +1,300 @@
+/**
+ * The Containers and Images views. Each lists from the engine(s) when VS Code asks (so: only while
+ * visible), keeps one node object per item for as long as the item is unchanged (stable TreeItem ids,
+ * so selection and expansion survive a refresh), groups by engine only when several are configured,
+ * and shows an unreachable engine as one item that says why and how to fix it, with retry.
+ */
+import * as vscode from 'vscode';
+import type { ContainerInfo, EngineError, ImageInfo } from '../engine';
+import type { EngineEntry, Engines } from './engines';
+import { containerContextValue, containerDetails, formatAge, formatSize, imageContextValue, imageDetails, imageLabel, shortId, sortContainers, sortImages } from './format';
+import { showDanglingImages } from './config';
+
+export interface EngineNode {
+  kind: 'engine';
+  engineKey: string;
+  label: string;
+}
+export interface ContainerNode {
+  kind: 'container';
+  engineKey: string;
+  info: ContainerInfo;
+}
+export interface ImageNode {
+  kind: 'image';
+  engineKey: string;
+  info: ImageInfo;
+}
+export interface MessageNode {
+  kind: 'message';
+  engineKey: string;
+  label: string;
+  description: string;
+  tooltip: string;
+  /** 'engineUnreachable' (retry inline) or 'engineError'. */
+  contextValue: string;
+}
+export type ContainersTreeNode = EngineNode | ContainerNode | MessageNode;
+export type ImagesTreeNode = EngineNode | ImageNode | MessageNode;
+
+export function isContainerNode(value: unknown): value is ContainerNode {
+  return typeof value === 'object' && value !== null && (value as ContainerNode).kind === 'container' && typeof (value as ContainerNode).info?.id === 'string';
+}
+export function isImageNode(value: unknown): value is ImageNode {
+  return typeof value === 'object' && value !== null && (value as ImageNode).kind === 'image' && typeof (value as ImageNode).info?.id === 'string';
+}
+
+function markdownTable(rows: [string, string][]): vscode.MarkdownString {
+  const md = new vscode.MarkdownString();
+  for (const [key, value] of rows) {
+    md.appendMarkdown(`**${key}:** `);
+    md.appendText(value); // text, never markdown from the engine
+    md.appendMarkdown('  \n');
+  }
+  return md;
+}
+
+function errorNode(entry: EngineEntry, error: unknown): MessageNode {
+  const engineError = error as Partial<EngineError>;
+  if (engineError.kind === 'engine-unreachable') {
+    const fix = `${engineError.hint ?? 'Start Docker, or set DOCKER_HOST to a running engine.'} The saltContainers.dockerHost setting overrides DOCKER_HOST.`;
+    return {
+      kind: 'message',
+      engineKey: entry.key,
+      label: 'Docker engine not reachable',
+      description: `${entry.label}: click to retry`,
+      tooltip: `${engineError.message ?? String(error)}\n\nHow to fix: ${fix}\n\nClick, or use the Retry action, once the engine runs.`,
+      contextValue: 'engineUnreachable',
+    };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { kind: 'message', engineKey: entry.key, label: 'Could not list from the Docker engine', description: message, tooltip: `${message}\n\nClick to retry.`, contextValue: 'engineError' };
+}
+
+/** What both views share: the engine grouping, node identity, change events, the retry item. */
+abstract class EngineTree<Item extends ContainerNode | ImageNode> implements vscode.TreeDataProvider<EngineNode | Item | MessageNode> {
+  protected readonly changed = new vscode.EventEmitter<EngineNode | Item | MessageNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  /** Node per stable id, reused while the item's data is unchanged. */
+  private nodes = new Map<string, { json: string; node: Item }>();
+  private engineNodes = new Map<string, EngineNode>();
+
+  constructor(protected readonly engines: Engines) {}
+
+  refresh(): void {
+    this.changed.fire(undefined);
+  }
+
+  protected abstract list(entry: EngineEntry): Promise<Item['info'][]>;
+  protected abstract makeNode(engineKey: string, info: Item['info']): Item;
+  protected abstract item(node: Item): vscode.TreeItem;
+  protected abstract itemKey(info: Item['info']): string;
+
+  /** The engine's items, reusing unchanged nodes so their identity holds across refreshes. */
+  async itemsOf(entry: EngineEntry): Promise<(Item | MessageNode)[]> {
+    let infos: Item['info'][];
+    try {
+      infos = await this.list(entry);
+    } catch (error) {
+      return [errorNode(entry, error)];
+    }
+    const seen = new Set<string>();
+    const result = infos.map((info) => {
+      const id = `${entry.key}|${this.itemKey(info)}`;
+      seen.add(id);
+      const json = JSON.stringify(info);
+      const cached = this.nodes.get(id);
+      if (cached && cached.json === json) return cached.node;
+      const node = this.makeNode(entry.key, info);
+      this.nodes.set(id, { json, node });
+      return node;
+    });
+    for (const id of this.nodes.keys()) if (id.startsWith(`${entry.key}|`) && !seen.has(id)) this.nodes.delete(id);
+    return result;
+  }
+
+  async getChildren(element?: EngineNode | Item | MessageNode): Promise<(EngineNode | Item | MessageNode)[]> {
+    if (!element) {
+      const entries = await this.engines.all();
+      if (entries.length === 1) return this.itemsOf(entries[0]);
+      return entries.map((entry) => {
+        let node = this.engineNodes.get(entry.key);
+        if (!node) this.engineNodes.set(entry.key, (node = { kind: 'engine', engineKey: entry.key, label: entry.label }));
+        return node;
+      });
+    }
+    if (element.kind === 'engine') return this.itemsOf(await this.engines.get(element.engineKey));
+    return [];
+  }
+
+  getTreeItem(node: EngineNode | Item | MessageNode): vscode.TreeItem {
+    if (node.kind === 'engine') {
+      const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.Expanded);
+      item.id = `engine|${node.engineKey}`;
+      item.iconPath = new vscode.ThemeIcon('server-environment');
+      item.contextValue = 'engine';
+      return item;
+    }
+    if (node.kind === 'message') {
+      const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+      item.id = `message|${node.engineKey}|${node.contextValue}`;
+      item.description = node.description;
+      item.tooltip = node.tooltip;
+      item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+      item.contextValue = node.contextValue;
+      item.command = { command: 'saltContainers.refresh', title: 'Retry' };
+      return item;
+    }
+    return this.item(node as Item);
+  }
+}
+
+export class ContainersTree extends EngineTree<ContainerNode> {
+  protected list(entry: EngineEntry): Promise<ContainerInfo[]> {
+    return entry.engine.listContainers().then(sortContainers);
+  }
+  protected makeNode(engineKey: string, info: ContainerInfo): ContainerNode {
+    return { kind: 'container', engineKey, info };
+  }
+  protected itemKey(info: ContainerInfo): string {
+    return info.id;
+  }
+  protected item(node: ContainerNode): vscode.TreeItem {
+    const c = node.info;
+    const item = new vscode.TreeItem(c.name, vscode.TreeItemCollapsibleState.None);
+    item.id = `container|${node.engineKey}|${c.id}`;
+    item.description = `${c.image} · ${c.status || c.state}`;
+    item.tooltip = markdownTable(containerDetails(c));
+    item.contextValue = containerContextValue(c.state);
+    const running = c.state === 'running';
+    item.iconPath = new vscode.ThemeIcon(running ? 'vm-running' : c.state === 'paused' ? 'debug-pause' : 'vm-outline', running ? new vscode.ThemeColor('testing.iconPassed') : undefined);
+    return item;
+  }
+}
+
+export class ImagesTree extends EngineTree<ImageNode> {
+  protected list(entry: EngineEntry): Promise<ImageInfo[]> {
+    const dangling = showDanglingImages();
+    return entry.engine.listImages().then((list) => sortImages(dangling ? list : list.filter((i) => !i.dangling)));
+  }
+  protected makeNode(engineKey: string, info: ImageInfo): ImageNode {
+    return { kind: 'image', engineKey, info };
+  }
+  protected itemKey(info: ImageInfo): string {
+    return info.id;
+  }
+  protected item(node: ImageNode): vscode.TreeItem {
+    const image = node.info;
+    const item = new vscode.TreeItem(imageLabel(image), vscode.TreeItemCollapsibleState.None);
+    item.id = `image|${node.engineKey}|${image.id}`;
+    item.description = `${formatSize(image.size)} · ${formatAge(image.created)}${image.tags.length > 1 ? ` · +${image.tags.length - 1} tags` : ''}`;
+    item.tooltip = markdownTable(imageDetails(image));
+    item.contextValue = imageContextValue(image);
+    item.iconPath = new vscode.ThemeIcon(image.dangling ? 'circle-slash' : 'package');
+    return item;
+  }
+}
+
+/** A short description of a node for messages: the container's name, the image's tag or id. */
+export function nodeName(node: ContainerNode | ImageNode): string {
+  return node.kind === 'container' ? node.info.name : node.info.tags[0] ?? shortId(node.info.id);
+}
+
+const containerActions = new Set(['create', 'start', 'restart', 'die', 'stop', 'kill', 'destroy', 'rename', 'pause', 'unpause', 'update', 'oom']);
+const imageActions = new Set(['tag', 'untag', 'delete', 'import', 'load', 'pull', 'prune', 'build']);
+
+/**
+ * Follows each engine's event stream while at least one view is visible (never while both are
+ * hidden), and refreshes the affected view after a quiet moment. Exec events (every Salt run makes
+ * dozens) are ignored. A broken stream shows in the views as the unreachable item; no toasts.
+ */
+export class EngineWatcher implements vscode.Disposable {
+  private controllers = new Map<string, AbortController>();
+  private timers = new Map<'containers' | 'images', NodeJS.Timeout>();
+  private visible = { containers: false, images: false };
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly engines: Engines,
+    private readonly containers: ContainersTree,
+    private readonly images: ImagesTree,
+    private readonly debounceMs = 300,
+  ) {
+    this.subscriptions.push(
+      engines.onDidChange(() => {
+        this.stop();
+        this.update();
+        this.containers.refresh();
+        this.images.refresh();
+      }),
+    );
+  }
+
+  /** Called by the views' visibility events. */
+  setVisible(view: 'containers' | 'images', visible: boolean): void {
+    const was = this.visible[view];
+    this.visible[view] = visible;
+    // Nothing was followed while hidden: list again when the view comes back.
+    if (visible && !was) (view === 'containers' ? this.containers : this.images).refresh();
+    this.update();
+  }
+
+  /** Restarts the streams after a retry (they stop when the engine goes away). */
+  restart(): void {
+    this.stop();
+    this.update();
+  }
+
+  private update(): void {
+    const anyVisible = this.visible.containers || this.visible.images;
+    if (!anyVisible) return this.stop();
+    for (const key of this.engines.keys()) if (!this.controllers.has(key)) void this.follow(key);
+  }
+
+  private async follow(key: string): Promise<void> {
+    const controller = new AbortController();
+    this.controllers.set(key, controller);
+    try {
+      const entry = await this.engines.get(key);
+      for await (const event of entry.engine.events(controller.signal)) {
+        if (event.type === 'container' && containerActions.has(event.action)) {
+          this.schedule('containers');
+          // A container's image can become dangling or in use; commits make images.
+          if (event.action === 'destroy') this.schedule('images');
+        } else if (event.type === 'container' && event.action === 'commit') this.schedule('images');
+        else if (event.type === 'image' && imageActions.has(event.action)) this.schedule('images');
+      }
+    } catch {
+      // The engine went away: the views say so with their retry item (below); no toast.
+    } finally {
+      if (this.controllers.get(key) === controller) this.controllers.delete(key);
+      if (!controller.signal.aborted) {
+        this.schedule('containers');
+        this.schedule('images');
+      }
+    }
+  }
+
+  private schedule(view: 'containers' | 'images'): void {
+    if (!this.visible[view]) return;
+    clearTimeout(this.timers.get(view));
+    this.timers.set(
+      view,
+      setTimeout(() => {
+        this.timers.delete(view);
+        (view === 'containers' ? this.containers : this.images).refresh();
+      }, this.debounceMs),
+    );
+  }
+
+  private stop(): void {
+    for (const controller of this.controllers.values()) controller.abort();
+    this.controllers.clear();
+  }
+
+  dispose(): void {
+    this.stop();
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const s of this.subscriptions) s.dispose();
+  }
+}
