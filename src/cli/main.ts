@@ -1,2 +1,103 @@
-// placeholder: filled in by the cli work
-export {};
+/**
+ * `salt-containers`: the engine from a terminal. The same SaltRunner the extension uses; the verbs,
+ * options, --json shapes and exit codes are a contract (README).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DockerEngine, SaltRunner, SaltSource, type AnyRun, type RunError } from '../engine';
+import { findRoots } from '../sls/roots';
+import { locateSls } from '../sls/locate';
+import { parseCommandLine, USAGE, type CliCommand } from './args';
+import { colors, formatCall, formatList, formatStateRun, plain, relativeTo, toJson } from './format';
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function execute(command: CliCommand, write: (text: string) => void): Promise<number> {
+  const log = command.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined;
+  const engine = new DockerEngine();
+  const runner = new SaltRunner(engine, new SaltSource({ log }));
+  const style = process.stdout.isTTY && !process.env.NO_COLOR && !command.json ? colors : plain;
+
+  if (command.verb === 'ls') {
+    const [containers, images] = await Promise.all([engine.listContainers(), engine.listImages()]);
+    write(command.json ? JSON.stringify({ containers, images }, null, 2) : formatList(containers, images));
+    return 0;
+  }
+
+  const tree = findRoots(process.cwd(), { stateRoot: command.states, pillarRoot: command.pillar });
+  const locate = (error: RunError) => {
+    if (!error.sls) return undefined;
+    const where = locateSls(tree.stateRoot, error.sls, error.line);
+    return where && `${relativeTo(process.cwd(), where.file)}${error.line ? `:${error.line}${error.column ? `:${error.column}` : ''}` : ''}`;
+  };
+
+  // Ctrl-C cancels the run (salt-call is killed, the injected files removed); a second one quits at once.
+  const controller = new AbortController();
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    if (++interrupts > 1) process.exit(130);
+    process.stderr.write('cancelling: stopping Salt in the container and cleaning up (Ctrl-C again to quit now)\n');
+    controller.abort();
+  });
+  // Stages go to a terminal's stderr only: stdout is for the result, which scripts read.
+  const control = { signal: controller.signal, log, onStage: process.stderr.isTTY && !command.json ? (stage: string) => process.stderr.write(`… ${stage}\n`) : undefined };
+  const options = { ...control, test: command.test, saltenv: command.saltenv };
+
+  let run: AnyRun;
+  switch (command.verb) {
+    case 'apply':
+      run = await runner.apply(command.container!, command.mods, tree, options);
+      break;
+    case 'highstate':
+      run = await runner.highstate(command.container!, tree, options);
+      break;
+    case 'call':
+      run = await runner.call(command.container!, command.fn!, command.args, command.kwargs, tree, control);
+      break;
+    case 'build':
+      run = await runner.build(command.mods, tree, { ...options, baseImage: command.from!, tag: command.tag!, commitOnFailure: command.commitOnFailure });
+      break;
+  }
+  if (command.json) write(JSON.stringify(toJson(run), null, 2));
+  else write(run.kind === 'call' ? formatCall(run, style, locate) : formatStateRun(run, style, locate));
+  return run.errors.some((e) => e.kind === 'cancelled') ? 1 : run.retcode;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const parsed = parseCommandLine(argv);
+  if (parsed.kind === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (parsed.kind === 'version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  if (parsed.kind === 'usage-error') {
+    process.stderr.write(`salt-containers: ${parsed.message}\nRun salt-containers --help for usage.\n`);
+    return 1;
+  }
+  const { command } = parsed;
+  try {
+    return await execute(command, (text) => process.stdout.write(`${text}\n`));
+  } catch (error) {
+    // Runs report their own errors; this is for the rest (ls with the engine down, a bug).
+    const e = error as Error & { hint?: string };
+    if (command.json) process.stdout.write(`${JSON.stringify({ retcode: 1, errors: [{ message: e.hint ? `${e.message} (${e.hint})` : e.message, sls: null, line: null }] }, null, 2)}\n`);
+    else process.stderr.write(`salt-containers: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}\n`);
+    if (command.debug) process.stderr.write(`${e.stack}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

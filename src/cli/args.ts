@@ -1,0 +1,136 @@
+/** The CLI's command line: verbs, options and their checks. Pure: no I/O, unit-tested. */
+import { parseArgs } from 'node:util';
+
+export const USAGE = `salt-containers: apply Salt states in Docker containers, with Salt injected for the run and removed after
+
+usage:
+  salt-containers apply MOD[,MOD...] --container NAME [--test] [--states DIR] [--pillar DIR] [--json]
+  salt-containers highstate --container NAME [--test] [--states DIR] [--pillar DIR] [--json]
+  salt-containers call FUNCTION [ARG ...] [KEY=VALUE ...] --container NAME [--states DIR] [--json]
+  salt-containers build MOD[,MOD...] --from IMAGE --tag TAG [--states DIR] [--pillar DIR] [--json]
+  salt-containers ls [--json]
+
+options:
+  --container NAME     the running container to apply to (name or id)
+  --test               dry run: report what would change, change nothing
+  --states DIR         the state tree (file_roots); default ./salt if it exists, else .
+  --pillar DIR         the pillar tree (pillar_roots); default ./pillar if it exists
+  --saltenv ENV        the salt environment (default base)
+  --from IMAGE         build: the base image
+  --tag TAG            build: the image to make (repo[:tag])
+  --commit-on-failure  build: commit a failed run as TAG-failed for inspection
+  --json               machine-readable output (see README)
+  --debug              print the engine calls and Salt's raw output; stack traces on internal errors
+  -h, --help           this help
+  --version            the version
+
+exit codes: 0 all good, 2 a state failed, 1 anything else (render error, no Python, engine down, ...)
+environment: DOCKER_HOST (the engine), SALT_CONTAINERS_PYTHON (a Python with Salt), SALT_CONTAINERS_CACHE`;
+
+export type Verb = 'apply' | 'highstate' | 'call' | 'build' | 'ls';
+
+export interface CliCommand {
+  verb: Verb;
+  mods: string[];
+  container?: string;
+  fn?: string;
+  args: string[];
+  kwargs: Record<string, string>;
+  test: boolean;
+  states?: string;
+  pillar?: string;
+  saltenv?: string;
+  from?: string;
+  tag?: string;
+  commitOnFailure: boolean;
+  json: boolean;
+  debug: boolean;
+}
+
+export type Parsed = { kind: 'command'; command: CliCommand } | { kind: 'help' } | { kind: 'version' } | { kind: 'usage-error'; message: string };
+
+const KWARG = /^([A-Za-z_][\w.-]*)=(.*)$/s;
+
+export function parseCommandLine(argv: string[]): Parsed {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        container: { type: 'string', short: 'c' },
+        test: { type: 'boolean' },
+        states: { type: 'string' },
+        pillar: { type: 'string' },
+        saltenv: { type: 'string' },
+        from: { type: 'string' },
+        tag: { type: 'string', short: 't' },
+        'commit-on-failure': { type: 'boolean' },
+        json: { type: 'boolean' },
+        debug: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    return { kind: 'usage-error', message: (error as Error).message.replace(/\. To specify a positional argument.*$/s, '') };
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  const [verb, ...rest] = positionals;
+  if (!verb) return { kind: 'usage-error', message: 'no command given' };
+  const command: CliCommand = {
+    verb: verb as Verb,
+    mods: [],
+    container: values.container,
+    args: [],
+    kwargs: {},
+    test: values.test ?? false,
+    states: values.states,
+    pillar: values.pillar,
+    saltenv: values.saltenv,
+    from: values.from,
+    tag: values.tag,
+    commitOnFailure: values['commit-on-failure'] ?? false,
+    json: values.json ?? false,
+    debug: values.debug ?? false,
+  };
+  const needContainer = () => (command.container ? undefined : `${verb} needs --container NAME`);
+  const mods = (list: string[]) => list.flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean);
+  let problem: string | undefined;
+  switch (verb) {
+    case 'apply':
+      command.mods = mods(rest);
+      problem = command.mods.length === 0 ? 'apply needs at least one SLS module, e.g. `apply web`' : needContainer();
+      break;
+    case 'highstate':
+      problem = rest.length ? `highstate takes no modules (got ${rest.join(' ')}); use apply for those` : needContainer();
+      break;
+    case 'call': {
+      const [fn, ...callArgs] = rest;
+      if (!fn) problem = 'call needs a function, e.g. `call grains.items`';
+      command.fn = fn;
+      for (const arg of callArgs) {
+        const kwarg = KWARG.exec(arg);
+        if (kwarg) command.kwargs[kwarg[1]] = kwarg[2];
+        else command.args.push(arg);
+      }
+      problem ??= needContainer();
+      break;
+    }
+    case 'build':
+      command.mods = mods(rest);
+      if (command.mods.length === 0) problem = 'build needs at least one SLS module';
+      else if (!command.from) problem = 'build needs --from IMAGE (the base image)';
+      else if (!command.tag) problem = 'build needs --tag TAG (the image to make)';
+      break;
+    case 'ls':
+      if (rest.length) problem = `ls takes no arguments (got ${rest.join(' ')})`;
+      break;
+    default:
+      problem = `unknown command ${verb}`;
+  }
+  return problem ? { kind: 'usage-error', message: problem } : { kind: 'command', command };
+}
