@@ -1,0 +1,93 @@
+/** The CLI end to end: the built dist/cli.js against the real engine and Salt, as scripts use it. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DockerEngine } from '../../src/engine';
+import { REPO_ROOT, removeContainer, startContainer, uniqueName } from '../support/containers';
+
+const CLI = join(REPO_ROOT, 'dist', 'cli.js');
+const engine = new DockerEngine();
+
+function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, timeout: 120_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('salt-containers CLI', () => {
+  let container: string;
+  before(async () => {
+    container = await startContainer(engine, undefined, 'sc-cli');
+  });
+  after(() => removeContainer(engine, container));
+
+  it('apply finds ./salt and ./pillar, exits 0 and prints a summary', async () => {
+    const result = await cli(['apply', 'web', '--container', container], join(REPO_ROOT, 'examples'));
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /web_config \(file\.managed\) \/etc\/web\/site\.conf/);
+    assert.match(result.stdout, /Succeeded: 9 \(changed=9\)\nFailed:    0/);
+  });
+
+  it('apply --json follows the contract and exits 2 when a state failed', async () => {
+    const result = await cli(['apply', 'failing', '--container', container, '--json', '--states', 'test/fixtures/engine/salt'], REPO_ROOT);
+    assert.equal(result.code, 2);
+    const doc = JSON.parse(result.stdout) as { retcode: number; states: { id: string; result: boolean }[]; errors: unknown[] };
+    assert.equal(doc.retcode, 2);
+    assert.deepEqual(doc.states.map((s) => [s.id, s.result]), [['ok_first', true], ['must_fail', false], ['needs_failed', false], ['ok_after', true]]);
+    assert.deepEqual(doc.errors, []);
+  });
+
+  it('a render error exits 1 and points at the file and line', async () => {
+    const human = await cli(['apply', 'bad_jinja', '--container', container], join(REPO_ROOT, 'test', 'fixtures', 'engine'));
+    assert.equal(human.code, 1);
+    assert.match(human.stdout, /error: Rendering SLS 'base:bad_jinja' failed: Jinja variable 'no_such_variable' is undefined; line 3/);
+    assert.match(human.stdout, /at salt\/bad_jinja\.sls:3/);
+    const json = await cli(['apply', 'bad_jinja', '--container', container, '--json'], join(REPO_ROOT, 'test', 'fixtures', 'engine'));
+    assert.deepEqual(JSON.parse(json.stdout).errors.map((e: { sls: string; line: number }) => [e.sls, e.line]), [['bad_jinja', 3]]);
+  });
+
+  it('call passes KEY=VALUE as keyword arguments and prints the return', async () => {
+    const result = await cli(['call', 'fixture.answer', 'scale=3', '--container', container, '--json'], join(REPO_ROOT, 'test', 'fixtures', 'engine'));
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { retcode: 0, return: 126, errors: [] });
+    const human = await cli(['call', 'grains.get', 'os', '--container', container], REPO_ROOT);
+    assert.equal(human.stdout, 'Debian\n');
+  });
+
+  it('highstate --test changes nothing and exits 0', async () => {
+    const result = await cli(['highstate', '--container', container, '--test', '--json'], join(REPO_ROOT, 'test', 'fixtures', 'engine'));
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout).states.map((s: { id: string; result: boolean | null }) => [s.id, s.result]), [['deep_marker', null]]);
+  });
+
+  it('build --json names the image it made', async () => {
+    const tag = `${uniqueName('sc-cli-built')}:1`;
+    try {
+      const result = await cli(['build', 'built', '--from', 'salt-containers-test:py3', '--tag', tag, '--json'], join(REPO_ROOT, 'test', 'fixtures', 'engine'));
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      const doc = JSON.parse(result.stdout);
+      assert.equal(doc.image.tag, tag);
+      assert.equal((await engine.inspectImage(tag)).Id, doc.image.id);
+    } finally {
+      await engine.removeImage(tag, { force: true }).catch(() => undefined);
+    }
+  });
+
+  it('ls lists the container; an unreachable engine is a clear error with exit 1', async () => {
+    const list = await cli(['ls', '--json'], REPO_ROOT);
+    assert.equal(list.code, 0);
+    assert.ok((JSON.parse(list.stdout).containers as { name: string }[]).some((c) => c.name === container));
+    const down = await cli(['ls'], REPO_ROOT, { DOCKER_HOST: 'tcp://127.0.0.1:9' });
+    assert.equal(down.code, 1);
+    assert.equal(down.stderr, 'salt-containers: Docker engine at tcp://127.0.0.1:9 is not reachable (ECONNREFUSED)\n  hint: Start Docker, or set DOCKER_HOST to a running engine.\n');
+  });
+
+  it('usage errors exit 1 with a pointer to --help', async () => {
+    const result = await cli(['apply', 'web'], REPO_ROOT);
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, 'salt-containers: apply needs --container NAME\nRun salt-containers --help for usage.\n');
+  });
+});

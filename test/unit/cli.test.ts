@@ -1,0 +1,78 @@
+/** The CLI's command line and output: contracts that scripts depend on. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseCommandLine } from '../../src/cli/args';
+import { formatStateRun, plain, toJson } from '../../src/cli/format';
+import type { StateRun } from '../../src/engine/results/model';
+
+describe('command line', () => {
+  it('reads apply with several modules, test mode and roots', () => {
+    const parsed = parseCommandLine(['apply', 'web,db', 'extra', '--container', 'c1', '--test', '--states', 's', '--pillar', 'p', '--json']);
+    assert.equal(parsed.kind, 'command');
+    if (parsed.kind !== 'command') return;
+    assert.deepEqual(parsed.command.mods, ['web', 'db', 'extra']);
+    assert.equal(parsed.command.container, 'c1');
+    assert.equal(parsed.command.test, true);
+    assert.deepEqual([parsed.command.states, parsed.command.pillar, parsed.command.json], ['s', 'p', true]);
+  });
+
+  it('splits call arguments into positional and KEY=VALUE', () => {
+    const parsed = parseCommandLine(['call', 'cmd.run', 'echo a=b c', 'cwd=/tmp', '--container', 'c']);
+    assert.ok(parsed.kind === 'command');
+    if (parsed.kind !== 'command') return;
+    assert.equal(parsed.command.fn, 'cmd.run');
+    assert.deepEqual(parsed.command.args, ['echo a=b c']);
+    assert.deepEqual(parsed.command.kwargs, { cwd: '/tmp' });
+  });
+
+  it('says what is missing', () => {
+    const message = (argv: string[]) => {
+      const parsed = parseCommandLine(argv);
+      return parsed.kind === 'usage-error' ? parsed.message : parsed.kind;
+    };
+    assert.equal(message(['apply', 'web']), 'apply needs --container NAME');
+    assert.equal(message(['build', 'web', '--tag', 't']), 'build needs --from IMAGE (the base image)');
+    assert.equal(message(['highstate', 'web', '--container', 'c']), 'highstate takes no modules (got web); use apply for those');
+    assert.equal(message(['frobnicate']), 'unknown command frobnicate');
+    assert.match(message(['ls', '--bogus']), /Unknown option '--bogus'/);
+    assert.equal(message(['--help']), 'help');
+  });
+});
+
+const run: StateRun = {
+  kind: 'state',
+  mods: ['web'],
+  highstate: false,
+  test: false,
+  retcode: 2,
+  durationMs: 1500,
+  container: { id: 'abc', name: 'web1' },
+  saltVersion: '3008.4',
+  errors: [],
+  states: [
+    { id: 'ok', sls: 'web', function: 'file.managed', name: '/a', result: true, comment: 'File /a updated', changes: { diff: 'New file' }, durationMs: 2, runNum: 0, tag: 't1' },
+    { id: 'bad', sls: 'web', function: 'cmd.run', name: 'exit 3', result: false, comment: 'Command "exit 3" run', changes: { retcode: 3 }, durationMs: 3, runNum: 1, tag: 't2' },
+  ],
+};
+
+describe('output', () => {
+  it('--json has exactly the documented keys', () => {
+    const doc = toJson(run);
+    assert.deepEqual(Object.keys(doc), ['retcode', 'states', 'errors']);
+    assert.deepEqual(Object.keys((doc.states as object[])[0]), ['id', 'sls', 'function', 'name', 'result', 'comment', 'changes', 'durationMs', 'runNum']);
+    const call = toJson({ kind: 'call', function: 'test.ping', return: true, retcode: 0, errors: [{ kind: 'salt', message: 'm', hint: 'h' }], durationMs: 1 });
+    assert.deepEqual(call, { retcode: 0, return: true, errors: [{ message: 'm (h)', sls: null, line: null }] });
+    const build = toJson({ ...run, kind: 'build', baseImage: 'b', image: { id: 'sha256:1', tag: 't:1', failed: false } });
+    assert.deepEqual(build.image, { id: 'sha256:1', tag: 't:1' });
+  });
+
+  it('shows failures first, in full, then the rest, then the summary', () => {
+    const text = formatStateRun(run, plain, () => undefined);
+    const failedAt = text.indexOf('ID: bad');
+    const okAt = text.indexOf('ok (file.managed)');
+    assert.ok(failedAt > 0 && okAt > failedAt, text);
+    assert.match(text, /Result: False/);
+    assert.match(text, /Succeeded: 1 \(changed=1\)\nFailed:    1/);
+    assert.match(text, /Total states run: 2/);
+  });
+});

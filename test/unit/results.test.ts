@@ -1,0 +1,106 @@
+/** The parsers for every shape salt-call prints, on outputs recorded from real runs. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { functionOfTag, parseCall, parseRenderError, parseStateRun } from '../../src/engine/results/parse';
+import { retcodeOf, summarize, type RawOutput } from '../../src/engine/results/model';
+
+const raw = (stdout: string, exitCode: number, stderr = ''): RawOutput => ({ argv: [], stdout, stderr, exitCode });
+const WARNING = "/tmp/x/pyall/salt/utils/pycrypto.py:35: DeprecationWarning: 'crypt' is deprecated and slated for removal in Python 3.13\n  import crypt\n";
+
+describe('state results', () => {
+  it('keeps every result in run order, failures included, and reads ids that contain the tag separator', () => {
+    const stdout = JSON.stringify({
+      local: {
+        'cmd_|-b_|-exit 3_|-run': { name: 'exit 3', result: false, comment: 'Command "exit 3" run', changes: { retcode: 3 }, __sls__: 'f', __run_num__: 1, duration: 3.4, __id__: 'b' },
+        'file_|-odd_|-id_|-/x_|-managed': { name: '/x', result: true, comment: 'ok', changes: {}, __sls__: 'f.g', __run_num__: 0, duration: '1.5', __id__: 'odd_|-id' },
+        'file_|-c_|-/y_|-managed': { name: '/y', result: false, comment: 'One or more requisite failed: f.b', changes: {}, __sls__: 'f', __run_num__: 2, duration: 0.01, __id__: 'c', __state_ran__: false },
+      },
+    });
+    const { states, errors } = parseStateRun(raw(stdout, 2, WARNING));
+    assert.deepEqual(errors, []);
+    assert.deepEqual(states.map((s) => [s.runNum, s.id, s.function, s.result]), [
+      [0, 'odd_|-id', 'file.managed', true],
+      [1, 'b', 'cmd.run', false],
+      [2, 'c', 'file.managed', false],
+    ]);
+    assert.equal(states[0].durationMs, 1.5);
+    assert.equal(retcodeOf(states, errors), 2);
+    assert.deepEqual(summarize(states), { succeeded: 1, changed: 0, failed: 2, pending: 0, total: 3, stateDurationMs: 4.91 });
+  });
+
+  it('counts test-mode pending results separately and changes only of successful states', () => {
+    const stdout = JSON.stringify({
+      local: {
+        'file_|-a_|-/a_|-managed': { name: '/a', result: null, comment: 'would change', changes: { newfile: '/a' }, __sls__: 's', __run_num__: 0, duration: 1, __id__: 'a' },
+        'file_|-b_|-/b_|-managed': { name: '/b', result: true, comment: 'changed', changes: { diff: 'New file' }, __sls__: 's', __run_num__: 1, duration: 1, __id__: 'b' },
+      },
+    });
+    const { states } = parseStateRun(raw(stdout, 0));
+    assert.deepEqual(summarize(states), { succeeded: 1, changed: 1, failed: 0, pending: 1, total: 2, stateDurationMs: 2 });
+    assert.equal(retcodeOf(states, []), 0);
+  });
+
+  it('reads a highstate with no top match (no __id__)', () => {
+    const stdout = JSON.stringify({ local: { 'no_|-states_|-states_|-None': { result: false, comment: 'No Top file or master_tops data matches found.', name: 'No States', changes: {}, __run_num__: 0 } } });
+    const { states } = parseStateRun(raw(stdout, 2));
+    assert.equal(states[0].id, 'states');
+    assert.equal(states[0].function, 'no.None');
+    assert.match(states[0].comment, /No Top file/);
+  });
+});
+
+describe('render errors', () => {
+  it('takes the SLS and line of a Jinja error', () => {
+    const e = parseRenderError("Rendering SLS 'base:web.config' failed: Jinja variable 'x' is undefined; line 3\n\n---\na: {{ x }}    <======\n---");
+    assert.deepEqual([e.kind, e.sls, e.line, e.column], ['render', 'web.config', 3, undefined]);
+  });
+
+  it('takes the first mark of a YAML error, with its column', () => {
+    const e = parseRenderError('Rendering SLS \'base:bad_yaml\' failed: while parsing a flow sequence\n  in "<unicode string>", line 4, column 11\ndid not find expected \',\' or \']\'\n  in "<unicode string>", line 5, column 1');
+    assert.deepEqual([e.sls, e.line, e.column], ['bad_yaml', 4, 11]);
+  });
+
+  it('names the missing SLS and where it is looked up', () => {
+    const e = parseRenderError("No matching sls found for 'a.b' in env 'base'");
+    assert.equal(e.sls, 'a.b');
+    assert.match(e.hint ?? '', /a\/b\.sls or a\/b\/init\.sls/);
+    assert.equal(parseRenderError('Specified SLS inc.missing in saltenv base is not available on the salt master or through a configured fileserver').sls, 'inc.missing');
+  });
+
+  it('turns a list of render errors into errors and no states', () => {
+    const { states, errors } = parseStateRun(raw(JSON.stringify({ local: ["Rendering SLS 'base:a' failed: boom; line 1", "No matching sls found for 'b' in env 'base'"] }), 1));
+    assert.deepEqual(states, []);
+    assert.deepEqual(errors.map((e) => e.sls), ['a', 'b']);
+  });
+});
+
+describe('failed calls', () => {
+  it('recognises an unknown function despite warnings on stderr', () => {
+    const { errors } = parseCall(raw('', 255, `${WARNING}'nosuch.fn' is not available.\n`));
+    assert.equal(errors[0].kind, 'unknown-function');
+  });
+
+  it('recognises bad arguments and keeps the usage as the hint', () => {
+    const { errors } = parseCall(raw('\n    Return a string - used for testing the connection\n\n    CLI Example:\n', 1, "Passed invalid arguments: echo() missing 1 required positional argument: 'text'.\n\nUsage:\n"));
+    assert.equal(errors[0].kind, 'bad-arguments');
+    assert.match(errors[0].message, /missing 1 required positional argument/);
+    assert.match(errors[0].hint ?? '', /^Usage: Return a string/);
+  });
+
+  it('reports an exception by its last line', () => {
+    const { errors } = parseCall(raw('', 1, 'Traceback (most recent call last):\n  File "x.py", line 9, in explode\nRuntimeError: exploded\n'));
+    assert.equal(errors[0].kind, 'exception');
+    assert.equal(errors[0].message, 'Salt raised an exception: RuntimeError: exploded');
+  });
+
+  it('does not treat stderr warnings as failure', () => {
+    const { value, errors } = parseCall(raw('{"local": {"os": "Debian"}}', 0, WARNING));
+    assert.deepEqual(errors, []);
+    assert.deepEqual(value, { os: 'Debian' });
+  });
+
+  it('functionOfTag takes only the first and last fields', () => {
+    assert.equal(functionOfTag('pkg_|-web_|-nginx_|-installed'), 'pkg.installed');
+    assert.equal(functionOfTag('file_|-a_|-b_|-c_|-/x_|-managed'), 'file.managed');
+  });
+});
