@@ -4,10 +4,10 @@
  * /etc/salt) and cached per Salt version as <cache>/catalogue/<saltVersion>.json.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, readdirSync, openSync, readSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { defaultCacheDir } from '../engine/salt/source';
+import { join } from 'node:path';
+import { defaultCacheDir, SaltSource, type SaltInfo } from '../engine/salt/source';
 
 export interface CatalogueArgument {
   name: string;
@@ -54,25 +54,24 @@ caller = salt.client.Caller(mopts=opts)
 names = caller.cmd("sys.list_state_functions")
 docs = caller.cmd("sys.state_doc")
 functions, modules = {}, {}
-for module in sorted({n.split(".")[0] for n in names}):
+module_names = sorted({n.split(".")[0] for n in names})
+for module in module_names:
     modules[module] = docs.get(module) or ""
-    try:
-        specs = caller.cmd("sys.state_argspec", module)
-    except Exception:
-        specs = {}
-    for name, spec in (specs or {}).items():
-        if name not in names:
-            continue
-        args = list(spec.get("args") or [])
-        defaults = list(spec.get("defaults") or [])
-        first_default = len(args) - len(defaults)
-        entries = []
-        for i, arg in enumerate(args):
-            entry = {"name": arg}
-            if i >= first_default:
-                entry["default"] = repr(defaults[i - first_default])
-            entries.append(entry)
-        functions[name] = {"args": entries, "kwargs": bool(spec.get("kwargs")), "doc": docs.get(name) or ""}
+# One call for every function (a glob): each call builds a fresh states loader (seconds).
+specs = caller.cmd("sys.state_argspec", "*") or {}
+for name, spec in specs.items():
+    if name not in names or not isinstance(spec, dict):
+        continue
+    args = list(spec.get("args") or [])
+    defaults = list(spec.get("defaults") or [])
+    first_default = len(args) - len(defaults)
+    entries = []
+    for i, arg in enumerate(args):
+        entry = {"name": arg}
+        if i >= first_default:
+            entry["default"] = repr(defaults[i - first_default])
+        entries.append(entry)
+    functions[name] = {"args": entries, "kwargs": bool(spec.get("kwargs")), "doc": docs.get(name) or ""}
 for name in names:
     functions.setdefault(name, {"args": [], "kwargs": True, "doc": docs.get(name) or ""})
 with open(out, "w") as f:
@@ -86,44 +85,6 @@ export interface CatalogueOptions {
   cacheDir?: string;
 }
 
-/** Salt's interpreter: the `#!` line of an executable script (salt-call). */
-function interpreterOf(script: string): string | undefined {
-  try {
-    const fd = openSync(script, 'r');
-    const buffer = Buffer.alloc(256);
-    const n = readSync(fd, buffer, 0, 256, 0);
-    closeSync(fd);
-    const first = buffer.subarray(0, n).toString('utf8').split('\n')[0];
-    const m = /^#!\s*(\S+)(?:\s+(\S+))?/.exec(first);
-    if (!m) return undefined;
-    if (m[1].endsWith('/env') && m[2]) return findOnPath(m[2]);
-    return m[1];
-  } catch {
-    return undefined;
-  }
-}
-
-function findOnPath(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && existsSync(join(dir, command))) return join(dir, command);
-  }
-  return undefined;
-}
-
-/**
- * The host Python with Salt, in this order: the explicit option, SALT_CONTAINERS_PYTHON, the venv the
- * set-up makes (<cache>/salt-venv/bin/python), salt-call's interpreter on PATH. An explicit choice that
- * does not exist is not replaced by another.
- */
-export function resolveSaltPython(options: CatalogueOptions = {}): string | undefined {
-  const explicit = options.python || process.env.SALT_CONTAINERS_PYTHON;
-  if (explicit) return existsSync(explicit) ? explicit : undefined;
-  const venv = join(options.cacheDir ?? defaultCacheDir(), 'salt-venv', 'bin', 'python');
-  if (existsSync(venv)) return venv;
-  const saltCall = findOnPath('salt-call');
-  return saltCall ? interpreterOf(saltCall) : undefined;
-}
-
 function run(python: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(python, args, { timeout: timeoutMs, maxBuffer: 16 << 20, env: { ...process.env, PYTHONWARNINGS: 'ignore' } }, (error, stdout, stderr) => {
@@ -131,13 +92,6 @@ function run(python: string, args: string[], timeoutMs: number): Promise<string>
       else resolve(stdout);
     });
   });
-}
-
-export async function saltVersionOf(python: string): Promise<string> {
-  const out = await run(python, ['-c', 'import salt.version; print(salt.version.__version__)'], 60_000);
-  const version = out.trim().split('\n').pop() ?? '';
-  if (!/^[\w.+-]+$/.test(version)) throw new Error(`unexpected Salt version from ${python}: ${version}`);
-  return version;
 }
 
 export const catalogueFile = (cacheDir: string, saltVersion: string) => join(cacheDir, 'catalogue', `${saltVersion}.json`);
@@ -185,27 +139,31 @@ export async function generateCatalogue(python: string, cacheDir = defaultCacheD
 }
 
 /**
- * The catalogue for the host Salt: from the cache when this Salt version's is there, else made now.
- * `refresh` makes it again. Throws with a plain reason when no Python with Salt is found.
+ * The catalogue for the host Salt (found by SaltSource, the engine's one way to find it): from the cache
+ * when this Salt version's is there, else made now. `refresh` makes it again. Throws
+ * CatalogueUnavailable with a plain reason when no Python with Salt is found.
  */
 export async function getCatalogue(options: CatalogueOptions & { refresh?: boolean } = {}): Promise<StateCatalogue> {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const python = resolveSaltPython(options);
-  if (!python) throw new CatalogueUnavailable(howToGetCatalogue);
-  const version = await saltVersionOf(python);
+  let info: SaltInfo;
+  try {
+    info = await new SaltSource({ python: options.python, cacheDir }).info();
+  } catch (error) {
+    throw new CatalogueUnavailable(`${(error as Error).message}. ${howToGetCatalogue}`);
+  }
   if (!options.refresh) {
-    const cached = readCatalogue(catalogueFile(cacheDir, version));
+    const cached = readCatalogue(catalogueFile(cacheDir, info.saltVersion));
     if (cached) return cached;
   }
-  return generateCatalogue(python, cacheDir);
+  return generateCatalogue(info.python, cacheDir);
 }
 
 export class CatalogueUnavailable extends Error {}
 
 export const howToGetCatalogue =
-  'The SLS state catalogue (state functions, arguments, docs) needs a Python with Salt on this machine: set the ' +
+  'The SLS state catalogue (state functions, arguments, docs) is made with a Python that has Salt: set the ' +
   '`saltContainers.saltPython` setting or SALT_CONTAINERS_PYTHON to it (or put salt-call on PATH), then run ' +
-  '"Salt Containers: Refresh State Catalogue". Everything else works without it.';
+  '"Salt Containers: Refresh State Catalogue". Everything else in SLS files works without it.';
 
 /** Functions of one module (`file` -> managed, directory, ...). */
 export function functionsOfModule(catalogue: StateCatalogue, module: string): string[] {

@@ -1,0 +1,143 @@
+/**
+ * A small LSP client for the protocol tests: spawns `node dist/server.js --stdio` and speaks JSON-RPC to
+ * it over its stdin/stdout, as an editor would.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import type { Diagnostic, PublishDiagnosticsParams } from 'vscode-languageserver-protocol';
+
+export const repoRoot = resolve(__dirname, '..', '..', '..');
+export const serverPath = resolve(repoRoot, 'dist', 'server.js');
+export const fixtureTree = resolve(repoRoot, 'test', 'fixtures', 'sls', 'tree');
+export const examplesWorkspace = resolve(repoRoot, 'examples');
+export const uriOf = (file: string) => pathToFileURL(file).href;
+
+export interface StartOptions {
+  folder: string;
+  env?: NodeJS.ProcessEnv;
+  initializationOptions?: Record<string, unknown>;
+  capabilities?: Record<string, unknown>;
+}
+
+export class LspClient {
+  readonly connection: MessageConnection;
+  readonly diagnostics = new Map<string, Diagnostic[]>();
+  readonly logs: string[] = [];
+  readonly shownMessages: string[] = [];
+  private readonly waiters: (() => void)[] = [];
+  private versions = new Map<string, number>();
+  stderr = '';
+  exited = false;
+
+  private constructor(readonly child: ChildProcess) {
+    this.connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    this.connection.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {
+      this.diagnostics.set(p.uri, p.diagnostics);
+      this.poke();
+    });
+    this.connection.onNotification('window/logMessage', (p: { message: string }) => {
+      this.logs.push(p.message);
+      this.poke();
+    });
+    this.connection.onNotification('window/showMessage', (p: { message: string }) => {
+      this.shownMessages.push(p.message);
+      this.poke();
+    });
+    this.connection.onRequest('window/showMessageRequest', (p: { message: string }) => {
+      this.shownMessages.push(p.message);
+      this.poke();
+      return null;
+    });
+    this.connection.onRequest('client/registerCapability', () => null);
+    this.connection.onRequest('workspace/configuration', () => []);
+    child.stderr!.on('data', (chunk) => (this.stderr += chunk));
+    child.on('exit', () => {
+      this.exited = true;
+      this.poke();
+    });
+    this.connection.listen();
+  }
+
+  static async start(options: StartOptions): Promise<LspClient> {
+    const child = spawn(process.execPath, [serverPath, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+    const client = new LspClient(child);
+    await client.connection.sendRequest('initialize', {
+      processId: process.pid,
+      rootUri: uriOf(options.folder),
+      workspaceFolders: [{ uri: uriOf(options.folder), name: 'ws' }],
+      capabilities: options.capabilities ?? { textDocument: { synchronization: { didSave: true }, publishDiagnostics: { versionSupport: true } }, workspace: { workspaceFolders: true } },
+      initializationOptions: options.initializationOptions ?? {},
+    });
+    await client.connection.sendNotification('initialized', {});
+    return client;
+  }
+
+  private poke() {
+    for (const waiter of this.waiters.splice(0)) waiter();
+  }
+
+  /** Waits until `check` returns a value (re-checked on every message from the server). */
+  async until<T>(what: string, check: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = check();
+      if (value) return value;
+      if (this.exited) throw new Error(`server exited while waiting for ${what}: ${this.stderr}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((done) => {
+        const timer = setTimeout(done, Math.min(left, 200));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          done();
+        });
+      });
+    }
+  }
+
+  open(file: string, text = readFileSync(file, 'utf8'), languageId = 'sls'): string {
+    const uri = uriOf(file);
+    this.versions.set(uri, 1);
+    this.diagnostics.delete(uri);
+    void this.connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId, version: 1, text } });
+    return uri;
+  }
+
+  /** Incremental change: replace the range with text. */
+  change(uri: string, range: { start: { line: number; character: number }; end: { line: number; character: number } } | undefined, text: string) {
+    const version = (this.versions.get(uri) ?? 1) + 1;
+    this.versions.set(uri, version);
+    this.diagnostics.delete(uri);
+    void this.connection.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [range ? { range, text } : { text }] });
+  }
+
+  close(uri: string) {
+    void this.connection.sendNotification('textDocument/didClose', { textDocument: { uri } });
+  }
+
+  diagnosticsOf(uri: string): Promise<Diagnostic[]> {
+    return this.until(`diagnostics of ${uri}`, () => this.diagnostics.get(uri));
+  }
+
+  request<R>(method: string, params: unknown): Promise<R> {
+    return this.connection.sendRequest(method, params) as Promise<R>;
+  }
+
+  async stop() {
+    if (this.exited) return;
+    try {
+      await Promise.race([this.connection.sendRequest('shutdown'), new Promise((r) => setTimeout(r, 2000))]);
+      await this.connection.sendNotification('exit');
+    } catch {
+      // already gone
+    }
+    await Promise.race([new Promise((r) => this.child.once('exit', r)), new Promise((r) => setTimeout(r, 3000))]);
+    if (!this.exited) this.child.kill();
+    this.connection.dispose();
+  }
+}
+
+export const pos = (line: number, character: number) => ({ line, character });
