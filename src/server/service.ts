@@ -292,6 +292,8 @@ export class SlsService {
     const { tree, entry } = found;
     const { parsed } = entry;
     const offset = parsed.lines.offset(position.line, position.character);
+    // A position past the end of its line (clients may send one) is read as the line's end.
+    position = parsed.lines.position(offset);
     const context = cursorContext(parsed, offset);
     const replace = (start: number) => Range.create(parsed.lines.position(start), position);
 

@@ -1,0 +1,91 @@
+// The SLS language server with a real state catalogue, made from the host Salt (the test venv) in the test.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CodeAction, CompletionItem, Hover } from 'vscode-languageserver-protocol';
+import { defaultCacheDir } from '../../src/engine/salt/source';
+import { LspClient, fixtureTree, pos } from './lsp';
+
+/** The host Python with Salt the set-up provides. */
+const python = process.env.SALT_CONTAINERS_PYTHON || join(defaultCacheDir(), 'salt-venv', 'bin', 'python');
+const salt = join(fixtureTree, 'salt');
+
+describe('SLS language server with the state catalogue', () => {
+  let client: LspClient;
+  let cache: string;
+
+  before(async () => {
+    assert.ok(existsSync(python), `a Python with Salt is needed at ${python} (scripts/setup-env.sh makes it)`);
+    cache = mkdtempSync(join(tmpdir(), 'sls-catalogue-test-'));
+    client = await LspClient.start({ folder: fixtureTree, env: { SALT_CONTAINERS_CACHE: cache, SALT_CONTAINERS_PYTHON: python } });
+    await client.until('the catalogue', () => client.logs.find((l) => l.startsWith('state catalogue: Salt')), 120_000);
+  });
+  after(async () => {
+    await client.stop();
+    rmSync(cache, { recursive: true, force: true });
+  });
+
+  it('caches the catalogue per Salt version and says nothing to the user', () => {
+    const files = readdirSync(join(cache, 'catalogue'));
+    assert.equal(files.length, 1);
+    assert.match(files[0], /^\d+(\.\d+)*\.json$/);
+    assert.deepEqual(client.shownMessages, []);
+  });
+
+  it('hovers a state function with its arguments and doc', async () => {
+    const uri = client.open(join(salt, 'app', 'init.sls'));
+    const hover = await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: pos(6, 8) });
+    const text = (hover.contents as { value: string }).value;
+    assert.match(text, /^```python\nfile\.managed\(\n    name,\n    source=None,/);
+    assert.match(text, /template=None/);
+    assert.match(text, /Manage a given file/);
+    assert.deepEqual(hover.range, { start: pos(6, 2), end: pos(6, 14) });
+    // The list form: `pkg:` then `- installed`.
+    const listForm = await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: pos(25, 8) });
+    assert.match((listForm.contents as { value: string }).value, /^```python\npkg\.installed\(/);
+    const arg = await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: pos(9, 8) });
+    assert.match((arg.contents as { value: string }).value, /\*\*template\*\* of `file.managed` = `None`/);
+  });
+
+  it('completes state functions (with docs on resolve) and their arguments', async () => {
+    const text = ['thing:', '  file.', '', 'other:', '  file.managed:', '    - ', '', 'listed:', '  pkg:', '    - ', ''].join('\n');
+    const uri = client.open(join(salt, 'scratch-catalogue.sls'), text);
+    const functions = await client.request<CompletionItem[]>('textDocument/completion', { textDocument: { uri }, position: pos(1, 7) });
+    const managed = functions.find((i) => i.label === 'file.managed');
+    assert.ok(managed, 'file.managed offered');
+    assert.ok(functions.find((i) => i.label === 'pkg.installed'));
+    assert.deepEqual((managed.textEdit as { range: unknown }).range, { start: pos(1, 2), end: pos(1, 7) });
+    assert.match(managed.detail ?? '', /^file\.managed\(name, source, /);
+    const resolved = await client.request<CompletionItem>('completionItem/resolve', managed);
+    assert.match((resolved.documentation as { value: string }).value, /Manage a given file/);
+
+    const args = (await client.request<CompletionItem[]>('textDocument/completion', { textDocument: { uri }, position: pos(5, 6) })).map((i) => i.label);
+    for (const a of ['source', 'template', 'makedirs', 'contents', 'require', 'watch_in']) assert.ok(args.includes(a), `${a} in ${args.join(', ')}`);
+    const funs = (await client.request<CompletionItem[]>('textDocument/completion', { textDocument: { uri }, position: pos(9, 6) })).map((i) => i.label);
+    for (const f of ['installed', 'removed', 'latest']) assert.ok(funs.includes(f), `${f} in ${funs.join(', ')}`);
+    client.close(uri);
+  });
+
+  it('flags unknown state functions and offers the close one', async () => {
+    const uri = client.open(join(salt, 'app', 'init.sls'));
+    const typo = await client.until('the typo diagnostic', () => {
+      const found = client.diagnostics.get(uri)?.filter((d) => d.code === 'unknown-function');
+      return found?.length ? found : undefined;
+    });
+    assert.equal(typo.length, 1);
+    assert.equal(typo[0].source, 'sls');
+    assert.deepEqual(typo[0].range, { start: pos(38, 2), end: pos(38, 13) });
+    assert.match(typo[0].message, /Unknown state function 'file.manged'/);
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: typo[0].range, context: { diagnostics: typo } });
+    assert.equal(actions[0].title, "Change to 'file.managed'");
+    assert.deepEqual(actions[0].edit?.changes?.[uri], [{ range: typo[0].range, newText: 'file.managed' }]);
+  });
+
+  it('makes the catalogue again on request', async () => {
+    const result = await client.request<{ saltVersion: string; functions: number }>('saltContainers/refreshStateCatalogue', {});
+    assert.match(result.saltVersion, /^\d+/);
+    assert.ok(result.functions > 100, `${result.functions} functions`);
+  });
+});

@@ -1,0 +1,62 @@
+// The SLS language server on the example workspace (examples/: salt/ and pillar/).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DocumentSymbol, Location, SymbolInformation } from 'vscode-languageserver-protocol';
+import { LspClient, examplesWorkspace, uriOf, pos } from './lsp';
+
+const salt = join(examplesWorkspace, 'salt');
+
+describe('SLS language server on the example workspace', () => {
+  let client: LspClient;
+  let cache: string;
+
+  before(async () => {
+    cache = mkdtempSync(join(tmpdir(), 'sls-examples-test-'));
+    client = await LspClient.start({ folder: examplesWorkspace, env: { SALT_CONTAINERS_CACHE: cache }, initializationOptions: { catalogue: false } });
+  });
+  after(async () => {
+    await client.stop();
+    rmSync(cache, { recursive: true, force: true });
+  });
+
+  it('outlines web/init.sls, the Jinja loop ID included', async () => {
+    const uri = client.open(join(salt, 'web', 'init.sls'));
+    const symbols = await client.request<DocumentSymbol[]>('textDocument/documentSymbol', { textDocument: { uri } });
+    assert.deepEqual(
+      symbols.map((s) => [s.name, s.detail]),
+      [
+        ['include', 'common'],
+        ['web_conf_dir', 'file.directory'],
+        ['web_config', 'file.managed'],
+        ['web_site_{{ site }}', 'file.managed'],
+        ['web_reload', 'cmd.run'],
+        ['web_greeting', 'module.run'],
+      ],
+    );
+  });
+
+  it('indexes the state tree (not the pillar tree) for workspace symbols', async () => {
+    const all = await client.request<SymbolInformation[]>('workspace/symbol', { query: '' });
+    assert.deepEqual(all.map((s) => s.name).sort(), ['app_root', 'app_user_marker', 'motd', 'web_conf_dir', 'web_config', 'web_greeting', 'web_reload', 'web_site_{{ site }}']);
+  });
+
+  it('goes from a requisite to the state in an included file, and from a relative include to its file', async () => {
+    const web = client.open(join(salt, 'web', 'init.sls'));
+    const toAppRoot = await client.request<Location[]>('textDocument/definition', { textDocument: { uri: web }, position: pos(27, 16) });
+    assert.deepEqual(toAppRoot, [{ uri: uriOf(join(salt, 'common', 'init.sls')), range: { start: pos(4, 0), end: pos(4, 8) } }]);
+    const common = client.open(join(salt, 'common', 'init.sls'));
+    const toMotd = await client.request<Location[]>('textDocument/definition', { textDocument: { uri: common }, position: pos(2, 5) });
+    assert.deepEqual(toMotd.map((l) => l.uri), [uriOf(join(salt, 'common', 'motd.sls'))]);
+    const template = await client.request<Location[]>('textDocument/definition', { textDocument: { uri: web }, position: pos(12, 20) });
+    assert.deepEqual(template.map((l) => l.uri), [uriOf(join(salt, 'web', 'files', 'site.conf.jinja'))]);
+  });
+
+  it('finds no problems in the example states', async () => {
+    for (const rel of ['top.sls', 'web/init.sls', 'common/init.sls', 'common/motd.sls']) {
+      assert.deepEqual(await client.diagnosticsOf(client.open(join(salt, ...rel.split('/')))), [], rel);
+    }
+  });
+});
