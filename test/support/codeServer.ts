@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { DockerEngine, EngineError } from '../../src/engine';
 
@@ -90,6 +90,7 @@ export function quietSettings(workspaceTrust: boolean): Record<string, unknown> 
     'extensions.ignoreRecommendations': true,
     'git.enabled': false,
     'git.autoRepositoryDetection': false,
+    'remote.autoForwardPorts': false,
     'security.workspace.trust.enabled': workspaceTrust,
     // Untrusted runs stay in Restricted Mode without the modal question that would block the window.
     'security.workspace.trust.startupPrompt': 'never',
@@ -157,6 +158,8 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
     XDG_CONFIG_HOME: dirs.config,
     XDG_DATA_HOME: dirs.data,
     XDG_CACHE_HOME: dirs.cache,
+    // The private XDG_CACHE_HOME must not hide Salt Containers' own cache (the Salt venv, the thin).
+    SALT_CONTAINERS_CACHE: dirname(vscodeToolsDir()),
     ...options.env,
   };
   // PORT would override --bind-addr; the port is chosen above.
@@ -308,4 +311,38 @@ export async function removeContainer(name: string, engine = new DockerEngine())
   } catch (error) {
     if (!(error instanceof EngineError && error.kind === 'container-not-found')) throw error;
   }
+}
+
+export interface Counts {
+  passed: number;
+  failed: number;
+}
+
+/**
+ * Runs a test program that must never hang: past limitMs, on Ctrl-C or on a crash, `cleanup` stops what
+ * it started and the run counts as failed. Ends the process with exactly one `N passed, N failed` line.
+ */
+export function runWithLimit(what: string, limitMs: number, main: () => Promise<Counts>, cleanup: () => Promise<void>): void {
+  let ending = false;
+  const end = async (counts: Counts, why?: string): Promise<void> => {
+    if (ending) return;
+    ending = true;
+    if (why) console.log(why);
+    await cleanup().catch((error) => console.log(`clean-up failed: ${error instanceof Error ? error.message : String(error)}`));
+    console.log(`${counts.passed} passed, ${counts.failed} failed`);
+    process.exit(counts.failed ? 1 : 0);
+  };
+  const watchdog = setTimeout(() => void end({ passed: 0, failed: 1 }, `${what} did not finish within ${limitMs / 1000} s: stopped`), limitMs);
+  process.on('SIGINT', () => void end({ passed: 0, failed: 1 }, `${what}: interrupted`));
+  process.on('SIGTERM', () => void end({ passed: 0, failed: 1 }, `${what}: terminated`));
+  main().then(
+    (counts) => {
+      clearTimeout(watchdog);
+      void end(counts);
+    },
+    (error) => {
+      clearTimeout(watchdog);
+      void end({ passed: 0, failed: 1 }, `${what} could not run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    },
+  );
 }

@@ -12,11 +12,13 @@ import {
   remoteUri,
   removeContainer,
   repoRoot,
+  runWithLimit,
   startCodeServer,
   vscodeTestContainer,
   workbenchUrl,
   type Browser,
   type CodeServer,
+  type Counts,
   type TrustMode,
 } from '../support/codeServer';
 import { markReporterLines, reporterLineMarker } from './index';
@@ -126,40 +128,18 @@ async function launch(mode: TrustMode): Promise<LaunchResult> {
   }
 }
 
-async function main(): Promise<number> {
+async function main(): Promise<Counts> {
   const started = Date.now();
   await ensureKeepAliveContainer(vscodeTestContainer, { replace: true });
   const results: LaunchResult[] = [];
-  try {
-    for (const mode of ['trusted', 'untrusted'] as const) results.push(await launch(mode));
-  } finally {
-    await removeContainer(vscodeTestContainer);
-  }
+  for (const mode of ['trusted', 'untrusted'] as const) results.push(await launch(mode));
   console.log('');
-  for (const r of results) console.log(`${r.mode.padEnd(10)} ${r.passed} passed, ${r.failed} failed in ${r.seconds.toFixed(1)} s`.replace(' passed,', ' passed;'));
-  const passed = results.reduce((n, r) => n + r.passed, 0);
-  const failed = results.reduce((n, r) => n + r.failed, 0);
+  for (const r of results) console.log(`${r.mode.padEnd(10)} ${r.passed} passed; ${r.failed} failed in ${r.seconds.toFixed(1)} s`);
   console.log(`vscode tests took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  console.log(`${passed} passed, ${failed} failed`);
-  return failed ? 1 : 0;
+  return { passed: results.reduce((n, r) => n + r.passed, 0), failed: results.reduce((n, r) => n + r.failed, 0) };
 }
 
-// Never hangs: past the limit, or on Ctrl-C, everything started here is stopped and the run fails.
-async function abort(why: string): Promise<never> {
-  console.log(why);
-  await stopRunning().catch(() => undefined);
-  await removeContainer(vscodeTestContainer).catch(() => undefined);
-  console.log('0 passed, 1 failed');
-  process.exit(1);
-}
-const watchdog = setTimeout(() => void abort(`the vscode suite did not finish within ${wholeRunTimeoutMs / 1000} s: stopped`), wholeRunTimeoutMs);
-process.on('SIGINT', () => void abort('interrupted'));
-process.on('SIGTERM', () => void abort('terminated'));
-
-main().then(
-  (code) => {
-    clearTimeout(watchdog);
-    process.exit(code);
-  },
-  (error) => abort(`the vscode suite could not run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
-);
+runWithLimit('the vscode suite', wholeRunTimeoutMs, main, async () => {
+  await stopRunning();
+  await removeContainer(vscodeTestContainer);
+});

@@ -1,0 +1,221 @@
+// The workbench driven like a person, in code-server and headless Chromium: open the example workspace,
+// right-click salt/web/init.sls in the explorer, run "Apply SLS in Test Mode" and then "Apply SLS to
+// Container" on the test container picked in the quick pick, and check what the Problems panel and the
+// "Salt Results" panel show after each run. Screenshots go to test-output/ui/ (their paths are printed).
+// Ends with `N passed, N failed`.
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { FrameLocator, Page } from 'playwright-core';
+import { DockerEngine } from '../../src/engine';
+import {
+  ensureKeepAliveContainer,
+  examplesFolder,
+  openBrowser,
+  remoteUri,
+  removeContainer,
+  repoRoot,
+  runWithLimit,
+  startCodeServer,
+  vscodeTestContainer,
+  waitForWorkbench,
+  workbenchUrl,
+  type Browser,
+  type CodeServer,
+  type Counts,
+} from '../support/codeServer';
+
+const wholeRunTimeoutMs = 240_000;
+/** A Salt run on the test container takes a few seconds; this is the most a step waits for its results. */
+const runTimeoutMs = 90_000;
+const screenshotDir = join(repoRoot, 'test-output', 'ui');
+const slsFile = join(examplesFolder, 'salt', 'web', 'init.sls');
+/** The state the checks look for, and the line that defines it (1-based, as the Problems panel says). */
+const stateId = 'web_config';
+const stateLine = readFileSync(slsFile, 'utf8').split('\n').findIndex((line) => line.startsWith(`${stateId}:`)) + 1;
+const stateFile = '/etc/web/site.conf';
+
+const running: { server?: CodeServer; browser?: Browser } = {};
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  const path = join(screenshotDir, `${name}.png`);
+  await page.screenshot({ path });
+  console.log(`    screenshot ${relative(repoRoot, path)}`);
+}
+
+/** The results webview's document (the workbench nests it in two iframes). */
+function resultsView(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+}
+
+/** Right-clicks salt/web/init.sls in the explorer (expanding salt and web first) and picks a menu entry. */
+async function explorerMenu(page: Page, entry: string): Promise<void> {
+  const tree = page.locator('.explorer-folders-view');
+  for (const folder of ['salt', 'web']) {
+    const row = tree.getByRole('treeitem', { name: folder, exact: true });
+    if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
+  }
+  const file = tree.locator('.monaco-list-row[aria-level="3"]').filter({ has: page.locator('.label-name', { hasText: /^init\.sls$/ }) });
+  await file.click({ button: 'right' });
+  // Pointing at the entry before clicking, as a person does: a click that lands the instant the menu
+  // opens can be taken for the end of the right-click and ignored.
+  const item = page.getByRole('menuitem', { name: entry, exact: true });
+  await item.hover();
+  await item.click();
+  await item.waitFor({ state: 'hidden', timeout: 5_000 });
+}
+
+/** Picks the test container in the quick pick that the apply commands open. */
+async function pickContainer(page: Page, shot?: string): Promise<void> {
+  const option = page.locator('.quick-input-widget').getByRole('option', { name: new RegExp(`^${vscodeTestContainer}\\b`) });
+  await option.waitFor({ timeout: 15_000 });
+  if (shot) await screenshot(page, shot);
+  await option.click();
+}
+
+/** Opens the Problems panel from the status bar, as a person would, unless it is open. */
+async function showProblems(page: Page): Promise<void> {
+  if (await page.locator('.markers-panel').isVisible()) return;
+  await page.locator('.statusbar-item#status\\.problems').click();
+  await page.locator('.markers-panel').waitFor({ state: 'visible', timeout: 10_000 });
+}
+
+/** The Problems panel's rows, by their accessible labels, after typing `filter` into its filter box. */
+async function problems(page: Page, filter: string): Promise<string[]> {
+  const box = page.getByPlaceholder(/^Filter \(e\.g\./);
+  await box.fill(filter);
+  await page.waitForTimeout(500); // the panel filters after a short debounce
+  return page.locator('.markers-panel .monaco-list-row').evaluateAll((rows) => rows.map((row) => row.getAttribute('aria-label') ?? ''));
+}
+
+async function summaryText(page: Page, expect: RegExp): Promise<string> {
+  const summary = resultsView(page).locator('#summary');
+  await summary.filter({ hasText: expect }).waitFor({ timeout: runTimeoutMs });
+  return (await summary.innerText()).replace(/\s+/g, ' ');
+}
+
+interface Step {
+  name: string;
+  run: (page: Page) => Promise<void>;
+}
+
+const engine = new DockerEngine();
+
+const steps: Step[] = [
+  {
+    name: 'the workbench opens the example workspace with the extension',
+    run: async (page) => {
+      const tree = page.locator('.explorer-folders-view');
+      await tree.getByRole('treeitem', { name: 'salt', exact: true }).waitFor({ timeout: 30_000 });
+      await tree.getByRole('treeitem', { name: 'pillar', exact: true }).waitFor({ timeout: 5_000 });
+      await page.getByRole('tab', { name: 'Salt Containers' }).waitFor({ timeout: 30_000 });
+      await screenshot(page, '01-workbench');
+    },
+  },
+  {
+    name: 'the explorer context menu on web/init.sls offers the Salt commands',
+    run: async (page) => {
+      const tree = page.locator('.explorer-folders-view');
+      for (const folder of ['salt', 'web']) await tree.getByRole('treeitem', { name: folder, exact: true }).click();
+      const file = tree.locator('.monaco-list-row[aria-level="3"]').filter({ has: page.locator('.label-name', { hasText: /^init\.sls$/ }) });
+      await file.click({ button: 'right' });
+      for (const entry of ['Apply SLS to Container', 'Apply SLS in Test Mode', 'Apply Highstate', 'Build Image from SLS']) {
+        await page.getByRole('menuitem', { name: entry, exact: true }).waitFor({ timeout: 10_000 });
+      }
+      await screenshot(page, '02-context-menu');
+      await page.keyboard.press('Escape');
+    },
+  },
+  {
+    name: 'Apply SLS in Test Mode: the results panel lists pending states, the Problems panel has them at their lines',
+    run: async (page) => {
+      await explorerMenu(page, 'Apply SLS in Test Mode');
+      await pickContainer(page, '03-quick-pick');
+      await page.getByRole('tab', { name: /Salt Results/ }).waitFor({ timeout: runTimeoutMs });
+      const summary = await summaryText(page, /pending/);
+      if (!/[1-9]\d* pending/.test(summary) || !/\b0 failed/.test(summary)) throw new Error(`summary after test mode: ${summary}`);
+      const subtitle = await resultsView(page).locator('#subtitle').innerText();
+      if (!subtitle.includes(vscodeTestContainer) || !subtitle.includes('test mode')) throw new Error(`subtitle: ${subtitle}`);
+      await resultsView(page).locator('#results tbody tr', { hasText: stateId }).first().waitFor({ timeout: 5_000 });
+      await showProblems(page);
+      const rows = await problems(page, stateFile);
+      const expected = `at line ${stateLine} and character 1`;
+      if (!rows.some((row) => row.startsWith('Info:') && row.includes(stateFile) && row.includes(expected))) {
+        throw new Error(`no Info problem for ${stateId} ${expected} in the Problems panel; rows: ${JSON.stringify(rows)}`);
+      }
+      if (!rows.some((row) => /problems? in file init\.sls of folder salt\/web/.test(row))) throw new Error(`the problem is not under salt/web/init.sls: ${JSON.stringify(rows)}`);
+      await screenshot(page, '04-test-mode');
+      const probe = await engine.exec(vscodeTestContainer, ['test', '-e', stateFile]);
+      if (probe.exitCode === 0) throw new Error(`test mode changed the container: ${stateFile} exists`);
+    },
+  },
+  {
+    name: 'Apply SLS to Container: the results panel shows the changes, the Problems panel is clear again',
+    run: async (page) => {
+      await problems(page, ''); // a person clears the filter before looking again
+      await explorerMenu(page, 'Apply SLS to Container');
+      await pickContainer(page);
+      const summary = await summaryText(page, /changed/);
+      await resultsView(page).locator('#subtitle').filter({ hasNotText: 'test mode' }).waitFor({ timeout: runTimeoutMs });
+      const settled = await summaryText(page, /[1-9]\d* changed/);
+      if (!/\b0 failed/.test(settled)) throw new Error(`summary after apply: ${settled} (first seen: ${summary})`);
+      const row = resultsView(page).locator('#results tbody tr', { hasText: stateId }).first();
+      await row.waitFor({ timeout: 5_000 });
+      const rowText = (await row.innerText()).replace(/\s+/g, ' ');
+      if (/pending/i.test(rowText)) throw new Error(`${stateId} is still pending: ${rowText}`);
+      await showProblems(page);
+      const rows = await problems(page, '');
+      const stale = rows.filter((label) => /salt\/web|^Info:/.test(label));
+      if (stale.length) throw new Error(`the test-mode problems stayed after the real run: ${JSON.stringify(stale)}`);
+      await screenshot(page, '05-applied');
+      const content = await engine.exec(vscodeTestContainer, ['cat', stateFile]);
+      if (content.exitCode !== 0) throw new Error(`${stateFile} is not in the container after apply: ${content.stderr}`);
+    },
+  },
+];
+
+async function main(): Promise<Counts> {
+  const started = Date.now();
+  rmSync(screenshotDir, { recursive: true, force: true });
+  mkdirSync(screenshotDir, { recursive: true });
+  await ensureKeepAliveContainer(vscodeTestContainer, { replace: true });
+  const server = await startCodeServer({ testDriver: true });
+  running.server = server;
+  const browser = await openBrowser();
+  running.browser = browser;
+  const page = browser.page;
+  // The extension under development, as for the extension-host tests but without a test entry.
+  await page.goto(workbenchUrl(server, examplesFolder, [['extensionDevelopmentPath', remoteUri(server, repoRoot)], ['skipWelcome', 'true']]));
+  await waitForWorkbench(page);
+  console.log(`workbench ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  const counts: Counts = { passed: 0, failed: 0 };
+  let broken: string | undefined;
+  for (const step of steps) {
+    if (broken) {
+      // Each step builds on the one before: after a failure the rest cannot run, and count as failed.
+      console.log(`  ✖ ${step.name}: not run (${broken} failed)`);
+      counts.failed++;
+      continue;
+    }
+    const t = Date.now();
+    try {
+      await step.run(page);
+      console.log(`  ✔ ${step.name} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+      counts.passed++;
+    } catch (error) {
+      console.log(`  ✖ ${step.name}\n    ${error instanceof Error ? error.message.split('\n').join('\n    ') : String(error)}`);
+      await screenshot(page, `failed-${counts.passed + counts.failed + 1}`).catch(() => undefined);
+      counts.failed++;
+      broken = `"${step.name}"`;
+    }
+  }
+  console.log(`screenshots in ${relative(repoRoot, screenshotDir)}/: ${readdirSync(screenshotDir).sort().join(', ')}`);
+  console.log(`ui tests took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return counts;
+}
+
+runWithLimit('the ui suite', wholeRunTimeoutMs, main, async () => {
+  await running.browser?.close();
+  await running.server?.stop();
+  await removeContainer(vscodeTestContainer);
+});
