@@ -1,0 +1,54 @@
+/**
+ * The client side of the SLS language: starts dist/server.js (Node, IPC) for sls and jinja documents,
+ * passes it the settings it needs, and adds the command that remakes the state catalogue.
+ */
+import * as vscode from 'vscode';
+import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { REFRESH_CATALOGUE_REQUEST, type RefreshCatalogueResult, type ServerInitializationOptions } from '../server/protocol';
+
+export const REFRESH_CATALOGUE_COMMAND = 'saltContainers.refreshStateCatalogue';
+
+function initializationOptions(): ServerInitializationOptions {
+  const config = vscode.workspace.getConfiguration('saltContainers');
+  const options: ServerInitializationOptions = {};
+  const python = config.get<string>('saltPython');
+  if (python) options.saltPython = python;
+  const stateRoot = config.get<string>('stateRoot');
+  if (stateRoot) options.stateRoot = stateRoot;
+  return options;
+}
+
+export async function startLanguageClient(context: vscode.ExtensionContext): Promise<LanguageClient> {
+  const module = context.asAbsolutePath('dist/server.js');
+  const serverOptions: ServerOptions = {
+    run: { module, transport: TransportKind.ipc },
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [
+      { scheme: 'file', language: 'sls' },
+      { scheme: 'untitled', language: 'sls' },
+      { scheme: 'file', language: 'jinja' },
+    ],
+    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{sls,jinja,j2}') },
+    initializationOptions: initializationOptions(),
+    outputChannelName: 'Salt Containers: SLS Language Server',
+  };
+  const client = new LanguageClient('saltContainersSls', 'Salt Containers SLS', serverOptions, clientOptions);
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand(REFRESH_CATALOGUE_COMMAND, async () => {
+      try {
+        const result = await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: 'Salt Containers: making the SLS state catalogue with the host Salt' },
+          () => client.sendRequest<RefreshCatalogueResult | null>(REFRESH_CATALOGUE_REQUEST),
+        );
+        if (result) void vscode.window.showInformationMessage(`Salt Containers: state catalogue of Salt ${result.saltVersion} ready (${result.functions} state functions).`);
+      } catch (error) {
+        void vscode.window.showErrorMessage(`Salt Containers: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }),
+  );
+  await client.start();
+  return client;
+}
