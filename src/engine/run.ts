@@ -57,7 +57,7 @@ function asRunError(error: unknown): RunError {
 }
 
 /** A tar stream of the thin without its __pycache__ entries (for a container Python other than the one they were compiled for). */
-function withoutBytecode(source: Readable): TarSource {
+export function withoutBytecode(source: Readable): TarSource {
   const input = extract();
   const output = pack();
   input.on('entry', (header, stream, next) => {
@@ -128,11 +128,7 @@ export class SaltCallRunner {
       cleaned = !cancelled() && result.exitCode !== null && result.exitCode < 128;
       checkCancel();
       if (result.exitCode === null || result.exitCode >= 128) {
-        // Killed or lost: find out whether the container went away under the run.
-        const gone = await this.engine.inspectContainer(container.id).then(
-          (d) => (d.State.Running ? undefined : `${container.name} stopped (${d.State.Status})`),
-          () => `${container.name} was removed`,
-        );
+        const gone = await this.containerGone(container);
         if (gone) throw new RunFailure({ kind: 'container-gone', message: `Salt did not finish: container ${gone} while it ran`, hint: 'Keep the container running during the run.' });
       }
       return { container, saltVersion, raw, durationMs: Date.now() - started };
@@ -144,6 +140,22 @@ export class SaltCallRunner {
         await this.cleanup(container.id, injectedDir, log);
       }
     }
+  }
+
+  /**
+   * After salt-call was killed or lost: whether the container went away under it. A container being
+   * removed or stopped still reports running for a moment, so look a few times before concluding.
+   */
+  private async containerGone(container: { id: string; name: string }): Promise<string | undefined> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const state = await this.engine.inspectContainer(container.id).then(
+        (d) => (d.State.Running && d.State.Status !== 'removing' ? undefined : `${container.name} stopped (${d.State.Status})`),
+        () => `${container.name} was removed`,
+      );
+      if (state) return state;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    return undefined;
   }
 
   /** Kills what is left of a run and removes its directory; quiet when the container is gone. */
@@ -159,8 +171,8 @@ export class SaltCallRunner {
   }
 
   private thinStream(thin: Thin, python: ContainerPython): TarSource {
-    const file = createReadStream(thin.tarPath, { highWaterMark: 1 << 20 });
-    return python.version === thin.pythonVersion ? file : withoutBytecode(file);
+    if (python.version === thin.pythonVersion) return createReadStream(thin.bytecodeTarPath, { highWaterMark: 1 << 20 });
+    return withoutBytecode(createReadStream(thin.tarPath, { highWaterMark: 1 << 20 }));
   }
 
   /** The container's Python (python3, platform-python, python), probed once per container and image. */

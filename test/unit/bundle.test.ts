@@ -4,9 +4,11 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { extract } from 'tar-stream';
+import { Readable } from 'node:stream';
+import { extract, pack } from 'tar-stream';
 import { bundleTar, listTree, minionConfig } from '../../src/engine/bundle';
 import { failedTag } from '../../src/engine/build';
+import { withoutBytecode } from '../../src/engine/run';
 
 function tempTree(): string {
   const root = mkdtempSync(join(tmpdir(), 'sc-bundle-'));
@@ -30,7 +32,7 @@ async function entries(tar: ReturnType<typeof bundleTar>): Promise<Map<string, s
   await new Promise<void>((resolve, reject) => {
     reader.on('entry', (header, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
       stream.on('end', () => {
         found.set(header.name, Buffer.concat(chunks).toString());
         next();
@@ -83,5 +85,31 @@ describe('bundle', () => {
   it('names a failed build TAG-failed', () => {
     assert.equal(failedTag('web:1'), 'web:1-failed');
     assert.equal(failedTag('registry:5000/web'), 'registry:5000/web:latest-failed');
+  });
+});
+
+describe('thin for another Python', () => {
+  it('drops the bytecode and keeps everything else', async () => {
+    const source = pack();
+    source.entry({ name: 'pyall/salt/__init__.py' }, 'import x\n');
+    source.entry({ name: 'pyall/salt/__pycache__/__init__.cpython-311.pyc' }, 'bytecode');
+    source.entry({ name: 'py3/yaml/_yaml.so' }, 'native');
+    source.finalize();
+    const chunks: Buffer[] = [];
+    for await (const chunk of Readable.from(source as unknown as AsyncIterable<Buffer>)) chunks.push(chunk);
+    const filtered = withoutBytecode(Readable.from(Buffer.concat(chunks)));
+    const names: string[] = [];
+    const reader = extract();
+    await new Promise<void>((resolve, reject) => {
+      reader.on('entry', (header, stream, next) => {
+        names.push(header.name);
+        stream.resume();
+        stream.on('end', next);
+      });
+      reader.on('finish', resolve);
+      reader.on('error', reject);
+      filtered.pipe(reader as unknown as NodeJS.WritableStream);
+    });
+    assert.deepEqual(names, ['pyall/salt/__init__.py', 'py3/yaml/_yaml.so']);
   });
 });

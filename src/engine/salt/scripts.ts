@@ -12,11 +12,17 @@ print(json.dumps({"salt": salt.version.__version__, "python": "%d.%d" % sys.vers
 
 /**
  * Host: argv[1] = a new empty directory. Generates Salt's thin with Salt's own generator, unpacks it,
- * precompiles every module (unchecked-hash .pyc: valid whatever the files' mtimes), and writes
- * thin.tar (uncompressed: the engine unpacks it faster than a .tgz) and meta.json there.
+ * precompiles every module (unchecked-hash .pyc: valid whatever the files' mtimes), and writes there:
+ *   thin.tar      sources and bytecode, for containers whose Python differs from this one (the engine
+ *                 then drops the bytecode and ships the sources);
+ *   thin-pyc.tar  bytecode with each compiled source left empty: the import system still finds the
+ *                 module by its .py name, and unchecked-hash bytecode never reads the source, so a
+ *                 container with this Python gets 40% fewer bytes to unpack per run;
+ *   meta.json.
+ * Both are uncompressed: the engine unpacks a plain tar faster than a .tgz.
  */
 export const GENERATE_THIN = `
-import compileall, json, os, sys, tarfile, warnings
+import compileall, io, json, os, sys, tarfile, warnings
 warnings.simplefilter("ignore")
 import py_compile
 import salt.utils.thin, salt.version
@@ -25,19 +31,35 @@ tgz = salt.utils.thin.gen_thin(os.path.join(out, "gen"))
 tree = os.path.join(out, "tree")
 with tarfile.open(tgz) as t:
     t.extractall(tree, filter="data") if hasattr(tarfile, "data_filter") else t.extractall(tree)
+os.remove(os.path.join(tree, "salt-call"))  # the engine has its own entry point
 compileall.compile_dir(tree, quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-files = 0
-size = 0
-with tarfile.open(os.path.join(out, "thin.tar"), "w", format=tarfile.PAX_FORMAT) as t:
-    for name in sorted(os.listdir(tree)):
-        if name in ("salt-call",):
-            continue
-        t.add(os.path.join(tree, name), arcname=name)
-    for m in t.getmembers():
-        if m.isfile():
-            files += 1
-            size += m.size
-meta = {"salt": salt.version.__version__, "python": "%d.%d" % sys.version_info[:2], "files": files, "bytes": size}
+tag = sys.implementation.cache_tag
+def compiled(path):
+    d, name = os.path.split(path)
+    return os.path.exists(os.path.join(d, "__pycache__", name[:-3] + "." + tag + ".pyc"))
+stats = {}
+for name, hollow in (("thin.tar", False), ("thin-pyc.tar", True)):
+    files = size = 0
+    with tarfile.open(os.path.join(out, name), "w", format=tarfile.PAX_FORMAT) as t:
+        for root, dirs, names in os.walk(tree):
+            dirs.sort()
+            for entry in [root] + [os.path.join(root, n) for n in sorted(names)]:
+                info = t.gettarinfo(entry, arcname=os.path.relpath(entry, tree))
+                info.uid = info.gid = 0
+                info.uname = info.gname = "root"
+                if info.isfile() and hollow and entry.endswith(".py") and compiled(entry):
+                    info.size = 0
+                    t.addfile(info, io.BytesIO(b""))
+                elif info.isfile():
+                    with open(entry, "rb") as f:
+                        t.addfile(info, f)
+                else:
+                    t.addfile(info)
+                if info.isfile():
+                    files += 1
+                    size += info.size
+    stats[name] = {"files": files, "bytes": size}
+meta = {"salt": salt.version.__version__, "python": "%d.%d" % sys.version_info[:2], "files": stats["thin-pyc.tar"]["files"], "bytes": stats["thin-pyc.tar"]["bytes"], "tars": stats}
 with open(os.path.join(out, "meta.json"), "w") as f:
     json.dump(meta, f)
 print(json.dumps(meta))

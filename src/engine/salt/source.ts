@@ -28,8 +28,10 @@ export interface Thin {
   saltVersion: string;
   /** major.minor of the Python its .pyc files were compiled for. */
   pythonVersion: string;
-  /** Uncompressed tar of the thin (py3/, pyall/, version, ...) with __pycache__ entries. */
+  /** Uncompressed tar of the thin (py3/, pyall/, version, ...): sources and __pycache__ bytecode. */
   tarPath: string;
+  /** The same with every compiled source emptied: for a container Python equal to pythonVersion. */
+  bytecodeTarPath: string;
   files: number;
   bytes: number;
 }
@@ -131,7 +133,8 @@ export class SaltSource {
 
   private async loadOrGenerateThin(): Promise<Thin> {
     const info = await this.info();
-    const dir = join(this.cacheDir, 'thin', `${info.saltVersion}-py${info.pythonVersion}`);
+    // v2: the layout with thin-pyc.tar; a cache from an older layout is simply not seen.
+    const dir = join(this.cacheDir, 'thin', `${info.saltVersion}-py${info.pythonVersion}-v2`);
     const cached = this.readThin(dir);
     if (cached) return cached;
     mkdirSync(join(this.cacheDir, 'thin'), { recursive: true });
@@ -160,8 +163,9 @@ export class SaltSource {
   private readThin(dir: string): Thin | undefined {
     const metaPath = join(dir, 'meta.json');
     const tarPath = join(dir, 'thin.tar');
-    if (!existsSync(metaPath) || !existsSync(tarPath)) return undefined;
+    const bytecodeTarPath = join(dir, 'thin-pyc.tar');
+    if (![metaPath, tarPath, bytecodeTarPath].every((p) => existsSync(p))) return undefined;
     const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as { salt: string; python: string; files: number; bytes: number };
-    return { saltVersion: meta.salt, pythonVersion: meta.python, tarPath, files: meta.files, bytes: meta.bytes };
+    return { saltVersion: meta.salt, pythonVersion: meta.python, tarPath, bytecodeTarPath, files: meta.files, bytes: meta.bytes };
   }
 }

@@ -1,0 +1,175 @@
+/**
+ * Apply and build speed, in one run on one machine: the engine against the floor (salt-call of an
+ * already-extracted, precompiled thin in the same kind of container, i.e. Salt's own work and nothing
+ * of ours) and, where it runs, against Salt's own docker.sls / docker.sls_build. Prints medians and
+ * ratios. Targets: apply <= 1.3x the floor cold and warm; build <= 1.5x floor + commit; >= 5x faster
+ * than Salt's own. Usage: npm run bench [-- --runs N] [-- --no-salt-docker]
+ */
+import { execFile } from 'node:child_process';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleTar } from '../src/engine/bundle';
+import { DockerEngine, SaltRunner, SaltSource } from '../src/engine';
+
+const REPO = join(__dirname, '..', '..');
+const TREE = { stateRoot: join(REPO, 'bench', 'fixtures', 'salt') };
+const IMAGE = 'salt-containers-test:py3';
+const SLS = 'bench';
+const args = process.argv.slice(2);
+const RUNS = Number(args[args.indexOf('--runs') + 1]) || 5;
+
+const engine = new DockerEngine();
+const source = new SaltSource();
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const start = performance.now();
+  const value = await fn();
+  return [performance.now() - start, value];
+}
+
+const containers: string[] = [];
+async function newContainer(): Promise<string> {
+  const id = await engine.createContainer(IMAGE, { keepAlive: ['sleep', 'infinity'], labels: { 'io.salt-containers.bench': '1' } });
+  await engine.startContainer(id);
+  containers.push(id);
+  return id;
+}
+
+/** Puts the thin and the tree at /tmp/floor once, outside any timing. */
+async function prepareFloor(container: string): Promise<void> {
+  const thin = await source.thin();
+  await engine.putArchive(container, '/tmp', bundleTar({ runDir: '/tmp/floor', tree: TREE, minionId: 'bench', saltenv: 'base' }));
+  await engine.putArchive(container, '/tmp/floor', createReadStream(thin.tarPath));
+}
+
+const FLOOR_CALL = 'import sys; sys.path[0:0] = ["/tmp/floor/pyall", "/tmp/floor/py3"]; from salt.scripts import salt_call; sys.argv = ["salt-call"] + sys.argv[1:]; salt_call()';
+async function floorApply(container: string): Promise<void> {
+  const result = await engine.exec(container, ['python3', '-c', FLOOR_CALL, '-c', '/tmp/floor/conf', '--local', '--retcode-passthrough', '--out', 'json', '-l', 'quiet', '--', 'state.sls', SLS], {
+    env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'PYTHONDONTWRITEBYTECODE=1'],
+    user: 'root',
+  });
+  if (result.exitCode !== 0) throw new Error(`floor run failed: ${result.stdout}${result.stderr}`);
+}
+
+async function engineApply(runner: SaltRunner, container: string): Promise<void> {
+  const run = await runner.apply(container, [SLS], TREE);
+  if (run.retcode !== 0) throw new Error(`engine run failed: ${JSON.stringify(run.errors)}`);
+}
+
+function hostSaltCall(python: string, config: string, argv: string[], timeoutMs = 300_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(python, ['-c', 'from salt.scripts import salt_call; import sys; sys.argv[0] = "salt-call"; salt_call()', '-c', config, '--local', '--retcode-passthrough', '--out', 'json', '-l', 'quiet', ...argv], { timeout: timeoutMs, maxBuffer: 64 << 20 }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${error.message}\n${stdout.slice(-500)}\n${stderr.slice(-500)}`)) : resolve(),
+    );
+  });
+}
+
+async function main(): Promise<void> {
+  const rows: [string, number, string][] = [];
+  const row = (name: string, ms: number, note = '') => {
+    rows.push([name, ms, note]);
+    console.log(`  ${name.padEnd(46)} ${seconds(ms).padStart(9)}  ${note}`);
+  };
+  const info = await source.info();
+  await source.thin(); // generated once and cached: not part of any run
+  console.log(`Salt ${info.saltVersion}, ${RUNS} runs each, SLS '${SLS}' (11 states), image ${IMAGE}\n`);
+
+  // Cold: a new container and a new runner each time (the container's Python probe, first .pyc loads).
+  const floorCold: number[] = [];
+  const engineCold: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const a = await newContainer();
+    await prepareFloor(a);
+    floorCold.push((await timed(() => floorApply(a)))[0]);
+    const b = await newContainer();
+    engineCold.push((await timed(() => engineApply(new SaltRunner(engine, source), b)))[0]);
+  }
+  // Warm: the same container and runner again and again.
+  const warm = await newContainer();
+  await prepareFloor(warm);
+  await floorApply(warm);
+  const runner = new SaltRunner(engine, source);
+  await engineApply(runner, warm);
+  const floorWarm: number[] = [];
+  const engineWarm: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    floorWarm.push((await timed(() => floorApply(warm)))[0]);
+    engineWarm.push((await timed(() => engineApply(runner, warm)))[0]);
+  }
+  // Build: the engine's build against create + floor (cold) + commit + remove.
+  const commits: number[] = [];
+  const lifecycles: number[] = [];
+  const builds: number[] = [];
+  const tags: string[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const [lifecycle, id] = await timed(async () => {
+      const c = await engine.createContainer(IMAGE, { keepAlive: ['sleep', 'infinity'] });
+      await engine.startContainer(c);
+      return c;
+    });
+    await prepareFloor(id);
+    const tag = `salt-containers-bench:floor${i}`;
+    tags.push(tag);
+    commits.push((await timed(() => engine.commit(id, tag, { Cmd: ['/bin/bash'], Entrypoint: [] })))[0]);
+    lifecycles.push(lifecycle + (await timed(() => engine.removeContainer(id, { force: true })))[0]);
+    const buildTag = `salt-containers-bench:build${i}`;
+    tags.push(buildTag);
+    const [ms, run] = await timed(() => runner.build([SLS], TREE, { baseImage: IMAGE, tag: buildTag }));
+    if (run.retcode !== 0) throw new Error(`build failed: ${JSON.stringify(run.errors)}`);
+    builds.push(ms);
+  }
+  const buildFloor = median(floorCold) + median(commits) + median(lifecycles);
+
+  console.log('\nmedians');
+  row('floor: salt-call, thin already there, cold', median(floorCold));
+  row('engine apply, cold (new container)', median(engineCold), `${(median(engineCold) / median(floorCold)).toFixed(2)}x floor (target <= 1.3x)`);
+  row('floor: salt-call, thin already there, warm', median(floorWarm));
+  row('engine apply, warm', median(engineWarm), `${(median(engineWarm) / median(floorWarm)).toFixed(2)}x floor (target <= 1.3x)`);
+  row('floor build: create + cold salt-call + commit + rm', buildFloor);
+  row('engine build', median(builds), `${(median(builds) / buildFloor).toFixed(2)}x floor (target <= 1.5x)`);
+
+  // Salt's own docker module, where it runs (needs the `docker` Python package in the Salt venv).
+  if (!args.includes('--no-salt-docker')) {
+    const hasDockerPy = await new Promise<boolean>((resolve) => execFile(info.python, ['-c', 'import docker'], (error) => resolve(!error)));
+    if (!hasDockerPy) console.log(`\nSalt's own docker.sls: skipped (install the docker package: ${info.python} -m pip install docker)`);
+    else {
+      const conf = mkdtempSync(join(tmpdir(), 'salt-bench-conf-'));
+      writeFileSync(
+        join(conf, 'minion'),
+        JSON.stringify({ id: 'bench-host', file_client: 'local', root_dir: conf, cachedir: join(conf, 'cache'), pki_dir: join(conf, 'pki'), sock_dir: join(conf, 'sock'), log_file: join(conf, 'log'), file_roots: { base: [TREE.stateRoot] }, pillar_roots: { base: [join(conf, 'pillar')] } }),
+      );
+      try {
+        const own: number[] = [];
+        const ownBuild: number[] = [];
+        for (let i = 0; i < Math.min(RUNS, 3); i++) {
+          const c = await newContainer();
+          own.push((await timed(() => hostSaltCall(info.python, conf, ['docker.sls', c, `mods=${SLS}`])))[0]);
+          const tag = `salt-containers-bench:own${i}`;
+          tags.push(tag);
+          ownBuild.push((await timed(() => hostSaltCall(info.python, conf, ['docker.sls_build', 'salt-containers-bench', `base=${IMAGE}`, `mods=${SLS}`, `repository=salt-containers-bench`, `tag=own${i}`])))[0]);
+        }
+        row("Salt's own docker.sls (new container)", median(own), `engine cold is ${(median(own) / median(engineCold)).toFixed(1)}x faster (target >= 5x)`);
+        row("Salt's own docker.sls_build", median(ownBuild), `engine build is ${(median(ownBuild) / median(builds)).toFixed(1)}x faster (target >= 5x)`);
+      } catch (error) {
+        console.log(`\nSalt's own docker module did not run here: ${(error as Error).message.split('\n').slice(0, 3).join(' ')}`);
+      } finally {
+        rmSync(conf, { recursive: true, force: true });
+      }
+    }
+  }
+  console.log(`\nraw (ms): engine cold ${engineCold.map(Math.round)}, floor cold ${floorCold.map(Math.round)}, engine warm ${engineWarm.map(Math.round)}, floor warm ${floorWarm.map(Math.round)}, builds ${builds.map(Math.round)}`);
+  for (const tag of tags) await engine.removeImage(tag, { force: true }).catch(() => undefined);
+}
+
+main()
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    for (const id of containers) await engine.removeContainer(id, { force: true }).catch(() => undefined);
+  });
