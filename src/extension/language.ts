@@ -11,7 +11,8 @@ export const REFRESH_CATALOGUE_COMMAND = 'saltContainers.refreshStateCatalogue';
 function initializationOptions(): ServerInitializationOptions {
   const config = vscode.workspace.getConfiguration('saltContainers');
   const options: ServerInitializationOptions = {};
-  const python = config.get<string>('saltPython');
+  // The catalogue runs this Python: in Restricted Mode only the user's own setting counts, not the workspace's.
+  const python = vscode.workspace.isTrusted ? config.get<string>('saltPython') : config.inspect<string>('saltPython')?.globalValue;
   if (python) options.saltPython = python;
   const stateRoot = config.get<string>('stateRoot');
   if (stateRoot) options.stateRoot = stateRoot;
