@@ -32,21 +32,24 @@ const common = {
   loader: { '.node': 'empty' },
 };
 
-// The extension's work-time code (engine, SLS parser) is its own file, loaded on first use, so
-// activation neither parses nor runs it: src/extension/engines.ts imports './runtime' lazily.
-const lazyExtensionRuntime = {
-  name: 'lazy-extension-runtime',
+// The extension's work-time code (engine, SLS parser) and its language client are their own files,
+// loaded on first use, so activation neither parses nor runs them: src/extension/engines.ts imports
+// './runtime' and src/extension/main.ts imports './language' lazily.
+const lazyParts = { './runtime': ['engines.ts', './extension-runtime.js'], './language': ['main.ts', './extension-language.js'] };
+const lazyExtensionParts = {
+  name: 'lazy-extension-parts',
   setup(build) {
-    build.onResolve({ filter: /^\.\/runtime$/ }, (args) =>
-      args.importer.endsWith(join('src', 'extension', 'engines.ts')) ? { path: './extension-runtime.js', external: true } : undefined,
-    );
+    build.onResolve({ filter: /^\.\/(runtime|language)$/ }, (args) => {
+      const [importer, file] = lazyParts[args.path];
+      return args.importer.endsWith(join('src', 'extension', importer)) ? { path: file, external: true } : undefined;
+    });
   },
 };
 
 rmSync('out', { recursive: true, force: true });
 const builds = [
-  { ...common, entryPoints: { extension: 'src/extension/main.ts' }, outdir: 'dist', plugins: [lazyExtensionRuntime], supported: { 'dynamic-import': false } },
-  { ...common, entryPoints: { 'extension-runtime': 'src/extension/runtime.ts' }, outdir: 'dist' },
+  { ...common, entryPoints: { extension: 'src/extension/main.ts' }, outdir: 'dist', plugins: [lazyExtensionParts], supported: { 'dynamic-import': false } },
+  { ...common, entryPoints: { 'extension-runtime': 'src/extension/runtime.ts', 'extension-language': 'src/extension/language.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { server: 'src/server/main.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
   {

@@ -57,7 +57,7 @@ export function activate(context: vscode.ExtensionContext): SaltContainersApi {
   };
 }
 
-/** The language client starts when an sls document is open (now or later), once. */
+/** The language client starts when an sls (or Jinja) document is open, now or later, once. */
 function startLanguageWhenNeeded(c: Ctx): void {
   let started = false;
   const start = () => {
@@ -66,20 +66,20 @@ function startLanguageWhenNeeded(c: Ctx): void {
     listener.dispose();
     void startLanguage(c);
   };
+  const isSalt = (document: vscode.TextDocument) => document.languageId === 'sls' || document.languageId === 'jinja';
   const listener = vscode.workspace.onDidOpenTextDocument((document) => {
-    if (document.languageId === 'sls') start();
+    if (isSalt(document)) start();
   });
   c.subscriptions.push(listener);
-  if (vscode.workspace.textDocuments.some((d) => d.languageId === 'sls')) start();
+  if (vscode.workspace.textDocuments.some(isSalt)) start();
 }
 
 async function startLanguage(c: Ctx): Promise<void> {
   try {
-    // WIRE(language): src/extension/language.ts (the language engineer's) exports
-    // startLanguageClient(context): Promise<LanguageClient>; this is the one call site:
-    // const { startLanguageClient } = await import('./language');
-    // c.subscriptions.push(await startLanguageClient(c.extension));
-    void c;
+    // Loaded on first need: the client library is its own bundle (dist/extension-language.js).
+    const { startLanguageClient } = await import('./language');
+    const client = await startLanguageClient(c.extension);
+    c.subscriptions.push({ dispose: () => void client.stop() });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     c.log(`SLS language server failed to start: ${message}`);
