@@ -1,0 +1,48 @@
+// Result -> source line with the Jinja-tolerant parser (src/sls/locate.ts), on the example state tree.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { locateSls, locateState } from '../../src/sls/locate';
+
+const stateRoot = resolve(__dirname, '..', '..', '..', 'examples', 'salt');
+
+describe('locateState', () => {
+  it('finds a plain ID in the file that defines the module', () => {
+    assert.deepEqual(locateState(stateRoot, 'web', 'web_config'), { file: join(stateRoot, 'web', 'init.sls'), line: 9, column: 0, exact: true });
+    assert.deepEqual(locateState(stateRoot, 'common.motd', 'motd'), { file: join(stateRoot, 'common', 'motd.sls'), line: 0, column: 0, exact: true });
+  });
+
+  it('maps an ID made by a Jinja loop to the templated key line', () => {
+    assert.deepEqual(locateState(stateRoot, 'web', 'web_site_blog'), { file: join(stateRoot, 'web', 'init.sls'), line: 21, column: 0, exact: true });
+  });
+
+  it('falls back to the top of the right file, never another file', () => {
+    // app_root is declared in common (included by web): a result says __sls__ web only if web declared it.
+    assert.deepEqual(locateState(stateRoot, 'web', 'app_root'), { file: join(stateRoot, 'web', 'init.sls'), line: 0, column: 0, exact: false });
+    assert.equal(locateState(stateRoot, 'no.such', 'x'), undefined);
+  });
+
+  it('finds quoted IDs, and keys in YAML the parser cannot read', () => {
+    const root = mkdtempSync(join(tmpdir(), 'sls-locate-'));
+    try {
+      mkdirSync(join(root, 'a'));
+      writeFileSync(join(root, 'a', 'b.sls'), '"quoted id":\n  test.nop: []\n\nbroken: [\n  other_id:\n    test.nop: []\n');
+      assert.deepEqual(locateState(root, 'a.b', 'quoted id'), { file: join(root, 'a', 'b.sls'), line: 0, column: 0, exact: true });
+      assert.deepEqual(locateState(root, 'a.b', 'other_id'), { file: join(root, 'a', 'b.sls'), line: 4, column: 2, exact: true });
+      // The file changes: the cache must notice.
+      writeFileSync(join(root, 'a', 'b.sls'), '\n\nother_id:\n  test.nop: []\n# longer than before\n');
+      assert.equal(locateState(root, 'a.b', 'other_id')?.line, 2);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('locateSls', () => {
+  it('turns Salt 1-based render error lines into 0-based lines', () => {
+    assert.deepEqual(locateSls(stateRoot, 'web', 3), { file: join(stateRoot, 'web', 'init.sls'), line: 2, column: 0, exact: true });
+    assert.deepEqual(locateSls(stateRoot, 'web'), { file: join(stateRoot, 'web', 'init.sls'), line: 0, column: 0, exact: false });
+  });
+});

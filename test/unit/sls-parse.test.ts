@@ -1,0 +1,182 @@
+// The SLS source model: Jinja blanked with positions kept, YAML read as Salt reads it.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { blankJinja, scanJinja, templatePattern } from '../../src/sls/jinja';
+import { parseSls, LineIndex } from '../../src/sls/parse';
+
+const text = (lines: string[]) => lines.join('\n') + '\n';
+
+describe('blankJinja', () => {
+  it('keeps length and newlines, blanks every tag and keeps raw content', () => {
+    const source = text(['{% set x = {', "  'a': 1} %}", 'key: {{ x.a }}', '{# note #}', 'raw: {% raw %}{{ kept }}{% endraw %}']);
+    const { text: blanked, tags } = blankJinja(source);
+    assert.equal(blanked.length, source.length);
+    assert.deepEqual(
+      blanked.split('\n').map((l) => l.length),
+      source.split('\n').map((l) => l.length),
+    );
+    assert.equal(blanked.split('\n')[0].trim(), '');
+    assert.equal(blanked.split('\n')[1].trim(), '');
+    assert.equal(blanked.split('\n')[2].trimEnd(), 'key:');
+    assert.equal(blanked.split('\n')[4].trimEnd(), 'raw:          {{ kept }}');
+    assert.deepEqual(
+      tags.map((t) => t.keyword ?? t.kind),
+      ['set', 'expression', 'comment', 'raw', 'endraw'],
+    );
+  });
+
+  it('turns an expression that opens a key line into filler so the line stays a key', () => {
+    const { text: blanked } = blankJinja('{{ prefix }}_state:\n  cmd.run: []\n');
+    assert.equal(blanked.split('\n')[0], '____________' + '_state:');
+    assert.equal(blankJinja('  {{ whole_line }}\n').text, '                  \n');
+  });
+
+  it('skips quoted braces inside tags and survives unclosed ones', () => {
+    const tags = scanJinja("{{ '}}' ~ x }} {% if a %}\n{{ unclosed\nnext: line\n");
+    assert.deepEqual(
+      tags.map((t) => [t.kind, t.unterminated ?? false]),
+      [
+        ['expression', false],
+        ['statement', false],
+        ['expression', true],
+      ],
+    );
+    assert.equal(tags[2].end, "{{ '}}' ~ x }} {% if a %}\n{{ unclosed".length, 'an unclosed tag stops at its line end');
+  });
+
+  it('makes a pattern of the IDs a templated key produces', () => {
+    const source = 'web_site_{{ site }}_{{ n }}:';
+    const pattern = templatePattern(source, 0, source.length - 1, scanJinja(source));
+    assert.ok(pattern.test('web_site_blog_1'));
+    assert.ok(!pattern.test('web_config'));
+  });
+});
+
+describe('parseSls', () => {
+  it('reads states, both function forms, arguments and names', () => {
+    const parsed = parseSls(
+      text(['vim:', '  pkg.installed:', '    - name: vim-nox', '    - refresh: True', 'nginx:', '  pkg:', '    - installed', '  service:', '    - running', '    - enable: True', 'short: test.nop']),
+    );
+    assert.deepEqual(
+      parsed.states.map((s) => [s.id, s.functions.map((f) => `${f.module}.${f.fun}(${f.args.map((a) => a.name).join(',')})`), s.names]),
+      [
+        ['vim', ['pkg.installed(name,refresh)'], ['vim-nox']],
+        ['nginx', ['pkg.installed()', 'service.running(enable)'], []],
+        ['short', ['test.nop()'], []],
+      ],
+    );
+    const nginx = parsed.states[1];
+    assert.deepEqual(parsed.lines.position(nginx.functions[0].funSpan!.start), { line: 6, character: 6 });
+  });
+
+  it('reads every requisite form', () => {
+    const parsed = parseSls(
+      text([
+        'a:',
+        '  cmd.run:',
+        '    - require:',
+        '      - file: f1',
+        '      - plain_id',
+        '      - sls: web.app',
+        '    - watch_in:',
+        '      - service: svc',
+        '    - onchanges_any:',
+        '      - pkg: [p1, p2]',
+        '    - listen: {cmd: c1}',
+      ]),
+    );
+    assert.deepEqual(
+      parsed.requisites.map((r) => [r.keyword, r.module ?? null, r.target, r.owner]),
+      [
+        ['require', 'file', 'f1', 'a'],
+        ['require', null, 'plain_id', 'a'],
+        ['require', 'sls', 'web.app', 'a'],
+        ['watch_in', 'service', 'svc', 'a'],
+        ['onchanges_any', 'pkg', 'p1', 'a'],
+        ['onchanges_any', 'pkg', 'p2', 'a'],
+        ['listen', 'cmd', 'c1', 'a'],
+      ],
+    );
+    const f1 = parsed.requisites[0];
+    assert.equal(parsed.source.slice(f1.span.start, f1.span.end), 'f1');
+  });
+
+  it('reads include (relative, env-qualified), extend, exclude and salt:// references', () => {
+    const parsed = parseSls(
+      text(['include:', '  - .sibling', '  - web.app', '  - prod: db', 'exclude:', '  - id: skipped', 'extend:', '  app_root:', '    file:', '      - mode: 755', 'x:', '  file.managed:', '    - source:', '      - salt://a/b.conf?saltenv=base', '      - "salt://c/{{ grains.os }}.conf"']),
+    );
+    assert.deepEqual(
+      parsed.includes.map((i) => i.module),
+      ['.sibling', 'web.app', 'db'],
+    );
+    assert.deepEqual(
+      parsed.extends.map((e) => [e.id, e.functions.map((f) => f.module)]),
+      [['app_root', ['file']]],
+    );
+    assert.deepEqual(
+      parsed.states.map((s) => s.id),
+      ['x'],
+      'exclude and extend are not states',
+    );
+    assert.deepEqual(
+      parsed.saltUrls.map((u) => [u.path, u.templated]),
+      [
+        ['a/b.conf', false],
+        ['c/{{ grains.os }}.conf', true],
+      ],
+    );
+  });
+
+  it('keeps source positions through Jinja and marks IDs Jinja makes', () => {
+    const source = text(['{% from "map.jinja" import m %}', '{% for site in m.sites %}', 'site_{{ site }}:', '  file.directory:', '    - name: /srv/{{ site }}', '{% endfor %}', 'after_{{ "loop" }}_x:', '  test.nop: []']);
+    const parsed = parseSls(source);
+    assert.deepEqual(
+      parsed.states.map((s) => [s.id, s.templated, s.inJinjaBlock, parsed.lines.position(s.span.start).line]),
+      [
+        ['site_{{ site }}', true, true, 2],
+        ['after_{{ "loop" }}_x', true, false, 6],
+      ],
+    );
+    assert.ok(parsed.states[0].pattern?.test('site_blog'));
+    assert.deepEqual(
+      parsed.jinjaImports.map((i) => [i.path, source.slice(i.span.start, i.span.end)]),
+      [['map.jinja', 'map.jinja']],
+    );
+    assert.deepEqual(parsed.problems, []);
+  });
+
+  it('reports YAML errors at their source position, softened on lines with Jinja', () => {
+    const parsed = parseSls(text(['ok:', '  test.nop: []', ' bad: [unclosed', 'jinja_line: {{ x }} : y {{ z }}: w']));
+    assert.ok(parsed.problems.length >= 1);
+    assert.equal(parsed.problems[0].severity, 'error');
+    assert.equal(parsed.lines.position(parsed.problems[0].span.start).line, 2);
+    const soft = parseSls('a: {{ x }}: {{ y }}\n');
+    assert.ok(soft.problems.every((p) => p.severity === 'warning' && /Jinja/.test(p.message)), JSON.stringify(soft.problems));
+  });
+
+  it('reads top.sls entries', () => {
+    const parsed = parseSls(text(['base:', "  '*':", '    - common', "  'web*':", '    - match: glob', '    - web']), { isTop: true });
+    assert.deepEqual(
+      parsed.topEntries.map((e) => [e.saltenv, e.target, e.module]),
+      [
+        ['base', '*', 'common'],
+        ['base', 'web*', 'web'],
+      ],
+    );
+    assert.deepEqual(parsed.states, []);
+  });
+
+  it('leaves non-YAML renderers alone', () => {
+    const parsed = parseSls('#!py\ndef run():\n    return {}\n');
+    assert.equal(parsed.renderer, 'py');
+    assert.deepEqual(parsed.problems, []);
+  });
+
+  it('maps offsets and positions both ways', () => {
+    const lines = new LineIndex('ab\ncde\n\nf');
+    assert.deepEqual(lines.position(4), { line: 1, character: 1 });
+    assert.equal(lines.offset(3, 0), 8);
+    assert.equal(lines.offset(1, 99), 6, 'past the line end is the line end');
+    assert.equal(lines.lineText(1), 'cde');
+  });
+});
