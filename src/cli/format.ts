@@ -7,17 +7,8 @@ import { relative } from 'node:path';
 import { summarize, type AnyRun, type BuildRun, type CallRun, type RunError, type StateResult, type StateRun } from '../engine/results/model';
 import type { ContainerInfo, ImageInfo } from '../engine/docker/engine';
 
-export interface JsonState {
-  id: string;
-  sls: string;
-  function: string;
-  name: string;
-  result: boolean | null;
-  comment: string;
-  changes: Record<string, unknown>;
-  durationMs: number;
-  runNum: number;
-}
+/** A state in --json: the result model's fields that the README promises, in that order. */
+export type JsonState = Pick<StateResult, 'id' | 'sls' | 'function' | 'name' | 'result' | 'comment' | 'changes' | 'durationMs' | 'runNum'>;
 
 export interface JsonError {
   message: string;
