@@ -47,8 +47,8 @@ function resultsView(page: Page): FrameLocator {
   return page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
 }
 
-/** Right-clicks salt/web/init.sls in the explorer (expanding salt and web first) and picks a menu entry. */
-async function explorerMenu(page: Page, entry: string): Promise<void> {
+/** Right-clicks salt/web/init.sls in the explorer, expanding salt and web first where they are collapsed. */
+async function rightClickSlsFile(page: Page): Promise<void> {
   const tree = page.locator('.explorer-folders-view');
   for (const folder of ['salt', 'web']) {
     const row = tree.getByRole('treeitem', { name: folder, exact: true });
@@ -56,6 +56,11 @@ async function explorerMenu(page: Page, entry: string): Promise<void> {
   }
   const file = tree.locator('.monaco-list-row[aria-level="3"]').filter({ has: page.locator('.label-name', { hasText: /^init\.sls$/ }) });
   await file.click({ button: 'right' });
+}
+
+/** Picks an entry of the explorer's context menu on salt/web/init.sls. */
+async function explorerMenu(page: Page, entry: string): Promise<void> {
+  await rightClickSlsFile(page);
   // Pointing at the entry before clicking, as a person does: a click that lands the instant the menu
   // opens can be taken for the end of the right-click and ignored.
   const item = page.getByRole('menuitem', { name: entry, exact: true });
@@ -112,16 +117,25 @@ const steps: Step[] = [
     },
   },
   {
+    name: 'the Salt Containers view lists the test container and its image',
+    run: async (page) => {
+      await page.getByRole('tab', { name: 'Salt Containers' }).click();
+      const views = page.locator('.sidebar');
+      await views.getByRole('treeitem', { name: new RegExp(vscodeTestContainer) }).first().waitFor({ timeout: 30_000 });
+      await views.getByRole('treeitem', { name: /salt-containers-test:py3/ }).first().waitFor({ timeout: 30_000 });
+      await screenshot(page, '02-containers-view');
+      await page.getByRole('tab', { name: /^Explorer/ }).click();
+      await page.locator('.explorer-folders-view').waitFor({ state: 'visible', timeout: 10_000 });
+    },
+  },
+  {
     name: 'the explorer context menu on web/init.sls offers the Salt commands',
     run: async (page) => {
-      const tree = page.locator('.explorer-folders-view');
-      for (const folder of ['salt', 'web']) await tree.getByRole('treeitem', { name: folder, exact: true }).click();
-      const file = tree.locator('.monaco-list-row[aria-level="3"]').filter({ has: page.locator('.label-name', { hasText: /^init\.sls$/ }) });
-      await file.click({ button: 'right' });
+      await rightClickSlsFile(page);
       for (const entry of ['Apply SLS to Container', 'Apply SLS in Test Mode', 'Apply Highstate', 'Build Image from SLS']) {
         await page.getByRole('menuitem', { name: entry, exact: true }).waitFor({ timeout: 10_000 });
       }
-      await screenshot(page, '02-context-menu');
+      await screenshot(page, '03-context-menu');
       await page.keyboard.press('Escape');
     },
   },
@@ -129,7 +143,7 @@ const steps: Step[] = [
     name: 'Apply SLS in Test Mode: the results panel lists pending states, the Problems panel has them at their lines',
     run: async (page) => {
       await explorerMenu(page, 'Apply SLS in Test Mode');
-      await pickContainer(page, '03-quick-pick');
+      await pickContainer(page, '04-quick-pick');
       await page.getByRole('tab', { name: /Salt Results/ }).waitFor({ timeout: runTimeoutMs });
       const summary = await summaryText(page, /pending/);
       if (!/[1-9]\d* pending/.test(summary) || !/\b0 failed/.test(summary)) throw new Error(`summary after test mode: ${summary}`);
@@ -143,7 +157,7 @@ const steps: Step[] = [
         throw new Error(`no Info problem for ${stateId} ${expected} in the Problems panel; rows: ${JSON.stringify(rows)}`);
       }
       if (!rows.some((row) => /problems? in file init\.sls of folder salt\/web/.test(row))) throw new Error(`the problem is not under salt/web/init.sls: ${JSON.stringify(rows)}`);
-      await screenshot(page, '04-test-mode');
+      await screenshot(page, '05-test-mode');
       const probe = await engine.exec(vscodeTestContainer, ['test', '-e', stateFile]);
       if (probe.exitCode === 0) throw new Error(`test mode changed the container: ${stateFile} exists`);
     },
@@ -154,10 +168,12 @@ const steps: Step[] = [
       await problems(page, ''); // a person clears the filter before looking again
       await explorerMenu(page, 'Apply SLS to Container');
       await pickContainer(page);
-      const summary = await summaryText(page, /changed/);
+      // The panel shows the new run once its subtitle no longer says test mode.
       await resultsView(page).locator('#subtitle').filter({ hasNotText: 'test mode' }).waitFor({ timeout: runTimeoutMs });
-      const settled = await summaryText(page, /[1-9]\d* changed/);
-      if (!/\b0 failed/.test(settled)) throw new Error(`summary after apply: ${settled} (first seen: ${summary})`);
+      const errors = resultsView(page).locator('#errors');
+      if (await errors.isVisible()) throw new Error(`the run failed: ${await errors.innerText()}`);
+      const summary = await summaryText(page, /changed/);
+      if (!/[1-9]\d* changed/.test(summary) || !/\b0 failed/.test(summary)) throw new Error(`summary after apply: ${summary}`);
       const row = resultsView(page).locator('#results tbody tr', { hasText: stateId }).first();
       await row.waitFor({ timeout: 5_000 });
       const rowText = (await row.innerText()).replace(/\s+/g, ' ');
@@ -166,7 +182,7 @@ const steps: Step[] = [
       const rows = await problems(page, '');
       const stale = rows.filter((label) => /salt\/web|^Info:/.test(label));
       if (stale.length) throw new Error(`the test-mode problems stayed after the real run: ${JSON.stringify(stale)}`);
-      await screenshot(page, '05-applied');
+      await screenshot(page, '06-applied');
       const content = await engine.exec(vscodeTestContainer, ['cat', stateFile]);
       if (content.exitCode !== 0) throw new Error(`${stateFile} is not in the container after apply: ${content.stderr}`);
     },
