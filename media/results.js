@@ -132,6 +132,7 @@
     }
     $('empty').hidden = shown > 0;
     $('count').textContent = `${shown} of ${model.rows.length}`;
+    vscode.postMessage({ type: 'rendered', title: model.title, shown, total: model.rows.length });
   }
 
   function render() {

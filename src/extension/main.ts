@@ -8,7 +8,7 @@ import type { AnyRun } from '../engine';
 import { commandFactories } from './commands';
 import { section } from './config';
 import { Ctx } from './ctx';
-import { resultsViewType } from './panel';
+import { resultsViewType, type RenderedReport } from './panel';
 import type { ContainersTree, ImagesTree } from './views';
 
 /** What activate() returns: for tests and for other extensions. */
@@ -18,6 +18,8 @@ export interface SaltContainersApi {
   readonly lastRun: AnyRun | undefined;
   /** The diagnostics collection `salt-containers`. */
   readonly diagnostics: vscode.DiagnosticCollection;
+  /** What the results page last reported drawing: its title and how many rows it shows of how many. */
+  readonly resultsRendered: RenderedReport | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): SaltContainersApi {
@@ -54,6 +56,9 @@ export function activate(context: vscode.ExtensionContext): SaltContainersApi {
       return c.lastRun;
     },
     diagnostics: c.diagnostics.collection,
+    get resultsRendered() {
+      return c.results.rendered;
+    },
   };
 }
 

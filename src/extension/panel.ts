@@ -13,11 +13,20 @@ import { summaryText } from './format';
 export const resultsViewType = 'saltContainers.results';
 const lastModelKey = 'saltContainers.lastResults';
 
-type PageMessage = { type: 'ready' } | { type: 'open'; index: number };
+type PageMessage = { type: 'ready' } | { type: 'open'; index: number } | { type: 'rendered'; title: string; shown: number; total: number };
+
+/** What the page last reported drawing (tests read it through the extension's API). */
+export interface RenderedReport {
+  title: string;
+  shown: number;
+  total: number;
+}
 
 export class ResultsPanel implements vscode.WebviewPanelSerializer, vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private model: ResultsModel | undefined;
+  /** The page's last report of what it drew. */
+  rendered: RenderedReport | undefined;
   private readonly status: vscode.StatusBarItem;
 
   constructor(private readonly extension: vscode.ExtensionContext) {
@@ -93,11 +102,13 @@ export class ResultsPanel implements vscode.WebviewPanelSerializer, vscode.Dispo
   }
 
   private post(): void {
+    this.rendered = undefined;
     if (this.panel && this.model) void this.panel.webview.postMessage({ type: 'model', model: this.model });
   }
 
   private onMessage(message: PageMessage): void {
     if (message?.type === 'ready') this.post();
+    else if (message?.type === 'rendered') this.rendered = { title: String(message.title), shown: Number(message.shown), total: Number(message.total) };
     else if (message?.type === 'open' && Number.isInteger(message.index)) {
       const location = this.model?.rows[message.index]?.location;
       if (!location) return;

@@ -60,8 +60,21 @@ describe('Salt Containers in VS Code', function () {
       'removeImage',
     ];
     for (const name of contract) assert.ok(commands.has(`saltContainers.${name}`), `saltContainers.${name} is not registered`);
+  });
+
+  it('starts the SLS language client once an sls document is open, and then every contributed command is registered', async () => {
+    await api();
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.file(join(stateRoot(), 'top.sls')));
+    assert.equal(document.languageId, 'sls');
     const contributed = (vscode.extensions.getExtension('salt-containers.salt-containers')!.packageJSON.contributes.commands as { command: string }[]).map((c) => c.command);
-    for (const name of contributed.filter((c) => c.startsWith('saltContainers.'))) assert.ok(commands.has(name), `${name} is contributed but not registered`);
+    let missing: string[] = contributed;
+    for (let waited = 0; waited < 15_000; waited += 200) {
+      const commands = new Set(await vscode.commands.getCommands(true));
+      missing = contributed.filter((name) => !commands.has(name));
+      if (missing.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.deepEqual(missing, [], 'contributed but not registered');
   });
 
   describe('views', () => {
@@ -187,6 +200,9 @@ describe('Salt Containers in VS Code', function () {
       const resultsTab = resultsTabNow();
       assert.ok(resultsTab, `the results panel is not open; tabs: ${tabs.map((t) => `${t.label} ${JSON.stringify(t.input)}`).join(', ')}`);
       assert.equal(resultsTab.label, 'Salt Results');
+      // The page's script ran under its CSP and drew every state of the run.
+      for (let waited = 0; (await api()).resultsRendered?.total !== run.states.length && waited < 10_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual((await api()).resultsRendered, { title: fixture.module, shown: run.states.length, total: run.states.length });
 
       // Fix one state: its stale error goes away on the next run of that SLS; the rest stay.
       writeFileSync(initFile, init.join('\n').replace('/nonexistent/sc-fixture', '/etc/hostname'));
