@@ -24,7 +24,7 @@ import {
   TextEdit,
 } from 'vscode-languageserver';
 import { findRoots } from '../sls/roots';
-import { StateTree, type TreeFile, type StateHit } from '../sls/tree';
+import { StateTree, StateLookup, type TreeFile, type StateHit } from '../sls/tree';
 import { ALL_REQUISITE_FORMS, isRequisiteKeyword, type ParsedSls, type TextSpan, type StateFunction } from '../sls/parse';
 import { functionsOfModule, type StateCatalogue } from '../sls/catalogue';
 import { cursorContext } from './context';
@@ -508,13 +508,14 @@ export class SlsService {
     }
 
     const closure = tree.closure(entry.file);
+    const inReach = new StateLookup(closure);
     for (const requisite of parsed.requisites) {
       if (requisite.templated || /[*?[]/.test(requisite.target)) continue;
       if (requisite.module === 'sls') {
         if (!tree.fileForModule(tree.resolveIncludeName(entry, requisite.target))) add(requisite.span, `SLS '${requisite.target}' not found`, DiagnosticSeverity.Warning, 'unresolved-requisite');
         continue;
       }
-      if (tree.findTarget(closure, requisite.target, requisite.module).length) continue;
+      if (inReach.find(requisite.target, requisite.module).length) continue;
       const kind = requisite.module ? `${requisite.module} state` : 'state';
       const elsewhere = tree.findTarget(tree.all(), requisite.target, requisite.module).filter((h) => h.file.module);
       if (elsewhere.length) {
@@ -526,15 +527,16 @@ export class SlsService {
     }
     for (const extend of parsed.extends) {
       if (extend.templated) continue;
-      if (!tree.findTarget(closure, extend.id).some((h) => h.state.id === extend.id || h.state.templated))
+      if (!inReach.find(extend.id).some((h) => h.state.id === extend.id || h.state.templated))
         add(extend.span, `extend: no state '${extend.id}' in the files this file includes`, DiagnosticSeverity.Error, 'unresolved-extend');
     }
 
     // Duplicate IDs: in this file outside Jinja blocks (Salt refuses them), and across included files.
     const seen = new Map<string, number>();
+    const included = new StateLookup(closure.slice(1));
     for (const state of parsed.states) {
       if (state.templated) continue;
-      const other = closure.slice(1).find((f) => f.parsed.states.some((s) => !s.templated && s.id === state.id));
+      const other = included.has(state.id) ? included.find(state.id)[0].file : undefined;
       if (other) {
         add(state.span, `ID '${state.id}' is also declared in '${other.module ?? relative(tree.root, other.file)}' (included): Salt reports conflicting IDs`, DiagnosticSeverity.Error, 'duplicate-id');
       }

@@ -123,6 +123,63 @@ export interface ParsedSls {
   jinjaImports: JinjaImport[];
   topEntries: TopEntry[];
   problems: SlsProblem[];
+  /** What each top-level block read to, for the next parse of this file (see parseSls). */
+  chunks?: ChunkCache;
+}
+
+/** What one top-level block of YAML holds: spans are absolute for the `base` it was read at. */
+interface ChunkResult {
+  base: number;
+  states: StateDeclaration[];
+  includes: IncludeEntry[];
+  extends: ExtendEntry[];
+  requisites: Requisite[];
+  saltUrls: SaltUrl[];
+  topEntries: TopEntry[];
+  problems: SlsProblem[];
+}
+type ChunkCache = Map<string, ChunkResult>;
+
+const emptyChunk = (base: number): ChunkResult => ({ base, states: [], includes: [], extends: [], requisites: [], saltUrls: [], topEntries: [], problems: [] });
+
+const moved = (span: TextSpan, delta: number): TextSpan => ({ start: span.start + delta, end: span.end + delta });
+const movedFunctions = (functions: StateFunction[], delta: number): StateFunction[] =>
+  functions.map((f) => {
+    const span = moved(f.span, delta);
+    // The dotted form shares one span object for both: keep it shared.
+    const funSpan = f.funSpan === f.span ? span : f.funSpan && moved(f.funSpan, delta);
+    return { ...f, span, funSpan, args: f.args.map((a) => ({ ...a, span: moved(a.span, delta) })) };
+  });
+
+/** A cached block read at another offset, moved to `base` (a copy: the cached one stays as it was). */
+function moveChunk(chunk: ChunkResult, base: number): ChunkResult {
+  const delta = base - chunk.base;
+  if (delta === 0) return chunk;
+  return {
+    base,
+    states: chunk.states.map((st) => ({ ...st, span: moved(st.span, delta), extent: moved(st.extent, delta), functions: movedFunctions(st.functions, delta) })),
+    includes: chunk.includes.map((i) => ({ ...i, span: moved(i.span, delta) })),
+    extends: chunk.extends.map((e) => ({ ...e, span: moved(e.span, delta), functions: movedFunctions(e.functions, delta) })),
+    requisites: chunk.requisites.map((r) => ({ ...r, span: moved(r.span, delta) })),
+    saltUrls: chunk.saltUrls.map((u) => ({ ...u, span: moved(u.span, delta) })),
+    topEntries: chunk.topEntries.map((t) => ({ ...t, span: moved(t.span, delta) })),
+    problems: chunk.problems.map((p) => ({ ...p, span: moved(p.span, delta) })),
+  };
+}
+
+/**
+ * Top-level blocks of the blanked text: a block starts at a line that begins in column 0 with YAML (not
+ * blank, a comment, a list item or flow punctuation). Each is read on its own, so an edit re-reads one block.
+ */
+function chunkStarts(blanked: string): number[] {
+  const starts = [0];
+  for (let i = blanked.indexOf('\n'); i >= 0 && i + 1 < blanked.length; i = blanked.indexOf('\n', i + 1)) {
+    const c = blanked[i + 1];
+    if (c === ' ' || c === '\t' || c === '\r' || c === '\n' || c === '#' || c === ']' || c === '}' || c === ',') continue;
+    if (c === '-' && (blanked[i + 2] === ' ' || blanked[i + 2] === '\n' || blanked[i + 2] === '\r' || blanked[i + 2] === undefined)) continue;
+    starts.push(i + 1);
+  }
+  return starts;
 }
 
 /** Offset <-> (line, character), 0-based. */
@@ -161,7 +218,10 @@ const YAML_RENDERERS = new Set(['jinja', 'yaml', 'yamlex', 'mako', 'wempy', 'gen
 
 class Reader {
   readonly model: ParsedSls;
-  constructor(source: string, isTop: boolean) {
+  /** Where the block being read starts in the file, and what it holds so far. */
+  private base = 0;
+  private out: ChunkResult = emptyChunk(0);
+  constructor(source: string, isTop: boolean, previous?: ChunkCache) {
     const { text, tags, blocks } = blankJinja(source);
     this.model = {
       source,
@@ -188,7 +248,43 @@ class Reader {
       }
     }
     this.readJinja();
-    this.readYaml(isTop);
+    this.readChunks(isTop, previous);
+  }
+
+  private readChunks(isTop: boolean, previous: ChunkCache | undefined) {
+    const { blanked, source, blocks } = this.model;
+    const cache: ChunkCache = new Map();
+    // A first read takes the file whole (fastest for the many small files of a tree); re-reads of a file
+    // being edited go block by block and keep the blocks for the next edit.
+    const starts = previous ? chunkStarts(blanked) : [0];
+    for (let i = 0; i < starts.length; i++) {
+      const start = starts[i];
+      const end = i + 1 < starts.length ? starts[i + 1] : blanked.length;
+      const text = blanked.slice(start, end);
+      if (text.trim() === '') continue;
+      const key = previous ? `${text}\u0000${source.slice(start, end)}` : '';
+      let chunk = previous?.get(key);
+      if (chunk) chunk = moveChunk(chunk, start);
+      else {
+        this.base = start;
+        this.out = emptyChunk(start);
+        this.readYaml(text, isTop);
+        chunk = this.out;
+      }
+      if (previous) cache.set(key, chunk);
+      const m = this.model;
+      for (const state of chunk.states) {
+        state.inJinjaBlock = blocks.some((b) => b.start <= state.span.start && state.span.start < b.end && b.keyword !== 'raw');
+        m.states.push(state);
+      }
+      m.includes.push(...chunk.includes);
+      m.extends.push(...chunk.extends);
+      m.requisites.push(...chunk.requisites);
+      m.saltUrls.push(...chunk.saltUrls);
+      m.topEntries.push(...chunk.topEntries);
+      m.problems.push(...chunk.problems);
+    }
+    this.model.chunks = previous ? cache : new Map();
   }
 
   private readJinja() {
@@ -208,17 +304,18 @@ class Reader {
     }
   }
 
-  private readYaml(isTop: boolean) {
-    const { blanked, problems } = this.model;
+  private readYaml(blanked: string, isTop: boolean) {
+    const { problems } = this.out;
     let doc;
     try {
       doc = parseDocument(blanked, { uniqueKeys: false, version: '1.1', prettyErrors: false, strict: false });
     } catch (error) {
-      problems.push({ message: `YAML could not be read: ${(error as Error).message}`, span: { start: 0, end: 0 }, severity: 'error', code: 'yaml' });
+      problems.push({ message: `YAML could not be read: ${(error as Error).message}`, span: { start: this.base, end: this.base }, severity: 'error', code: 'yaml' });
       return;
     }
     for (const error of doc.errors) {
-      const [start, end] = error.pos;
+      const start = error.pos[0] + this.base;
+      const end = error.pos[1] + this.base;
       const lineOf = this.model.lines.position(start).line;
       const lineSpan = { start: this.model.lines.starts[lineOf], end: this.model.lines.offset(lineOf, Number.MAX_SAFE_INTEGER) };
       const nearJinja = overlapsJinja(this.model.jinja, lineSpan.start, lineSpan.end + 1) || overlapsJinja(this.model.jinja, Math.max(0, lineSpan.start - 2), lineSpan.start);
@@ -248,7 +345,8 @@ class Reader {
   /** A scalar's text and span, Jinja included: `web_site_{{ site }}` rather than the blanked `web_site_`. */
   private scalarOf(node: unknown): { text: string; span: TextSpan; templated: boolean } | undefined {
     if (!isScalar(node) || !node.range) return undefined;
-    const [start, valueEnd] = node.range;
+    const start = node.range[0] + this.base;
+    const valueEnd = node.range[1] + this.base;
     const { source, blanked, jinja } = this.model;
     // Jinja blanked to spaces around a plain scalar is left out by the YAML parser: take it back.
     let end = valueEnd;
@@ -275,14 +373,14 @@ class Reader {
     for (const item of node.items) {
       if (isScalar(item)) {
         const s = this.scalarOf(item);
-        if (s && s.text) this.model.includes.push({ module: s.text, span: s.span, templated: s.templated });
+        if (s && s.text) this.out.includes.push({ module: s.text, span: s.span, templated: s.templated });
       } else if (isMap(item)) {
         // `- saltenv: module` or `- module: {defaults: ...}`
         for (const pair of item.items) {
           const key = this.keyOf(pair);
           const value = this.scalarOf(pair.value);
           const entry = value && value.text && !isMap(pair.value) ? value : key;
-          if (entry) this.model.includes.push({ module: entry.text, span: entry.span, templated: entry.templated });
+          if (entry) this.out.includes.push({ module: entry.text, span: entry.span, templated: entry.templated });
         }
       }
     }
@@ -294,15 +392,15 @@ class Reader {
       const key = this.keyOf(pair);
       if (!key) continue;
       const functions = this.readBody(pair.value as Node | null, key.text);
-      this.model.extends.push({ id: key.text, span: key.span, templated: key.templated, functions });
+      this.out.extends.push({ id: key.text, span: key.span, templated: key.templated, functions });
     }
   }
 
   private readState(pair: Pair, key: { text: string; span: TextSpan; templated: boolean }) {
     if (key.text.startsWith('__')) return;
-    const { blocks, source, jinja } = this.model;
+    const { source, jinja } = this.model;
     const valueRange = (pair.value as Node | null)?.range;
-    const extent = { start: key.span.start, end: valueRange ? valueRange[2] : key.span.end };
+    const extent = { start: key.span.start, end: valueRange ? valueRange[2] + this.base : key.span.end };
     const names: string[] = [];
     const functions = this.readBody(pair.value as Node | null, key.text, names);
     const state: StateDeclaration = {
@@ -310,12 +408,12 @@ class Reader {
       span: key.span,
       extent,
       templated: key.templated,
-      inJinjaBlock: blocks.some((b) => b.start <= key.span.start && key.span.start < b.end && b.keyword !== 'raw'),
+      inJinjaBlock: false, // set for the whole file in readChunks
       functions,
       names,
     };
     if (key.templated) state.pattern = templatePattern(source, key.span.start, key.span.end, jinja);
-    this.model.states.push(state);
+    this.out.states.push(state);
   }
 
   /** A state body: `{pkg.installed: [args]}`, `{pkg: [installed, args]}` or the short `pkg.installed`. */
@@ -377,7 +475,7 @@ class Reader {
     const push = (module: string | undefined, target: unknown) => {
       const s = this.scalarOf(target);
       if (!s || !s.text) return;
-      this.model.requisites.push({ keyword, module, target: s.text, span: s.span, templated: s.templated, owner });
+      this.out.requisites.push({ keyword, module, target: s.text, span: s.span, templated: s.templated, owner });
     };
     const readEntry = (entry: unknown) => {
       if (isScalar(entry)) push(undefined, entry);
@@ -403,7 +501,7 @@ class Reader {
         if (!target || !isSeq(targetPair.value)) continue;
         for (const item of targetPair.value.items) {
           const s = this.scalarOf(item);
-          if (s && s.text) this.model.topEntries.push({ saltenv: env.text, target: target.text, module: s.text, span: s.span, templated: s.templated });
+          if (s && s.text) this.out.topEntries.push({ saltenv: env.text, target: target.text, module: s.text, span: s.span, templated: s.templated });
         }
       }
     }
@@ -417,7 +515,7 @@ class Reader {
           if (!s) return;
           const url = s.text;
           const path = url.slice('salt://'.length).split('?')[0];
-          this.model.saltUrls.push({ url, path, span: s.span, templated: s.templated });
+          this.out.saltUrls.push({ url, path, span: s.span, templated: s.templated });
         }
       } else if (isMap(n) || isSeq(n)) for (const item of n.items) visit(item);
       else if (isPair(n)) visit(n.value);
@@ -426,10 +524,13 @@ class Reader {
   }
 }
 
-/** Reads one SLS file. `isTop` reads top.sls entries instead of states. */
-export function parseSls(source: string, options: { isTop?: boolean } = {}): ParsedSls {
+/**
+ * Reads one SLS file. `isTop` reads top.sls entries instead of states. `previous` (the last model of the
+ * same file) lets unchanged top-level blocks be reused, so an edit costs the block it touched.
+ */
+export function parseSls(source: string, options: { isTop?: boolean; previous?: ParsedSls } = {}): ParsedSls {
   try {
-    return new Reader(source, options.isTop ?? false).model;
+    return new Reader(source, options.isTop ?? false, options.previous?.chunks).model;
   } catch (error) {
     // The reader is meant never to throw; should it, the file still gets a model and a problem.
     const { text, tags, blocks } = blankJinja(source);

@@ -73,12 +73,13 @@ export class StateTree {
 
   private set(file: string, text: string): TreeFile {
     const isTop = basename(file) === 'top.sls' && dirname(file) === this.root;
+    const previous = this.files.get(file)?.parsed;
     const entry: TreeFile = {
       file,
       module: isTop ? undefined : moduleForFile(this.root, file),
       isInit: basename(file) === 'init.sls',
       isTop,
-      parsed: parseSls(text, { isTop }),
+      parsed: parseSls(text, { isTop, previous }),
     };
     this.files.set(file, entry);
     this.byId = undefined;
@@ -182,17 +183,7 @@ export class StateTree {
 
   /** Where a requisite target (an ID, or a state's `name`) is declared among `files`. */
   findTarget(files: readonly TreeFile[], target: string, module?: string): StateHit[] {
-    const hits: StateHit[] = [];
-    const wantModule = (s: StateDeclaration) => !module || s.functions.length === 0 || s.functions.some((f) => f.module === module);
-    for (const file of files) {
-      for (const state of file.parsed.states) {
-        if (!wantModule(state)) continue;
-        if (state.id === target || state.names.includes(target) || (state.templated && state.pattern?.test(target))) hits.push({ file, state });
-      }
-    }
-    // Exact IDs win over names and Jinja patterns.
-    const exact = hits.filter((h) => h.state.id === target);
-    return exact.length ? exact : hits;
+    return new StateLookup(files).find(target, module);
   }
 
   /** Every requisite and extend entry in the tree that names `id`. */
@@ -211,5 +202,42 @@ export class StateTree {
       .map((f) => f.module)
       .filter((m): m is string => !!m)
       .sort();
+  }
+}
+
+/** Requisite targets among a set of files, indexed once for many look-ups (a file's diagnostics). */
+export class StateLookup {
+  private readonly byId = new Map<string, StateHit[]>();
+  private readonly byName = new Map<string, StateHit[]>();
+  private readonly templated: StateHit[] = [];
+
+  constructor(files: readonly TreeFile[]) {
+    const add = (map: Map<string, StateHit[]>, key: string, hit: StateHit) => {
+      const list = map.get(key);
+      if (list) list.push(hit);
+      else map.set(key, [hit]);
+    };
+    for (const file of files) {
+      for (const state of file.parsed.states) {
+        const hit = { file, state };
+        if (state.templated) this.templated.push(hit);
+        else add(this.byId, state.id, hit);
+        for (const name of state.names) add(this.byName, name, hit);
+      }
+    }
+  }
+
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  /** Exact IDs win; else states whose `name` is the target, or whose Jinja-made ID may be it. */
+  find(target: string, module?: string): StateHit[] {
+    const fits = (h: StateHit) => !module || h.state.functions.length === 0 || h.state.functions.some((f) => f.module === module);
+    const exact = (this.byId.get(target) ?? []).filter(fits);
+    if (exact.length) return exact;
+    const named = (this.byName.get(target) ?? []).filter(fits);
+    const made = this.templated.filter((h) => fits(h) && h.state.pattern?.test(target));
+    return [...new Set([...named, ...made])];
   }
 }
