@@ -1,6 +1,8 @@
 // The SLS source model: Jinja blanked with positions kept, YAML read as Salt reads it.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { blankJinja, scanJinja, templatePattern } from '../../src/sls/jinja';
 import { parseSls, LineIndex } from '../../src/sls/parse';
 
@@ -178,5 +180,24 @@ describe('parseSls', () => {
     assert.equal(lines.offset(3, 0), 8);
     assert.equal(lines.offset(1, 99), 6, 'past the line end is the line end');
     assert.equal(lines.lineText(1), 'cde');
+  });
+
+  it('re-reads only what an edit touched and gets the same model as a fresh read', () => {
+    const source = readFileSync(join(resolve(__dirname, '..', '..', '..'), 'examples', 'salt', 'web', 'init.sls'), 'utf8');
+    const summary = (p: ReturnType<typeof parseSls>) =>
+      JSON.stringify([p.states.map((st) => [st.id, st.span, st.extent, st.inJinjaBlock, st.functions]), p.requisites, p.includes, p.saltUrls, p.problems]);
+    const first = parseSls(source);
+    const second = parseSls(source, { previous: first });
+    assert.equal(summary(second), summary(first), 'block by block reads like whole');
+    // Insert a state before web_config: every later block moves.
+    const at = source.indexOf('web_config:');
+    const edited = `${source.slice(0, at)}added:\n  test.nop: []\n\n${source.slice(at)}`;
+    const incremental = parseSls(edited, { previous: second });
+    assert.equal(summary(incremental), summary(parseSls(edited)));
+    assert.deepEqual(
+      incremental.states.map((st) => st.id),
+      ['web_conf_dir', 'added', 'web_config', 'web_site_{{ site }}', 'web_reload', 'web_greeting'],
+    );
+    assert.equal(incremental.states[3].inJinjaBlock, true);
   });
 });
