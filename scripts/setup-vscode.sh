@@ -37,7 +37,7 @@ cat >"$TOOLS/package.json" <<'EOF'
   "name": "salt-containers-vscode-tools",
   "private": true,
   "description": "code-server and its Node for the Salt Containers tests; made by scripts/setup-vscode.sh",
-  "allowScripts": { "code-server": true, "node": true }
+  "allowScripts": { "code-server": true, "node": true, "argon2": true }
 }
 EOF
 

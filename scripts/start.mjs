@@ -39,11 +39,13 @@ step('set-up: engine, test image, Salt', 'bash', ['scripts/setup-env.sh']);
 step('build', 'node', ['scripts/build.mjs']);
 
 // Built by the step above; the one place that knows code-server, the browser URL and test containers.
-const support = createRequire(import.meta.url)(join(root, 'out', 'test', 'support', 'codeServer.js'));
+const load = createRequire(import.meta.url);
+const support = load(join(root, 'out', 'test', 'support', 'codeServer.js'));
+const { PY3_IMAGE } = load(join(root, 'out', 'test', 'support', 'containers.js'));
 
 console.log(`\n=== container ${demoContainer} ===`);
 const { created } = await support.ensureKeepAliveContainer(demoContainer, { replace: false });
-console.log(`${demoContainer} (${support.testImage}) is running${created ? ', just created' : ''}; it stays after this command ends (docker rm -f ${demoContainer} removes it)`);
+console.log(`${demoContainer} (${PY3_IMAGE}) is running${created ? ', just created' : ''}; it stays after this command ends (docker rm -f ${demoContainer} removes it)`);
 
 const code = onPath('code');
 if (code) {

@@ -6,16 +6,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { DockerEngine, EngineError } from '../../src/engine';
+import { PY3_IMAGE, REPO_ROOT } from './containers';
 
-/** The repository root (this file runs from out/test/support/). */
-export const repoRoot = resolve(__dirname, '..', '..', '..');
 /** The example Salt workspace the tests and `npm start` open. */
-export const examplesFolder = join(repoRoot, 'examples');
-/** The image the test containers come from (made by scripts/setup-env.sh). */
-export const testImage = 'salt-containers-test:py3';
+export const examplesFolder = join(REPO_ROOT, 'examples');
 export const chromiumPath = '/usr/bin/chromium';
 
 /** The running container the extension-host and UI tests work on; its name reaches the tests through the environment. */
@@ -284,7 +281,7 @@ export async function waitForWorkbench(page: Page, timeoutMs = 60_000): Promise<
  */
 export async function ensureKeepAliveContainer(name: string, options: { replace: boolean; image?: string; engine?: DockerEngine }): Promise<{ id: string; created: boolean }> {
   const engine = options.engine ?? new DockerEngine();
-  const image = options.image ?? testImage;
+  const image = options.image ?? PY3_IMAGE;
   let existing: Awaited<ReturnType<DockerEngine['inspectContainer']>> | undefined;
   try {
     existing = await engine.inspectContainer(name);
@@ -302,15 +299,6 @@ export async function ensureKeepAliveContainer(name: string, options: { replace:
   const id = await engine.createContainer(image, { name, keepAlive: ['sleep', 'infinity'], labels: { 'salt-containers.purpose': 'vscode-test' } });
   await engine.startContainer(id);
   return { id, created: true };
-}
-
-/** Removes a container, whatever its state; a missing one is fine. */
-export async function removeContainer(name: string, engine = new DockerEngine()): Promise<void> {
-  try {
-    await engine.removeContainer(name, { force: true });
-  } catch (error) {
-    if (!(error instanceof EngineError && error.kind === 'container-not-found')) throw error;
-  }
 }
 
 export interface Counts {

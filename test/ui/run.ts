@@ -12,8 +12,6 @@ import {
   examplesFolder,
   openBrowser,
   remoteUri,
-  removeContainer,
-  repoRoot,
   runWithLimit,
   startCodeServer,
   vscodeTestContainer,
@@ -23,11 +21,12 @@ import {
   type CodeServer,
   type Counts,
 } from '../support/codeServer';
+import { REPO_ROOT, removeContainer } from '../support/containers';
 
 const wholeRunTimeoutMs = 240_000;
 /** A Salt run on the test container takes a few seconds; this is the most a step waits for its results. */
 const runTimeoutMs = 90_000;
-const screenshotDir = join(repoRoot, 'test-output', 'ui');
+const screenshotDir = join(REPO_ROOT, 'test-output', 'ui');
 const slsFile = join(examplesFolder, 'salt', 'web', 'init.sls');
 /** The state the checks look for, and the line that defines it (1-based, as the Problems panel says). */
 const stateId = 'web_config';
@@ -39,7 +38,7 @@ const running: { server?: CodeServer; browser?: Browser } = {};
 async function screenshot(page: Page, name: string): Promise<void> {
   const path = join(screenshotDir, `${name}.png`);
   await page.screenshot({ path });
-  console.log(`    screenshot ${relative(repoRoot, path)}`);
+  console.log(`    screenshot ${relative(REPO_ROOT, path)}`);
 }
 
 /** The results webview's document (the workbench nests it in two iframes). */
@@ -200,7 +199,7 @@ async function main(): Promise<Counts> {
   running.browser = browser;
   const page = browser.page;
   // The extension under development, as for the extension-host tests but without a test entry.
-  await page.goto(workbenchUrl(server, examplesFolder, [['extensionDevelopmentPath', remoteUri(server, repoRoot)], ['skipWelcome', 'true']]));
+  await page.goto(workbenchUrl(server, examplesFolder, [['extensionDevelopmentPath', remoteUri(server, REPO_ROOT)], ['skipWelcome', 'true']]));
   await waitForWorkbench(page);
   console.log(`workbench ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
@@ -225,7 +224,7 @@ async function main(): Promise<Counts> {
       broken = `"${step.name}"`;
     }
   }
-  console.log(`screenshots in ${relative(repoRoot, screenshotDir)}/: ${readdirSync(screenshotDir).sort().join(', ')}`);
+  console.log(`screenshots in ${relative(REPO_ROOT, screenshotDir)}/: ${readdirSync(screenshotDir).sort().join(', ')}`);
   console.log(`ui tests took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return counts;
 }
@@ -233,5 +232,5 @@ async function main(): Promise<Counts> {
 runWithLimit('the ui suite', wholeRunTimeoutMs, main, async () => {
   await running.browser?.close();
   await running.server?.stop();
-  await removeContainer(vscodeTestContainer);
+  await removeContainer(engine, vscodeTestContainer);
 });

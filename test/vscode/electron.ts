@@ -5,7 +5,9 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTests } from '@vscode/test-electron';
-import { ensureKeepAliveContainer, examplesFolder, extensionTestEnv, quietSettings, removeContainer, repoRoot, vscodeTestContainer, type TrustMode } from '../support/codeServer';
+import { DockerEngine } from '../../src/engine';
+import { ensureKeepAliveContainer, examplesFolder, extensionTestEnv, quietSettings, vscodeTestContainer, type TrustMode } from '../support/codeServer';
+import { REPO_ROOT, removeContainer } from '../support/containers';
 
 async function runMode(mode: TrustMode): Promise<number> {
   const userData = mkdtempSync(join(tmpdir(), 'salt-containers-vscode-'));
@@ -14,8 +16,8 @@ async function runMode(mode: TrustMode): Promise<number> {
     writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(quietSettings(mode === 'untrusted'), null, 2));
     return await runTests({
       vscodeExecutablePath: process.env.VSCODE_EXECUTABLE || undefined,
-      extensionDevelopmentPath: repoRoot,
-      extensionTestsPath: join(repoRoot, 'out', 'test', 'vscode', 'index.js'),
+      extensionDevelopmentPath: REPO_ROOT,
+      extensionTestsPath: join(REPO_ROOT, 'out', 'test', 'vscode', 'index.js'),
       extensionTestsEnv: extensionTestEnv(mode),
       launchArgs: [examplesFolder, `--user-data-dir=${userData}`, '--disable-extensions', ...(mode === 'trusted' ? ['--disable-workspace-trust'] : [])],
     });
@@ -33,7 +35,7 @@ async function main(): Promise<void> {
   try {
     for (const mode of ['trusted', 'untrusted'] as const) if ((await runMode(mode)) !== 0) failed++;
   } finally {
-    await removeContainer(vscodeTestContainer);
+    await removeContainer(new DockerEngine(), vscodeTestContainer);
   }
   process.exit(failed ? 1 : 0);
 }

@@ -4,14 +4,13 @@
 // the same folder untrusted (Restricted Mode) with the tests in test/vscode/untrusted/. The extension
 // works on a real container, sc-vscode-test, made here and removed after. Ends with `N passed, N failed`.
 import { join } from 'node:path';
+import { DockerEngine } from '../../src/engine';
 import {
   ensureKeepAliveContainer,
   examplesFolder,
   extensionTestEnv,
   openBrowser,
   remoteUri,
-  removeContainer,
-  repoRoot,
   runWithLimit,
   startCodeServer,
   vscodeTestContainer,
@@ -21,6 +20,7 @@ import {
   type Counts,
   type TrustMode,
 } from '../support/codeServer';
+import { REPO_ROOT, removeContainer } from '../support/containers';
 import { markReporterLines, reporterLineMarker } from './index';
 
 const launchTimeoutMs = 120_000;
@@ -85,8 +85,8 @@ async function launch(mode: TrustMode): Promise<LaunchResult> {
   };
 
   const payload: [string, string][] = [
-    ['extensionDevelopmentPath', remoteUri(server, repoRoot)],
-    ['extensionTestsPath', remoteUri(server, join(repoRoot, 'out', 'test', 'vscode', 'index.js'))],
+    ['extensionDevelopmentPath', remoteUri(server, REPO_ROOT)],
+    ['extensionTestsPath', remoteUri(server, join(REPO_ROOT, 'out', 'test', 'vscode', 'index.js'))],
     ['skipWelcome', 'true'],
   ];
   await browser.page.goto(workbenchUrl(server, examplesFolder, payload));
@@ -141,5 +141,5 @@ async function main(): Promise<Counts> {
 
 runWithLimit('the vscode suite', wholeRunTimeoutMs, main, async () => {
   await stopRunning();
-  await removeContainer(vscodeTestContainer);
+  await removeContainer(new DockerEngine(), vscodeTestContainer);
 });
