@@ -65,7 +65,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
       definitionProvider: true,
       referencesProvider: true,
       hoverProvider: true,
-      completionProvider: { triggerCharacters: ['.', '/', ' ', ':'], resolveProvider: true },
+      completionProvider: { triggerCharacters: ['.', '/', ' '], resolveProvider: true },
       codeActionProvider: { codeActionKinds: ['quickfix'] },
     },
     serverInfo: { name: 'salt-containers-sls' },

@@ -297,6 +297,8 @@ export class SlsService {
     const context = cursorContext(parsed, offset);
     const replace = (start: number) => Range.create(parsed.lines.position(start), position);
 
+    // Nothing to offer inside a comment.
+    if (/(^|\s)#/.test(parsed.blanked.slice(parsed.lines.starts[position.line], offset))) return [];
     const salt = /salt:\/\/([^\s'"]*)$/.exec(context.prefix);
     if (salt) return this.saltPathItems(tree, salt[1], position);
 
@@ -304,6 +306,7 @@ export class SlsService {
     const range = replace(context.wordStart);
     if (entry.isTop) return keys.length >= 2 && context.listItem ? this.moduleItems(tree, range) : [];
     if (keys.length === 0) {
+      if (!/^[\w-]*$/.test(context.typed)) return [];
       return ['include', 'extend', 'exclude'].map((k) => ({ label: k, kind: CompletionItemKind.Keyword, insertText: `${k}:\n  - `, textEdit: TextEdit.replace(range, `${k}:\n  - `) }));
     }
     if (keys[0] === 'include') return context.listItem ? this.moduleItems(tree, range) : [];

@@ -466,6 +466,12 @@ class Reader {
         if (key.text === 'name') {
           const value = this.scalarOf(pair.value);
           if (value && !value.templated && value.text) names.push(value.text);
+        } else if (key.text === 'names' && isSeq(pair.value)) {
+          // Each of `names` is a state of its own that requisites may name.
+          for (const item of pair.value.items) {
+            const value = isMap(item) ? (item.items[0] ? this.keyOf(item.items[0]) : undefined) : this.scalarOf(item);
+            if (value && !value.templated && value.text) names.push(value.text);
+          }
         } else if (isRequisiteKeyword(key.text)) this.readRequisites(key.text, pair.value as Node | null, owner);
       }
     }

@@ -98,6 +98,7 @@ describe('SLS language server (no catalogue)', () => {
       '      - ',
       '      - file: ',
       '      - sls: ',
+      '# a comment with words ',
       '',
     ].join('\n');
     const uri = client.open(file('app/scratch.sls'), text);
@@ -117,6 +118,7 @@ describe('SLS language server (no catalogue)', () => {
     assert.deepEqual(ids, ['thing']);
     const sls = labels(await complete(10, 13));
     assert.ok(sls.includes('app.db'), sls.join(', '));
+    assert.deepEqual(labels(await complete(11, 23)), [], 'nothing in a comment');
     client.close(uri);
   });
 

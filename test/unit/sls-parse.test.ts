@@ -71,6 +71,11 @@ describe('parseSls', () => {
     assert.deepEqual(parsed.lines.position(nginx.functions[0].funSpan!.start), { line: 6, character: 6 });
   });
 
+  it('reads `names` as names requisites may target', () => {
+    const parsed = parseSls(text(['pkgs:', '  pkg.installed:', '    - names:', '      - curl', '      - jq:', '        - version: 1.6', '      - {{ extra }}']));
+    assert.deepEqual(parsed.states[0].names, ['curl', 'jq']);
+  });
+
   it('reads every requisite form', () => {
     const parsed = parseSls(
       text([
