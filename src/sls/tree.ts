@@ -23,6 +23,7 @@ export interface StateHit {
 }
 
 const SKIP_DIRS = new Set(['node_modules', '.git', '.hg', '.svn', '__pycache__']);
+const MAX_SCAN_ENTRIES = 200_000;
 
 export class StateTree {
   readonly root: string;
@@ -44,13 +45,17 @@ export class StateTree {
   scan(): void {
     if (this.scanned) return;
     this.scanned = true;
+    // A workspace without a state tree folder is scanned from its root: bound the walk.
+    let budget = MAX_SCAN_ENTRIES;
     const walk = (dir: string) => {
+      if (budget <= 0) return;
       let entries: Dirent[];
       try {
         entries = readdirSync(dir, { withFileTypes: true });
       } catch {
         return;
       }
+      budget -= entries.length;
       for (const entry of entries) {
         if (entry.name.startsWith('.') || SKIP_DIRS.has(entry.name)) continue;
         const path = join(dir, entry.name);
