@@ -15,6 +15,7 @@ import {
   DiagnosticSeverity,
   DocumentSymbol,
   Hover,
+  InsertTextFormat,
   Location,
   MarkupKind,
   Position,
@@ -313,7 +314,7 @@ export class SlsService {
     const body = keys[0] === 'extend' ? keys.slice(2) : keys.slice(1);
     if (keys[0] === 'extend' && keys.length === 1) return this.stateIdItems(tree, entry, range, false);
     // Inside a state (or an extend entry): [function, argument, ...]
-    if (body.length === 0) return this.functionItems(range, context.listItem);
+    if (body.length === 0) return this.functionItems(range, context.listItem, /^\s*/.exec(context.prefix)?.[0] ?? '');
     const [fnKey, argKey] = body;
     if (body.length === 1 && context.listItem) {
       if (context.inlineKey) {
@@ -333,15 +334,19 @@ export class SlsService {
     return tree.modules().map((m) => ({ label: m, kind: CompletionItemKind.Module, detail: relative(tree.root, tree.fileForModule(m) ?? m), textEdit: TextEdit.replace(range, m) }));
   }
 
-  private functionItems(range: Range, listItem: boolean): CompletionItem[] {
+  /** `file.managed` and friends; choosing one writes the function with its required arguments to fill in. */
+  private functionItems(range: Range, listItem: boolean, indent: string): CompletionItem[] {
     if (!this.catalogue || listItem) return [];
     const items: CompletionItem[] = [];
     for (const [name, fn] of Object.entries(this.catalogue.functions)) {
+      const required = fn.args.filter((a) => a.default === undefined);
+      const snippet = [`${name}:`, ...required.map((a, i) => `${indent}  - ${a.name}: \${${i + 1}}`)].join('\n');
       items.push({
         label: name,
         kind: CompletionItemKind.Function,
         detail: signature(name, fn.args.map((a) => a.name)),
-        textEdit: TextEdit.replace(range, `${name}:`),
+        textEdit: TextEdit.replace(range, snippet),
+        insertTextFormat: InsertTextFormat.Snippet,
         data: { fn: name },
       });
     }
@@ -480,6 +485,16 @@ export class SlsService {
       const value = target ? `\`${tree.resolveIncludeName(entry, include.module)}\`: ${relative(tree.root, target)}` : `\`${include.module}\`: not found`;
       return { contents: { kind: MarkupKind.Markdown, value }, range: this.range(parsed, include.span) };
     }
+    for (const state of parsed.states) {
+      if (!this.within(state.span, offset)) continue;
+      const lines = [`**${state.id}**: ${this.functionNames(state.functions) || 'no state function'}`];
+      if (state.templated) lines.push('The ID is made by Jinja: one state per value it takes.');
+      else {
+        const refs = tree.references(state.id).length;
+        lines.push(`${refs} reference${refs === 1 ? '' : 's'} in the state tree`);
+      }
+      return { contents: { kind: MarkupKind.Markdown, value: lines.join('\n\n') }, range: this.range(parsed, state.span) };
+    }
     return null;
   }
 
@@ -503,7 +518,14 @@ export class SlsService {
       if (include.templated) continue;
       if (!tree.includeTarget(entry, include)) {
         const name = tree.resolveIncludeName(entry, include.module);
-        add(include.span, `Included SLS '${name}' not found (looked for ${name.replace(/\./g, '/')}.sls and ${name.replace(/\./g, '/')}/init.sls)`, DiagnosticSeverity.Error, 'unresolved-include');
+        const near = closest(name, tree.modules());
+        add(
+          include.span,
+          `Included SLS '${name}' not found (looked for ${name.replace(/\./g, '/')}.sls and ${name.replace(/\./g, '/')}/init.sls)`,
+          DiagnosticSeverity.Error,
+          'unresolved-include',
+          near.length ? { fix: { kind: 'replace', with: near } } : undefined,
+        );
       }
     }
     for (const top of parsed.topEntries) {

@@ -169,6 +169,24 @@ describe('SLS language server (no catalogue)', () => {
     assert.deepEqual(actions[0].edit?.changes?.[uri], [{ range: { start: pos(4, 0), end: pos(4, 0) }, newText: '  - other.lonely\n' }]);
   });
 
+  it('offers the close module name for an include that is not found', async () => {
+    const uri = client.open(file('app/typo.sls'), 'include:\n  - comon\n');
+    const diagnostics = await client.diagnosticsOf(uri);
+    assert.deepEqual(diagnostics.map((d) => d.code), ['unresolved-include']);
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: diagnostics[0].range, context: { diagnostics } });
+    assert.deepEqual(
+      actions.map((a) => [a.title, a.edit?.changes?.[uri]?.[0].newText]),
+      [["Change to 'common'", 'common']],
+    );
+    client.close(uri);
+  });
+
+  it('hovers a state ID with its functions and reference count', async () => {
+    const uri = client.open(file('common.sls'));
+    const hover = await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: pos(0, 2) });
+    assert.equal((hover.contents as { value: string }).value, '**base_dir**: file.directory\n\n2 references in the state tree');
+  });
+
   it('follows incremental edits', async () => {
     const uri = client.open(file('app/db.sls'));
     assert.deepEqual(await client.diagnosticsOf(uri), []);
