@@ -26,7 +26,7 @@ import { moduleForFile } from '../sls/modules';
 import { callInputProblem, parseCallInput } from './callInput';
 import { defaultBaseImage, folderFor, rootsFor, runSettings, section } from './config';
 import type { CommandFactory, Ctx, Refused } from './ctx';
-import { imageLabel, shortId, suggestContainerName, validContainerName, validImageTag } from './format';
+import { compareNames, imageLabel, shortId, suggestContainerName, validContainerName, validImageTag } from './format';
 import { applyTarget } from './targets';
 import { isContainerNode, isImageNode, nodeName, type ContainerNode, type ImageNode } from './views';
 
@@ -107,7 +107,7 @@ async function chooseContainer(ctx: Ctx, arg: unknown, options: ContainerOptions
   }
   const last = ctx.extension.workspaceState.get<ContainerChoice>(lastContainerKey);
   const isLast = (c: (typeof running)[number]) => !!last && c.engineKey === last.engineKey && c.info.name === last.name;
-  running.sort((a, b) => Number(isLast(b)) - Number(isLast(a)) || a.info.name.localeCompare(b.info.name));
+  running.sort((a, b) => Number(isLast(b)) - Number(isLast(a)) || compareNames(a.info.name, b.info.name));
   const several = ctx.engines.several;
   const picked = await vscode.window.showQuickPick(
     running.map((c) => ({
@@ -186,7 +186,7 @@ async function chooseSls(arg: unknown, extra: unknown, options: RunOptions | und
   const modules = slsFiles(roots.stateRoot)
     .map((file) => ({ file, module: moduleForFile(roots.stateRoot, file) }))
     .filter((m): m is { file: string; module: string } => !!m.module)
-    .sort((a, b) => a.module.localeCompare(b.module));
+    .sort((a, b) => compareNames(a.module, b.module));
   if (modules.length === 0) {
     const message = `No SLS files under the state root ${roots.stateRoot}. Set saltContainers.stateRoot if the state tree lives elsewhere.`;
     void vscode.window.showWarningMessage(`Salt Containers: ${message}`);
@@ -316,7 +316,7 @@ async function chooseBaseImage(ctx: Ctx, engineKey: string | undefined, resource
     void vscode.window.showErrorMessage(`Salt Containers: ${errorText(error)}`);
     return undefined;
   }
-  images.sort((a, b) => Number(b.label === preferred) - Number(a.label === preferred) || a.label.localeCompare(b.label));
+  images.sort((a, b) => Number(b.label === preferred) - Number(a.label === preferred) || compareNames(a.label, b.label));
   const picked = await vscode.window.showQuickPick(
     images.map((i) => ({ ...i, description: i.label === preferred ? `${i.description} · saltContainers.defaultBaseImage` : i.description })),
     { title: 'Salt Containers: base image', placeHolder: 'Image to build from (it needs Python 3, not Salt)' },

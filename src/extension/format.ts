@@ -58,11 +58,18 @@ export function imageContextValue(image: ImageInfo): string {
   return image.dangling ? 'danglingImage' : 'image';
 }
 
+/** One collator for every sort (String#localeCompare sets one up per call: slow over hundreds of items). */
+let collator: Intl.Collator | undefined;
+export function compareNames(a: string, b: string): number {
+  collator ??= new Intl.Collator(undefined, { numeric: true });
+  return collator.compare(a, b);
+}
+
 const stateOrder: Record<ContainerInfo['state'], number> = { running: 0, restarting: 1, paused: 2, created: 3, exited: 3, dead: 4, removing: 5 };
 
 /** Running first, then the others; by name within each group. */
 export function sortContainers(list: readonly ContainerInfo[]): ContainerInfo[] {
-  return [...list].sort((a, b) => stateOrder[a.state] - stateOrder[b.state] || a.name.localeCompare(b.name));
+  return [...list].sort((a, b) => stateOrder[a.state] - stateOrder[b.state] || compareNames(a.name, b.name));
 }
 
 /** Named images by repo:tag, then dangling ones newest first. */
@@ -70,7 +77,7 @@ export function sortImages(list: readonly ImageInfo[]): ImageInfo[] {
   return [...list].sort((a, b) => {
     if (a.dangling !== b.dangling) return a.dangling ? 1 : -1;
     if (a.dangling) return b.created - a.created;
-    return a.tags[0].localeCompare(b.tags[0]);
+    return compareNames(a.tags[0], b.tags[0]);
   });
 }
 

@@ -1,7 +1,7 @@
 /**
  * The Containers and Images views. Each lists from the engine(s) when VS Code asks (so: only while
- * visible), keeps one node object per item for as long as the item is unchanged (stable TreeItem ids,
- * so selection and expansion survive a refresh), groups by engine only when several are configured,
+ * visible), keeps one node object per item for as long as the item exists (stable TreeItem ids, so
+ * selection and expansion survive a refresh), groups by engine only when several are configured,
  * and shows an unreachable engine as one item that says why and how to fix it, with retry.
  */
 import * as vscode from 'vscode';
@@ -75,8 +75,8 @@ function errorNode(entry: EngineEntry, error: unknown): MessageNode {
 abstract class EngineTree<Item extends ContainerNode | ImageNode> implements vscode.TreeDataProvider<EngineNode | Item | MessageNode> {
   protected readonly changed = new vscode.EventEmitter<EngineNode | Item | MessageNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  /** Node per stable id, reused while the item's data is unchanged. */
-  private nodes = new Map<string, { json: string; node: Item }>();
+  /** One node per container or image for as long as it exists: refreshes update its info in place. */
+  private nodes = new Map<string, Item>();
   private engineNodes = new Map<string, EngineNode>();
 
   constructor(protected readonly engines: Engines) {}
@@ -90,7 +90,7 @@ abstract class EngineTree<Item extends ContainerNode | ImageNode> implements vsc
   protected abstract item(node: Item): vscode.TreeItem;
   protected abstract itemKey(info: Item['info']): string;
 
-  /** The engine's items, reusing unchanged nodes so their identity holds across refreshes. */
+  /** The engine's items, reusing each item's node so its identity holds across refreshes. */
   async itemsOf(entry: EngineEntry): Promise<(Item | MessageNode)[]> {
     let infos: Item['info'][];
     try {
@@ -102,11 +102,13 @@ abstract class EngineTree<Item extends ContainerNode | ImageNode> implements vsc
     const result = infos.map((info) => {
       const id = `${entry.key}|${this.itemKey(info)}`;
       seen.add(id);
-      const json = JSON.stringify(info);
       const cached = this.nodes.get(id);
-      if (cached && cached.json === json) return cached.node;
+      if (cached) {
+        cached.info = info; // status text ("Up 5 seconds") moves on; the item is the same
+        return cached;
+      }
       const node = this.makeNode(entry.key, info);
-      this.nodes.set(id, { json, node });
+      this.nodes.set(id, node);
       return node;
     });
     for (const id of this.nodes.keys()) if (id.startsWith(`${entry.key}|`) && !seen.has(id)) this.nodes.delete(id);
@@ -125,6 +127,14 @@ abstract class EngineTree<Item extends ContainerNode | ImageNode> implements vsc
     }
     if (element.kind === 'engine') return this.itemsOf(await this.engines.get(element.engineKey));
     return [];
+  }
+
+  protected abstract tooltip(node: Item): vscode.MarkdownString;
+
+  /** Tooltips are made when hovered, not for every item of the first paint. */
+  resolveTreeItem(item: vscode.TreeItem, node: EngineNode | Item | MessageNode): vscode.TreeItem {
+    if ((node.kind === 'container' || node.kind === 'image') && !item.tooltip) item.tooltip = this.tooltip(node as Item);
+    return item;
   }
 
   getTreeItem(node: EngineNode | Item | MessageNode): vscode.TreeItem {
@@ -159,12 +169,14 @@ export class ContainersTree extends EngineTree<ContainerNode> {
   protected itemKey(info: ContainerInfo): string {
     return info.id;
   }
+  protected tooltip(node: ContainerNode): vscode.MarkdownString {
+    return markdownTable(containerDetails(node.info));
+  }
   protected item(node: ContainerNode): vscode.TreeItem {
     const c = node.info;
     const item = new vscode.TreeItem(c.name, vscode.TreeItemCollapsibleState.None);
     item.id = `container|${node.engineKey}|${c.id}`;
     item.description = `${c.image} · ${c.status || c.state}`;
-    item.tooltip = markdownTable(containerDetails(c));
     item.contextValue = containerContextValue(c.state);
     const running = c.state === 'running';
     item.iconPath = new vscode.ThemeIcon(running ? 'vm-running' : c.state === 'paused' ? 'debug-pause' : 'vm-outline', running ? new vscode.ThemeColor('testing.iconPassed') : undefined);
@@ -183,12 +195,14 @@ export class ImagesTree extends EngineTree<ImageNode> {
   protected itemKey(info: ImageInfo): string {
     return info.id;
   }
+  protected tooltip(node: ImageNode): vscode.MarkdownString {
+    return markdownTable(imageDetails(node.info));
+  }
   protected item(node: ImageNode): vscode.TreeItem {
     const image = node.info;
     const item = new vscode.TreeItem(imageLabel(image), vscode.TreeItemCollapsibleState.None);
     item.id = `image|${node.engineKey}|${image.id}`;
     item.description = `${formatSize(image.size)} · ${formatAge(image.created)}${image.tags.length > 1 ? ` · +${image.tags.length - 1} tags` : ''}`;
-    item.tooltip = markdownTable(imageDetails(image));
     item.contextValue = imageContextValue(image);
     item.iconPath = new vscode.ThemeIcon(image.dangling ? 'circle-slash' : 'package');
     return item;

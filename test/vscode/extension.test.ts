@@ -87,7 +87,8 @@ describe('Salt Containers in VS Code', function () {
       assert.equal(item.contextValue, 'runningContainer');
       assert.equal(item.label, container);
       assert.match(String(item.description), /salt-containers-test:py3/);
-      assert.match((item.tooltip as vscode.MarkdownString).value, /Command/);
+      const resolved = containersView.resolveTreeItem(item, node);
+      assert.match((resolved.tooltip as vscode.MarkdownString).value, /\*\*Ports:\*\*[\s\S]*\*\*Command:\*\*[\s\S]*\*\*Created:\*\*/);
       const running = first.filter((n): n is ContainerNode => n.kind === 'container');
       const firstStopped = running.findIndex((n) => n.info.state !== 'running');
       if (firstStopped >= 0) assert.ok(running.slice(firstStopped).every((n) => n.info.state !== 'running'), 'running containers come first');
