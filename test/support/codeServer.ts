@@ -256,6 +256,8 @@ export async function openBrowser(options: { width?: number; height?: number } =
     headless: true,
     viewport: { width: options.width ?? 1400, height: options.height ?? 900 },
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    // Chromium writes crash reports and caches under the XDG folders whatever the profile: keep them in it.
+    env: { ...process.env, XDG_CONFIG_HOME: join(profile, 'xdg-config'), XDG_CACHE_HOME: join(profile, 'xdg-cache') },
     timeout: 30_000,
   });
   const page = context.pages()[0] ?? (await context.newPage());
