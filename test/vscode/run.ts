@@ -23,7 +23,8 @@ import {
 import { REPO_ROOT, removeContainer } from '../support/containers';
 import { markReporterLines, reporterLineMarker } from './index';
 
-const launchTimeoutMs = 120_000;
+// One launch may take most of the run (the trusted suite is the long one); the whole run stays under 5 min.
+const launchTimeoutMs = 180_000;
 const wholeRunTimeoutMs = 290_000;
 const verbose = process.env.SALT_CONTAINERS_TEST_VERBOSE === '1';
 
