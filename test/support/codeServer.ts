@@ -259,6 +259,10 @@ export async function openBrowser(options: { width?: number; height?: number } =
     // Chromium writes crash reports and caches under the XDG folders whatever the profile: keep them in it.
     env: { ...process.env, XDG_CONFIG_HOME: join(profile, 'xdg-config'), XDG_CACHE_HOME: join(profile, 'xdg-cache') },
     timeout: 30_000,
+    // Our runners stop the browser with everything else on Ctrl-C; Playwright's own handlers would exit first.
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
   });
   const page = context.pages()[0] ?? (await context.newPage());
   return {
