@@ -38,15 +38,15 @@ describe('SLS language server with the state catalogue', () => {
     const uri = client.open(join(salt, 'app', 'init.sls'));
     const hover = await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: pos(6, 8) });
     const text = (hover.contents as { value: string }).value;
-    assert.match(text, /^```python\nfile\.managed\(\n    name,\n    source=None,/);
+    assert.match(text, /^Manage a given file/, 'the summary first');
+    assert.match(text, /\n```python\nfile\.managed\(name, source=None, source_hash='', /);
     assert.match(text, /template=None/);
-    assert.match(text, /Manage a given file/);
     assert.deepEqual(hover.range, { start: pos(6, 2), end: pos(6, 14) });
     // The list form: `pkg:` then `- installed`.
     const listForm = await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: pos(25, 8) });
-    assert.match((listForm.contents as { value: string }).value, /^```python\npkg\.installed\(/);
+    assert.match((listForm.contents as { value: string }).value, /```python\npkg\.installed\(/);
     const arg = await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: pos(9, 8) });
-    assert.match((arg.contents as { value: string }).value, /\*\*template\*\* of `file.managed` = `None`/);
+    assert.match((arg.contents as { value: string }).value, /^\*\*template\*\* of `file.managed` = `None`\n\nIf this setting is applied, the named templating engine will be used/);
   });
 
   it('completes state functions (with docs on resolve) and their arguments', async () => {
