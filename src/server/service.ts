@@ -315,7 +315,7 @@ export class SlsService {
     const body = keys[0] === 'extend' ? keys.slice(2) : keys.slice(1);
     if (keys[0] === 'extend' && keys.length === 1) return this.stateIdItems(tree, entry, range, false);
     // Inside a state (or an extend entry): [function, argument, ...]
-    if (body.length === 0) return this.functionItems(range, context.listItem, /^\s*/.exec(context.prefix)?.[0] ?? '');
+    if (body.length === 0) return this.functionItems(range, context.listItem);
     const [fnKey, argKey] = body;
     if (body.length === 1 && context.listItem) {
       if (context.inlineKey) {
@@ -336,12 +336,13 @@ export class SlsService {
   }
 
   /** `file.managed` and friends; choosing one writes the function with its required arguments to fill in. */
-  private functionItems(range: Range, listItem: boolean, indent: string): CompletionItem[] {
+  private functionItems(range: Range, listItem: boolean): CompletionItem[] {
     if (!this.catalogue || listItem) return [];
     const items: CompletionItem[] = [];
     for (const [name, fn] of Object.entries(this.catalogue.functions)) {
       const required = fn.args.filter((a) => a.default === undefined);
-      const snippet = [`${name}:`, ...required.map((a, i) => `${indent}  - ${a.name}: \${${i + 1}}`)].join('\n');
+      // Snippet lines are indented relative to the line (the editor adds the line's own indentation).
+      const snippet = [`${name}:`, ...required.map((a, i) => `  - ${a.name}: \${${i + 1}}`)].join('\n');
       items.push({
         label: name,
         kind: CompletionItemKind.Function,

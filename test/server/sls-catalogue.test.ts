@@ -58,7 +58,7 @@ describe('SLS language server with the state catalogue', () => {
     assert.ok(functions.find((i) => i.label === 'pkg.installed'));
     assert.deepEqual((managed.textEdit as { range: unknown }).range, { start: pos(1, 2), end: pos(1, 7) });
     // Chosen, it writes the function and its required argument as a snippet to fill in.
-    assert.equal((managed.textEdit as { newText: string }).newText, 'file.managed:\n    - name: ${1}');
+    assert.equal((managed.textEdit as { newText: string }).newText, 'file.managed:\n  - name: ${1}');
     assert.equal(managed.insertTextFormat, 2);
     assert.match(managed.detail ?? '', /^file\.managed\(name, source, /);
     const resolved = await client.request<CompletionItem>('completionItem/resolve', managed);
