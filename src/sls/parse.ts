@@ -318,12 +318,15 @@ class Reader {
       const end = error.pos[1] + this.base;
       const lineOf = this.model.lines.position(start).line;
       const lineSpan = { start: this.model.lines.starts[lineOf], end: this.model.lines.offset(lineOf, Number.MAX_SAFE_INTEGER) };
-      const nearJinja = overlapsJinja(this.model.jinja, lineSpan.start, lineSpan.end + 1) || overlapsJinja(this.model.jinja, Math.max(0, lineSpan.start - 2), lineSpan.start);
+      // Jinja decides what YAML Salt finally reads: where it is near, a structure error may not be one.
+      const onJinjaLine = overlapsJinja(this.model.jinja, lineSpan.start, lineSpan.end);
+      const inJinjaBlock = this.model.blocks.some((b) => b.keyword !== 'raw' && b.start <= start && start < b.end);
       const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+      const why = onJinjaLine ? 'this line holds Jinja' : inJinjaBlock ? 'inside a Jinja block' : '';
       problems.push({
-        message: nearJinja ? `${message} (this line holds Jinja: the rendered YAML may differ)` : message,
+        message: why ? `${message} (${why}: the rendered YAML may differ)` : message,
         span: { start, end: Math.max(end, start + 1) },
-        severity: nearJinja ? 'warning' : 'error',
+        severity: why ? 'warning' : 'error',
         code: 'yaml',
       });
     }

@@ -161,6 +161,31 @@ describe('parseSls', () => {
     assert.ok(soft.problems.every((p) => p.severity === 'warning' && /Jinja/.test(p.message)), JSON.stringify(soft.problems));
   });
 
+  it('reads a Jinja-heavy file (loops, if/else branches, templated keys) without false errors', () => {
+    const source = readFileSync(join(resolve(__dirname, '..', '..', '..'), 'test', 'fixtures', 'sls', 'jinja-heavy.sls'), 'utf8');
+    const parsed = parseSls(source);
+    assert.deepEqual(
+      parsed.states.map((st) => [st.id, st.templated, st.inJinjaBlock, parsed.lines.position(st.span.start).line, st.functions.map((f) => `${f.module}.${f.fun}`).join(',')]),
+      [
+        ['{{ name }}_user', true, true, 13, 'file.directory,user.present'],
+        ['validate {{ name }} rule', true, true, 30, 'cmd.run'],
+        ['{{ users.sudoers_dir }}/{{ name }}', true, true, 37, 'file.managed'],
+        ['{{ name }}', true, true, 48, 'user.absent,user.absent'],
+      ],
+    );
+    assert.deepEqual(
+      parsed.includes.map((i) => i.module),
+      ['users.sudo'],
+    );
+    assert.ok(parsed.requisites.every((r) => r.templated));
+    // The if/else branches give `user.absent` twice: a mapping, then a plain scalar. Rendered, only one remains.
+    assert.deepEqual(
+      parsed.problems.map((p) => [parsed.lines.position(p.span.start).line, p.severity]),
+      [[53, 'warning']],
+    );
+    assert.match(parsed.problems[0].message, /inside a Jinja block/);
+  });
+
   it('reads top.sls entries', () => {
     const parsed = parseSls(text(['base:', "  '*':", '    - common', "  'web*':", '    - match: glob', '    - web']), { isTop: true });
     assert.deepEqual(
