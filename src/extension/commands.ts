@@ -3,6 +3,7 @@
  * inputs as arguments, so tests and other extensions can run it without any UI:
  *
  *   applySls(uri?: Uri | ContainerNode, options?: RunOptions | Uri[])        -> StateRun | Refused | undefined
+ *     (RunOptions: { container?, engine?, uri?, signal?: AbortSignal }; Uri[] is the explorer's selection)
  *   applySlsTest(uri?, options?)                                             -> StateRun | Refused | undefined
  *   applyHighstate(uri?: Uri | ContainerNode, options?: RunOptions)          -> StateRun | Refused | undefined
  *   runFunction(node?: ContainerNode, options?: CallCommandOptions)          -> CallRun | Refused | undefined
@@ -35,6 +36,8 @@ export interface ContainerOptions {
   container?: string;
   /** Engine key (the dockerHost setting's value, '' = default); default: the primary engine. */
   engine?: string;
+  /** Cancels a Salt run like the notification's Cancel button (salt-call killed, run cleaned up). */
+  signal?: AbortSignal;
 }
 
 export interface RunOptions extends ContainerOptions {
@@ -48,6 +51,8 @@ export interface CallCommandOptions extends ContainerOptions {
 }
 
 export interface BuildCommandOptions {
+  /** Cancels the build like the notification's Cancel button. */
+  signal?: AbortSignal;
   baseImage?: string;
   /** Dotted SLS module; or `uri` of an .sls file. */
   module?: string;
@@ -222,7 +227,7 @@ function applyCommand(mode: { test: boolean; highstate: boolean }): CommandFacto
         const run = await ctx.withRunProgress(title, (control) => {
           const applyOptions = { ...control, test: mode.test, saltenv: settings.saltenv };
           return target.highstate ? runner.highstate(container.name, target.tree, applyOptions) : runner.apply(container.name, target.mods, target.tree, applyOptions);
-        });
+        }, options?.signal);
         await ctx.showStateRun(run, target.tree.stateRoot);
         return run;
       } catch (error) {
@@ -276,6 +281,7 @@ const runFunction: CommandFactory = (ctx) => async (arg?: unknown, options?: Cal
     ctx.log(`--- ${new Date().toISOString()} ${input} on ${container.name}`);
     const run = await ctx.withRunProgress(`Salt Containers: ${call.fn} on ${container.name}`, (control) =>
       runner.call(container.name, call.fn, call.args, call.kwargs, roots && { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot }, { ...control, saltenv: runSettings().saltenv }),
+      options?.signal,
     );
     await showCall(ctx, run, container.name);
     return run;
@@ -295,6 +301,7 @@ const showGrains: CommandFactory = (ctx) => async (arg?: unknown, options?: Cont
     ctx.log(`--- ${new Date().toISOString()} grains.items on ${container.name}`);
     const run = await ctx.withRunProgress(`Salt Containers: grains of ${container.name}`, (control) =>
       runner.call(container.name, 'grains.items', [], {}, roots && { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot }, control),
+      options?.signal,
     );
     await showCall(ctx, run, container.name);
     return run;
@@ -357,6 +364,7 @@ const buildImage: CommandFactory = (ctx) => async (arg?: unknown, options?: Buil
     ctx.log(`--- ${new Date().toISOString()} build ${tag} from ${baseImage} with ${target.mods.join(', ')}`);
     const run: BuildRun = await ctx.withRunProgress(`Salt Containers: building ${tag}`, (control) =>
       runner.build(target.mods, target.tree, { ...control, baseImage, tag, saltenv: settings.saltenv, commitOnFailure: settings.commitOnFailure }),
+      options?.signal,
     );
     await ctx.showStateRun(run, target.tree.stateRoot);
     ctx.images.refresh();

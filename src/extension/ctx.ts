@@ -69,14 +69,19 @@ export class Ctx implements vscode.Disposable {
    * Runs long work under a cancellable progress notification that shows the run's stages; Cancel
    * aborts the run's signal (the runner kills salt-call and still cleans up).
    */
-  withRunProgress<T>(title: string, work: (control: RunControl) => Promise<T>): Promise<T> {
+  withRunProgress<T>(title: string, work: (control: RunControl) => Promise<T>, external?: AbortSignal): Promise<T> {
     return Promise.resolve(
       vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
         const abort = new AbortController();
-        const cancel = token.onCancellationRequested(() => {
+        const onCancel = () => {
+          if (abort.signal.aborted) return;
           this.log('Cancel requested: stopping salt-call and cleaning up');
           abort.abort();
-        });
+        };
+        const cancel = token.onCancellationRequested(onCancel);
+        // A caller's own signal (commands take one in their options) cancels the same way.
+        if (external?.aborted) onCancel();
+        external?.addEventListener('abort', onCancel, { once: true });
         try {
           return await work({
             signal: abort.signal,
@@ -85,6 +90,7 @@ export class Ctx implements vscode.Disposable {
           });
         } finally {
           cancel.dispose();
+          external?.removeEventListener('abort', onCancel);
         }
       }),
     );

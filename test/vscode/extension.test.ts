@@ -298,6 +298,29 @@ describe('Salt Containers in VS Code', function () {
     });
   });
 
+  describe('cancel', () => {
+    it('stops the run, kills salt-call and cleans up', async () => {
+      const fixture = writeFixture({ 'init.sls': ['slow:', '  cmd.run:', '    - name: sleep 47', ''].join('\n') });
+      const abort = new AbortController();
+      try {
+        const started = Date.now();
+        setTimeout(() => abort.abort(), 2500);
+        const run = (await vscode.commands.executeCommand('saltContainers.applySls', vscode.Uri.file(join(fixture.dir, 'init.sls')), { container, signal: abort.signal })) as StateRun;
+        assert.ok(Date.now() - started < 20_000, `the run went on for ${Date.now() - started} ms after Cancel`);
+        assert.ok(
+          run.errors.some((e) => e.kind === 'cancelled'),
+          JSON.stringify(run.errors),
+        );
+        const processes = await engine.exec(container, ['sh', '-c', 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline; echo; done']);
+        assert.ok(!/sleep 47|salt-call/.test(processes.stdout), `left running:\n${processes.stdout}`);
+        const dirs = await engine.exec(container, ['sh', '-c', 'ls -d /tmp/salt-containers.* 2>/dev/null || true']);
+        assert.equal(dirs.stdout.trim(), '', 'the run directory is left');
+      } finally {
+        fixture.remove();
+      }
+    });
+  });
+
   describe('functions', () => {
     it('runs a Salt function with arguments and shows grains', async () => {
       const echo = (await vscode.commands.executeCommand('saltContainers.runFunction', undefined, { container, input: "test.echo 'hello from vscode'" })) as CallRun;
