@@ -26,6 +26,7 @@ const documents = new TextDocuments(TextDocument);
 let service = new SlsService([]);
 let options: ServerInitializationOptions = {};
 let catalogueTold = false;
+let followsFolders = false;
 
 function log(message: string) {
   connection.console.log(message);
@@ -57,8 +58,10 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
   const folders = (params.workspaceFolders ?? []).map((f) => uriToPath(f.uri)).filter((p): p is string => !!p);
   if (!folders.length && params.rootUri) folders.push(fileURLToPath(params.rootUri));
   service = new SlsService(folders, { stateRoot: options.stateRoot });
+  followsFolders = !!params.capabilities.workspace?.workspaceFolders;
   return {
     capabilities: {
+      workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
       textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
       documentSymbolProvider: true,
       workspaceSymbolProvider: true,
@@ -74,6 +77,19 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
 
 connection.onInitialized(() => {
   if (options.catalogue !== false) void loadCatalogue(false);
+  if (followsFolders) {
+    connection.workspace.onDidChangeWorkspaceFolders((event) => {
+      for (const folder of event.removed) {
+        const path = uriToPath(folder.uri);
+        if (path) service.removeFolder(path);
+      }
+      for (const folder of event.added) {
+        const path = uriToPath(folder.uri);
+        if (path) service.addFolder(path);
+      }
+      scheduleAll();
+    });
+  }
   // Index the trees in the background so the first workspace symbol search is ready.
   setTimeout(() => {
     try {

@@ -55,11 +55,22 @@ export class SlsService {
   catalogue?: StateCatalogue;
   private catalogueModules?: Set<string>;
 
-  constructor(folders: readonly string[], explicitRoots: { stateRoot?: string } = {}) {
-    for (const folder of folders) {
-      const { stateRoot } = findRoots(folder, explicitRoots);
-      if (!this.trees.some((t) => t.root === resolve(stateRoot))) this.trees.push(new StateTree(stateRoot));
-    }
+  constructor(
+    folders: readonly string[],
+    private readonly explicitRoots: { stateRoot?: string } = {},
+  ) {
+    for (const folder of folders) this.addFolder(folder);
+  }
+
+  /** A workspace folder's state tree (found as everywhere else: findRoots). */
+  addFolder(folder: string) {
+    const { stateRoot } = findRoots(folder, this.explicitRoots);
+    if (!this.trees.some((t) => t.root === resolve(stateRoot))) this.trees.push(new StateTree(stateRoot));
+  }
+
+  removeFolder(folder: string) {
+    const base = resolve(folder);
+    for (let i = this.trees.length - 1; i >= 0; i--) if (isUnder(base, this.trees[i].root)) this.trees.splice(i, 1);
   }
 
   setCatalogue(catalogue: StateCatalogue | undefined) {
@@ -382,24 +393,27 @@ export class SlsService {
     return items;
   }
 
+  /** State IDs in reach of the file, as `module: id` (one per state module of the state) or bare IDs. */
   private stateIdItems(tree: StateTree, entry: TreeFile, range: Range, withModule: boolean, module?: string): CompletionItem[] {
     const items: CompletionItem[] = [];
     const seen = new Set<string>();
     for (const file of tree.closure(entry.file)) {
       for (const state of file.parsed.states) {
         if (state.templated) continue;
-        const stateModule = state.functions[0]?.module;
-        if (module && stateModule && stateModule !== module) continue;
-        const label = withModule && stateModule ? `${stateModule}: ${state.id}` : state.id;
-        if (seen.has(label)) continue;
-        seen.add(label);
-        items.push({
-          label,
-          kind: CompletionItemKind.Reference,
-          detail: `${this.functionNames(state.functions)} (${file.module ?? relative(tree.root, file.file)})`,
-          filterText: withModule ? `${state.id} ${stateModule ?? ''}` : state.id,
-          textEdit: TextEdit.replace(range, label),
-        });
+        const modules = [...new Set(state.functions.map((f) => f.module))];
+        if (module && modules.length && !modules.includes(module)) continue;
+        const labels = withModule && modules.length ? modules.map((m) => `${m}: ${state.id}`) : [state.id];
+        for (const label of labels) {
+          if (seen.has(label)) continue;
+          seen.add(label);
+          items.push({
+            label,
+            kind: CompletionItemKind.Reference,
+            detail: `${this.functionNames(state.functions)} (${file.module ?? relative(tree.root, file.file)})`,
+            filterText: withModule ? `${state.id} ${label}` : state.id,
+            textEdit: TextEdit.replace(range, label),
+          });
+        }
       }
     }
     return items;
