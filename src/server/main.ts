@@ -153,6 +153,7 @@ documents.onDidChangeContent((e) => {
 documents.onDidClose((e) => {
   clearTimeout(pending.get(e.document.uri));
   service.reload(e.document.uri);
+  service.forgetTemplate(e.document.uri);
   void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
 });
 

@@ -3,7 +3,7 @@
  * references, completion, hover, diagnostics and quick fixes, in LSP types. No I/O to the client here:
  * main.ts wires it to the connection, tests can call it directly.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -26,9 +26,9 @@ import {
 } from 'vscode-languageserver';
 import { findRoots } from '../sls/roots';
 import { StateTree, StateLookup, type TreeFile, type StateHit } from '../sls/tree';
-import { ALL_REQUISITE_FORMS, isRequisiteKeyword, type ParsedSls, type TextSpan, type StateFunction } from '../sls/parse';
+import { ALL_REQUISITE_FORMS, isRequisiteKeyword, LineIndex, type ParsedSls, type TextSpan, type StateFunction } from '../sls/parse';
 import { functionsOfModule, type StateCatalogue } from '../sls/catalogue';
-import { escapeRegExp } from '../sls/jinja';
+import { escapeRegExp, jinjaIdentifierAt, jinjaImportPaths, jinjaNames, scanJinja, type JinjaTag } from '../sls/jinja';
 import { cursorContext } from './context';
 
 export const DIAGNOSTIC_SOURCE = 'sls';
@@ -52,6 +52,8 @@ interface DiagnosticData {
 
 export class SlsService {
   private readonly trees: StateTree[] = [];
+  /** Open Jinja templates (`.jinja`, `.j2`): only their Jinja is read. */
+  private readonly templates = new Map<string, string>();
   catalogue?: StateCatalogue;
   private catalogueModules?: Set<string>;
 
@@ -111,8 +113,19 @@ export class SlsService {
 
   update(uri: string, text: string): TreeFile | undefined {
     const file = uriToPath(uri);
-    if (!file || !file.endsWith('.sls')) return undefined;
+    if (!file) return undefined;
+    if (isTemplate(file)) {
+      this.templates.set(file, text);
+      return undefined;
+    }
+    if (!file.endsWith('.sls')) return undefined;
     return this.treeFor(file).update(file, text);
+  }
+
+  /** An editor closed a template: its text is the disk's again. */
+  forgetTemplate(uri: string) {
+    const file = uriToPath(uri);
+    if (file) this.templates.delete(file);
   }
 
   reload(uri: string) {
@@ -219,6 +232,8 @@ export class SlsService {
   private within = (span: TextSpan, offset: number) => span.start <= offset && offset <= span.end;
 
   definition(uri: string, position: Position): Location[] {
+    const path = uriToPath(uri);
+    if (path && isTemplate(path)) return this.templateDefinition(path, position);
     const found = this.fileOf(uri);
     if (!found) return [];
     const { tree, entry } = found;
@@ -241,9 +256,11 @@ export class SlsService {
     }
     for (const imp of parsed.jinjaImports) {
       if (!this.within(imp.span, offset)) continue;
-      const target = this.jinjaImportFile(tree, entry, imp.path);
+      const target = this.jinjaImportFile(tree, entry.file, imp.path);
       return target ? [this.fileLocation(target)] : [];
     }
+    const jinjaName = jinjaIdentifierAt(parsed.source, parsed.jinja, offset);
+    if (jinjaName) return this.jinjaDefinition(tree, entry.file, parsed.source, parsed.jinja, jinjaName, offset);
     for (const requisite of parsed.requisites) {
       if (!this.within(requisite.span, offset)) continue;
       if (requisite.module === 'sls') {
@@ -262,14 +279,58 @@ export class SlsService {
     return [];
   }
 
+  /** Where a Jinja name is bound: in this file (the binding before the cursor), or in the template it is imported from. */
+  private jinjaDefinition(tree: StateTree, file: string, source: string, tags: readonly JinjaTag[], name: string, offset: number): Location[] {
+    const bindings = jinjaNames(source, tags).filter((n) => n.name === name);
+    const before = bindings.filter((n) => n.start <= offset);
+    const binding = before[before.length - 1] ?? bindings[0];
+    if (!binding) return [];
+    const lines = new LineIndex(source);
+    const here = Location.create(pathToUri(file), Range.create(lines.position(binding.start), lines.position(binding.end)));
+    if (!binding.from) return [here];
+    const target = this.jinjaImportFile(tree, file, binding.from.path);
+    if (!target) return [here];
+    if (!binding.from.original) return [this.fileLocation(target)];
+    let text: string;
+    try {
+      text = this.templates.get(target) ?? readFileSync(target, 'utf8');
+    } catch {
+      return [here];
+    }
+    const there = jinjaNames(text, scanJinja(text)).find((n) => n.name === binding.from?.original && n.kind !== 'import');
+    if (!there) return [this.fileLocation(target)];
+    const targetLines = new LineIndex(text);
+    return [Location.create(pathToUri(target), Range.create(targetLines.position(there.start), targetLines.position(there.end)))];
+  }
+
+  /** Definition in a `.jinja` template: its imports' files and its Jinja names. */
+  private templateDefinition(file: string, position: Position): Location[] {
+    let text: string;
+    try {
+      text = this.templates.get(file) ?? readFileSync(file, 'utf8');
+    } catch {
+      return [];
+    }
+    const tree = this.treeFor(file);
+    const tags = scanJinja(text);
+    const offset = new LineIndex(text).offset(position.line, position.character);
+    const imp = jinjaImportPaths(text, tags).find((i) => i.start <= offset && offset <= i.end);
+    if (imp) {
+      const target = this.jinjaImportFile(tree, file, imp.path);
+      return target ? [this.fileLocation(target)] : [];
+    }
+    const name = jinjaIdentifierAt(text, tags, offset);
+    return name ? this.jinjaDefinition(tree, file, text, tags, name, offset) : [];
+  }
+
   /** A requisite or extend target among the included files first, then anywhere in the tree. */
   private targetHits(tree: StateTree, entry: TreeFile, target: string, module?: string): StateHit[] {
     const near = tree.findTarget(tree.closure(entry.file), target, module);
     return near.length ? near : tree.findTarget(tree.all(), target, module);
   }
 
-  private jinjaImportFile(tree: StateTree, entry: TreeFile, path: string): string | undefined {
-    const candidates = path.startsWith('./') || path.startsWith('../') ? [resolve(dirname(entry.file), path)] : [join(tree.root, path), resolve(dirname(entry.file), path)];
+  private jinjaImportFile(tree: StateTree, from: string, path: string): string | undefined {
+    const candidates = path.startsWith('./') || path.startsWith('../') ? [resolve(dirname(from), path)] : [join(tree.root, path), resolve(dirname(from), path)];
     return candidates.find((c) => existsSync(c) && statSync(c).isFile());
   }
 
@@ -596,7 +657,7 @@ export class SlsService {
       if (!existsSync(join(tree.root, ...url.path.split('/')))) add(url.span, `${url.url}: no such file in the state tree`, DiagnosticSeverity.Warning, 'unresolved-salt-url');
     }
     for (const imp of parsed.jinjaImports) {
-      if (!this.jinjaImportFile(tree, entry, imp.path)) add(imp.span, `Jinja import '${imp.path}': no such file in the state tree`, DiagnosticSeverity.Warning, 'unresolved-import');
+      if (!this.jinjaImportFile(tree, entry.file, imp.path)) add(imp.span, `Jinja import '${imp.path}': no such file in the state tree`, DiagnosticSeverity.Warning, 'unresolved-import');
     }
 
     if (this.catalogue && this.catalogueModules) {
@@ -830,3 +891,4 @@ export function argumentDoc(doc: string, name: string): string | undefined {
 }
 
 export const isUnder = (root: string, file: string) => file === root || file.startsWith(root + sep);
+const isTemplate = (file: string) => file.endsWith('.jinja') || file.endsWith('.j2');

@@ -171,3 +171,76 @@ export function templatePattern(source: string, start: number, end: number, tags
 export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/** A name a Jinja statement binds: `{% set x %}`, `{% for a, b in ... %}`, `{% macro m() %}`, imports. */
+export interface JinjaName {
+  name: string;
+  /** Where the name is written in the statement. */
+  start: number;
+  end: number;
+  kind: 'set' | 'for' | 'macro' | 'import';
+  /** For `{% from "f" import x as y %}` and `{% import "f" as y %}`: the file and the name there. */
+  from?: { path: string; original?: string };
+}
+
+/** The names the Jinja statements of a source bind, in source order. */
+export function jinjaNames(source: string, tags: readonly JinjaTag[]): JinjaName[] {
+  const names: JinjaName[] = [];
+  /** `list` (`a, b as c`) starts `listAt` characters into the tag at `tagStart`. */
+  const push = (tagStart: number, list: string, listAt: number, kind: JinjaName['kind'], from?: { path: string; named: boolean }) => {
+    let at = listAt;
+    for (const part of list.split(',')) {
+      const m = /^(\s*)(\w+)(?:(\s+as\s+)(\w+))?/.exec(part);
+      if (m) {
+        const aliased = m[4] !== undefined;
+        const bound = aliased ? m[4] : m[2];
+        const offset = tagStart + at + m[1].length + (aliased ? m[2].length + m[3].length : 0);
+        names.push({ name: bound, start: offset, end: offset + bound.length, kind, from: from && { path: from.path, original: from.named ? m[2] : undefined } });
+      }
+      at += part.length + 1;
+    }
+  };
+  for (const tag of tags) {
+    if (tag.kind !== 'statement' || !tag.keyword) continue;
+    const text = source.slice(tag.start, tag.end);
+    let m: RegExpExecArray | null;
+    if ((m = /^(\{%[-+]?\s*set\s+)([\w\s,]+?)\s*(?:=|[-+]?%\})/.exec(text))) push(tag.start, m[2], m[1].length, 'set');
+    else if ((m = /^(\{%[-+]?\s*for\s+)([\w\s,]+?)\s+in\b/.exec(text))) push(tag.start, m[2], m[1].length, 'for');
+    else if ((m = /^(\{%[-+]?\s*macro\s+)(\w+)/.exec(text))) push(tag.start, m[2], m[1].length, 'macro');
+    else if ((m = /^(\{%[-+]?\s*from\s+(['"])([^'"]+)\2\s+import\s+)([\w\s,]+?)(?:\s+(?:with|without)\s+context)?\s*[-+]?%\}/.exec(text)))
+      push(tag.start, m[4], m[1].length, 'import', { path: m[3], named: true });
+    else if ((m = /^(\{%[-+]?\s*(?:import|import_yaml|import_json|import_text)\s+(['"])([^'"]+)\2\s+as\s+)(\w+)/.exec(text)))
+      push(tag.start, m[4], m[1].length, 'import', { path: m[3], named: false });
+  }
+  return names;
+}
+
+/** The Jinja identifier at an offset, if the offset is inside a tag: the root of a dotted name (`web` for `web.conf_dir`). */
+export function jinjaIdentifierAt(source: string, tags: readonly JinjaTag[], offset: number): string | undefined {
+  const tag = tags.find((t) => t.start <= offset && offset <= t.end && t.kind !== 'comment');
+  if (!tag) return undefined;
+  let start = offset;
+  while (start > tag.start && /[\w.]/.test(source[start - 1])) start--;
+  let end = offset;
+  while (end < tag.end && /\w/.test(source[end])) end++;
+  // Inside a string literal of the tag: not a name.
+  const before = source.slice(tag.start, offset);
+  if ((before.match(/"/g)?.length ?? 0) % 2 === 1 || (before.match(/'/g)?.length ?? 0) % 2 === 1) return undefined;
+  const root = source.slice(start, end).split('.')[0];
+  return /^[A-Za-z_]\w*$/.test(root) && !JINJA_KEYWORDS.has(root) ? root : undefined;
+}
+
+const JINJA_KEYWORDS = new Set(['from', 'import', 'as', 'with', 'without', 'context', 'set', 'for', 'in', 'if', 'elif', 'else', 'endif', 'endfor', 'macro', 'endmacro', 'call', 'endcall', 'include', 'import_yaml', 'import_json', 'import_text', 'is', 'not', 'and', 'or', 'true', 'false', 'none', 'True', 'False', 'None', 'raw', 'endraw', 'do', 'filter', 'endfilter', 'block', 'endblock', 'extends', 'recursive', 'ignore', 'missing']);
+
+/** The files Jinja statements load: `{% from "x" import y %}`, `{% import_yaml 'a.yaml' as b %}`, `{% include 'c' %}`. */
+export function jinjaImportPaths(source: string, tags: readonly JinjaTag[]): { path: string; start: number; end: number }[] {
+  const out: { path: string; start: number; end: number }[] = [];
+  for (const tag of tags) {
+    if (tag.kind !== 'statement') continue;
+    const m = /^\{%[-+]?\s*(?:from|import|import_yaml|import_json|import_text|include|extends)\s+(['"])([^'"\n]+)\1/.exec(source.slice(tag.start, Math.min(tag.end, tag.start + 1024)));
+    if (!m) continue;
+    const start = tag.start + m[0].length - 1 - m[2].length;
+    out.push({ path: m[2], start, end: start + m[2].length });
+  }
+  return out;
+}

@@ -5,7 +5,7 @@
  * whatever cannot be read becomes a problem.
  */
 import { parseDocument, isMap, isSeq, isScalar, isPair, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
-import { blankJinja, overlapsJinja, templatePattern, type JinjaBlock, type JinjaTag } from './jinja';
+import { blankJinja, jinjaImportPaths, overlapsJinja, templatePattern, type JinjaBlock, type JinjaTag } from './jinja';
 
 /** Offsets in the source, end exclusive. */
 export interface TextSpan {
@@ -290,18 +290,11 @@ class Reader {
   private readJinja() {
     const { source, jinja, problems, jinjaImports } = this.model;
     for (const tag of jinja) {
-      if (tag.unterminated) {
-        const closer = tag.kind === 'expression' ? '}}' : tag.kind === 'statement' ? '%}' : '#}';
-        problems.push({ message: `Jinja tag not closed: expected \`${closer}\``, span: { start: tag.start, end: tag.end }, severity: 'error', code: 'jinja-unclosed' });
-      }
-      if (tag.kind !== 'statement') continue;
-      const text = source.slice(tag.start, tag.end);
-      const m = /^\{%[-+]?\s*(?:from|import|import_yaml|import_json|import_text|include|extends)\s+(['"])([^'"\n]+)\1/.exec(text);
-      if (m) {
-        const start = tag.start + m.index + m[0].length - 1 - m[2].length;
-        jinjaImports.push({ path: m[2], span: { start, end: start + m[2].length } });
-      }
+      if (!tag.unterminated) continue;
+      const closer = tag.kind === 'expression' ? '}}' : tag.kind === 'statement' ? '%}' : '#}';
+      problems.push({ message: `Jinja tag not closed: expected \`${closer}\``, span: { start: tag.start, end: tag.end }, severity: 'error', code: 'jinja-unclosed' });
     }
+    for (const { path, start, end } of jinjaImportPaths(source, jinja)) jinjaImports.push({ path, span: { start, end } });
   }
 
   private readYaml(blanked: string, isTop: boolean) {

@@ -58,6 +58,25 @@ describe('SLS language server on the example workspace', () => {
     assert.deepEqual(template.map((l) => l.uri), [uriOf(join(salt, 'web', 'files', 'site.conf.jinja'))]);
   });
 
+  it('goes from a Jinja name to where it is bound: the imported map.jinja, or the loop', async () => {
+    const web = client.open(join(salt, 'web', 'init.sls'));
+    const fromMap = await client.request<Location[]>('textDocument/definition', { textDocument: { uri: web }, position: pos(6, 20) });
+    assert.deepEqual(fromMap, [{ uri: uriOf(join(salt, 'web', 'map.jinja')), range: { start: pos(1, 7), end: pos(1, 10) } }], '{{ web.conf_dir }}');
+    const loopVariable = await client.request<Location[]>('textDocument/definition', { textDocument: { uri: web }, position: pos(21, 13) });
+    assert.deepEqual(loopVariable, [{ uri: web, range: { start: pos(20, 7), end: pos(20, 11) } }], 'web_site_{{ site }}');
+    const builtin = await client.request<Location[]>('textDocument/definition', { textDocument: { uri: web }, position: pos(15, 20) });
+    assert.deepEqual(builtin, [], "pillar is Salt's, not the file's");
+  });
+
+  it('goes from names and imports in a .jinja template', async () => {
+    const template = client.open(join(salt, 'web', 'files', 'extra.jinja'), '{% from "web/map.jinja" import web as w %}\n{{ w.docroot }}\n', 'jinja');
+    const toFile = await client.request<Location[]>('textDocument/definition', { textDocument: { uri: template }, position: pos(0, 12) });
+    assert.deepEqual(toFile.map((l) => l.uri), [uriOf(join(salt, 'web', 'map.jinja'))]);
+    const toName = await client.request<Location[]>('textDocument/definition', { textDocument: { uri: template }, position: pos(1, 3) });
+    assert.deepEqual(toName, [{ uri: uriOf(join(salt, 'web', 'map.jinja')), range: { start: pos(1, 7), end: pos(1, 10) } }]);
+    client.close(template);
+  });
+
   it('finds no problems in the example states', async () => {
     for (const rel of ['top.sls', 'web/init.sls', 'common/init.sls', 'common/motd.sls']) {
       assert.deepEqual(await client.diagnosticsOf(client.open(join(salt, ...rel.split('/')))), [], rel);

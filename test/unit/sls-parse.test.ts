@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { blankJinja, scanJinja, templatePattern } from '../../src/sls/jinja';
+import { blankJinja, jinjaIdentifierAt, jinjaNames, scanJinja, templatePattern } from '../../src/sls/jinja';
 import { parseSls, LineIndex } from '../../src/sls/parse';
 
 const text = (lines: string[]) => lines.join('\n') + '\n';
@@ -44,6 +44,28 @@ describe('blankJinja', () => {
       ],
     );
     assert.equal(tags[2].end, "{{ '}}' ~ x }} {% if a %}\n{{ unclosed".length, 'an unclosed tag stops at its line end');
+  });
+
+  it('finds the names Jinja statements bind, with their positions', () => {
+    const source = text(['{% from "map.jinja" import web with context %}', '{% from "a.jinja" import x as y, z %}', '{% import_yaml "d.yaml" as defaults %}', '{%- set a, b = 1, 2 -%}', '{% for k, v in d.items() %}{% endfor %}', '{% macro m(x) %}{% endmacro %}', '{{ web.conf_dir }}']);
+    const tags = scanJinja(source);
+    assert.deepEqual(
+      jinjaNames(source, tags).map((n) => [n.name, source.slice(n.start, n.end), n.kind, n.from?.path ?? null, n.from?.original ?? null]),
+      [
+        ['web', 'web', 'import', 'map.jinja', 'web'],
+        ['y', 'y', 'import', 'a.jinja', 'x'],
+        ['z', 'z', 'import', 'a.jinja', 'z'],
+        ['defaults', 'defaults', 'import', 'd.yaml', null],
+        ['a', 'a', 'set', null, null],
+        ['b', 'b', 'set', null, null],
+        ['k', 'k', 'for', null, null],
+        ['v', 'v', 'for', null, null],
+        ['m', 'm', 'macro', null, null],
+      ],
+    );
+    assert.equal(jinjaIdentifierAt(source, tags, source.indexOf('conf_dir') + 2), 'web', 'the root of a dotted name');
+    assert.equal(jinjaIdentifierAt(source, tags, source.indexOf('map.jinja') + 1), undefined, 'not inside a string');
+    assert.equal(jinjaIdentifierAt(source, tags, 4), undefined, 'not a keyword');
   });
 
   it('makes a pattern of the IDs a templated key produces', () => {
