@@ -19,7 +19,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { fileURLToPath } from 'node:url';
 import { SlsService, uriToPath } from './service';
 import { REFRESH_CATALOGUE_REQUEST, type RefreshCatalogueResult, type ServerInitializationOptions } from './protocol';
-import { getCatalogue, howToGetCatalogue, CatalogueUnavailable, type StateCatalogue } from '../sls/catalogue';
+import { getCatalogue, howToGetCatalogue, loadAnyCachedCatalogue, CatalogueUnavailable, type StateCatalogue } from '../sls/catalogue';
 
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
@@ -41,10 +41,11 @@ async function loadCatalogue(refresh: boolean): Promise<StateCatalogue | undefin
     scheduleAll();
     return catalogue;
   } catch (error) {
-    const reason = error instanceof CatalogueUnavailable ? howToGetCatalogue : `The SLS state catalogue could not be made: ${(error as Error).message}. ${howToGetCatalogue}`;
+    const reason = error instanceof CatalogueUnavailable ? error.message : `The SLS state catalogue could not be made: ${(error as Error).message}. ${howToGetCatalogue}`;
     log(reason);
     if (refresh) throw new ResponseError(ErrorCodes.InternalError, reason);
-    if (!catalogueTold) {
+    // A catalogue from the cache is already serving: no need to trouble the user.
+    if (!catalogueTold && !service.catalogue) {
       // One message per session, not one per file.
       catalogueTold = true;
       void connection.window.showInformationMessage(reason);
@@ -76,7 +77,12 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
 });
 
 connection.onInitialized(() => {
-  if (options.catalogue !== false) void loadCatalogue(false);
+  if (options.catalogue !== false) {
+    // The newest cached catalogue serves at once; the host Salt's own (same or newer) replaces it when known.
+    const cached = loadAnyCachedCatalogue(options.cacheDir);
+    if (cached) service.setCatalogue(cached);
+    void loadCatalogue(false);
+  }
   if (followsFolders) {
     connection.workspace.onDidChangeWorkspaceFolders((event) => {
       for (const folder of event.removed) {

@@ -86,6 +86,19 @@ describe('SLS language server with the state catalogue', () => {
     assert.deepEqual(actions[0].edit?.changes?.[uri], [{ range: typo[0].range, newText: 'file.managed' }]);
   });
 
+  it('serves the cached catalogue when no Python with Salt is at hand, without troubling the user', async () => {
+    const offline = await LspClient.start({ folder: fixtureTree, env: { SALT_CONTAINERS_CACHE: cache, SALT_CONTAINERS_PYTHON: join(cache, 'no-such-python') } });
+    try {
+      await offline.until('the failed look for Salt', () => offline.logs.find((l) => /no-such-python/.test(l)));
+      const uri = offline.open(join(salt, 'app', 'init.sls'));
+      const hover = await offline.request<Hover>('textDocument/hover', { textDocument: { uri }, position: pos(6, 8) });
+      assert.match((hover.contents as { value: string }).value, /^Manage a given file/);
+      assert.deepEqual(offline.shownMessages, []);
+    } finally {
+      await offline.stop();
+    }
+  });
+
   it('makes the catalogue again on request', async () => {
     const result = await client.request<{ saltVersion: string; functions: number }>('saltContainers/refreshStateCatalogue', {});
     assert.match(result.saltVersion, /^\d+/);
