@@ -662,9 +662,12 @@ export class SlsService {
 
     if (this.catalogue && this.catalogueModules) {
       const custom = customStateModules(tree.root);
+      const shipped = new Set(this.catalogue.shippedModules ?? []);
       for (const state of [...parsed.states, ...parsed.extends]) {
         for (const f of state.functions) {
           if (custom.has(f.module)) continue;
+          // Shipped with Salt but not loadable on the host (a missing library): the container may load it.
+          if (!this.catalogueModules.has(f.module) && shipped.has(f.module)) continue;
           if (!f.fun) {
             if (!('extent' in state)) continue; // extend entries may leave the function out
             add(f.span, `No function given for state module '${f.module}' (e.g. ${f.module}.${functionsOfModule(this.catalogue, f.module)[0] ?? 'fun'})`, DiagnosticSeverity.Error, 'missing-function');

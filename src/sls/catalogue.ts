@@ -30,7 +30,17 @@ export interface StateCatalogue {
   functions: Record<string, CatalogueFunction>;
   /** `file` -> the module's doc. */
   modules: Record<string, string>;
+  /**
+   * Every state module Salt ships, loadable on the host or not (`docker_container` needs a library the
+   * host may lack, the container may have it): such a module is not "unknown".
+   */
+  shippedModules: string[];
+  /** CATALOGUE_FORMAT when made. */
+  format: number;
 }
+
+/** Bumped when the catalogue's shape changes: an older cached one is made again. */
+export const CATALOGUE_FORMAT = 2;
 
 /** Runs inside the host Python: argv[1] a private temp dir, argv[2] the output file. */
 const GENERATOR = String.raw`
@@ -72,10 +82,24 @@ for name, spec in specs.items():
             entry["default"] = repr(defaults[i - first_default])
         entries.append(entry)
     functions[name] = {"args": entries, "kwargs": bool(spec.get("kwargs")), "doc": docs.get(name) or ""}
+import re, salt.states
+shipped = set(modules)
+states_dir = os.path.dirname(salt.states.__file__)
+for entry in os.listdir(states_dir):
+    if not entry.endswith(".py") or entry.startswith("_"):
+        continue
+    shipped.add(entry[:-3])
+    try:
+        with open(os.path.join(states_dir, entry), encoding="utf-8", errors="replace") as source:
+            found = re.search(r"^__virtualname__\s*=\s*['\"]([\w]+)['\"]", source.read(), re.M)
+        if found:
+            shipped.add(found.group(1))
+    except OSError:
+        pass
 for name in names:
     functions.setdefault(name, {"args": [], "kwargs": True, "doc": docs.get(name) or ""})
 with open(out, "w") as f:
-    json.dump({"saltVersion": salt.version.__version__, "python": sys.executable, "functions": functions, "modules": modules}, f)
+    json.dump({"saltVersion": salt.version.__version__, "python": sys.executable, "functions": functions, "modules": modules, "shippedModules": sorted(shipped)}, f)
 `;
 
 export interface CatalogueOptions {
@@ -114,7 +138,7 @@ export function loadAnyCachedCatalogue(cacheDir = defaultCacheDir()): StateCatal
 function readCatalogue(file: string): StateCatalogue | undefined {
   try {
     const data = JSON.parse(readFileSync(file, 'utf8')) as StateCatalogue;
-    return data && typeof data.functions === 'object' && data.saltVersion ? data : undefined;
+    return data && typeof data.functions === 'object' && data.saltVersion && data.format === CATALOGUE_FORMAT ? data : undefined;
   } catch {
     return undefined;
   }
@@ -126,8 +150,8 @@ export async function generateCatalogue(python: string, cacheDir = defaultCacheD
   try {
     const out = join(work, 'catalogue.json');
     await run(python, ['-c', GENERATOR, work, out], 180_000);
-    const raw = JSON.parse(readFileSync(out, 'utf8')) as Omit<StateCatalogue, 'generatedAt'>;
-    const catalogue: StateCatalogue = { ...raw, generatedAt: new Date().toISOString() };
+    const raw = JSON.parse(readFileSync(out, 'utf8')) as Omit<StateCatalogue, 'generatedAt' | 'format'>;
+    const catalogue: StateCatalogue = { ...raw, generatedAt: new Date().toISOString(), format: CATALOGUE_FORMAT };
     const file = catalogueFile(cacheDir, catalogue.saltVersion);
     mkdirSync(join(cacheDir, 'catalogue'), { recursive: true });
     writeFileSync(`${file}.tmp`, JSON.stringify(catalogue));

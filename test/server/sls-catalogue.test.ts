@@ -86,6 +86,17 @@ describe('SLS language server with the state catalogue', () => {
     assert.deepEqual(actions[0].edit?.changes?.[uri], [{ range: typo[0].range, newText: 'file.managed' }]);
   });
 
+  it('flags modules Salt does not ship, not the ones only the host cannot load', async () => {
+    // cron ships with Salt but does not load on a host without crontab; the container may have it.
+    const uri = client.open(join(salt, 'app', 'modules.sls'));
+    const diagnostics = await client.until('diagnostics', () => client.diagnostics.get(uri));
+    assert.deepEqual(
+      diagnostics.map((d) => [d.code, d.range.start.line]),
+      [['unknown-function', 6]],
+    );
+    assert.match(diagnostics[0].message, /Unknown state module 'nosuchmodule'/);
+  });
+
   it('serves the cached catalogue when no Python with Salt is at hand, without troubling the user', async () => {
     const offline = await LspClient.start({ folder: fixtureTree, env: { SALT_CONTAINERS_CACHE: cache, SALT_CONTAINERS_PYTHON: join(cache, 'no-such-python') } });
     try {
