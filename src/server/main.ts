@@ -68,6 +68,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
       workspaceSymbolProvider: true,
       definitionProvider: true,
       referencesProvider: true,
+      documentHighlightProvider: true,
       hoverProvider: true,
       completionProvider: { triggerCharacters: ['.', '/', ' '], resolveProvider: true },
       codeActionProvider: { codeActionKinds: ['quickfix'] },
@@ -174,6 +175,7 @@ connection.onDidChangeWatchedFiles((params) => {
 connection.onDocumentSymbol(guard('documentSymbol', [], (p) => (sync(p.textDocument.uri), service.documentSymbols(p.textDocument.uri))));
 connection.onWorkspaceSymbol(guard('workspaceSymbol', [], (p) => service.workspaceSymbols(p.query)));
 connection.onDefinition(guard('definition', [], (p) => (sync(p.textDocument.uri), service.definition(p.textDocument.uri, p.position))));
+connection.onDocumentHighlight(guard('documentHighlight', [], (p) => (sync(p.textDocument.uri), service.highlights(p.textDocument.uri, p.position))));
 connection.onReferences(guard('references', [], (p) => (sync(p.textDocument.uri), service.references(p.textDocument.uri, p.position, p.context.includeDeclaration))));
 connection.onCompletion(guard('completion', [], (p) => (sync(p.textDocument.uri), service.completion(p.textDocument.uri, p.position))));
 connection.onCompletionResolve((item) => {

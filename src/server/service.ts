@@ -13,6 +13,8 @@ import {
   CompletionItemKind,
   Diagnostic,
   DiagnosticSeverity,
+  DocumentHighlight,
+  DocumentHighlightKind,
   DocumentSymbol,
   Hover,
   InsertTextFormat,
@@ -341,6 +343,20 @@ export class SlsService {
     for (const r of parsed.requisites) if (r.module !== 'sls' && this.within(r.span, offset)) return r.target;
     for (const e of parsed.extends) if (this.within(e.span, offset)) return e.id;
     return undefined;
+  }
+
+  /** The ID under the cursor wherever this file names it: its declaration (write) and requisites, extend entries (read). */
+  highlights(uri: string, position: Position): DocumentHighlight[] {
+    const found = this.fileOf(uri);
+    if (!found) return [];
+    const { parsed } = found.entry;
+    const id = this.idAt(found.entry, parsed.lines.offset(position.line, position.character));
+    if (!id) return [];
+    const out: DocumentHighlight[] = [];
+    for (const state of parsed.states) if (!state.templated && state.id === id) out.push(DocumentHighlight.create(this.range(parsed, state.span), DocumentHighlightKind.Write));
+    for (const r of parsed.requisites) if (r.module !== 'sls' && r.target === id) out.push(DocumentHighlight.create(this.range(parsed, r.span), DocumentHighlightKind.Read));
+    for (const e of parsed.extends) if (e.id === id) out.push(DocumentHighlight.create(this.range(parsed, e.span), DocumentHighlightKind.Read));
+    return out;
   }
 
   references(uri: string, position: Position, includeDeclaration: boolean): Location[] {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CompletionItem, CompletionList, DocumentSymbol, Location, SymbolInformation, CodeAction, Hover } from 'vscode-languageserver-protocol';
+import type { CompletionItem, CompletionList, DocumentHighlight, DocumentSymbol, Location, SymbolInformation, CodeAction, Hover } from 'vscode-languageserver-protocol';
 import { LspClient, fixtureTree, uriOf, pos } from './lsp';
 
 const salt = join(fixtureTree, 'salt');
@@ -83,6 +83,20 @@ describe('SLS language server (no catalogue)', () => {
     assert.deepEqual(where, ['app/init.sls:12', 'app/init.sls:42', 'common.sls:0', 'dup.sls:4']);
     const withoutDeclaration = await client.request<Location[]>('textDocument/references', { textDocument: { uri }, position: pos(0, 3), context: { includeDeclaration: false } });
     assert.equal(withoutDeclaration.length, 2);
+  });
+
+  it('highlights an ID where the file declares and names it', async () => {
+    const uri = client.open(file('app/init.sls'));
+    const highlights = await client.request<DocumentHighlight[]>('textDocument/documentHighlight', { textDocument: { uri }, position: pos(5, 3) });
+    assert.deepEqual(
+      highlights.map((h) => [h.range.start.line, h.kind]),
+      [
+        [5, 3],
+        [20, 2],
+        [28, 2],
+      ],
+      'app_config: declared (write), required from the loop and by require_in (read)',
+    );
   });
 
   it('completes include targets, requisite keywords, state IDs in requisites and salt:// paths', async () => {
