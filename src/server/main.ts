@@ -69,6 +69,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
       definitionProvider: true,
       referencesProvider: true,
       documentHighlightProvider: true,
+      renameProvider: { prepareProvider: true },
       hoverProvider: true,
       completionProvider: { triggerCharacters: ['.', '/', ' '], resolveProvider: true },
       codeActionProvider: { codeActionKinds: ['quickfix'] },
@@ -176,6 +177,8 @@ connection.onDocumentSymbol(guard('documentSymbol', [], (p) => (sync(p.textDocum
 connection.onWorkspaceSymbol(guard('workspaceSymbol', [], (p) => service.workspaceSymbols(p.query)));
 connection.onDefinition(guard('definition', [], (p) => (sync(p.textDocument.uri), service.definition(p.textDocument.uri, p.position))));
 connection.onDocumentHighlight(guard('documentHighlight', [], (p) => (sync(p.textDocument.uri), service.highlights(p.textDocument.uri, p.position))));
+connection.onPrepareRename(guard('prepareRename', null, (p) => (sync(p.textDocument.uri), service.prepareRename(p.textDocument.uri, p.position))));
+connection.onRenameRequest(guard('rename', null, (p) => (sync(p.textDocument.uri), service.rename(p.textDocument.uri, p.position, p.newName))));
 connection.onReferences(guard('references', [], (p) => (sync(p.textDocument.uri), service.references(p.textDocument.uri, p.position, p.context.includeDeclaration))));
 connection.onCompletion(guard('completion', [], (p) => (sync(p.textDocument.uri), service.completion(p.textDocument.uri, p.position))));
 connection.onCompletionResolve((item) => {

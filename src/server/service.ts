@@ -25,6 +25,7 @@ import {
   SymbolInformation,
   SymbolKind,
   TextEdit,
+  WorkspaceEdit,
 } from 'vscode-languageserver';
 import { findRoots } from '../sls/roots';
 import { StateTree, StateLookup, type TreeFile, type StateHit } from '../sls/tree';
@@ -357,6 +358,38 @@ export class SlsService {
     for (const r of parsed.requisites) if (r.module !== 'sls' && r.target === id) out.push(DocumentHighlight.create(this.range(parsed, r.span), DocumentHighlightKind.Read));
     for (const e of parsed.extends) if (e.id === id) out.push(DocumentHighlight.create(this.range(parsed, e.span), DocumentHighlightKind.Read));
     return out;
+  }
+
+  /** The ID under the cursor can be renamed when it is a plain (not Jinja-made) ID. */
+  prepareRename(uri: string, position: Position): Range | null {
+    const found = this.fileOf(uri);
+    if (!found) return null;
+    const { parsed } = found.entry;
+    const offset = parsed.lines.offset(position.line, position.character);
+    const spans = [
+      ...parsed.states.filter((st) => !st.templated).map((st) => st.span),
+      ...parsed.requisites.filter((r) => r.module !== 'sls' && !r.templated).map((r) => r.span),
+      ...parsed.extends.filter((e) => !e.templated).map((e) => e.span),
+    ];
+    const span = spans.find((sp) => this.within(sp, offset));
+    return span ? this.range(parsed, span) : null;
+  }
+
+  /** Renames a state ID everywhere the tree names it: declarations, requisites, extend entries. */
+  rename(uri: string, position: Position, newName: string): WorkspaceEdit | null {
+    const found = this.fileOf(uri);
+    if (!found || !this.prepareRename(uri, position)) return null;
+    const { tree, entry } = found;
+    const id = this.idAt(entry, entry.parsed.lines.offset(position.line, position.character));
+    if (!id || !newName.trim()) return null;
+    const changes: Record<string, TextEdit[]> = {};
+    const edit = (file: TreeFile, span: TextSpan) => (changes[pathToUri(file.file)] ??= []).push(TextEdit.replace(this.range(file.parsed, span), newName));
+    for (const hit of tree.declarations(id)) if (!hit.state.templated) edit(hit.file, hit.state.span);
+    for (const ref of tree.references(id)) {
+      const span = ref.requisite?.span ?? ref.extend?.span;
+      if (span) edit(ref.file, span);
+    }
+    return { changes };
   }
 
   references(uri: string, position: Position, includeDeclaration: boolean): Location[] {

@@ -99,6 +99,19 @@ describe('SLS language server (no catalogue)', () => {
     );
   });
 
+  it('renames a state ID everywhere the tree names it, and refuses a Jinja-made one', async () => {
+    const uri = client.open(file('common.sls'));
+    const range = await client.request<{ start: unknown } | null>('textDocument/prepareRename', { textDocument: { uri }, position: pos(0, 3) });
+    assert.deepEqual(range, { start: pos(0, 0), end: pos(0, 8) });
+    const edit = await client.request<{ changes: Record<string, { range: { start: { line: number } }; newText: string }[]> }>('textDocument/rename', { textDocument: { uri }, position: pos(0, 3), newName: 'base_root' });
+    const where = Object.entries(edit.changes)
+      .flatMap(([u, edits]) => edits.map((e) => `${u.slice(uriOf(salt).length + 1)}:${e.range.start.line}:${e.newText}`))
+      .sort();
+    assert.deepEqual(where, ['app/init.sls:12:base_root', 'app/init.sls:42:base_root', 'common.sls:0:base_root', 'dup.sls:4:base_root']);
+    const app = client.open(file('app/init.sls'));
+    assert.equal(await client.request('textDocument/prepareRename', { textDocument: { uri: app }, position: pos(16, 3) }), null, 'app_site_{{ site }}');
+  });
+
   it('completes include targets, requisite keywords, state IDs in requisites and salt:// paths', async () => {
     const text = [
       'include:',
