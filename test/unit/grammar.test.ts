@@ -90,6 +90,10 @@ describe('SLS grammar', () => {
     assert.ok(has(at('{{ web.id }}_extra', 'web'), 'variable.other.jinja'));
     assert.ok(has(at('{{ web.id }}_extra', '_extra'), 'entity.name.tag.yaml'));
     assert.ok(has(at('file.managed'), 'entity.name.tag.yaml'));
+    // A quoted key with Jinja.
+    const quoted = at('"quoted {{ name', 'name }}');
+    assert.ok(has(quoted, 'entity.name.tag.yaml') && has(quoted, 'variable.other.jinja'), quoted.join(' '));
+    assert.ok(has(at('"quoted {{ name', 'key"'), 'entity.name.tag.yaml'));
   });
 
   it('highlights Jinja inside quoted strings (the injection grammar)', () => {
