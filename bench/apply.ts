@@ -50,7 +50,7 @@ const FLOOR_CALL = 'import sys; sys.path[0:0] = ["/tmp/floor/pyall", "/tmp/floor
 async function floorApply(container: string): Promise<void> {
   const result = await engine.exec(container, ['python3', '-c', FLOOR_CALL, '-c', '/tmp/floor/conf', '--local', '--retcode-passthrough', '--out', 'json', '-l', 'quiet', '--', 'state.sls', SLS], {
     env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'PYTHONDONTWRITEBYTECODE=1'],
-    user: 'root',
+    user: '0:0',
   });
   if (result.exitCode !== 0) throw new Error(`floor run failed: ${result.stdout}${result.stderr}`);
 }

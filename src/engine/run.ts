@@ -41,6 +41,8 @@ export interface SaltCallOutcome {
 /** The PATH salt-call sees: the usual system directories, nothing from the host or the image's env. */
 const CLEAN_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const PYTHON_CANDIDATES = ['python3', '/usr/libexec/platform-python', 'python'];
+/** Root by uid: images without /etc/passwd cannot resolve the name. */
+const ROOT = '0:0';
 
 /** Thrown inside a run to end it with a RunError. */
 class RunFailure extends Error {
@@ -103,7 +105,7 @@ export class SaltCallRunner {
         throw new RunFailure({ kind: 'container-not-running', message: `container ${container.name} is not running (${details.State.Status})`, hint: 'Start the container first.' });
       }
       const image = details.Config.Image;
-      const python = await this.findPython(container.id, image, log);
+      const python = await this.findPython(container, image, log);
       checkCancel();
 
       control.onStage?.('injecting');
@@ -120,7 +122,7 @@ export class SaltCallRunner {
       const argv = [python.path, `${runDir}/run.py`, '-c', `${runDir}/conf`, '--local', '--retcode-passthrough', '--out', 'json', '-l', 'quiet', '--', ...spec.args];
       const env = [CLEAN_PATH, 'LANG=C.UTF-8', 'LC_ALL=C.UTF-8', 'HOME=/root', 'PYTHONDONTWRITEBYTECODE=1', 'PYTHONIOENCODING=utf-8'];
       log(`exec ${container.name}: ${JSON.stringify(argv)}`);
-      const result = await this.engine.exec(container.id, argv, { env, user: control.user ?? 'root', signal: control.signal });
+      const result = await this.engine.exec(container.id, argv, { env, user: control.user ?? ROOT, signal: control.signal });
       raw = { argv, stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
       log(`exit ${result.exitCode ?? '(none)'}; stdout ${result.stdout.length} bytes; stderr:\n${result.stderr.trimEnd()}`);
       log(`stdout:\n${result.stdout.trimEnd()}`);
@@ -163,7 +165,7 @@ export class SaltCallRunner {
     const python = this.pythons.get(containerId);
     try {
       log(`cleanup ${runDir}`);
-      const result = await this.engine.exec(containerId, [python?.path ?? 'python3', '-c', CLEANUP, runDir], { user: 'root', env: [CLEAN_PATH] });
+      const result = await this.engine.exec(containerId, [python?.path ?? 'python3', '-c', CLEANUP, runDir], { user: ROOT, env: [CLEAN_PATH] });
       if (!result.stdout.includes('removed')) log(`cleanup of ${runDir} did not finish: ${result.stdout}${result.stderr}`);
     } catch (error) {
       log(`cleanup of ${runDir} not possible: ${(error as Error).message}`);
@@ -176,18 +178,29 @@ export class SaltCallRunner {
   }
 
   /** The container's Python (python3, platform-python, python), probed once per container and image. */
-  private async findPython(containerId: string, image: string, log: (line: string) => void): Promise<ContainerPython> {
+  private async findPython(container: { id: string; name: string }, image: string, log: (line: string) => void): Promise<ContainerPython> {
+    const containerId = container.id;
     const known = this.pythons.get(containerId);
     if (known) return known;
     for (const path of PYTHON_CANDIDATES) {
-      const result = await this.engine.exec(containerId, [path, '-c', PROBE_PYTHON], { env: [CLEAN_PATH], user: 'root' });
+      const result = await this.engine.exec(containerId, [path, '-c', PROBE_PYTHON], { env: [CLEAN_PATH], user: ROOT });
       const version = result.stdout.trim();
-      log(`probe ${path}: exit ${result.exitCode} ${version}`);
+      log(`probe ${path}: exit ${result.exitCode} ${version}${result.stderr.trim()}`);
       if (result.exitCode === 0 && /^\d+\.\d+$/.test(version)) {
         const python = { path, version };
         if (+version.split('.')[0] < 3) continue;
         this.pythons.set(containerId, python);
         return python;
+      }
+      // Only "no such program" means this candidate is absent; anything else (the container stopping
+      // under us, the runtime failing) must not be reported as a missing Python.
+      if (!/executable file not found|no such file or directory/i.test(`${result.stdout}${result.stderr}`) && result.exitCode !== 127) {
+        const gone = await this.engine.inspectContainer(containerId).then(
+          (d) => (d.State.Running ? undefined : d.State.Status),
+          () => 'removed',
+        );
+        if (gone) throw new RunFailure({ kind: 'container-not-running', message: `container ${container.name} is not running (${gone})`, hint: 'Start the container first.' });
+        throw new RunFailure({ kind: 'salt', message: `could not run ${path} in the container: ${(result.stderr || result.stdout).trim() || `exit ${result.exitCode}`}` });
       }
     }
     throw new RunFailure({
