@@ -62,7 +62,8 @@ const suites = {
 };
 
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(suites);
-const needsEngine = wanted.some((s) => ['integration', 'vscode', 'ui'].includes(s));
+// The server suite builds a state catalogue with the Salt venv the set-up makes.
+const needsEngine = wanted.some((s) => ['server', 'integration', 'vscode', 'ui'].includes(s));
 const needsVscode = wanted.some((s) => ['vscode', 'ui'].includes(s));
 
 const results = [];
