@@ -276,39 +276,34 @@ const runFunction: CommandFactory = (ctx) => async (arg?: unknown, options?: Cal
   await ctx.extension.workspaceState.update(lastCallKey, input);
   const call = parseCallInput(input);
   const roots = rootsFor(activeSlsUri() ?? folderFor()?.uri);
+  return callInContainer(ctx, container, { ...call, title: `${call.fn} on ${container.name}`, logLine: input, roots, saltenv: runSettings().saltenv }, options?.signal);
+};
+
+/** Runs one execution function on a chosen container with progress and shows what it returned. */
+async function callInContainer(
+  ctx: Ctx,
+  container: ContainerChoice,
+  call: { fn: string; args: string[]; kwargs: Record<string, string>; title: string; logLine: string; roots?: SaltTree; saltenv?: string },
+  signal?: AbortSignal,
+): Promise<CallRun | undefined> {
   try {
     const runner = await ctx.engines.runner(container.engineKey);
-    ctx.log(`--- ${new Date().toISOString()} ${input} on ${container.name}`);
-    const run = await ctx.withRunProgress(`Salt Containers: ${call.fn} on ${container.name}`, (control) =>
-      runner.call(container.name, call.fn, call.args, call.kwargs, roots && { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot }, { ...control, saltenv: runSettings().saltenv }),
-      options?.signal,
-    );
+    ctx.log(`--- ${new Date().toISOString()} ${call.logLine} on ${container.name}`);
+    const run = await ctx.withRunProgress(`Salt Containers: ${call.title}`, (control) => runner.call(container.name, call.fn, call.args, call.kwargs, call.roots, { ...control, saltenv: call.saltenv }), signal);
     await showCall(ctx, run, container.name);
     return run;
   } catch (error) {
     void ctx.notifyError(errorText(error));
     return undefined;
   }
-};
+}
 
 const showGrains: CommandFactory = (ctx) => async (arg?: unknown, options?: ContainerOptions) => {
   const container = await chooseContainer(ctx, arg, options);
   if (!container || 'refused' in container) return container;
   // Custom grains in the workspace's tree are code: only a trusted workspace ships its tree.
   const roots = vscode.workspace.isTrusted ? rootsFor(folderFor()?.uri) : undefined;
-  try {
-    const runner = await ctx.engines.runner(container.engineKey);
-    ctx.log(`--- ${new Date().toISOString()} grains.items on ${container.name}`);
-    const run = await ctx.withRunProgress(`Salt Containers: grains of ${container.name}`, (control) =>
-      runner.call(container.name, 'grains.items', [], {}, roots && { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot }, control),
-      options?.signal,
-    );
-    await showCall(ctx, run, container.name);
-    return run;
-  } catch (error) {
-    void ctx.notifyError(errorText(error));
-    return undefined;
-  }
+  return callInContainer(ctx, container, { fn: 'grains.items', args: [], kwargs: {}, title: `grains of ${container.name}`, logLine: 'grains.items', roots }, options?.signal);
 };
 
 // ---------------------------------------------------------------- build

@@ -140,6 +140,12 @@ interface ChunkResult {
 }
 type ChunkCache = Map<string, ChunkResult>;
 
+/** A model with the source, its Jinja blanked, and nothing read yet. */
+function emptyModel(source: string): ParsedSls {
+  const { text, tags, blocks } = blankJinja(source);
+  return { source, blanked: text, lines: new LineIndex(source), jinja: tags, blocks, states: [], includes: [], extends: [], requisites: [], saltUrls: [], jinjaImports: [], topEntries: [], problems: [] };
+}
+
 const emptyChunk = (base: number): ChunkResult => ({ base, states: [], includes: [], extends: [], requisites: [], saltUrls: [], topEntries: [], problems: [] });
 
 const moved = (span: TextSpan, delta: number): TextSpan => ({ start: span.start + delta, end: span.end + delta });
@@ -222,22 +228,7 @@ class Reader {
   private base = 0;
   private out: ChunkResult = emptyChunk(0);
   constructor(source: string, isTop: boolean, previous?: ChunkCache) {
-    const { text, tags, blocks } = blankJinja(source);
-    this.model = {
-      source,
-      blanked: text,
-      lines: new LineIndex(source),
-      jinja: tags,
-      blocks,
-      states: [],
-      includes: [],
-      extends: [],
-      requisites: [],
-      saltUrls: [],
-      jinjaImports: [],
-      topEntries: [],
-      problems: [],
-    };
+    this.model = emptyModel(source);
     const shebang = /^#!\s*(\S+)/.exec(source);
     if (shebang) {
       const renderers = shebang[1].split('|').map((r) => r.trim());
@@ -535,21 +526,8 @@ export function parseSls(source: string, options: { isTop?: boolean; previous?: 
     return new Reader(source, options.isTop ?? false, options.previous?.chunks).model;
   } catch (error) {
     // The reader is meant never to throw; should it, the file still gets a model and a problem.
-    const { text, tags, blocks } = blankJinja(source);
-    return {
-      source,
-      blanked: text,
-      lines: new LineIndex(source),
-      jinja: tags,
-      blocks,
-      states: [],
-      includes: [],
-      extends: [],
-      requisites: [],
-      saltUrls: [],
-      jinjaImports: [],
-      topEntries: [],
-      problems: [{ message: `internal error reading this file: ${(error as Error).message}`, span: { start: 0, end: 0 }, severity: 'error', code: 'internal' }],
-    };
+    const model = emptyModel(source);
+    model.problems.push({ message: `internal error reading this file: ${(error as Error).message}`, span: { start: 0, end: 0 }, severity: 'error', code: 'internal' });
+    return model;
   }
 }
