@@ -134,8 +134,13 @@ async function main(): Promise<void> {
 
   // Salt's own docker module, where it runs (needs the `docker` Python package in the Salt venv).
   if (!args.includes('--no-salt-docker')) {
-    const hasDockerPy = await new Promise<boolean>((resolve) => execFile(info.python, ['-c', 'import docker'], (error) => resolve(!error)));
-    if (!hasDockerPy) console.log(`\nSalt's own docker.sls: skipped (install the docker package: ${info.python} -m pip install docker)`);
+    // Salt 3008 ships its docker module as the extension saltext.dockermod; it needs docker-py too.
+    const canRun = () => new Promise<boolean>((resolve) => execFile(info.python, ['-c', 'import docker, saltext.dockermod'], (error) => resolve(!error)));
+    if (!(await canRun())) {
+      console.log(`\ninstalling docker and saltext.dockermod into ${info.python}'s environment for Salt's own docker module`);
+      await new Promise<void>((resolve) => execFile(info.python, ['-m', 'pip', 'install', '-q', 'docker', 'saltext.dockermod'], { timeout: 300_000 }, () => resolve()));
+    }
+    if (!(await canRun())) console.log(`\nSalt's own docker.sls: not run (could not install: ${info.python} -m pip install docker saltext.dockermod)`);
     else {
       const conf = mkdtempSync(join(tmpdir(), 'salt-bench-conf-'));
       writeFileSync(
