@@ -155,7 +155,7 @@ async function main(): Promise<void> {
           own.push((await timed(() => hostSaltCall(info.python, conf, ['docker.sls', c, `mods=${SLS}`])))[0]);
           const tag = `salt-containers-bench:own${i}`;
           tags.push(tag);
-          ownBuild.push((await timed(() => hostSaltCall(info.python, conf, ['docker.sls_build', 'salt-containers-bench', `base=${IMAGE}`, `mods=${SLS}`, `repository=salt-containers-bench`, `tag=own${i}`])))[0]);
+          ownBuild.push((await timed(() => hostSaltCall(info.python, conf, ['docker.sls_build', `base=${IMAGE}`, `mods=${SLS}`, `repository=salt-containers-bench`, `tag=own${i}`])))[0]);
         }
         row("Salt's own docker.sls (new container)", median(own), `engine cold is ${(median(own) / median(engineCold)).toFixed(1)}x faster (target >= 5x)`);
         row("Salt's own docker.sls_build", median(ownBuild), `engine build is ${(median(ownBuild) / median(builds)).toFixed(1)}x faster (target >= 5x)`);
