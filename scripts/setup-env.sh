@@ -42,10 +42,19 @@ else
   fi
   command -v dockerd >/dev/null || apt_install docker.io
   command -v docker >/dev/null || apt_install docker-cli
+  # A daemon killed without cleaning up leaves its pid file, and dockerd refuses to start while that
+  # pid names any live process or thread: drop the file unless it names a running dockerd.
+  pidfile=/var/run/docker.pid
+  if [ -f "$pidfile" ] && [ "$(cat "/proc/$(cat "$pidfile")/comm" 2>/dev/null)" != dockerd ]; then rm -f "$pidfile"; fi
   # No systemd here: run the daemon in its own session so it outlives this script. No bridge or
   # iptables: test containers need no network.
   setsid dockerd --iptables=false --bridge=none >"$CACHE/dockerd.log" 2>&1 < /dev/null &
-  for _ in $(seq 1 120); do engine_answers && break; sleep 0.5; done
+  dockerd_pid=$!
+  for _ in $(seq 1 120); do
+    engine_answers && break
+    kill -0 "$dockerd_pid" 2>/dev/null || break # it gave up: no point waiting
+    sleep 0.5
+  done
   engine_answers || { echo "dockerd did not start; its log:" >&2; tail -20 "$CACHE/dockerd.log" >&2; exit 1; }
   done_ "started dockerd ($(docker version --format '{{.Server.Version}}'))"
 fi
