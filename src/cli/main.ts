@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DockerEngine, SaltRunner, SaltSource, type AnyRun, type RunError } from '../engine';
 import { findRoots } from '../sls/roots';
-import { locateSls } from '../sls/locate';
+import { locateRunError } from '../sls/locate';
 import { parseCommandLine, USAGE, type CliCommand } from './args';
 import { colors, formatCall, formatList, formatStateRun, plain, relativeTo, toJson } from './format';
 
@@ -32,9 +32,8 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
 
   const tree = findRoots(process.cwd(), { stateRoot: command.states, pillarRoot: command.pillar });
   const locate = (error: RunError) => {
-    if (!error.sls) return undefined;
-    const where = locateSls(tree.stateRoot, error.sls, error.line);
-    return where && `${relativeTo(process.cwd(), where.file)}${error.line ? `:${error.line}${error.column ? `:${error.column}` : ''}` : ''}`;
+    const where = locateRunError(tree.stateRoot, error, { mods: command.mods, highstate: command.verb === 'highstate' });
+    return where && `${relativeTo(process.cwd(), where.file)}${where.exact ? `:${where.line + 1}${error.column ? `:${error.column}` : ''}` : ''}`;
   };
 
   // Ctrl-C cancels the run (salt-call is killed, the injected files removed); a second one quits at once.

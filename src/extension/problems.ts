@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildRun, RunError, StateResult, StateRun } from '../engine';
-import { locateSls, locateState } from '../sls/locate';
+import { locateRunError, locateState } from '../sls/locate';
 import { fileForModule } from '../sls/modules';
 
 export type ProblemSeverity = 'error' | 'information';
@@ -46,11 +46,11 @@ function stateProblem(stateRoot: string, run: StateRun | BuildRun, state: StateR
   return { ...location, column: 0, severity: failed ? 'error' : 'information', message, code: state.id || state.function };
 }
 
-function errorProblem(stateRoot: string, error: RunError): Problem | undefined {
-  if (!error.sls) return undefined; // not about a file Salt named: the panel and the notification show it
-  const location = locateSls(stateRoot, error.sls, error.line);
+function errorProblem(stateRoot: string, run: StateRun | BuildRun, error: RunError): Problem | undefined {
+  // Not about a file Salt named (or one that can be found): the panel and the notification show it.
+  const location = locateRunError(stateRoot, error, run);
   if (!location) return undefined;
-  const column = error.column !== undefined ? Math.max(0, error.column - 1) : 0;
+  const column = error.column !== undefined ? Math.max(0, error.column - 1) : location.column;
   const message = error.hint ? `${error.message}\n${error.hint}` : error.message;
   return { file: location.file, line: location.line, column, severity: 'error', message, code: error.kind, exact: location.exact };
 }
@@ -62,7 +62,7 @@ export function problemsOf(run: StateRun | BuildRun, stateRoot: string): Problem
     if (problem) problems.push(problem);
   }
   for (const error of run.errors) {
-    const problem = errorProblem(stateRoot, error);
+    const problem = errorProblem(stateRoot, run, error);
     if (problem) problems.push(problem);
   }
   return problems;
@@ -75,11 +75,14 @@ export function problemsOf(run: StateRun | BuildRun, stateRoot: string): Problem
 export function filesOfRun(run: StateRun | BuildRun, stateRoot: string): string[] {
   const modules = new Set<string>(run.mods);
   for (const state of run.states) if (state.sls) modules.add(state.sls);
-  for (const error of run.errors) if (error.sls) modules.add(error.sls);
   const files = new Set<string>();
   for (const module of modules) {
     const file = fileForModule(stateRoot, module);
     if (file) files.add(file);
+  }
+  for (const error of run.errors) {
+    const location = locateRunError(stateRoot, error, run);
+    if (location) files.add(location.file);
   }
   if (run.highstate && existsSync(join(stateRoot, 'top.sls'))) files.add(join(stateRoot, 'top.sls'));
   return [...files];

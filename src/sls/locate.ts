@@ -4,7 +4,8 @@
  * the key line that makes it; failing everything, the top of the module's file (never another file).
  */
 import { readFileSync, statSync } from 'node:fs';
-import { fileForModule } from './modules';
+import { basename, join } from 'node:path';
+import { fileForModule, resolveInclude } from './modules';
 import { escapeRegExp } from './jinja';
 import { parseSls, type ParsedSls } from './parse';
 
@@ -26,7 +27,7 @@ function parsedFile(file: string): ParsedSls | undefined {
     const { mtimeMs, size } = statSync(file);
     const hit = cache.get(file);
     if (hit && hit.mtimeMs === mtimeMs && hit.size === size) return hit.parsed;
-    const parsed = parseSls(readFileSync(file, 'utf8'));
+    const parsed = parseSls(readFileSync(file, 'utf8'), { isTop: basename(file) === 'top.sls' });
     if (cache.size > 256) cache.clear();
     cache.set(file, { mtimeMs, size, parsed });
     return parsed;
@@ -62,4 +63,48 @@ export function locateSls(stateRoot: string, sls: string, line?: number): Source
   const file = fileForModule(stateRoot, sls);
   if (!file) return undefined;
   return { file, line: Math.max(0, (line ?? 1) - 1), column: 0, exact: line !== undefined };
+}
+
+/**
+ * The include entry (or top.sls entry) that names `missing`, searched from the modules a run applied
+ * through their includes; for a module that does not exist this is the line to point at.
+ */
+export function locateInclude(stateRoot: string, from: { mods: string[]; highstate: boolean }, missing: string): SourceLocation | undefined {
+  const at = (file: string, parsed: ParsedSls, offset: number): SourceLocation => {
+    const { line, character } = parsed.lines.position(offset);
+    return { file, line, column: character, exact: true };
+  };
+  const queue = [...from.mods];
+  if (from.highstate) {
+    const top = join(stateRoot, 'top.sls');
+    const parsed = parsedFile(top);
+    for (const entry of parsed?.topEntries ?? []) {
+      if (entry.module === missing) return at(top, parsed!, entry.span.start);
+      queue.push(entry.module);
+    }
+  }
+  const seen = new Set<string>();
+  while (queue.length) {
+    const module = queue.shift()!;
+    if (seen.has(module)) continue;
+    seen.add(module);
+    const file = fileForModule(stateRoot, module);
+    const parsed = file && parsedFile(file);
+    if (!file || !parsed) continue;
+    for (const include of parsed.includes) {
+      const named = resolveInclude(include.module.replace(/^[\w-]+:(?!\/)/, ''), { module, isInit: basename(file) === 'init.sls' });
+      if (named === missing) return at(file, parsed, include.span.start);
+      queue.push(named);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Where a run error belongs: the line Salt names in the SLS it names; for an SLS that does not exist,
+ * the include or top.sls entry that asked for it.
+ */
+export function locateRunError(stateRoot: string, error: { sls?: string; line?: number }, run: { mods: string[]; highstate: boolean }): SourceLocation | undefined {
+  if (!error.sls) return undefined;
+  return locateSls(stateRoot, error.sls, error.line) ?? locateInclude(stateRoot, run, error.sls);
 }

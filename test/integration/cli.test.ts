@@ -40,13 +40,17 @@ describe('salt-containers CLI', () => {
     assert.deepEqual(doc.errors, []);
   });
 
-  it('a render error exits 1 and points at the file and line', async () => {
+  it('a render error exits 1 and points at the file and line (a missing include at the include)', async () => {
     const human = await cli(['apply', 'bad_jinja', '--container', container], join(REPO_ROOT, 'test', 'fixtures', 'engine'));
     assert.equal(human.code, 1);
     assert.match(human.stdout, /error: Rendering SLS 'base:bad_jinja' failed: Jinja variable 'no_such_variable' is undefined; line 3/);
     assert.match(human.stdout, /at salt\/bad_jinja\.sls:3/);
     const json = await cli(['apply', 'bad_jinja', '--container', container, '--json'], join(REPO_ROOT, 'test', 'fixtures', 'engine'));
     assert.deepEqual(JSON.parse(json.stdout).errors.map((e: { sls: string; line: number }) => [e.sls, e.line]), [['bad_jinja', 3]]);
+    const include = await cli(['apply', 'includes_missing', '--container', container], join(REPO_ROOT, 'test', 'fixtures', 'engine'));
+    assert.equal(include.code, 1);
+    assert.match(include.stdout, /error: Specified SLS no_such_module in saltenv base is not available/);
+    assert.match(include.stdout, /at salt\/includes_missing\.sls:2\n/);
   });
 
   it('call passes KEY=VALUE as keyword arguments and prints the return', async () => {

@@ -82,6 +82,20 @@ describe('problems from a run', () => {
     assert.match(problem.message, /mapping values[\s\S]*Fix the YAML/);
   });
 
+  it('a missing module sits on the include that asks for it, and that file is one the run speaks for', () => {
+    const missing = run({ mods: ['web'], errors: [{ kind: 'render', message: 'Specified SLS nowhere in saltenv base is not available', sls: 'nowhere' }], retcode: 1 });
+    writeFileSync(join(root, 'common', 'asks.sls'), 'include:\n  - nowhere\n');
+    try {
+      const withInclude = run({ ...missing, mods: ['common.asks'] });
+      const [problem] = problemsOf(withInclude, root);
+      assert.deepEqual([problem.file, problem.line, problem.column], [join(root, 'common', 'asks.sls'), 1, 4]);
+      assert.ok(filesOfRun(withInclude, root).includes(join(root, 'common', 'asks.sls')));
+      assert.deepEqual(problemsOf(missing, root), []); // web does not include it: nowhere to point
+    } finally {
+      rmSync(join(root, 'common', 'asks.sls'));
+    }
+  });
+
   it('errors that name no SLS and states without __sls__ give no problem (the panel shows them)', () => {
     assert.deepEqual(problemsOf(run({ errors: [{ kind: 'engine-unreachable', message: 'down' }], retcode: 1 }), root), []);
     assert.deepEqual(problemsOf(run({ states: [state({ sls: '', id: '', result: false })] }), root), []);

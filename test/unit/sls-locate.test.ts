@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { locateSls, locateState } from '../../src/sls/locate';
+import { locateInclude, locateRunError, locateSls, locateState } from '../../src/sls/locate';
 
 const stateRoot = resolve(__dirname, '..', '..', '..', 'examples', 'salt');
 
@@ -44,5 +44,26 @@ describe('locateSls', () => {
   it('turns Salt 1-based render error lines into 0-based lines', () => {
     assert.deepEqual(locateSls(stateRoot, 'web', 3), { file: join(stateRoot, 'web', 'init.sls'), line: 2, column: 0, exact: true });
     assert.deepEqual(locateSls(stateRoot, 'web'), { file: join(stateRoot, 'web', 'init.sls'), line: 0, column: 0, exact: false });
+  });
+});
+
+describe('locateInclude', () => {
+  it('points a missing module at the include that asks for it, through relative includes and top.sls', () => {
+    const root = mkdtempSync(join(tmpdir(), 'sc-include-'));
+    try {
+      mkdirSync(join(root, 'app'));
+      writeFileSync(join(root, 'top.sls'), "base:\n  '*':\n    - app\n    - gone.top\n");
+      writeFileSync(join(root, 'app', 'init.sls'), 'include:\n  - .config\n\nx:\n  test.nop\n');
+      writeFileSync(join(root, 'app', 'config.sls'), 'include:\n  - base:app.db\n  - .missing\n');
+      writeFileSync(join(root, 'app', 'db.sls'), 'y:\n  test.nop\n');
+      assert.deepEqual(locateInclude(root, { mods: ['app'], highstate: false }, 'app.missing'), { file: join(root, 'app', 'config.sls'), line: 2, column: 4, exact: true });
+      assert.deepEqual(locateInclude(root, { mods: [], highstate: true }, 'gone.top'), { file: join(root, 'top.sls'), line: 3, column: 6, exact: true });
+      assert.equal(locateInclude(root, { mods: ['app'], highstate: false }, 'never.named'), undefined);
+      // An existing module keeps the line Salt names; a missing one falls back to its include.
+      assert.equal(locateRunError(root, { sls: 'app.db', line: 2 }, { mods: ['app'], highstate: false })?.file, join(root, 'app', 'db.sls'));
+      assert.equal(locateRunError(root, { sls: 'app.missing' }, { mods: ['app'], highstate: false })?.line, 2);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
