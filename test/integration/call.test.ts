@@ -36,6 +36,15 @@ describe('call', () => {
     assert.equal(run.return, 84);
   });
 
+  it('loads custom grains from _grains and custom states from _states of the state tree', async () => {
+    const grain = await runner.call(container, 'grains.get', ['fixture_grain'], {}, FIXTURES);
+    assert.equal(grain.return, 'from-custom-grain');
+    const run = await runner.apply(container, ['custom'], FIXTURES);
+    assert.equal(run.retcode, 0, JSON.stringify(run.errors));
+    assert.deepEqual(run.states.map((s) => [s.id, s.function, s.result, s.comment]), [['custom_state', 'fixture_state.noted', true, 'noted from-custom-grain for grain from-custom-grain']]);
+    assert.deepEqual(saltLeftovers(await containerDiff(engine, container)), []);
+  });
+
   it('names an unknown function', async () => {
     const run = await runner.call(container, 'nosuch.fn', [], {});
     assert.equal(run.retcode, 1);
