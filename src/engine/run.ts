@@ -122,7 +122,8 @@ export class SaltCallRunner {
       const argv = [python.path, `${runDir}/run.py`, '-c', `${runDir}/conf`, '--local', '--retcode-passthrough', '--out', 'json', '-l', 'quiet', '--', ...spec.args];
       const env = [CLEAN_PATH, 'LANG=C.UTF-8', 'LC_ALL=C.UTF-8', 'HOME=/root', 'PYTHONDONTWRITEBYTECODE=1', 'PYTHONIOENCODING=utf-8'];
       log(`exec ${container.name}: ${JSON.stringify(argv)}`);
-      const result = await this.engine.exec(container.id, argv, { env, user: control.user ?? ROOT, signal: control.signal });
+      // As root, like a minion: states install packages and manage services (they drop privileges with runas).
+      const result = await this.engine.exec(container.id, argv, { env, user: ROOT, signal: control.signal });
       raw = { argv, stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
       log(`exit ${result.exitCode ?? '(none)'}; stdout ${result.stdout.length} bytes; stderr:\n${result.stderr.trimEnd()}`);
       log(`stdout:\n${result.stdout.trimEnd()}`);

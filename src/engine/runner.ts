@@ -29,8 +29,6 @@ export interface RunControl {
   onStage?: (stage: RunStage) => void;
   /** The exact engine calls and Salt's raw output, line by line (for an output channel or --debug). */
   log?: (line: string) => void;
-  /** User to run salt-call as in the container (default root: states install packages). */
-  user?: string;
 }
 
 export interface ApplyOptions extends RunControl {
