@@ -27,7 +27,7 @@ import { moduleForFile } from '../sls/modules';
 import { callInputProblem, parseCallInput } from './callInput';
 import { defaultBaseImage, folderFor, rootsFor, runSettings, section } from './config';
 import type { CommandFactory, Ctx, Refused } from './ctx';
-import { compareNames, imageLabel, shortId, suggestContainerName, validContainerName, validImageTag } from './format';
+import { compareNames, errorWithHint, imageLabel, shortId, suggestContainerName, validContainerName, validImageTag } from './format';
 import { applyTarget } from './targets';
 import { isContainerNode, isImageNode, nodeName, type ContainerNode, type ImageNode } from './views';
 
@@ -66,11 +66,6 @@ const lastCallKey = 'saltContainers.lastCall';
 
 const refusal = (reason: Refused['reason'], message: string): Refused => ({ refused: true, reason, message });
 
-function errorText(error: unknown): string {
-  const e = error as { message?: string; hint?: string };
-  return [e?.message ?? String(error), e?.hint].filter(Boolean).join(' ');
-}
-
 // ---------------------------------------------------------------- containers
 
 interface ContainerChoice {
@@ -85,7 +80,7 @@ async function runningContainers(ctx: Ctx): Promise<{ engineKey: string; engineL
         const list = await entry.engine.listContainers();
         return list.filter((c) => c.state === 'running').map((info) => ({ engineKey: entry.key, engineLabel: entry.label, info }));
       } catch (error) {
-        void vscode.window.showErrorMessage(`Salt Containers: ${errorText(error)}`);
+        void vscode.window.showErrorMessage(`Salt Containers: ${errorWithHint(error)}`);
         return [];
       }
     }),
@@ -232,8 +227,8 @@ function applyCommand(mode: { test: boolean; highstate: boolean }): CommandFacto
         return run;
       } catch (error) {
         // Runs report Salt and engine problems in `errors`; this is for anything else.
-        ctx.log(`error: ${errorText(error)}`);
-        void ctx.notifyError(errorText(error));
+        ctx.log(`error: ${errorWithHint(error)}`);
+        void ctx.notifyError(errorWithHint(error));
         return undefined;
       }
     };
@@ -245,7 +240,7 @@ async function showCall(ctx: Ctx, run: CallRun, container: string): Promise<void
   ctx.lastRun = run;
   if (run.errors.length) {
     const [first] = run.errors;
-    void ctx.notifyError(`${run.function} on ${container}: ${first.message}${first.hint ? ` ${first.hint}` : ''}`);
+    void ctx.notifyError(`${run.function} on ${container}: ${errorWithHint(first)}`);
     return;
   }
   const content = typeof run.return === 'string' ? run.return : JSON.stringify(run.return, null, 2);
@@ -293,7 +288,7 @@ async function callInContainer(
     await showCall(ctx, run, container.name);
     return run;
   } catch (error) {
-    void ctx.notifyError(errorText(error));
+    void ctx.notifyError(errorWithHint(error));
     return undefined;
   }
 }
@@ -315,7 +310,7 @@ async function chooseBaseImage(ctx: Ctx, engineKey: string | undefined, resource
     const entry = await ctx.engines.get(engineKey);
     images = (await entry.engine.listImages()).filter((i) => !i.dangling).flatMap((i) => i.tags.map((tag) => ({ label: tag, description: shortId(i.id) })));
   } catch (error) {
-    void vscode.window.showErrorMessage(`Salt Containers: ${errorText(error)}`);
+    void vscode.window.showErrorMessage(`Salt Containers: ${errorWithHint(error)}`);
     return undefined;
   }
   images.sort((a, b) => Number(b.label === preferred) - Number(a.label === preferred) || compareNames(a.label, b.label));
@@ -366,7 +361,7 @@ const buildImage: CommandFactory = (ctx) => async (arg?: unknown, options?: Buil
     if (run.image && !run.image.failed) void vscode.window.showInformationMessage(`Salt Containers: built ${run.image.tag} (${shortId(run.image.id)}).`);
     return run;
   } catch (error) {
-    void ctx.notifyError(errorText(error));
+    void ctx.notifyError(errorWithHint(error));
     return undefined;
   }
 };
@@ -394,7 +389,7 @@ function lifecycle(action: 'start' | 'stop' | 'restart'): CommandFactory {
       ctx.containers.refresh();
       return true;
     } catch (error) {
-      void vscode.window.showErrorMessage(`Salt Containers: ${action} ${target.name}: ${errorText(error)}`);
+      void vscode.window.showErrorMessage(`Salt Containers: ${action} ${target.name}: ${errorWithHint(error)}`);
       return false;
     }
   };
@@ -418,7 +413,7 @@ const removeContainer: CommandFactory = (ctx) => async (arg?: unknown, options?:
     ctx.containers.refresh();
     return true;
   } catch (error) {
-    void vscode.window.showErrorMessage(`Salt Containers: remove ${target.name}: ${errorText(error)}`);
+    void vscode.window.showErrorMessage(`Salt Containers: remove ${target.name}: ${errorWithHint(error)}`);
     return false;
   }
 };
@@ -446,7 +441,7 @@ const createContainer: CommandFactory = (ctx) => async (arg?: unknown, options?:
     ctx.containers.refresh();
     return { id, name };
   } catch (error) {
-    void vscode.window.showErrorMessage(`Salt Containers: create ${name} from ${image}: ${errorText(error)}`);
+    void vscode.window.showErrorMessage(`Salt Containers: create ${name} from ${image}: ${errorWithHint(error)}`);
     return undefined;
   }
 };
@@ -466,7 +461,7 @@ const removeImage: CommandFactory = (ctx) => async (arg?: unknown, options?: { i
     ctx.images.refresh();
     return true;
   } catch (error) {
-    void vscode.window.showErrorMessage(`Salt Containers: remove image ${reference}: ${errorText(error)}`);
+    void vscode.window.showErrorMessage(`Salt Containers: remove image ${reference}: ${errorWithHint(error)}`);
     return false;
   }
 };

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { AnyRun, BuildRun, RunControl, RunStage, StateRun } from '../engine';
 import { RunDiagnostics } from './diagnostics';
 import { Engines, loadRuntime } from './engines';
+import { errorWithHint } from './format';
 import { ResultsPanel } from './panel';
 import { ContainersTree, EngineWatcher, ImagesTree } from './views';
 
@@ -110,7 +111,7 @@ export class Ctx implements vscode.Disposable {
       void vscode.window.showInformationMessage(`Salt Containers: ${model.title} cancelled. ${cancelled.message}`);
     } else if (run.errors.length) {
       const [first] = run.errors;
-      void this.notifyError(`${model.title}: ${first.message}${first.hint ? ` ${first.hint}` : ''}`);
+      void this.notifyError(`${model.title}: ${errorWithHint(first)}`);
     } else if (s.failed) {
       void this.notifyError(`${model.title}: ${s.failed} of ${s.total} states failed.`);
     }

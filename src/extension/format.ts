@@ -142,3 +142,11 @@ export function suggestContainerName(image: string, suffix: string): string {
   const repo = image.replace(/:[^/:]*$/, '').split('/').pop() ?? 'salt';
   return `${repo.replace(/[^a-zA-Z0-9_.-]/g, '-') || 'salt'}-${suffix}`;
 }
+
+/** An error and what to do about it, as one sentence pair for a notification. */
+export function errorWithHint(error: { message?: string; hint?: string } | unknown): string {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as { message?: string; hint?: string };
+  const message = e.message ?? String(error);
+  if (!e.hint) return message;
+  return `${message}${/[.!?:]$/.test(message.trimEnd()) ? '' : '.'} ${e.hint}`;
+}

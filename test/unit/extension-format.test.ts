@@ -4,6 +4,7 @@ import type { ContainerInfo, ImageInfo } from '../../src/engine';
 import {
   containerContextValue,
   containerDetails,
+  errorWithHint,
   formatAge,
   formatDuration,
   formatSize,
@@ -104,5 +105,14 @@ describe('format', () => {
     assert.ok(validImageTag(''));
     assert.equal(suggestContainerName('myorg/web:1.0', 'ab12'), 'web-ab12');
     assert.equal(suggestContainerName('salt-containers-test:py3', 'ab12'), 'salt-containers-test-ab12');
+  });
+});
+
+describe('error notifications', () => {
+  it('join an error and its hint as two sentences', () => {
+    assert.equal(errorWithHint({ message: 'no Python with Salt found on this machine', hint: 'Install Salt on the host.' }), 'no Python with Salt found on this machine. Install Salt on the host.');
+    assert.equal(errorWithHint({ message: 'engine down.', hint: 'Start Docker.' }), 'engine down. Start Docker.');
+    assert.equal(errorWithHint({ message: 'plain' }), 'plain');
+    assert.equal(errorWithHint('a string'), 'a string');
   });
 });
