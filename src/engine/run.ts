@@ -146,7 +146,7 @@ export class SaltCallRunner {
   }
 
   /**
-   * After salt-call was killed or lost: whether the container went away under it. A container being
+   * After an exec was killed or failed: whether the container went away under it. A container being
    * removed or stopped still reports running for a moment, so look a few times before concluding.
    */
   private async containerGone(container: { id: string; name: string }): Promise<string | undefined> {
@@ -178,7 +178,7 @@ export class SaltCallRunner {
     return withoutBytecode(createReadStream(thin.tarPath, { highWaterMark: 1 << 20 }));
   }
 
-  /** The container's Python (python3, platform-python, python), probed once per container and image. */
+  /** The container's Python (python3, platform-python, python), probed once per container. */
   private async findPython(container: { id: string; name: string }, image: string, log: (line: string) => void): Promise<ContainerPython> {
     const containerId = container.id;
     const known = this.pythons.get(containerId);
@@ -196,11 +196,8 @@ export class SaltCallRunner {
       // Only "no such program" means this candidate is absent; anything else (the container stopping
       // under us, the runtime failing) must not be reported as a missing Python.
       if (!/executable file not found|no such file or directory/i.test(`${result.stdout}${result.stderr}`) && result.exitCode !== 127) {
-        const gone = await this.engine.inspectContainer(containerId).then(
-          (d) => (d.State.Running ? undefined : d.State.Status),
-          () => 'removed',
-        );
-        if (gone) throw new RunFailure({ kind: 'container-not-running', message: `container ${container.name} is not running (${gone})`, hint: 'Start the container first.' });
+        const gone = await this.containerGone(container);
+        if (gone) throw new RunFailure({ kind: 'container-not-running', message: `container ${gone}`, hint: 'Start the container first.' });
         throw new RunFailure({ kind: 'salt', message: `could not run ${path} in the container: ${(result.stderr || result.stdout).trim() || `exit ${result.exitCode}`}` });
       }
     }
