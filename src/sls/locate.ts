@@ -92,7 +92,7 @@ export function locateInclude(stateRoot: string, from: { mods: string[]; highsta
     const parsed = file && parsedFile(file);
     if (!file || !parsed) continue;
     for (const include of parsed.includes) {
-      const named = resolveInclude(include.module.replace(/^[\w-]+:(?!\/)/, ''), { module, isInit: basename(file) === 'init.sls' });
+      const named = resolveInclude(include.module, { module, isInit: basename(file) === 'init.sls' });
       if (named === missing) return at(file, parsed, include.span.start);
       queue.push(named);
     }

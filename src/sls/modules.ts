@@ -28,12 +28,14 @@ export function fileForModule(stateRoot: string, module: string): string | undef
 }
 
 /**
- * Resolves an include entry as Salt does: `.foo` is relative to the including module's package
- * (for `a.b` defined in a/b.sls that is `a`, for a/b/init.sls it is `a.b`), each extra dot goes up.
+ * Resolves an include entry as Salt does: a `saltenv:` prefix names the environment, not the module;
+ * `.foo` is relative to the including module's package (for `a.b` defined in a/b.sls that is `a`, for
+ * a/b/init.sls it is `a.b`), each extra dot goes up.
  */
 export function resolveInclude(entry: string, including: { module: string; isInit: boolean }): string {
-  const match = /^(\.+)(.*)$/.exec(entry);
-  if (!match) return entry;
+  const name = entry.replace(/^[\w-]+:(?!\/)/, '');
+  const match = /^(\.+)(.*)$/.exec(name);
+  if (!match) return name;
   const dots = match[1].length;
   const pkg = including.module.split('.');
   if (!including.isInit) pkg.pop();

@@ -132,8 +132,9 @@ export class StateTree {
 
   /** The absolute module an include entry of `from` names (`.motd` in common/init.sls is common.motd). */
   resolveIncludeName(from: TreeFile, entry: string): string {
-    if (!entry.startsWith('.') || !from.module) return entry;
-    return resolveInclude(entry, { module: from.module, isInit: from.isInit });
+    // A relative include from a file outside any module has nothing to be relative to.
+    if (!from.module && entry.startsWith('.')) return entry;
+    return resolveInclude(entry, { module: from.module ?? '', isInit: from.isInit });
   }
 
   includeTarget(from: TreeFile, include: IncludeEntry): string | undefined {

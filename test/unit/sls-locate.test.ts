@@ -59,6 +59,8 @@ describe('locateInclude', () => {
       assert.deepEqual(locateInclude(root, { mods: ['app'], highstate: false }, 'app.missing'), { file: join(root, 'app', 'config.sls'), line: 2, column: 4, exact: true });
       assert.deepEqual(locateInclude(root, { mods: [], highstate: true }, 'gone.top'), { file: join(root, 'top.sls'), line: 3, column: 6, exact: true });
       assert.equal(locateInclude(root, { mods: ['app'], highstate: false }, 'never.named'), undefined);
+      // `base:app.db` names module app.db in saltenv base.
+      assert.deepEqual(locateInclude(root, { mods: ['app'], highstate: false }, 'app.db'), { file: join(root, 'app', 'config.sls'), line: 1, column: 4, exact: true });
       // An existing module keeps the line Salt names; a missing one falls back to its include.
       assert.equal(locateRunError(root, { sls: 'app.db', line: 2 }, { mods: ['app'], highstate: false })?.file, join(root, 'app', 'db.sls'));
       assert.equal(locateRunError(root, { sls: 'app.missing' }, { mods: ['app'], highstate: false })?.line, 2);
