@@ -4,7 +4,7 @@
  * loaded on first use (runtime.ts) so activation pays nothing for it until a view shows or a command runs.
  */
 import * as vscode from 'vscode';
-import type { DockerEngine, SaltRunnerApi } from '../engine';
+import type { DockerEngine, SaltRunnerApi, SaltSource } from '../engine';
 import type * as Runtime from './runtime';
 import { engineSettings, saltPython, section } from './config';
 
@@ -25,13 +25,11 @@ export interface EngineEntry {
   label: string;
 }
 
-function createRunner(api: RuntimeApi, engine: DockerEngine, python: string | undefined): SaltRunnerApi {
-  return new api.SaltRunner(engine, new api.SaltSource({ python }));
-}
-
 export class Engines implements vscode.Disposable {
   private entries = new Map<string, EngineEntry>();
   private runners = new Map<string, SaltRunnerApi>();
+  /** One Salt source for every engine: its probe of the host Python and its thin are the same for all. */
+  private source?: SaltSource;
   private readonly changed = new vscode.EventEmitter<void>();
   /** Fires when the engine settings change (the views list again, watchers reconnect). */
   readonly onDidChange = this.changed.event;
@@ -45,6 +43,7 @@ export class Engines implements vscode.Disposable {
         this.changed.fire();
       } else if (event.affectsConfiguration(`${section}.saltPython`)) {
         this.runners.clear();
+        this.source = undefined;
       }
     });
   }
@@ -79,7 +78,9 @@ export class Engines implements vscode.Disposable {
     const entry = await this.get(key);
     let runner = this.runners.get(entry.key);
     if (!runner) {
-      runner = createRunner(await loadRuntime(), entry.engine, saltPython());
+      const api = await loadRuntime();
+      this.source ??= new api.SaltSource({ python: saltPython() });
+      runner = new api.SaltRunner(entry.engine, this.source);
       this.runners.set(entry.key, runner);
     }
     return runner;
