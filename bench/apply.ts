@@ -42,7 +42,8 @@ async function newContainer(): Promise<string> {
 /** Puts the thin and the tree at /tmp/floor once, outside any timing. */
 async function prepareFloor(container: string): Promise<void> {
   const thin = await source.thin();
-  await engine.putArchive(container, '/tmp', bundleTar({ runDir: '/tmp/floor', tree: TREE, minionId: 'bench', saltenv: 'base' }));
+  await engine.exec(container, ['mkdir', '-p', '/tmp/floor']);
+  await engine.putArchive(container, '/tmp/floor', bundleTar({ runDir: '/tmp/floor', tree: TREE, minionId: 'bench', saltenv: 'base' }));
   await engine.putArchive(container, '/tmp/floor', createReadStream(thin.tarPath));
 }
 

@@ -1,6 +1,6 @@
 /**
- * One tar per run, rooted at the run's private directory name: the minion config that keeps every
- * Salt path inside that directory, the run's entry point, the state tree (file_roots), the pillar tree
+ * One tar per run, relative to the run's private directory: the minion config that keeps every
+ * Salt path inside that directory, the state tree (file_roots), the pillar tree
  * (pillar_roots), and the state tree's custom modules (`_modules`, `_states`, `_grains`, ...) placed
  * where Salt's loader finds them without a sync. Symlinks that lead outside a root are not followed.
  */
@@ -8,13 +8,12 @@ import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'no
 import { join, relative, sep } from 'node:path';
 import { pack, type Pack } from 'tar-stream';
 import type { SaltTree } from './runner';
-import { RUN_PY } from './salt/scripts';
 
 /** Folders never shipped: version control, editor state, dependency trees. */
 const SKIPPED_DIRS = new Set(['.git', '.hg', '.svn', '.vscode', '.idea', 'node_modules', '__pycache__', '.venv']);
 
 export interface BundleSpec {
-  /** The run directory's absolute path in the container, e.g. /tmp/salt-containers.1a2b3c. */
+  /** The run directory's absolute path in the container, or RUN_DIR_MARK for the entry point to fill in. */
   runDir: string;
   tree: SaltTree;
   minionId: string;
@@ -86,27 +85,31 @@ function addDir(tar: Pack, name: string, mode = 0o755): Promise<void> {
   return new Promise((resolve, reject) => tar.entry({ name, type: 'directory', mode, uid: 0, gid: 0, mtime: new Date() }, (error) => (error ? reject(error) : resolve())));
 }
 
-/** The run's tar, to be unpacked in the run directory's parent. */
+/** The run's tar, to be unpacked in the run directory. */
 export function bundleTar(spec: BundleSpec): Pack {
   const tar = pack();
-  const top = spec.runDir.split('/').pop() as string;
   (async () => {
-    await addDir(tar, top, 0o700);
-    for (const sub of ['conf', 'states', 'pillar', 'cache', 'cache/extmods']) await addDir(tar, `${top}/${sub}`);
+    for (const sub of ['conf', 'states', 'pillar', 'cache', 'cache/extmods']) await addDir(tar, sub);
     // JSON is YAML: no YAML library needed to write the config.
-    await addFile(tar, `${top}/conf/minion`, JSON.stringify(minionConfig(spec), null, 1));
-    await addFile(tar, `${top}/run.py`, RUN_PY);
+    await addFile(tar, 'conf/minion', JSON.stringify(minionConfig(spec), null, 1));
     for (const file of listTree(spec.tree.stateRoot)) {
       const content = readFileSync(file.absolute);
-      await addFile(tar, `${top}/states/${file.path}`, content, file.mode);
+      await addFile(tar, `states/${file.path}`, content, file.mode);
       // `_modules/x.py` -> cache/extmods/modules/x.py: what saltutil.sync_all would do, without its exec.
       const custom = /^_([a-z_]+)\/(.+)$/.exec(file.path);
-      if (custom) await addFile(tar, `${top}/cache/extmods/${custom[1]}/${custom[2]}`, content, file.mode);
+      if (custom) await addFile(tar, `cache/extmods/${custom[1]}/${custom[2]}`, content, file.mode);
     }
     if (spec.tree.pillarRoot) {
-      for (const file of listTree(spec.tree.pillarRoot)) await addFile(tar, `${top}/pillar/${file.path}`, readFileSync(file.absolute), file.mode);
+      for (const file of listTree(spec.tree.pillarRoot)) await addFile(tar, `pillar/${file.path}`, readFileSync(file.absolute), file.mode);
     }
     tar.finalize();
   })().catch((error) => tar.destroy(error));
   return tar;
+}
+
+/** The run's tar in memory (the engine announces its size before sending it). */
+export async function bundleBytes(spec: BundleSpec): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of bundleTar(spec) as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }

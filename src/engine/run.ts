@@ -1,25 +1,18 @@
 /**
- * One run of salt-call in a container: find the container's Python, inject (one upload for the run's
- * bundle, one for the cached thin), exec salt-call with an argv array and a clean environment, parse,
- * and clean up. The run's entry point removes its own directory on the way out; when it could not
- * (cancel, container stopped, the exec lost), the engine kills what is left and removes it here.
+ * One run of salt-call in a container, in one exec: the run's entry point (scripts.ts RUN) makes a
+ * private directory (in the container's /dev/shm tmpfs when it has room, else /tmp); the engine streams
+ * the run's bundle and the cached thin into its stdin; it unpacks them, runs salt-call with an argv
+ * array and a clean environment, and removes its directory on the way out. When it could not (cancel,
+ * container stopped, the exec lost), the engine kills what is left and removes it here.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
-import { extract, pack } from 'tar-stream';
-import { bundleTar } from './bundle';
-import { DockerEngine, EngineError, type TarSource } from './docker/engine';
+import { createReadStream, statSync } from 'node:fs';
+import { bundleBytes } from './bundle';
+import { DockerEngine, EngineError, type ExecInput } from './docker/engine';
 import type { RawOutput, RunError } from './results/model';
 import type { RunControl, SaltTree } from './runner';
-import { CLEANUP, PROBE_PYTHON } from './salt/scripts';
+import { CLEANUP, HELLO, RUN, RUN_DIR_MARK, SETUP_ERROR } from './salt/scripts';
 import { SaltSource, SaltSourceError, type Thin } from './salt/source';
-
-/** Where a container's Python is and what version it is; probed once per container. */
-export interface ContainerPython {
-  path: string;
-  version: string;
-}
 
 export interface SaltCallSpec {
   container: string;
@@ -41,6 +34,12 @@ export interface SaltCallOutcome {
 /** The PATH salt-call sees: the usual system directories, nothing from the host or the image's env. */
 const CLEAN_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const PYTHON_CANDIDATES = ['python3', '/usr/libexec/platform-python', 'python'];
+const SALT_OPTIONS = ['--local', '--retcode-passthrough', '--out', 'json', '-l', 'quiet'];
+/** What the entry point says first: where the run lives and which Python runs it. */
+interface Hello {
+  dir?: string;
+  python: string;
+}
 /** Root by uid: images without /etc/passwd cannot resolve the name. */
 const ROOT = '0:0';
 
@@ -58,24 +57,9 @@ function asRunError(error: unknown): RunError {
   return { kind: 'salt', message: error instanceof Error ? error.message : String(error) };
 }
 
-/** A tar stream of the thin without its __pycache__ entries (for a container Python other than the one they were compiled for). */
-export function withoutBytecode(source: Readable): TarSource {
-  const input = extract();
-  const output = pack();
-  input.on('entry', (header, stream, next) => {
-    if (header.name.includes('__pycache__')) {
-      stream.resume();
-      stream.on('end', next);
-    } else stream.pipe(output.entry(header, next));
-  });
-  input.on('finish', () => output.finalize());
-  input.on('error', (error) => output.destroy(error));
-  source.pipe(input);
-  return output;
-}
-
 export class SaltCallRunner {
-  private readonly pythons = new Map<string, ContainerPython>();
+  /** The Python each image ran with (by image id), tried first. */
+  private readonly pythons = new Map<string, string>();
 
   constructor(
     readonly engine: DockerEngine,
@@ -88,8 +72,11 @@ export class SaltCallRunner {
     const log = control.log ?? (() => undefined);
     let container = { id: spec.container, name: spec.container };
     let saltVersion: string | undefined;
-    let injectedDir: string | undefined;
-    let cleaned = false;
+    // Chosen here, so a cleanup knows the directory even if the entry point never said where it is.
+    const runName = `salt-containers.${randomBytes(8).toString('hex')}`;
+    // True while an entry point (run by `python`) may have a directory in the container that it will not remove itself.
+    let leftover = false;
+    let python = 'python3';
     let raw: RawOutput | undefined;
     const cancelled = () => control.signal?.aborted === true;
     const checkCancel = () => {
@@ -104,45 +91,99 @@ export class SaltCallRunner {
       if (!details.State.Running) {
         throw new RunFailure({ kind: 'container-not-running', message: `container ${container.name} is not running (${details.State.Status})`, hint: 'Start the container first.' });
       }
-      const image = details.Config.Image;
-      const python = await this.findPython(container, image, log);
+      // /dev/shm is the container's own unless it shares the host's or another container's.
+      const ipc = details.HostConfig?.IpcMode ?? '';
+      const where = ipc === 'host' || ipc.startsWith('container:') ? 'tmp' : 'shm';
+      const bundle = await bundleBytes({ runDir: RUN_DIR_MARK, tree: spec.tree, minionId: container.name, saltenv: spec.saltenv ?? 'base' });
+      const known = this.pythons.get(details.Image);
+      const candidates = known ? [known, ...PYTHON_CANDIDATES.filter((p) => p !== known)] : PYTHON_CANDIDATES;
       checkCancel();
 
       control.onStage?.('injecting');
-      const runDir = `/tmp/salt-containers.${randomBytes(8).toString('hex')}`;
-      injectedDir = runDir;
-      log(`PUT archive ${container.name}:/tmp (run bundle ${runDir})`);
-      await this.engine.putArchive(container.id, '/tmp', bundleTar({ runDir, tree: spec.tree, minionId: container.name, saltenv: spec.saltenv ?? 'base' }));
-      checkCancel();
-      log(`PUT archive ${container.name}:${runDir} (Salt ${thin.saltVersion} thin, ${thin.files} files${python.version === thin.pythonVersion ? ', precompiled' : `, .pyc dropped: container has Python ${python.version}`})`);
-      await this.engine.putArchive(container.id, runDir, this.thinStream(thin, python));
-      checkCancel();
-
-      control.onStage?.('running');
-      const argv = [python.path, `${runDir}/run.py`, '-c', `${runDir}/conf`, '--local', '--retcode-passthrough', '--out', 'json', '-l', 'quiet', '--', ...spec.args];
       const env = [CLEAN_PATH, 'LANG=C.UTF-8', 'LC_ALL=C.UTF-8', 'HOME=/root', 'PYTHONDONTWRITEBYTECODE=1', 'PYTHONIOENCODING=utf-8'];
-      log(`exec ${container.name}: ${JSON.stringify(argv)}`);
-      // As root, like a minion: states install packages and manage services (they drop privileges with runas).
-      const result = await this.engine.exec(container.id, argv, { env, user: ROOT, signal: control.signal });
-      raw = { argv, stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
-      log(`exit ${result.exitCode ?? '(none)'}; stdout ${result.stdout.length} bytes; stderr:\n${result.stderr.trimEnd()}`);
-      log(`stdout:\n${result.stdout.trimEnd()}`);
-      // run.py removed its directory unless it was killed or never finished.
-      cleaned = !cancelled() && result.exitCode !== null && result.exitCode < 128;
-      checkCancel();
-      if (result.exitCode === null || result.exitCode >= 128) {
-        const gone = await this.containerGone(container);
-        if (gone) throw new RunFailure({ kind: 'container-gone', message: `Salt did not finish: container ${gone} while it ran`, hint: 'Keep the container running during the run.' });
+      for (const candidate of candidates) {
+        python = candidate;
+        const argv = [python, '-c', RUN, runName, where, String(thin.bytes), ...SALT_OPTIONS, '--', ...spec.args];
+        log(`exec ${container.name}: ${JSON.stringify([python, '-c', '<salt-containers entry point>', ...argv.slice(3)])}`);
+        leftover = true;
+        // As root, like a minion: states install packages and manage services (they drop privileges with runas).
+        const result = await this.engine.exec(container.id, argv, {
+          env,
+          user: ROOT,
+          signal: control.signal,
+          input: async (io) => {
+            const hello = greeting(await io.firstLine());
+            if (!hello?.dir) return; // not our entry point talking, or not a Python 3: it stops by itself
+            await this.send(io, hello.python, bundle, thin, log);
+            control.onStage?.('running');
+          },
+        });
+        // The entry point removes its directory unless it was killed or never finished.
+        leftover = result.exitCode === null || result.exitCode >= 128;
+        checkCancel();
+        const hello = greeting(result.stdout.split('\n', 1)[0]);
+        if (!hello) {
+          // Only "no such program" means this candidate is absent; anything else (the container stopping
+          // under us, the runtime failing, the entry point failing) must not be reported as a missing Python.
+          const output = `${result.stdout}${result.stderr}`;
+          log(`${python}: exit ${result.exitCode} ${output.trim()}`);
+          if (/executable file not found|no such file or directory/i.test(output) || result.exitCode === 127) continue;
+          await this.failedToStart(container, python, result);
+        }
+        if (!hello!.dir) {
+          log(`${python} is Python ${hello!.python}`);
+          continue;
+        }
+        this.pythons.set(details.Image, python);
+        const stdout = result.stdout.slice(result.stdout.indexOf('\n') + 1);
+        raw = { argv: ['salt-call', '-c', `${hello!.dir}/conf`, ...SALT_OPTIONS, '--', ...spec.args], stdout, stderr: result.stderr, exitCode: result.exitCode };
+        log(`exit ${result.exitCode ?? '(none)'} in ${hello!.dir}; stdout ${stdout.length} bytes; stderr:\n${result.stderr.trimEnd()}`);
+        log(`stdout:\n${stdout.trimEnd()}`);
+        const setupError = setupErrorOf(result.stderr);
+        if (setupError) throw new RunFailure({ kind: 'salt', message: setupError, hint: 'The container needs a writable /tmp or /dev/shm with room for Salt (about 35 MB).' });
+        if (result.exitCode === null || result.exitCode >= 128) {
+          const gone = await this.containerGone(container);
+          if (gone) throw new RunFailure({ kind: 'container-gone', message: `Salt did not finish: container ${gone} while it ran`, hint: 'Keep the container running during the run.' });
+        }
+        if (result.inputError && result.exitCode !== 0) log(`sending to the entry point failed: ${result.inputError.message}`);
+        return { container, saltVersion, raw, durationMs: Date.now() - started };
       }
-      return { container, saltVersion, raw, durationMs: Date.now() - started };
+      throw new RunFailure({
+        kind: 'no-python',
+        message: `image ${details.Config.Image} has no Python 3: Salt needs python3 in the image`,
+        hint: 'Use an image with python3 installed (e.g. add `RUN apt-get install -y python3` to its Dockerfile).',
+      });
     } catch (error) {
       return { container, saltVersion, raw, error: asRunError(error), durationMs: Date.now() - started };
     } finally {
-      if (injectedDir && !cleaned) {
+      if (leftover) {
         control.onStage?.('cleaning');
-        await this.cleanup(container.id, injectedDir, log);
+        await this.cleanup(container.id, python, runName, log);
       }
     }
+  }
+
+  /**
+   * Streams to the entry point a line with the sizes of the two tars that follow, then the run's
+   * bundle and the thin: bytecode for the Python that compiled it, sources for any other.
+   */
+  private async send(io: ExecInput, pythonVersion: string, bundle: Buffer, thin: Thin, log: (line: string) => void): Promise<void> {
+    const precompiled = pythonVersion === thin.pythonVersion;
+    const thinPath = precompiled ? thin.bytecodeTarPath : thin.tarPath;
+    const thinBytes = statSync(thinPath).size;
+    log(`sending run bundle ${bundle.length} bytes, Salt ${thin.saltVersion} thin ${thinBytes} bytes (${precompiled ? 'precompiled' : `sources: container has Python ${pythonVersion}`})`);
+    await io.write(`${bundle.length} ${thinBytes}\n`);
+    await io.write(bundle);
+    for await (const chunk of createReadStream(thinPath, { highWaterMark: 1 << 20 })) await io.write(chunk as Buffer);
+  }
+
+  /** The entry point did not greet: say why, unless the container went away. */
+  private async failedToStart(container: { id: string; name: string }, python: string, result: { exitCode: number | null; stdout: string; stderr: string }): Promise<never> {
+    const gone = await this.containerGone(container);
+    if (gone) throw new RunFailure({ kind: 'container-not-running', message: `container ${gone}`, hint: 'Start the container first.' });
+    const setupError = setupErrorOf(result.stderr);
+    if (setupError) throw new RunFailure({ kind: 'salt', message: setupError, hint: 'The container needs a writable /tmp or /dev/shm.' });
+    throw new RunFailure({ kind: 'salt', message: `could not run ${python} in the container: ${(result.stderr || result.stdout).trim() || `exit ${result.exitCode}`}` });
   }
 
   /**
@@ -162,49 +203,25 @@ export class SaltCallRunner {
   }
 
   /** Kills what is left of a run and removes its directory; quiet when the container is gone. */
-  private async cleanup(containerId: string, runDir: string, log: (line: string) => void): Promise<void> {
-    const python = this.pythons.get(containerId);
+  private async cleanup(containerId: string, python: string, runName: string, log: (line: string) => void): Promise<void> {
     try {
-      log(`cleanup ${runDir}`);
-      const result = await this.engine.exec(containerId, [python?.path ?? 'python3', '-c', CLEANUP, runDir], { user: ROOT, env: [CLEAN_PATH] });
-      if (!result.stdout.includes('removed')) log(`cleanup of ${runDir} did not finish: ${result.stdout}${result.stderr}`);
+      log(`cleanup ${runName}`);
+      const result = await this.engine.exec(containerId, [python, '-c', CLEANUP, runName], { user: ROOT, env: [CLEAN_PATH] });
+      if (!result.stdout.includes('removed')) log(`cleanup of ${runName} did not finish: ${result.stdout}${result.stderr}`);
     } catch (error) {
-      log(`cleanup of ${runDir} not possible: ${(error as Error).message}`);
+      log(`cleanup of ${runName} not possible: ${(error as Error).message}`);
     }
   }
+}
 
-  private thinStream(thin: Thin, python: ContainerPython): TarSource {
-    if (python.version === thin.pythonVersion) return createReadStream(thin.bytecodeTarPath, { highWaterMark: 1 << 20 });
-    return withoutBytecode(createReadStream(thin.tarPath, { highWaterMark: 1 << 20 }));
-  }
+/** The entry point's greeting, if the line is one (else the program that started is not ours). */
+function greeting(line: string | undefined): Hello | undefined {
+  if (!line?.startsWith(HELLO)) return undefined;
+  return JSON.parse(line.slice(HELLO.length)) as Hello;
+}
 
-  /** The container's Python (python3, platform-python, python), probed once per container. */
-  private async findPython(container: { id: string; name: string }, image: string, log: (line: string) => void): Promise<ContainerPython> {
-    const containerId = container.id;
-    const known = this.pythons.get(containerId);
-    if (known) return known;
-    for (const path of PYTHON_CANDIDATES) {
-      const result = await this.engine.exec(containerId, [path, '-c', PROBE_PYTHON], { env: [CLEAN_PATH], user: ROOT });
-      const version = result.stdout.trim();
-      log(`probe ${path}: exit ${result.exitCode} ${version}${result.stderr.trim()}`);
-      if (result.exitCode === 0 && /^\d+\.\d+$/.test(version)) {
-        const python = { path, version };
-        if (+version.split('.')[0] < 3) continue;
-        this.pythons.set(containerId, python);
-        return python;
-      }
-      // Only "no such program" means this candidate is absent; anything else (the container stopping
-      // under us, the runtime failing) must not be reported as a missing Python.
-      if (!/executable file not found|no such file or directory/i.test(`${result.stdout}${result.stderr}`) && result.exitCode !== 127) {
-        const gone = await this.containerGone(container);
-        if (gone) throw new RunFailure({ kind: 'container-not-running', message: `container ${gone}`, hint: 'Start the container first.' });
-        throw new RunFailure({ kind: 'salt', message: `could not run ${path} in the container: ${(result.stderr || result.stdout).trim() || `exit ${result.exitCode}`}` });
-      }
-    }
-    throw new RunFailure({
-      kind: 'no-python',
-      message: `image ${image} has no Python 3: Salt needs python3 in the image`,
-      hint: 'Use an image with python3 installed (e.g. add `RUN apt-get install -y python3` to its Dockerfile).',
-    });
-  }
+/** The entry point's own explanation of why it could not set the run up, if it gave one. */
+function setupErrorOf(stderr: string): string | undefined {
+  const line = stderr.split('\n').find((l) => l.startsWith(SETUP_ERROR));
+  return line?.slice(SETUP_ERROR.length).trim();
 }

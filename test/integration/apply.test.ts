@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DockerEngine, SaltRunner, SaltSource, summarize } from '../../src/engine';
-import { EXAMPLES, FIXTURES, containerDiff, readInContainer, removeContainer, saltLeftovers, startContainer } from '../support/containers';
+import { EXAMPLES, FIXTURES, containerDiff, leftovers, readInContainer, removeContainer, shmEntries, startContainer } from '../support/containers';
 
 const engine = new DockerEngine();
 const runner = new SaltRunner(engine, new SaltSource());
@@ -40,7 +40,7 @@ describe('apply on a running container', () => {
     assert.ok(Object.keys(run.states.find((s) => s.id === 'web_config')!.changes).length > 0);
     assert.equal(run.container?.name, container);
     assert.match(run.saltVersion ?? '', /^\d{4}\.\d+/);
-    assert.deepEqual(saltLeftovers(await containerDiff(engine, container)), []);
+    assert.deepEqual(await leftovers(engine, container), []);
   });
 
   it('reports a failed state and a requisite failure with every other result intact', async () => {
@@ -61,7 +61,7 @@ describe('apply on a running container', () => {
     const summary = summarize(run.states);
     assert.equal(summary.failed, 2);
     assert.equal(summary.succeeded, 2);
-    assert.deepEqual(saltLeftovers(await containerDiff(engine, container)), []);
+    assert.deepEqual(await leftovers(engine, container), []);
   });
 
   it('runs highstate through top.sls, with pillar overrides', async () => {
@@ -97,7 +97,7 @@ describe('apply on a running container', () => {
 
     const include = await runner.apply(container, ['includes_missing'], FIXTURES);
     assert.equal(include.errors[0].sls, 'no_such_module');
-    assert.deepEqual(saltLeftovers(await containerDiff(engine, container)), []);
+    assert.deepEqual(await leftovers(engine, container), []);
   });
 });
 
@@ -111,8 +111,58 @@ describe('test mode', () => {
       assert.equal(run.retcode, 0);
       const pending = run.states.filter((s) => s.result === null).map((s) => s.id);
       assert.ok(pending.includes('web_config') && pending.includes('motd'), `pending: ${pending}`);
-      // Nothing at all changed: not the states' targets, not Salt's files. (/tmp's own mtime is the only trace.)
-      assert.deepEqual((await containerDiff(engine, container)).filter((line) => line !== 'C /tmp'), []);
+      // Nothing at all changed: not the states' targets, not Salt's files (the run lived in /dev/shm), not even /tmp's mtime.
+      assert.deepEqual(await containerDiff(engine, container), []);
+      assert.deepEqual(await shmEntries(engine, container), []);
+    } finally {
+      await removeContainer(engine, container);
+    }
+  });
+});
+
+describe('where a run lives', () => {
+  /** Runs grains.item os with the engine's log, and returns the directory the log says the run used. */
+  async function runDirOf(container: string): Promise<string> {
+    const lines: string[] = [];
+    const run = await runner.call(container, 'grains.item', ['os'], {}, undefined, { log: (line) => lines.push(line) });
+    assert.deepEqual(run.errors, []);
+    assert.deepEqual(run.return, { os: 'Debian' });
+    const exit = lines.map((line) => /^exit 0 in (\S+);/.exec(line)).find(Boolean);
+    assert.ok(exit, lines.join('\n'));
+    return exit[1];
+  }
+
+  it("runs in the container's /dev/shm, so its disk is never touched", async () => {
+    const container = await startContainer(engine);
+    try {
+      assert.match(await runDirOf(container), /^\/dev\/shm\/salt-containers\.[0-9a-f]{16}$/);
+      assert.deepEqual(await containerDiff(engine, container), []);
+      assert.deepEqual(await shmEntries(engine, container), []);
+    } finally {
+      await removeContainer(engine, container);
+    }
+  });
+
+  it('leaves a small /dev/shm its room and runs in /tmp instead', async () => {
+    const container = await startContainer(engine, undefined, 'sc-it', { ShmSize: 16 * 1024 * 1024 });
+    try {
+      assert.match(await runDirOf(container), /^\/tmp\/salt-containers\.[0-9a-f]{16}$/);
+      const run = await runner.apply(container, ['web'], EXAMPLES);
+      assert.equal(run.retcode, 0, JSON.stringify(run.errors));
+      assert.deepEqual(await leftovers(engine, container), []);
+    } finally {
+      await removeContainer(engine, container);
+    }
+  });
+
+  it('runs in a container whose root filesystem is read-only', async () => {
+    const container = await startContainer(engine, undefined, 'sc-it', { ReadonlyRootfs: true });
+    try {
+      assert.match(await runDirOf(container), /^\/dev\/shm\//);
+      const run = await runner.apply(container, ['web'], EXAMPLES, { test: true });
+      assert.deepEqual(run.errors, []);
+      assert.ok(run.states.some((s) => s.id === 'web_config' && s.result === null));
+      assert.deepEqual(await shmEntries(engine, container), []);
     } finally {
       await removeContainer(engine, container);
     }

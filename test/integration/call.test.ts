@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DockerEngine, SaltRunner, SaltSource } from '../../src/engine';
-import { FIXTURES, containerDiff, removeContainer, saltLeftovers, startContainer } from '../support/containers';
+import { FIXTURES, leftovers, removeContainer, startContainer } from '../support/containers';
 
 const engine = new DockerEngine();
 const runner = new SaltRunner(engine, new SaltSource());
@@ -42,7 +42,7 @@ describe('call', () => {
     const run = await runner.apply(container, ['custom'], FIXTURES);
     assert.equal(run.retcode, 0, JSON.stringify(run.errors));
     assert.deepEqual(run.states.map((s) => [s.id, s.function, s.result, s.comment]), [['custom_state', 'fixture_state.noted', true, 'noted from-custom-grain for grain from-custom-grain']]);
-    assert.deepEqual(saltLeftovers(await containerDiff(engine, container)), []);
+    assert.deepEqual(await leftovers(engine, container), []);
   });
 
   it('names an unknown function', async () => {
@@ -63,6 +63,6 @@ describe('call', () => {
     const run = await runner.call(container, 'fixture.explode', [], {}, FIXTURES);
     assert.equal(run.errors[0].kind, 'exception');
     assert.match(run.errors[0].message, /RuntimeError: fixture module exploded/);
-    assert.deepEqual(saltLeftovers(await containerDiff(engine, container)), []);
+    assert.deepEqual(await leftovers(engine, container), []);
   });
 });

@@ -13,10 +13,12 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
 
-/** A running container from image, kept alive with a plain sleep; returns its name. */
-export async function startContainer(engine: DockerEngine, image = PY3_IMAGE, prefix = 'sc-it'): Promise<string> {
+/** A running container from image, kept alive with a plain sleep; returns its name. hostConfig: e.g. a small /dev/shm. */
+export async function startContainer(engine: DockerEngine, image = PY3_IMAGE, prefix = 'sc-it', hostConfig?: Record<string, unknown>): Promise<string> {
   const name = uniqueName(prefix);
-  const id = await engine.createContainer(image, { name, keepAlive: ['sleep', '3600'] });
+  const id = hostConfig
+    ? (await engine.docker.createContainer({ Image: image, name, Entrypoint: ['sleep', '3600'], Cmd: [], HostConfig: hostConfig })).id
+    : await engine.createContainer(image, { name, keepAlive: ['sleep', '3600'] });
   await engine.startContainer(id);
   return name;
 }
@@ -33,6 +35,18 @@ export function containerDiff(engine: DockerEngine, name: string): Promise<strin
 /** Paths in a diff that belong to Salt or to our injection (nothing may be left of either). */
 export function saltLeftovers(diff: string[]): string[] {
   return diff.filter((line) => /salt|minion/i.test(line) || /^A \/tmp\//.test(line));
+}
+
+/** What is in the container's /dev/shm: a tmpfs, which a container diff never shows. */
+export async function shmEntries(engine: DockerEngine, name: string): Promise<string[]> {
+  const result = await engine.exec(name, ['ls', '-A', '/dev/shm']);
+  if (result.exitCode !== 0) throw new Error(`ls /dev/shm: ${result.stderr}`);
+  return result.stdout.split('\n').filter(Boolean);
+}
+
+/** What runs left behind: Salt's or our paths in the container's diff, and anything in its /dev/shm. */
+export async function leftovers(engine: DockerEngine, name: string): Promise<string[]> {
+  return [...saltLeftovers(await containerDiff(engine, name)), ...(await shmEntries(engine, name)).map((entry) => `/dev/shm/${entry}`)];
 }
 
 /** Reads a file in the container (cat through exec, argv only). */

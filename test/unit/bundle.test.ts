@@ -1,14 +1,14 @@
 /** The run bundle: what is shipped into the container, and where Salt is told to keep its files. */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Readable } from 'node:stream';
 import { extract, pack } from 'tar-stream';
+import { UNPACKER } from '../../src/engine/salt/scripts';
 import { bundleTar, listTree, minionConfig } from '../../src/engine/bundle';
 import { failedTag } from '../../src/engine/build';
-import { withoutBytecode } from '../../src/engine/run';
 
 function tempTree(): string {
   const root = mkdtempSync(join(tmpdir(), 'sc-bundle-'));
@@ -65,18 +65,18 @@ describe('bundle', () => {
     assert.deepEqual(config.file_roots, { base: ['/tmp/salt-containers.abc/states'], dev: ['/tmp/salt-containers.abc/states'] });
   });
 
-  it('packs config, entry point, states, pillar and custom modules where the loader finds them', async () => {
+  it('packs config, states, pillar and custom modules where the loader finds them', async () => {
     const root = tempTree();
     try {
       mkdirSync(join(root, 'pillar'));
       writeFileSync(join(root, 'pillar', 'top.sls'), 'base: {}\n');
       const found = await entries(bundleTar({ runDir: '/tmp/salt-containers.abc', tree: { stateRoot: join(root, 'salt'), pillarRoot: join(root, 'pillar') }, minionId: 'm', saltenv: 'base' }));
       const names = [...found.keys()];
-      for (const name of ['salt-containers.abc/conf/minion', 'salt-containers.abc/run.py', 'salt-containers.abc/states/web/init.sls', 'salt-containers.abc/pillar/top.sls', 'salt-containers.abc/cache/extmods/modules/mine.py']) {
+      for (const name of ['conf/minion', 'states/web/init.sls', 'pillar/top.sls', 'cache/extmods/modules/mine.py']) {
         assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
       }
       assert.ok(!names.some((n) => n.includes('secret') || n.includes('.git')));
-      assert.equal(JSON.parse(found.get('salt-containers.abc/conf/minion')!).id, 'm');
+      assert.equal(JSON.parse(found.get('conf/minion')!).id, 'm');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -88,28 +88,68 @@ describe('bundle', () => {
   });
 });
 
-describe('thin for another Python', () => {
-  it('drops the bytecode and keeps everything else', async () => {
-    const source = pack();
-    source.entry({ name: 'pyall/salt/__init__.py' }, 'import x\n');
-    source.entry({ name: 'pyall/salt/__pycache__/__init__.cpython-311.pyc' }, 'bytecode');
-    source.entry({ name: 'py3/yaml/_yaml.so' }, 'native');
-    source.finalize();
-    const chunks: Buffer[] = [];
-    for await (const chunk of Readable.from(source as unknown as AsyncIterable<Buffer>)) chunks.push(chunk);
-    const filtered = withoutBytecode(Readable.from(Buffer.concat(chunks)));
-    const names: string[] = [];
-    const reader = extract();
-    await new Promise<void>((resolve, reject) => {
-      reader.on('entry', (header, stream, next) => {
-        names.push(header.name);
-        stream.resume();
-        stream.on('end', next);
-      });
-      reader.on('finish', resolve);
-      reader.on('error', reject);
-      filtered.pipe(reader as unknown as NodeJS.WritableStream);
-    });
-    assert.deepEqual(names, ['pyall/salt/__init__.py', 'py3/yaml/_yaml.so']);
+/** A tar made by tar-stream (as the run bundle is), as bytes. */
+async function tarOf(entries: { name: string; content?: string; type?: 'directory'; mode?: number }[]): Promise<Buffer> {
+  const tar = pack();
+  for (const e of entries) tar.entry({ name: e.name, type: e.type ?? 'file', mode: e.mode ?? 0o644 }, e.content ?? '');
+  tar.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of tar as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/** Runs the entry point's unpacker on the host's python3 over the given tars; returns the files it wrote. */
+function unpackWithPython(tars: Buffer[]): { files: Map<string, string>; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'sc-unpack-'));
+  const driver = `${UNPACKER}\nunpack = make_unpacker(sys.stdin.buffer, sys.argv[1])\nfor size in [int(n) for n in sys.stdin.buffer.readline().split()]:\n    unpack(size)\n`;
+  const input = Buffer.concat([Buffer.from(`${tars.map((t) => t.length).join(' ')}\n`), ...tars]);
+  execFileSync('python3', ['-c', driver, dir], { input, stdio: 'pipe' });
+  const files = new Map<string, string>();
+  const walk = (sub: string) => {
+    for (const name of readdirSync(join(dir, sub))) {
+      const rel = sub ? `${sub}/${name}` : name;
+      if (statSync(join(dir, rel)).isDirectory()) walk(rel);
+      else files.set(rel, readFileSync(join(dir, rel), 'utf8'));
+    }
+  };
+  walk('');
+  return { files, dir };
+}
+
+describe("the entry point's unpacker", () => {
+  const tag = execFileSync('python3', ['-c', 'import sys; print(sys.implementation.cache_tag)']).toString().trim();
+
+  it('writes two tars in a row, with long names, modes and empty files', async () => {
+    const long = `states/${'deep/'.repeat(30)}init.sls`;
+    const first = await tarOf([{ name: 'conf', type: 'directory' }, { name: 'conf/minion', content: '{}' }, { name: long, content: 'a: {}\n' }, { name: 'states/run.sh', content: '#!/bin/sh\n', mode: 0o755 }]);
+    const second = await tarOf([{ name: 'pyall/salt/__init__.py', content: '' }, { name: 'pyall/salt/version.py', content: 'V = 1\n' }]);
+    const { files, dir } = unpackWithPython([first, second]);
+    try {
+      assert.deepEqual([...files.keys()].sort(), ['conf/minion', 'pyall/salt/__init__.py', 'pyall/salt/version.py', long, 'states/run.sh'].sort());
+      assert.equal(files.get(long), 'a: {}\n');
+      assert.equal(files.get('pyall/salt/__init__.py'), '');
+      assert.equal(statSync(join(dir, 'states/run.sh')).mode & 0o777, 0o755);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('skips bytecode compiled for another Python', async () => {
+    const tar = await tarOf([
+      { name: 'pyall/salt/__init__.py', content: 'x = 1\n' },
+      { name: `pyall/salt/__pycache__/__init__.${tag}.pyc`, content: 'mine' },
+      { name: 'pyall/salt/__pycache__/__init__.cpython-27.pyc', content: 'other' },
+    ]);
+    const { files, dir } = unpackWithPython([tar]);
+    try {
+      assert.deepEqual([...files.keys()].sort(), ['pyall/salt/__init__.py', `pyall/salt/__pycache__/__init__.${tag}.pyc`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses paths that lead out of the run directory', async () => {
+    const tar = await tarOf([{ name: '../escape', content: 'x' }]);
+    assert.throws(() => unpackWithPython([tar]), /unsafe path/);
   });
 });

@@ -4,7 +4,7 @@
  * Errors come out as EngineError with a kind and a message that says what to do.
  */
 import Docker from 'dockerode';
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { type Duplex, PassThrough, Readable, Writable } from 'node:stream';
 
 export type EngineErrorKind = 'engine-unreachable' | 'container-not-found' | 'container-not-running' | 'image-not-found' | 'conflict' | 'engine';
 
@@ -81,6 +81,19 @@ export interface ExecOptions {
   user?: string;
   workingDir?: string;
   signal?: AbortSignal;
+  /**
+   * Talks to the program on its stdin while it runs (the exec is attached to stdin only when set).
+   * The exec ends when the program exits; an error thrown here comes back as ExecResult.inputError.
+   */
+  input?: (io: ExecInput) => Promise<void>;
+}
+
+/** The program's side of an exec with input: its greeting, and its stdin. */
+export interface ExecInput {
+  /** stdout's first line, or undefined when the program ended (or failed to start) before writing one. */
+  firstLine(): Promise<string | undefined>;
+  /** Writes to the program's stdin, waiting while the engine is behind. */
+  write(chunk: Buffer | string): Promise<void>;
 }
 
 /** A tar stream to upload: a Node stream or tar-stream's (streamx) pack. */
@@ -94,6 +107,8 @@ export interface ExecResult {
   exitCode: number | null;
   stdout: string;
   stderr: string;
+  /** What options.input threw (e.g. stdin closed under it because the program died). */
+  inputError?: Error;
 }
 
 /** Parses a DOCKER_HOST-style address into dockerode options. */
@@ -121,6 +136,55 @@ function engineMessage(error: unknown): string {
   const json = (error as { json?: { message?: string } })?.json;
   if (json && typeof json.message === 'string') return json.message;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Resolves with the first line of a byte stream, or undefined when it ends without one. */
+class FirstLine {
+  readonly line: Promise<string | undefined>;
+  private resolve!: (line: string | undefined) => void;
+  private seen: Buffer[] = [];
+  private done = false;
+
+  constructor() {
+    this.line = new Promise((resolve) => (this.resolve = resolve));
+  }
+
+  feed(chunk: Buffer): void {
+    if (this.done) return;
+    const newline = chunk.indexOf(10);
+    if (newline < 0) {
+      this.seen.push(chunk);
+      return;
+    }
+    this.done = true;
+    this.resolve(Buffer.concat([...this.seen, chunk.subarray(0, newline)]).toString('utf8'));
+    this.seen = [];
+  }
+
+  end(): void {
+    if (!this.done) this.resolve(undefined);
+    this.done = true;
+  }
+}
+
+/** Writes with backpressure; fails when the stream closes instead of draining. */
+function writeTo(stream: Duplex, chunk: Buffer | string): Promise<void> {
+  if (stream.destroyed || stream.writableEnded) return Promise.reject(new Error('stdin is closed'));
+  if (stream.write(chunk)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const settle = (error?: Error) => {
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+      stream.off('error', settle);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onDrain = () => settle();
+    const onClose = () => settle(new Error('stdin closed before the program read it all'));
+    stream.on('drain', onDrain);
+    stream.on('close', onClose);
+    stream.on('error', settle);
+  });
 }
 
 export class DockerEngine {
@@ -254,14 +318,24 @@ export class DockerEngine {
   /** Runs argv in the container (no shell), demultiplexing stdout and stderr; the exit code comes from exec inspect. */
   async exec(containerId: string, argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
     const container = this.docker.getContainer(containerId);
+    const withInput = options.input !== undefined;
     const exec = await this.call({ container: containerId }, () =>
-      container.exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false, Env: options.env, User: options.user, WorkingDir: options.workingDir }),
+      container.exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, AttachStdin: withInput, Tty: false, Env: options.env, User: options.user, WorkingDir: options.workingDir }),
     );
-    const stream = await this.call({ container: containerId }, () => exec.start({ hijack: true, stdin: false }));
+    const stream = (await this.call({ container: containerId }, () => exec.start({ hijack: true, stdin: withInput }))) as Duplex;
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
-    const sink = (chunks: Buffer[]) => new Writable({ write: (chunk: Buffer, _enc, done) => (chunks.push(chunk), done()) });
-    await new Promise<void>((resolve) => {
+    const firstLine = new FirstLine();
+    const sink = (chunks: Buffer[], watch?: FirstLine) =>
+      new Writable({
+        write: (chunk: Buffer, _enc, done) => {
+          chunks.push(chunk);
+          watch?.feed(chunk);
+          done();
+        },
+      });
+    let inputError: Error | undefined;
+    const ended = new Promise<void>((resolve) => {
       const abort = () => {
         // The process goes on in the container until the caller kills it; we stop listening.
         stream.destroy();
@@ -269,7 +343,7 @@ export class DockerEngine {
       };
       if (options.signal?.aborted) return abort();
       options.signal?.addEventListener('abort', abort, { once: true });
-      this.docker.modem.demuxStream(stream, sink(stdout), sink(stderr));
+      this.docker.modem.demuxStream(stream, sink(stdout, firstLine), sink(stderr));
       const finish = () => {
         options.signal?.removeEventListener('abort', abort);
         resolve();
@@ -277,7 +351,13 @@ export class DockerEngine {
       stream.on('end', finish);
       stream.on('close', finish);
       stream.on('error', finish);
+    }).then(() => firstLine.end());
+    const fed = options.input?.({ firstLine: () => firstLine.line, write: (chunk) => writeTo(stream, chunk) }).catch((error: unknown) => {
+      inputError = error instanceof Error ? error : new Error(String(error));
     });
+    await ended;
+    stream.destroy(); // our half of the connection: with stdin attached it stays open until closed
+    await fed;
     let exitCode: number | null = null;
     try {
       const info = await exec.inspect();
@@ -285,7 +365,7 @@ export class DockerEngine {
     } catch {
       exitCode = null; // the container went away under the exec
     }
-    return { exitCode, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
+    return { exitCode, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), inputError };
   }
 
   /** The container's filesystem changes against its image, as `docker diff` prints them ("A /path"), sorted. */

@@ -12,17 +12,21 @@ print(json.dumps({"salt": salt.version.__version__, "python": "%d.%d" % sys.vers
 
 /**
  * Host: argv[1] = a new empty directory. Generates Salt's thin with Salt's own generator, unpacks it,
- * precompiles every module (unchecked-hash .pyc: valid whatever the files' mtimes), and writes there:
- *   thin.tar      sources and bytecode, for containers whose Python differs from this one (the engine
- *                 then drops the bytecode and ships the sources);
- *   thin-pyc.tar  bytecode with each compiled source left empty: the import system still finds the
- *                 module by its .py name, and unchecked-hash bytecode never reads the source, so a
- *                 container with this Python gets 40% fewer bytes to unpack per run;
+ * leaves out the bundled libraries' own test suites and C extensions, precompiles every module (unchecked-hash .pyc:
+ * valid whatever the files' mtimes), and writes there:
+ *   thin.tar         sources and bytecode, for containers whose Python differs from this one (their
+ *                    Python ignores bytecode with another cache tag; the entry point does not unpack it);
+ *   thin-pyc.tar     bytecode with each compiled source left empty: the import system still finds the
+ *                    module by its .py name, and unchecked-hash bytecode never reads the source, so a
+ *                    container with this Python gets 40% fewer bytes per run;
  *   meta.json.
- * Both are uncompressed: the engine unpacks a plain tar faster than a .tgz.
+ * Neither holds the C extensions (.so): runs unpack into /dev/shm, which Docker mounts noexec, so they
+ * could not load there, and every package in the thin that has one falls back to pure Python (salt-call
+ * measured as fast without them).
+ * All uncompressed: unpacking a plain tar costs less than inflating one.
  */
 export const GENERATE_THIN = `
-import compileall, io, json, os, sys, tarfile, warnings
+import compileall, io, json, os, shutil, sys, tarfile, warnings
 warnings.simplefilter("ignore")
 import py_compile
 import salt.utils.thin, salt.version
@@ -32,6 +36,11 @@ tree = os.path.join(out, "tree")
 with tarfile.open(tgz) as t:
     t.extractall(tree, filter="data") if hasattr(tarfile, "data_filter") else t.extractall(tree)
 os.remove(os.path.join(tree, "salt-call"))  # the engine has its own entry point
+for top in ("py3", "pyall"):
+    for package in os.listdir(os.path.join(tree, top)):
+        for tests in ("test", "tests"):
+            if package != "salt" and os.path.isdir(os.path.join(tree, top, package, tests)):
+                shutil.rmtree(os.path.join(tree, top, package, tests))
 compileall.compile_dir(tree, quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
 tag = sys.implementation.cache_tag
 def compiled(path):
@@ -44,6 +53,8 @@ for name, hollow in (("thin.tar", False), ("thin-pyc.tar", True)):
         for root, dirs, names in os.walk(tree):
             dirs.sort()
             for entry in [root] + [os.path.join(root, n) for n in sorted(names)]:
+                if entry.endswith(".so"):
+                    continue
                 info = t.gettarinfo(entry, arcname=os.path.relpath(entry, tree))
                 info.uid = info.gid = 0
                 info.uname = info.gname = "root"
@@ -65,18 +76,122 @@ with open(os.path.join(out, "meta.json"), "w") as f:
 print(json.dumps(meta))
 `;
 
-/** Container: prints the interpreter's major.minor (also proves it runs). */
-export const PROBE_PYTHON = 'import sys; print("%d.%d" % sys.version_info[:2])';
+/**
+ * Python (any 3.x) defining make_unpacker(src, here) -> unpack(size): reads one tar of `size` bytes
+ * from the binary stream src and writes its directories and regular files under `here`. It knows ustar
+ * prefixes, pax and GNU long names; it refuses absolute and `..` paths; it skips bytecode compiled for
+ * another Python (which would only take room).
+ * Faster than tarfile: it only does what these tars need.
+ */
+export const UNPACKER = `
+import os, sys
+def make_unpacker(src, here):
+    def read(n):
+        data = src.read(n)
+        if len(data) != n:
+            raise EOFError("the engine stopped sending")
+        return data
+    pyc = "." + sys.implementation.cache_tag + ".pyc"
+    made = set([here])
+    def unpack(size):
+        done, long_name = 0, None
+        while done < size:
+            header = read(512)
+            done += 512
+            if not header.strip(b"\\0"):
+                continue  # end-of-archive and padding blocks
+            length = int(header[124:136].strip(b"\\0 ") or b"0", 8)
+            data = read(length)
+            pad = -length % 512
+            read(pad)
+            done += length + pad
+            kind = header[156:157]
+            if kind in (b"x", b"L"):  # pax or GNU long name for the next entry
+                text = data.rstrip(b"\\0").decode()
+                long_name = text if kind == b"L" else next((r.split("=", 1)[1] for r in text.split("\\n") if r.split(" ", 1)[-1].startswith("path=")), long_name)
+                continue
+            if kind == b"g":
+                continue
+            path = long_name or header[:100].rstrip(b"\\0").decode()
+            prefix = header[345:500].rstrip(b"\\0").decode() if not long_name else ""
+            long_name = None
+            path = (prefix + "/" + path if prefix else path).rstrip("/")
+            if path.startswith("/") or ".." in path.split("/"):
+                raise ValueError("unsafe path in the payload: " + path)
+            target = os.path.join(here, path)
+            if kind == b"5":
+                if target not in made:
+                    os.makedirs(target, exist_ok=True)
+                    made.add(target)
+                continue
+            if kind not in (b"0", b"\\0"):
+                continue
+            if path.endswith(".pyc") and not path.endswith(pyc):
+                continue
+            parent = os.path.dirname(target)
+            if parent not in made:
+                os.makedirs(parent, exist_ok=True)
+                made.add(parent)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, int(header[100:108].strip(b"\\0 ") or b"644", 8) & 0o777)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
+    return unpack
+`;
+
+/** The first line the run's entry point prints: this prefix, then JSON ({dir, python}, or {python} from a Python 2). */
+export const HELLO = 'salt-containers-hello ';
+/** Written in the run bundle's minion config where the run directory goes; the entry point puts it in. */
+export const RUN_DIR_MARK = '@SALT_CONTAINERS_RUN_DIR@';
+/** A line on stderr with this prefix: the entry point could not set the run up (the rest says why). */
+export const SETUP_ERROR = 'salt-containers-error ';
 
 /**
- * Container: the run's entry point, T/run.py. It leads its own process group (so a cancel can
- * kill salt-call and everything it spawned), records the group id, sweeps run directories that earlier runs
- * could not remove (their process is gone), runs salt-call from the thin, and removes its own
- * directory on the way out, whatever happened.
+ * Container: the whole run in one exec, `python -c RUN NAME shm|tmp NEED SALT-ARGS...`. It
+ *   - makes the run's private directory NAME under /dev/shm when that is a tmpfs with NEED bytes and
+ *     room to spare (files there never touch the container's disk, which is what unpacking 2,500
+ *     files costs), else under /tmp;
+ *   - leads its own process group and records it (a cancel kills salt-call and all it spawned);
+ *   - greets (HELLO + {dir, python}): the engine then sends the thin built for that Python;
+ *   - sweeps run directories that earlier runs could not remove (their process is gone);
+ *   - reads from stdin a line with the sizes of the tars that follow (the run's bundle, the thin) and
+ *     unpacks them; puts the directory into the bundle's minion config (RUN_DIR_MARK);
+ *   - runs salt-call from the thin with `-c DIR/conf` and the SALT-ARGS, its temporary files in DIR/tmp,
+ *     and removes its directory on the way out, whatever happened.
+ * It stays Python 2 syntax up to the version check, so an old `python` says what it is (and stops).
  */
-export const RUN_PY = `
-import glob, os, shutil, sys, time
-here = os.path.dirname(os.path.abspath(__file__))
+export const RUN = `${UNPACKER}
+def hello(info):
+    import json
+    sys.stdout.write("${HELLO}" + json.dumps(info) + "\\n")
+    sys.stdout.flush()
+version = "%d.%d" % sys.version_info[:2]
+if sys.version_info[0] < 3:
+    hello({"python": version})
+    sys.exit(3)
+import glob, shutil, time
+name, where, need = sys.argv[1], sys.argv[2], int(sys.argv[3])
+SHM, TMP, SPARE = "/dev/shm", "/tmp", 16 << 20
+def shm_fits():
+    try:
+        with open("/proc/self/mountinfo") as f:
+            tmpfs = any(line.split()[4] == SHM and line.split(" - ")[1].split()[0] == "tmpfs" for line in f)
+        st = os.statvfs(SHM)
+        return tmpfs and os.access(SHM, os.W_OK) and st.f_bavail * st.f_frsize >= need + SPARE
+    except Exception:
+        return False
+def setup_error(message):
+    sys.stderr.write("${SETUP_ERROR}" + message + "\\n")
+    sys.exit(1)
+base = SHM if where == "shm" and shm_fits() else TMP
+here = os.path.join(base, name)
+try:
+    os.mkdir(here, 0o700)
+except OSError as error:
+    setup_error("could not make the run directory %s: %s" % (here, error.strerror))
 code = 1
 try:
     try:
@@ -85,7 +200,8 @@ try:
         pass  # docker exec made us a session leader: already the leader of our own group
     with open(os.path.join(here, "pid"), "w") as f:
         f.write(str(os.getpgrp()))
-    for stale in glob.glob(os.path.join(os.path.dirname(here), "salt-containers.*")):
+    hello({"dir": here, "python": version})
+    for stale in glob.glob(os.path.join(SHM, "salt-containers.*")) + glob.glob(os.path.join(TMP, "salt-containers.*")):
         if stale == here:
             continue
         try:
@@ -99,9 +215,33 @@ try:
                 shutil.rmtree(stale, ignore_errors=True)
         except Exception:
             pass
+    try:
+        import fcntl
+        fcntl.fcntl(0, 1031, 1 << 20)  # F_SETPIPE_SZ: a 1 MB pipe lets the engine run ahead of the writes
+    except Exception:
+        pass
+    unpack = make_unpacker(sys.stdin.buffer, here)
+    try:
+        sizes = [int(n) for n in sys.stdin.buffer.readline().split()]
+        for size in sizes:
+            unpack(size)
+        conf = os.path.join(here, "conf", "minion")
+        with open(conf) as f:
+            text = f.read().replace("${RUN_DIR_MARK}", here)
+        with open(conf, "w") as f:
+            f.write(text)
+    except Exception as error:
+        setup_error("could not unpack Salt into %s: %s" % (here, getattr(error, "strerror", None) or error))
+    # Salt's own temporary files (file.managed's copies...) go in the run directory too: removed with it,
+    # and possible where /tmp is read-only. Commands that states run keep the usual environment.
+    import tempfile
+    tempfile.tempdir = os.path.join(here, "tmp")
+    os.mkdir(tempfile.tempdir, 0o700)
+    # Salt reads nothing from the engine: give it an empty stdin, as a minion has.
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     sys.path[0:0] = [os.path.join(here, "pyall"), os.path.join(here, "py3")]
     from salt.scripts import salt_call
-    sys.argv = ["salt-call"] + sys.argv[1:]
+    sys.argv = ["salt-call", "-c", os.path.join(here, "conf")] + sys.argv[4:]
     salt_call()
     code = 0
 except SystemExit as exit:
@@ -112,23 +252,23 @@ sys.exit(code)
 `;
 
 /**
- * Container: argv[1] = the run directory. Kills the run's process group if it is still running
- * (waiting briefly for its pid file, as a cancel can come before salt-call starts), then removes the
- * directory.
+ * Container: argv[1] = the run directory's name, under /dev/shm or /tmp. Kills the run's process group
+ * if it is still running (waiting briefly for its pid file, as a cancel can come before salt-call
+ * starts), then removes the directory.
  */
 export const CLEANUP = `
 import os, shutil, signal, sys, time
-here = sys.argv[1]
-pid_file = os.path.join(here, "pid")
+dirs = [os.path.join(base, sys.argv[1]) for base in ("/dev/shm", "/tmp")]
 for _ in range(20):
-    if os.path.exists(pid_file) or not os.path.isdir(here):
+    if any(os.path.exists(os.path.join(d, "pid")) for d in dirs) or not any(os.path.isdir(d) for d in dirs):
         break
     time.sleep(0.05)
-try:
-    with open(pid_file) as f:
-        os.killpg(int(f.read()), signal.SIGKILL)
-except Exception:
-    pass
-shutil.rmtree(here, ignore_errors=True)
-print("removed" if not os.path.exists(here) else "left")
+for here in dirs:
+    try:
+        with open(os.path.join(here, "pid")) as f:
+            os.killpg(int(f.read()), signal.SIGKILL)
+    except Exception:
+        pass
+    shutil.rmtree(here, ignore_errors=True)
+print("removed" if not any(os.path.exists(d) for d in dirs) else "left")
 `;

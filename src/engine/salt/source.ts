@@ -133,8 +133,8 @@ export class SaltSource {
 
   private async loadOrGenerateThin(): Promise<Thin> {
     const info = await this.info();
-    // v2: the layout with thin-pyc.tar; a cache from an older layout is simply not seen.
-    const dir = join(this.cacheDir, 'thin', `${info.saltVersion}-py${info.pythonVersion}-v2`);
+    // v3: no C extensions, no test suites; a cache from an older layout is simply not seen.
+    const dir = join(this.cacheDir, 'thin', `${info.saltVersion}-py${info.pythonVersion}-v3`);
     const cached = this.readThin(dir);
     if (cached) return cached;
     mkdirSync(join(this.cacheDir, 'thin'), { recursive: true });
