@@ -34,6 +34,8 @@ export interface SaltCallOutcome {
 /** The PATH salt-call sees: the usual system directories, nothing from the host or the image's env. */
 const CLEAN_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const PYTHON_CANDIDATES = ['python3', '/usr/libexec/platform-python', 'python'];
+/** For an entry point that could not set up its directory: what the container must offer. */
+const ROOM_HINT = 'Salt needs about 30 MB for the run in a writable /dev/shm or /tmp in the container.';
 const SALT_OPTIONS = ['--local', '--retcode-passthrough', '--out', 'json', '-l', 'quiet'];
 /** What the entry point says first: where the run lives and which Python runs it. */
 interface Hello {
@@ -140,7 +142,7 @@ export class SaltCallRunner {
         log(`exit ${result.exitCode ?? '(none)'} in ${hello!.dir}; stdout ${stdout.length} bytes; stderr:\n${result.stderr.trimEnd()}`);
         log(`stdout:\n${stdout.trimEnd()}`);
         const setupError = setupErrorOf(result.stderr);
-        if (setupError) throw new RunFailure({ kind: 'salt', message: setupError, hint: 'The container needs a writable /tmp or /dev/shm with room for Salt (about 35 MB).' });
+        if (setupError) throw new RunFailure({ kind: 'salt', message: setupError, hint: ROOM_HINT });
         if (result.exitCode === null || result.exitCode >= 128) {
           const gone = await this.containerGone(container);
           if (gone) throw new RunFailure({ kind: 'container-gone', message: `Salt did not finish: container ${gone} while it ran`, hint: 'Keep the container running during the run.' });
@@ -182,7 +184,7 @@ export class SaltCallRunner {
     const gone = await this.containerGone(container);
     if (gone) throw new RunFailure({ kind: 'container-not-running', message: `container ${gone}`, hint: 'Start the container first.' });
     const setupError = setupErrorOf(result.stderr);
-    if (setupError) throw new RunFailure({ kind: 'salt', message: setupError, hint: 'The container needs a writable /tmp or /dev/shm.' });
+    if (setupError) throw new RunFailure({ kind: 'salt', message: setupError, hint: ROOM_HINT });
     throw new RunFailure({ kind: 'salt', message: `could not run ${python} in the container: ${(result.stderr || result.stdout).trim() || `exit ${result.exitCode}`}` });
   }
 

@@ -29,6 +29,21 @@ describe('failures around a run', () => {
     }
   });
 
+  it('says so when the container has nowhere to put Salt', async () => {
+    // Read-only root filesystem and a /dev/shm too small to take Salt: /tmp is the only place left.
+    const container = await startContainer(engine, undefined, 'sc-it', { ReadonlyRootfs: true, ShmSize: 8 * 1024 * 1024 });
+    try {
+      const run = await runner.apply(container, ['web'], EXAMPLES);
+      assert.equal(run.retcode, 1);
+      assert.equal(run.errors[0].kind, 'salt');
+      assert.match(run.errors[0].message, /^could not make the run directory \/tmp\/salt-containers\.[0-9a-f]{16}: Read-only file system$/);
+      assert.match(run.errors[0].hint ?? '', /about 30 MB .* writable \/dev\/shm or \/tmp/);
+      assert.deepEqual(await shmEntries(engine, container), []);
+    } finally {
+      await removeContainer(engine, container);
+    }
+  });
+
   it('cancels mid-run: salt-call and its children are killed and the run directory removed', async () => {
     const container = await startContainer(engine);
     try {

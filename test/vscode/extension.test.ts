@@ -313,7 +313,7 @@ describe('Salt Containers in VS Code', function () {
         );
         const processes = await engine.exec(container, ['sh', '-c', 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline; echo; done']);
         assert.ok(!/sleep 47|salt-call/.test(processes.stdout), `left running:\n${processes.stdout}`);
-        const dirs = await engine.exec(container, ['sh', '-c', 'ls -d /tmp/salt-containers.* 2>/dev/null || true']);
+        const dirs = await engine.exec(container, ['sh', '-c', 'ls -d /dev/shm/salt-containers.* /tmp/salt-containers.* 2>/dev/null || true']);
         assert.equal(dirs.stdout.trim(), '', 'the run directory is left');
       } finally {
         fixture.remove();
