@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   await source.thin(); // generated once and cached: not part of any run
   console.log(`Salt ${info.saltVersion}, ${RUNS} runs each, SLS '${SLS}' (11 states), image ${IMAGE}\n`);
 
-  // Cold: a new container and a new runner each time (the container's Python probe, first .pyc loads).
+  // Cold: a new container and a new runner each time (nothing known about either, first .pyc loads).
   const floorCold: number[] = [];
   const engineCold: number[] = [];
   for (let i = 0; i < RUNS; i++) {

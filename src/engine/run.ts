@@ -37,13 +37,14 @@ const PYTHON_CANDIDATES = ['python3', '/usr/libexec/platform-python', 'python'];
 /** For an entry point that could not set up its directory: what the container must offer. */
 const ROOM_HINT = 'Salt needs about 30 MB for the run in a writable /dev/shm or /tmp in the container.';
 const SALT_OPTIONS = ['--local', '--retcode-passthrough', '--out', 'json', '-l', 'quiet'];
-/** What the entry point says first: where the run lives and which Python runs it. */
+/** Root by uid: images without /etc/passwd cannot resolve the name. */
+const ROOT = '0:0';
+
+/** What the entry point says first: where the run lives (none from a Python 2) and which Python runs it. */
 interface Hello {
   dir?: string;
   python: string;
 }
-/** Root by uid: images without /etc/passwd cannot resolve the name. */
-const ROOT = '0:0';
 
 /** Thrown inside a run to end it with a RunError. */
 class RunFailure extends Error {
@@ -76,9 +77,9 @@ export class SaltCallRunner {
     let saltVersion: string | undefined;
     // Chosen here, so a cleanup knows the directory even if the entry point never said where it is.
     const runName = `salt-containers.${randomBytes(8).toString('hex')}`;
-    // True while an entry point (run by `python`) may have a directory in the container that it will not remove itself.
+    // True while the entry point (run by `python`) may have left a directory it will not remove itself.
     let leftover = false;
-    let python = 'python3';
+    let python = PYTHON_CANDIDATES[0];
     let raw: RawOutput | undefined;
     const cancelled = () => control.signal?.aborted === true;
     const checkCancel = () => {
