@@ -9,7 +9,7 @@ const runner = new SaltRunner(engine, new SaltSource());
 
 /** Processes in the container whose command line contains `needle` (read from /proc: no ps in minimal images). */
 async function processesMatching(container: string, needle: string): Promise<string[]> {
-  const script = 'import os,sys\nfor p in os.listdir("/proc"):\n  if p.isdigit():\n    try: c=open("/proc/%s/cmdline"%p,"rb").read().replace(b"\\0",b" ").decode()\n    except Exception: continue\n    if sys.argv[1] in c and "import os" not in c: print(c)';
+  const script = 'import os,sys\nfor p in os.listdir("/proc"):\n  if p.isdigit() and p != str(os.getpid()):\n    try: c=open("/proc/%s/cmdline"%p,"rb").read().replace(b"\\0",b" ").decode()\n    except Exception: continue\n    if sys.argv[1] in c: print(c)';
   const result = await engine.exec(container, ['python3', '-c', script, needle]);
   return result.stdout.split('\n').filter(Boolean);
 }
@@ -64,6 +64,26 @@ describe('failures around a run', () => {
       assert.deepEqual(stages, ['preparing', 'injecting', 'running', 'cleaning']);
       assert.deepEqual(await processesMatching(container, 'sleep 60'), []);
       assert.deepEqual(await leftovers(engine, container), []);
+    } finally {
+      await removeContainer(engine, container);
+    }
+  });
+
+  it('cancelled while Salt is being sent: the entry point is stopped and its directory removed', async () => {
+    const container = await startContainer(engine);
+    try {
+      for (const delayMs of [20, 90]) {
+        const controller = new AbortController();
+        const run = await runner.apply(container, ['web'], EXAMPLES, {
+          signal: controller.signal,
+          onStage: (stage) => {
+            if (stage === 'injecting') setTimeout(() => controller.abort(), delayMs);
+          },
+        });
+        assert.equal(run.errors.at(-1)?.kind, 'cancelled', `after ${delayMs} ms`);
+        assert.deepEqual(await processesMatching(container, 'make_unpacker'), [], `after ${delayMs} ms`);
+        assert.deepEqual(await leftovers(engine, container), [], `after ${delayMs} ms`);
+      }
     } finally {
       await removeContainer(engine, container);
     }
