@@ -98,6 +98,8 @@ export class SaltCallRunner {
       const ipc = details.HostConfig?.IpcMode ?? '';
       const where = ipc === 'host' || ipc.startsWith('container:') ? 'tmp' : 'shm';
       const bundle = await bundleBytes({ runDir: RUN_DIR_MARK, tree: spec.tree, minionId: container.name, saltenv: spec.saltenv ?? 'base' });
+      // Room the run takes: the thin's sources or its bytecode (about the same for every Python).
+      const need = Math.max(thin.bytes, (await this.salt.bytecode(thin.pythonVersion))?.bytes ?? 0);
       const known = this.pythons.get(details.Image);
       const candidates = known ? [known, ...PYTHON_CANDIDATES.filter((p) => p !== known)] : PYTHON_CANDIDATES;
       checkCancel();
@@ -106,7 +108,7 @@ export class SaltCallRunner {
       const env = [CLEAN_PATH, 'LANG=C.UTF-8', 'LC_ALL=C.UTF-8', 'HOME=/root', 'PYTHONDONTWRITEBYTECODE=1', 'PYTHONIOENCODING=utf-8'];
       for (const candidate of candidates) {
         python = candidate;
-        const argv = [python, '-c', RUN, runName, where, String(thin.bytes), ...SALT_OPTIONS, '--', ...spec.args];
+        const argv = [python, '-c', RUN, runName, where, String(need), ...SALT_OPTIONS, '--', ...spec.args];
         log(`exec ${container.name}: ${JSON.stringify([python, '-c', '<salt-containers entry point>', ...argv.slice(3)])}`);
         leftover = true;
         // As root, like a minion: states install packages and manage services (they drop privileges with runas).
@@ -168,13 +170,17 @@ export class SaltCallRunner {
 
   /**
    * Streams to the entry point a line with the sizes of the two tars that follow, then the run's
-   * bundle and the thin: bytecode for the Python that compiled it, sources for any other.
+   * bundle and the thin: precompiled for the container's Python when this machine has that Python
+   * (see SaltSource.bytecode), else its sources.
    */
   private async send(io: ExecInput, pythonVersion: string, bundle: Buffer, thin: Thin, log: (line: string) => void): Promise<void> {
-    const precompiled = pythonVersion === thin.pythonVersion;
-    const thinPath = precompiled ? thin.bytecodeTarPath : thin.tarPath;
+    const bytecode = await this.salt.bytecode(pythonVersion);
+    const thinPath = bytecode?.tarPath ?? thin.tarPath;
     const thinBytes = statSync(thinPath).size;
-    log(`sending run bundle ${bundle.length} bytes, Salt ${thin.saltVersion} thin ${thinBytes} bytes (${precompiled ? 'precompiled' : `sources: container has Python ${pythonVersion}`})`);
+    log(
+      `sending run bundle ${bundle.length} bytes, Salt ${thin.saltVersion} thin ${thinBytes} bytes ` +
+        (bytecode ? `(precompiled for Python ${pythonVersion})` : `(sources: no Python ${pythonVersion} on this machine to precompile it; the container's Python compiles what it imports, each run)`),
+    );
     await io.write(`${bundle.length} ${thinBytes}\n`);
     await io.write(bundle);
     for await (const chunk of createReadStream(thinPath, { highWaterMark: 1 << 20 })) await io.write(chunk as Buffer);

@@ -11,24 +11,16 @@ print(json.dumps({"salt": salt.version.__version__, "python": "%d.%d" % sys.vers
 `;
 
 /**
- * Host: argv[1] = a new empty directory. Generates Salt's thin with Salt's own generator, unpacks it,
- * leaves out the bundled libraries' own test suites and C extensions, precompiles every module (unchecked-hash .pyc:
- * valid whatever the files' mtimes), and writes there:
- *   thin.tar         sources and bytecode, for containers whose Python differs from this one (their
- *                    Python ignores bytecode with another cache tag; the entry point does not unpack it);
- *   thin-pyc.tar     bytecode with each compiled source left empty: the import system still finds the
- *                    module by its .py name, and unchecked-hash bytecode never reads the source, so a
- *                    container with this Python gets 40% fewer bytes per run;
- *   meta.json.
- * Neither holds the C extensions (.so): runs unpack into /dev/shm, which Docker mounts noexec, so they
- * could not load there, and every package in the thin that has one falls back to pure Python (salt-call
- * measured as fast without them).
- * All uncompressed: unpacking a plain tar costs less than inflating one.
+ * Host, the Python with Salt: argv[1] = a new empty directory. Generates Salt's thin with Salt's own
+ * generator and writes there thin.tar (its sources) and meta.json ({salt, python, files, bytes}).
+ * Left out: the bundled libraries' own test suites, and the C extensions (.so): runs unpack into
+ * /dev/shm, which Docker mounts noexec, so they could not load there, and every package in the thin
+ * that has one falls back to pure Python (salt-call measured as fast without them).
+ * Uncompressed: unpacking a plain tar costs less than inflating one.
  */
 export const GENERATE_THIN = `
-import compileall, io, json, os, shutil, sys, tarfile, warnings
+import json, os, shutil, sys, tarfile, warnings
 warnings.simplefilter("ignore")
-import py_compile
 import salt.utils.thin, salt.version
 out = sys.argv[1]
 tgz = salt.utils.thin.gen_thin(os.path.join(out, "gen"))
@@ -41,24 +33,55 @@ for top in ("py3", "pyall"):
         for tests in ("test", "tests"):
             if package != "salt" and os.path.isdir(os.path.join(tree, top, package, tests)):
                 shutil.rmtree(os.path.join(tree, top, package, tests))
-compileall.compile_dir(tree, quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-tag = sys.implementation.cache_tag
-def compiled(path):
-    d, name = os.path.split(path)
-    return os.path.exists(os.path.join(d, "__pycache__", name[:-3] + "." + tag + ".pyc"))
-stats = {}
-for name, hollow in (("thin.tar", False), ("thin-pyc.tar", True)):
+files = size = 0
+with tarfile.open(os.path.join(out, "thin.tar"), "w", format=tarfile.PAX_FORMAT) as t:
+    for root, dirs, names in os.walk(tree):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for entry in [root] + [os.path.join(root, n) for n in sorted(names) if not n.endswith((".so", ".pyc"))]:
+            info = t.gettarinfo(entry, arcname=os.path.relpath(entry, tree))
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            if info.isfile():
+                with open(entry, "rb") as f:
+                    t.addfile(info, f)
+                files += 1
+                size += info.size
+            else:
+                t.addfile(info)
+meta = {"salt": salt.version.__version__, "python": "%d.%d" % sys.version_info[:2], "files": files, "bytes": size}
+with open(os.path.join(out, "meta.json"), "w") as f:
+    json.dump(meta, f)
+print(json.dumps(meta))
+`;
+
+/**
+ * Host, any Python 3 (the version a container has): argv[1] = thin.tar, argv[2] = the tar to write.
+ * Precompiles every module of the thin for this Python (unchecked-hash .pyc: valid whatever the files'
+ * mtimes) and writes the bytecode with each compiled source left empty: the import system still finds
+ * the module by its .py name, and unchecked-hash bytecode never reads the source, so a run ships 40%
+ * fewer bytes and compiles nothing. Prints {python, files, bytes}.
+ */
+export const COMPILE_THIN = `
+import compileall, io, json, os, py_compile, shutil, sys, tarfile, tempfile, warnings
+warnings.simplefilter("ignore")
+work = tempfile.mkdtemp(prefix="salt-containers-compile-")
+try:
+    with tarfile.open(sys.argv[1]) as t:
+        t.extractall(work, filter="data") if hasattr(tarfile, "data_filter") else t.extractall(work)
+    compileall.compile_dir(work, quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    tag = sys.implementation.cache_tag
+    def compiled(path):
+        d, name = os.path.split(path)
+        return os.path.exists(os.path.join(d, "__pycache__", name[:-3] + "." + tag + ".pyc"))
     files = size = 0
-    with tarfile.open(os.path.join(out, name), "w", format=tarfile.PAX_FORMAT) as t:
-        for root, dirs, names in os.walk(tree):
+    with tarfile.open(sys.argv[2], "w", format=tarfile.PAX_FORMAT) as t:
+        for root, dirs, names in os.walk(work):
             dirs.sort()
             for entry in [root] + [os.path.join(root, n) for n in sorted(names)]:
-                if entry.endswith(".so"):
-                    continue
-                info = t.gettarinfo(entry, arcname=os.path.relpath(entry, tree))
+                info = t.gettarinfo(entry, arcname=os.path.relpath(entry, work))
                 info.uid = info.gid = 0
                 info.uname = info.gname = "root"
-                if info.isfile() and hollow and entry.endswith(".py") and compiled(entry):
+                if info.isfile() and entry.endswith(".py") and compiled(entry):
                     info.size = 0
                     t.addfile(info, io.BytesIO(b""))
                 elif info.isfile():
@@ -69,18 +92,15 @@ for name, hollow in (("thin.tar", False), ("thin-pyc.tar", True)):
                 if info.isfile():
                     files += 1
                     size += info.size
-    stats[name] = {"files": files, "bytes": size}
-meta = {"salt": salt.version.__version__, "python": "%d.%d" % sys.version_info[:2], "files": stats["thin-pyc.tar"]["files"], "bytes": stats["thin-pyc.tar"]["bytes"], "tars": stats}
-with open(os.path.join(out, "meta.json"), "w") as f:
-    json.dump(meta, f)
-print(json.dumps(meta))
+    print(json.dumps({"python": "%d.%d" % sys.version_info[:2], "files": files, "bytes": size}))
+finally:
+    shutil.rmtree(work, ignore_errors=True)
 `;
 
 /**
  * Python (any 3.x) defining make_unpacker(src, here) -> unpack(size): reads one tar of `size` bytes
  * from the binary stream src and writes its directories and regular files under `here`. It knows ustar
- * prefixes, pax and GNU long names; it refuses absolute and `..` paths; it skips bytecode compiled for
- * another Python (which would only take room).
+ * prefixes, pax and GNU long names; it refuses absolute and `..` paths.
  * Faster than tarfile: it only does what these tars need.
  */
 export const UNPACKER = `
@@ -91,7 +111,6 @@ def make_unpacker(src, here):
         if len(data) != n:
             raise EOFError("the engine stopped sending")
         return data
-    pyc = "." + sys.implementation.cache_tag + ".pyc"
     made = set([here])
     def unpack(size):
         done, long_name = 0, None
@@ -126,8 +145,6 @@ def make_unpacker(src, here):
                 continue
             if kind not in (b"0", b"\\0"):
                 continue
-            if path.endswith(".pyc") and not path.endswith(pyc):
-                continue
             parent = os.path.dirname(target)
             if parent not in made:
                 os.makedirs(parent, exist_ok=True)
@@ -155,7 +172,7 @@ export const SETUP_ERROR = 'salt-containers-error ';
  *     room to spare (files there never touch the container's disk, which is what unpacking 2,500
  *     files costs), else under /tmp;
  *   - leads its own process group and records it (a cancel kills salt-call and all it spawned);
- *   - greets (HELLO + {dir, python}): the engine then sends the thin built for that Python;
+ *   - greets (HELLO + {dir, python}): the engine then sends the thin precompiled for that Python;
  *   - sweeps run directories that earlier runs could not remove (their process is gone);
  *   - reads from stdin a line with the sizes of the tars that follow (the run's bundle, the thin) and
  *     unpacks them; puts the directory into the bundle's minion config (RUN_DIR_MARK);

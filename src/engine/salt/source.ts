@@ -1,13 +1,15 @@
 /**
  * Where Salt comes from: a host Python that has Salt installed. Its thin (Salt's own thin generator)
- * is made once per (Salt version, Python version) and cached on disk with bytecode precompiled, so a
- * cold run in a container does not pay Python's compile of the whole thin.
+ * is made once per (Salt version, Python version) and cached on disk, and so is its bytecode for each
+ * Python version containers have, compiled by a host Python of that version (the Salt one, or another
+ * on this machine): a run in a container then compiles nothing. Bytecode is only ever made on the
+ * host, never taken back from a container.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { GENERATE_THIN, PROBE_SALT } from './scripts';
+import { COMPILE_THIN, GENERATE_THIN, PROBE_SALT } from './scripts';
 
 export interface SaltSourceOptions {
   /** A Python with Salt (the `saltContainers.saltPython` setting); else SALT_CONTAINERS_PYTHON, the test venv, salt-call's Python on PATH. */
@@ -26,12 +28,18 @@ export interface SaltInfo {
 
 export interface Thin {
   saltVersion: string;
-  /** major.minor of the Python its .pyc files were compiled for. */
+  /** major.minor of the host Python that generated it. */
   pythonVersion: string;
-  /** Uncompressed tar of the thin (py3/, pyall/, version, ...): sources and __pycache__ bytecode. */
+  /** Uncompressed tar of the thin's sources (py3/, pyall/, version, ...). */
   tarPath: string;
-  /** The same with every compiled source emptied: for a container Python equal to pythonVersion. */
-  bytecodeTarPath: string;
+  files: number;
+  bytes: number;
+}
+
+/** The thin precompiled for one Python version: bytecode, with each compiled source emptied. */
+export interface ThinBytecode {
+  pythonVersion: string;
+  tarPath: string;
   files: number;
   bytes: number;
 }
@@ -78,6 +86,8 @@ export class SaltSource {
   readonly cacheDir: string;
   private infoPromise?: Promise<SaltInfo>;
   private thinPromise?: Promise<Thin>;
+  /** By Python version; undefined when no host Python of that version was found (asked once per session). */
+  private readonly bytecodes = new Map<string, Promise<ThinBytecode | undefined>>();
 
   constructor(readonly options: SaltSourceOptions = {}) {
     this.cacheDir = options.cacheDir ?? defaultCacheDir();
@@ -131,10 +141,29 @@ export class SaltSource {
     return this.thinPromise;
   }
 
+  /**
+   * The thin precompiled for a container's Python version (major.minor): from the cache, else compiled
+   * once (about 10 s) by a host Python of that version; undefined when this machine has none (the run
+   * then ships sources, and the container's Python compiles what it imports, each run).
+   */
+  async bytecode(pythonVersion: string): Promise<ThinBytecode | undefined> {
+    return this.bytecodeOf(await this.thin(), pythonVersion);
+  }
+
+  private bytecodeOf(thin: Thin, pythonVersion: string): Promise<ThinBytecode | undefined> {
+    let pending = this.bytecodes.get(pythonVersion);
+    if (!pending) {
+      pending = this.loadOrCompile(thin, pythonVersion);
+      pending.catch(() => this.bytecodes.delete(pythonVersion));
+      this.bytecodes.set(pythonVersion, pending);
+    }
+    return pending;
+  }
+
   private async loadOrGenerateThin(): Promise<Thin> {
     const info = await this.info();
-    // v3: no C extensions, no test suites; a cache from an older layout is simply not seen.
-    const dir = join(this.cacheDir, 'thin', `${info.saltVersion}-py${info.pythonVersion}-v3`);
+    // v4: sources only, bytecode per Python apart; a cache from an older layout is simply not seen.
+    const dir = this.thinDir(info);
     const cached = this.readThin(dir);
     if (cached) return cached;
     mkdirSync(join(this.cacheDir, 'thin'), { recursive: true });
@@ -157,15 +186,90 @@ export class SaltSource {
     }
     const thin = this.readThin(dir);
     if (!thin) throw new SaltSourceError(`the thin in ${dir} is incomplete`, `Remove ${dir} and try again.`);
+    // The Salt Python's own version is the likeliest in containers: compile for it now, with the thin.
+    await this.bytecodeOf(thin, info.pythonVersion);
     return thin;
+  }
+
+  private thinDir(info: SaltInfo): string {
+    return join(this.cacheDir, 'thin', `${info.saltVersion}-py${info.pythonVersion}-v4`);
   }
 
   private readThin(dir: string): Thin | undefined {
     const metaPath = join(dir, 'meta.json');
     const tarPath = join(dir, 'thin.tar');
-    const bytecodeTarPath = join(dir, 'thin-pyc.tar');
-    if (![metaPath, tarPath, bytecodeTarPath].every((p) => existsSync(p))) return undefined;
+    if (![metaPath, tarPath].every((p) => existsSync(p))) return undefined;
     const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as { salt: string; python: string; files: number; bytes: number };
-    return { saltVersion: meta.salt, pythonVersion: meta.python, tarPath, bytecodeTarPath, files: meta.files, bytes: meta.bytes };
+    return { saltVersion: meta.salt, pythonVersion: meta.python, tarPath, files: meta.files, bytes: meta.bytes };
   }
+
+  private async loadOrCompile(thin: Thin, pythonVersion: string): Promise<ThinBytecode | undefined> {
+    const dir = this.thinDir(await this.info());
+    const tarPath = join(dir, `thin-pyc-${pythonVersion}.tar`);
+    const metaPath = join(dir, `thin-pyc-${pythonVersion}.json`);
+    const read = (): ThinBytecode | undefined => {
+      if (!existsSync(tarPath) || !existsSync(metaPath)) return undefined;
+      const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as { files: number; bytes: number };
+      return { pythonVersion, tarPath, files: meta.files, bytes: meta.bytes };
+    };
+    const cached = read();
+    if (cached) return cached;
+    const python = await this.hostPython(pythonVersion);
+    if (!python) {
+      this.options.log?.(`no Python ${pythonVersion} on this machine to precompile Salt for containers with that version`);
+      return undefined;
+    }
+    this.options.log?.(`precompiling the Salt ${thin.saltVersion} thin for Python ${pythonVersion} with ${python}`);
+    const partial = `${tarPath}.${process.pid}.partial`;
+    try {
+      const { stdout } = await run(python, ['-c', COMPILE_THIN, thin.tarPath, partial], 300_000);
+      const meta = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { python: string; files: number; bytes: number };
+      if (meta.python !== pythonVersion) throw new Error(`${python} is Python ${meta.python}`);
+      // The tar first, then its meta: a meta file says the tar beside it is complete.
+      renameSync(partial, tarPath);
+      writeFileAtomic(metaPath, JSON.stringify({ files: meta.files, bytes: meta.bytes }));
+    } catch (error) {
+      const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
+      throw new SaltSourceError(`precompiling Salt for Python ${pythonVersion} failed: ${stderr.split('\n').pop() || (error as Error).message}`, `Check ${python}, or remove ${dir} and try again.`);
+    } finally {
+      rmSync(partial, { force: true });
+    }
+    return read();
+  }
+
+  /**
+   * A host Python of this major.minor: the Salt one, `pythonX.Y` on PATH, or one that pyenv or uv
+   * installed. Only its version matters: it compiles, it needs no Salt.
+   */
+  private async hostPython(version: string): Promise<string | undefined> {
+    const info = await this.info();
+    if (info.pythonVersion === version) return info.python;
+    const candidates: string[] = [];
+    for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir) candidates.push(join(dir, `python${version}`));
+    const installed = (root: string, prefix: string, bin: string) => {
+      try {
+        for (const name of readdirSync(root).sort().reverse()) if (name.startsWith(prefix)) candidates.push(join(root, name, bin));
+      } catch {
+        // no such manager here
+      }
+    };
+    installed(join(process.env.PYENV_ROOT || join(homedir(), '.pyenv'), 'versions'), `${version}.`, join('bin', 'python'));
+    installed(process.env.UV_PYTHON_INSTALL_DIR || join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'uv', 'python'), `cpython-${version}.`, join('bin', 'python3'));
+    for (const python of candidates) {
+      if (!existsSync(python)) continue;
+      try {
+        const { stdout } = await run(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], 30_000);
+        if (stdout.trim() === version) return python;
+      } catch {
+        // not runnable: try the next
+      }
+    }
+    return undefined;
+  }
+}
+
+function writeFileAtomic(path: string, content: string): void {
+  const partial = `${path}.${process.pid}.partial`;
+  writeFileSync(partial, content);
+  renameSync(partial, path);
 }
