@@ -98,8 +98,8 @@ export class SaltCallRunner {
       const ipc = details.HostConfig?.IpcMode ?? '';
       const where = ipc === 'host' || ipc.startsWith('container:') ? 'tmp' : 'shm';
       const bundle = await bundleBytes({ runDir: RUN_DIR_MARK, tree: spec.tree, minionId: container.name, saltenv: spec.saltenv ?? 'base' });
-      // Room the run takes: the thin's sources or its bytecode (about the same for every Python).
-      const need = Math.max(thin.bytes, (await this.salt.bytecode(thin.pythonVersion))?.bytes ?? 0);
+      // Room the run takes: the bundle, and the thin's sources or its bytecode (about the same for every Python).
+      const need = bundle.length + Math.max(thin.bytes, (await this.salt.bytecode(thin.pythonVersion))?.bytes ?? 0);
       const known = this.pythons.get(details.Image);
       const candidates = known ? [known, ...PYTHON_CANDIDATES.filter((p) => p !== known)] : PYTHON_CANDIDATES;
       checkCancel();
