@@ -36,7 +36,7 @@ describe('failures around a run', () => {
       const run = await runner.apply(container, ['web'], EXAMPLES);
       assert.equal(run.retcode, 1);
       assert.equal(run.errors[0].kind, 'salt');
-      assert.match(run.errors[0].message, /^could not make the run directory \/tmp\/salt-containers\.[0-9a-f]{16}: Read-only file system$/);
+      assert.match(run.errors[0].message, /^could not make the run directory \/tmp\/salt-containers\.[0-9a-f]{16}: Read-only file system; \/dev\/shm has 8 MB free, the run needs \d\d MB and leaves 16 MB$/);
       assert.match(run.errors[0].hint ?? '', /about 30 MB .* writable \/dev\/shm or \/tmp/);
       assert.deepEqual(await shmEntries(engine, container), []);
     } finally {

@@ -192,23 +192,31 @@ if sys.version_info[0] < 3:
 import glob, shutil, time
 name, where, need = sys.argv[1], sys.argv[2], int(sys.argv[3])
 SHM, TMP, SPARE = "/dev/shm", "/tmp", 16 << 20
-def shm_fits():
+def shm_unfit():
+    """Why /dev/shm cannot take this run, or None when it can."""
+    if where != "shm":
+        return "/dev/shm is shared with the host or another container"
     try:
         with open("/proc/self/mountinfo") as f:
-            tmpfs = any(line.split()[4] == SHM and line.split(" - ")[1].split()[0] == "tmpfs" for line in f)
+            if not any(line.split()[4] == SHM and line.split(" - ")[1].split()[0] == "tmpfs" for line in f):
+                return "/dev/shm is not a tmpfs"
         st = os.statvfs(SHM)
-        return tmpfs and os.access(SHM, os.W_OK) and st.f_bavail * st.f_frsize >= need + SPARE
-    except Exception:
-        return False
+        if not os.access(SHM, os.W_OK):
+            return "/dev/shm is not writable"
+        if st.f_bavail * st.f_frsize < need + SPARE:
+            return "/dev/shm has %d MB free, the run needs %d MB and leaves %d MB" % (st.f_bavail * st.f_frsize >> 20, need >> 20, SPARE >> 20)
+    except Exception as error:
+        return "/dev/shm: %s" % error
+    return None
 def setup_error(message):
     sys.stderr.write("${SETUP_ERROR}" + message + "\\n")
     sys.exit(1)
-base = SHM if where == "shm" and shm_fits() else TMP
-here = os.path.join(base, name)
+unfit = shm_unfit()
+here = os.path.join(TMP if unfit else SHM, name)
 try:
     os.mkdir(here, 0o700)
 except OSError as error:
-    setup_error("could not make the run directory %s: %s" % (here, error.strerror))
+    setup_error("could not make the run directory %s: %s%s" % (here, error.strerror, "; " + unfit if unfit else ""))
 code = 1
 try:
     try:
