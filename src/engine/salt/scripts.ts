@@ -225,6 +225,11 @@ try:
         pass  # docker exec made us a session leader: already the leader of our own group
     with open(os.path.join(here, "pid"), "w") as f:
         f.write(str(os.getpgrp()))
+    try:
+        import fcntl
+        fcntl.fcntl(0, 1031, 1 << 20)  # F_SETPIPE_SZ: a 1 MB pipe lets the engine run ahead of the writes
+    except Exception:
+        pass
     hello({"dir": here, "python": version})
     for stale in glob.glob(os.path.join(SHM, "salt-containers.*")) + glob.glob(os.path.join(TMP, "salt-containers.*")):
         if stale == here:
@@ -240,11 +245,6 @@ try:
                 shutil.rmtree(stale, ignore_errors=True)
         except Exception:
             pass
-    try:
-        import fcntl
-        fcntl.fcntl(0, 1031, 1 << 20)  # F_SETPIPE_SZ: a 1 MB pipe lets the engine run ahead of the writes
-    except Exception:
-        pass
     unpack = make_unpacker(sys.stdin.buffer, here)
     try:
         sizes = [int(n) for n in sys.stdin.buffer.readline().split()]
