@@ -1,12 +1,10 @@
 /**
  * The client side of the SLS language: starts dist/server.js (Node, IPC) for sls and jinja documents,
- * passes it the settings it needs, and adds the command that remakes the state catalogue.
+ * passes it the settings it needs, and asks it to remake the state catalogue.
  */
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { REFRESH_CATALOGUE_REQUEST, type RefreshCatalogueResult, type ServerInitializationOptions } from '../server/protocol';
-
-export const REFRESH_CATALOGUE_COMMAND = 'saltContainers.refreshStateCatalogue';
 
 function initializationOptions(): ServerInitializationOptions {
   const config = vscode.workspace.getConfiguration('saltContainers');
@@ -37,19 +35,21 @@ export async function startLanguageClient(context: vscode.ExtensionContext): Pro
   };
   const client = new LanguageClient('saltContainersSls', 'Salt Containers SLS', serverOptions, clientOptions);
 
-  context.subscriptions.push(
-    vscode.commands.registerCommand(REFRESH_CATALOGUE_COMMAND, async () => {
-      try {
-        const result = await vscode.window.withProgress(
-          { location: vscode.ProgressLocation.Notification, title: 'Salt Containers: making the SLS state catalogue with the host Salt' },
-          () => client.sendRequest<RefreshCatalogueResult | null>(REFRESH_CATALOGUE_REQUEST),
-        );
-        if (result) void vscode.window.showInformationMessage(`Salt Containers: state catalogue of Salt ${result.saltVersion} ready (${result.functions} state functions).`);
-      } catch (error) {
-        void vscode.window.showErrorMessage(`Salt Containers: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }),
-  );
   await client.start();
   return client;
+}
+
+/** Remakes the state catalogue with the host Salt (completion and hover), with progress and the outcome shown. */
+export async function refreshStateCatalogue(client: LanguageClient): Promise<RefreshCatalogueResult | undefined> {
+  try {
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Salt Containers: making the SLS state catalogue with the host Salt' },
+      () => client.sendRequest<RefreshCatalogueResult | null>(REFRESH_CATALOGUE_REQUEST),
+    );
+    if (result) void vscode.window.showInformationMessage(`Salt Containers: state catalogue of Salt ${result.saltVersion} ready (${result.functions} state functions).`);
+    return result ?? undefined;
+  } catch (error) {
+    void vscode.window.showErrorMessage(`Salt Containers: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
 }

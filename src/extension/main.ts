@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { AnyRun } from '../engine';
 import { commandFactories } from './commands';
 import { section } from './config';
+import type { LanguageClient } from 'vscode-languageclient/node';
 import { Ctx } from './ctx';
 import { resultsViewType, type RenderedReport } from './panel';
 import type { ContainersTree, ImagesTree } from './views';
@@ -47,7 +48,12 @@ export function activate(context: vscode.ExtensionContext): SaltContainersApi {
   if (imagesView.visible) c.watcher.setVisible('images', true);
   if (vscode.workspace.getConfiguration(section).get('showDanglingImages')) void vscode.commands.executeCommand('setContext', 'saltContainers.showDanglingImages', true);
 
-  startLanguageWhenNeeded(c);
+  const language = startLanguageWhenNeeded(c);
+  // Here rather than with the client: the command works before any SLS file was opened (it starts the client).
+  c.registerCommand('refreshStateCatalogue', () => async () => {
+    const client = await language();
+    return client ? (await import('./language')).refreshStateCatalogue(client) : undefined;
+  });
 
   return {
     containersView: c.containers,
@@ -62,35 +68,40 @@ export function activate(context: vscode.ExtensionContext): SaltContainersApi {
   };
 }
 
-/** The language client starts when an sls (or Jinja) document is open, now or later, once. */
-function startLanguageWhenNeeded(c: Ctx): void {
-  let started = false;
+/**
+ * The language client starts when an sls (or Jinja) document is open, now or later, once. Returns what
+ * starts it on demand (or gives the one already started; undefined when it failed to start).
+ */
+function startLanguageWhenNeeded(c: Ctx): () => Promise<LanguageClient | undefined> {
+  let client: Promise<LanguageClient | undefined> | undefined;
   const start = () => {
-    if (started) return;
-    started = true;
     listener.dispose();
-    void startLanguage(c);
+    client ??= startLanguage(c);
+    return client;
   };
   const isSalt = (document: vscode.TextDocument) => document.languageId === 'sls' || document.languageId === 'jinja';
   const listener = vscode.workspace.onDidOpenTextDocument((document) => {
-    if (isSalt(document)) start();
+    if (isSalt(document)) void start();
   });
   c.subscriptions.push(listener);
-  if (vscode.workspace.textDocuments.some(isSalt)) start();
+  if (vscode.workspace.textDocuments.some(isSalt)) void start();
+  return start;
 }
 
-async function startLanguage(c: Ctx): Promise<void> {
+async function startLanguage(c: Ctx): Promise<LanguageClient | undefined> {
   try {
     // Loaded on first need: the client library is its own bundle (dist/extension-language.js).
     const { startLanguageClient } = await import('./language');
     const client = await startLanguageClient(c.extension);
     c.subscriptions.push({ dispose: () => void client.stop() });
+    return client;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     c.log(`SLS language server failed to start: ${message}`);
     void vscode.window.showErrorMessage(`Salt Containers: the SLS language server did not start: ${message}`, 'Show Output').then((choice) => {
       if (choice) c.output.show(true);
     });
+    return undefined;
   }
 }
 

@@ -117,4 +117,10 @@ describe('SLS language', function () {
       rmSync(file, { force: true });
     }
   });
+
+  it('remakes the state catalogue with the host Salt on command', async () => {
+    const result = await vscode.commands.executeCommand<{ saltVersion: string; functions: number } | undefined>('saltContainers.refreshStateCatalogue');
+    assert.match(result?.saltVersion ?? '', /^\d{4}\.\d+/);
+    assert.ok(result!.functions > 100, `${result!.functions} state functions`);
+  });
 });
