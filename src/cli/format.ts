@@ -76,6 +76,10 @@ function terseLine(state: StateResult, style: Style): string {
 /** Where an error points, relative to cwd, when the SLS could be found. */
 export type ErrorLocator = (error: RunError) => string | undefined;
 
+function noteLines(notes: string[] | undefined, style: Style): string[] {
+  return (notes ?? []).map((note) => style.yellow(`note: ${note}`));
+}
+
 function errorLines(errors: RunError[], style: Style, locate: ErrorLocator): string[] {
   return errors.map((e) => {
     const where = locate(e);
@@ -102,7 +106,7 @@ export function formatStateRun(run: StateRun | BuildRun, style: Style, locate: E
     if (changes) out.push(style.cyan(indent(changes, '      ')));
   }
   out.push(...errorLines(run.errors, style, locate));
-  if (run.states.length === 0 && run.errors.length > 0) return out.join('\n'); // nothing ran: the errors say it all
+  if (run.states.length === 0 && run.errors.length > 0) return [...out, ...noteLines(run.notes, style)].join('\n'); // nothing ran: the errors say it all
   const summary = summarize(run.states);
   out.push('');
   out.push(`Summary for ${run.container?.name ?? 'run'}`);
@@ -114,6 +118,7 @@ export function formatStateRun(run: StateRun | BuildRun, style: Style, locate: E
   out.push(`Total states run: ${summary.total}`);
   out.push(`Total run time:   ${summary.stateDurationMs.toFixed(3)} ms (whole run ${(run.durationMs / 1000).toFixed(1)} s)`);
   if (run.kind === 'build' && run.image) out.push(style.bold(`${run.image.failed ? 'committed failed run as' : 'built'} ${run.image.tag} (${run.image.id.replace(/^sha256:/, '').slice(0, 12)})`));
+  out.push(...noteLines(run.notes, style));
   return out.join('\n');
 }
 
@@ -121,6 +126,7 @@ export function formatCall(run: CallRun, style: Style, locate: ErrorLocator): st
   const out: string[] = [];
   if (run.return !== undefined) out.push(typeof run.return === 'string' ? run.return : dump(run.return, { lineWidth: 120, noRefs: true }).replace(/\n$/, ''));
   out.push(...errorLines(run.errors, style, locate));
+  out.push(...noteLines(run.notes, style));
   return out.join('\n');
 }
 

@@ -29,6 +29,7 @@ export interface SaltCallOutcome {
   /** Set when the run could not produce Salt output at all (engine, container, Python, cancel). */
   error?: RunError;
   durationMs: number;
+  notes?: string[];
 }
 
 /** The PATH salt-call sees: the usual system directories, nothing from the host or the image's env. */
@@ -81,6 +82,7 @@ export class SaltCallRunner {
     let leftover = false;
     let python = PYTHON_CANDIDATES[0];
     let raw: RawOutput | undefined;
+    const notes: string[] = [];
     const cancelled = () => control.signal?.aborted === true;
     const checkCancel = () => {
       if (cancelled()) throw new RunFailure({ kind: 'cancelled', message: 'cancelled: nothing more was run' });
@@ -119,7 +121,7 @@ export class SaltCallRunner {
           input: async (io) => {
             const hello = greeting(await io.firstLine());
             if (!hello?.dir) return; // not our entry point talking, or not a Python 3: it stops by itself
-            await this.send(io, hello.python, bundle, thin, log);
+            await this.send(io, hello.python, bundle, thin, log, notes);
             control.onStage?.('running');
           },
         });
@@ -151,7 +153,7 @@ export class SaltCallRunner {
           if (gone) throw new RunFailure({ kind: 'container-gone', message: `Salt did not finish: container ${gone} while it ran`, hint: 'Keep the container running during the run.' });
         }
         if (result.inputError && result.exitCode !== 0) log(`sending to the entry point failed: ${result.inputError.message}`);
-        return { container, saltVersion, raw, durationMs: Date.now() - started };
+        return { container, saltVersion, raw, durationMs: Date.now() - started, ...(notes.length ? { notes } : {}) };
       }
       throw new RunFailure({
         kind: 'no-python',
@@ -173,8 +175,14 @@ export class SaltCallRunner {
    * bundle and the thin: precompiled for the container's Python when this machine has that Python
    * (see SaltSource.bytecode), else its sources.
    */
-  private async send(io: ExecInput, pythonVersion: string, bundle: Buffer, thin: Thin, log: (line: string) => void): Promise<void> {
+  private async send(io: ExecInput, pythonVersion: string, bundle: Buffer, thin: Thin, log: (line: string) => void, notes: string[]): Promise<void> {
     const bytecode = await this.salt.bytecode(pythonVersion);
+    if (!bytecode) {
+      notes.push(
+        `Salt went to the container as sources, compiled on every run (about twice as slow): this machine has no Python ${pythonVersion} to precompile it. ` +
+          `Install Python ${pythonVersion} here (pyenv, uv or the package manager) and runs will precompile it once.`,
+      );
+    }
     const thinPath = bytecode?.tarPath ?? thin.tarPath;
     const thinBytes = statSync(thinPath).size;
     log(

@@ -97,6 +97,7 @@ export class SaltRunner implements SaltRunnerApi {
       saltVersion: outcome.saltVersion,
       durationMs: outcome.durationMs,
       raw: outcome.raw,
+      notes: outcome.notes,
     };
   }
 
@@ -125,6 +126,7 @@ export class SaltRunner implements SaltRunnerApi {
       saltVersion: outcome.saltVersion,
       durationMs: outcome.durationMs,
       raw: outcome.raw,
+      notes: outcome.notes,
     };
   }
 }

@@ -238,6 +238,7 @@ function applyCommand(mode: { test: boolean; highstate: boolean }): CommandFacto
 
 async function showCall(ctx: Ctx, run: CallRun, container: string): Promise<void> {
   ctx.lastRun = run;
+  ctx.showNotes(run);
   if (run.errors.length) {
     const [first] = run.errors;
     void ctx.notifyError(`${run.function} on ${container}: ${errorWithHint(first)}`);

@@ -41,6 +41,8 @@ export class Ctx implements vscode.Disposable {
   readonly documents = new ResultDocuments();
   lastRun: AnyRun | undefined;
   private outputChannel: vscode.OutputChannel | undefined;
+  /** Run notes already shown this session: each is worth one notification, not one per run. */
+  private readonly notesShown = new Set<string>();
 
   constructor(readonly extension: vscode.ExtensionContext) {
     this.containers = new ContainersTree(this.engines);
@@ -97,9 +99,20 @@ export class Ctx implements vscode.Disposable {
     );
   }
 
-  /** Puts a state or build run everywhere it shows: diagnostics, panel, status bar, one notification at most. */
+  /** Tells a run's notes (e.g. what would make runs faster): logged every time, shown once a session. */
+  showNotes(run: AnyRun): void {
+    for (const note of run.notes ?? []) {
+      this.log(`note: ${note}`);
+      if (this.notesShown.has(note)) continue;
+      this.notesShown.add(note);
+      void vscode.window.showInformationMessage(`Salt Containers: ${note}`);
+    }
+  }
+
+  /** Puts a state or build run everywhere it shows: diagnostics, panel, status bar, one notification at most (plus new notes). */
   async showStateRun(run: StateRun | BuildRun, stateRoot: string): Promise<void> {
     this.lastRun = run;
+    this.showNotes(run);
     const runtime = await loadRuntime();
     this.diagnostics.update(runtime.runKey(run, stateRoot), runtime.filesOfRun(run, stateRoot), runtime.problemsOf(run, stateRoot));
     const model = runtime.buildResultsModel(run, stateRoot);

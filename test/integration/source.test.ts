@@ -64,6 +64,8 @@ describe('Salt source', () => {
       assert.equal(run.retcode, 0, JSON.stringify(run.errors));
       assert.ok(run.states.length > 5 && run.states.every((s) => s.result === true));
       assert.ok(lines.some((line) => /\(sources: no Python 3\.\d+ on this machine/.test(line)), lines.join('\n'));
+      assert.equal(run.notes?.length, 1);
+      assert.match(run.notes![0], /^Salt went to the container as sources, .*no Python 3\.\d+ to precompile it\. Install Python 3\.\d+ here/);
       assert.deepEqual(await leftovers(engine, container), []);
     } finally {
       await removeContainer(engine, container);

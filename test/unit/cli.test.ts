@@ -66,6 +66,12 @@ describe('output', () => {
     assert.deepEqual(build.image, { id: 'sha256:1', tag: 't:1' });
   });
 
+  it('keeps notes out of --json and prints them last in the human output', () => {
+    const noted = { ...run, notes: ['Salt went to the container as sources'] };
+    assert.deepEqual(Object.keys(toJson(noted)), ['retcode', 'states', 'errors']);
+    assert.match(formatStateRun(noted, plain, () => undefined), /Total run time: .*\nnote: Salt went to the container as sources$/);
+  });
+
   it('shows failures first, in full, then the rest, then the summary', () => {
     const text = formatStateRun(run, plain, () => undefined);
     const failedAt = text.indexOf('ID: bad');

@@ -78,6 +78,8 @@ interface RunBase {
   saltVersion?: string;
   durationMs: number;
   raw?: RawOutput;
+  /** Worth telling about how the run went, not errors: e.g. what would make runs faster. */
+  notes?: string[];
 }
 
 export interface StateRun extends RunBase {
