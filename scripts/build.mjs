@@ -2,7 +2,7 @@
 // the CLI are bundled into dist/ with `vscode` external; src/, test/ and bench/ are transpiled file by
 // file into out/ for node --test and the extension-host tests. Type checking is `tsc --noEmit`.
 import * as esbuild from 'esbuild';
-import { readdirSync, statSync, rmSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const watch = process.argv.includes('--watch');
@@ -63,7 +63,20 @@ const withoutBuildKitSessions = {
   },
 };
 
-rmSync('out', { recursive: true, force: true });
+/**
+ * Removes what out/ holds for sources that are gone (a deleted test must not run), and nothing else:
+ * out/ is rewritten in place, so a build during someone's test run leaves that run its files.
+ */
+function removeOrphans(dir) {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) removeOrphans(path);
+    else if (!existsSync(path.slice('out/'.length).replace(/\.js(\.map)?$/, '.ts'))) rmSync(path);
+  }
+  if (readdirSync(dir).length === 0) rmSync(dir, { recursive: true });
+}
+
 const builds = [
   { ...common, entryPoints: { extension: 'src/extension/main.ts' }, outdir: 'dist', plugins: [lazyExtensionParts], supported: { 'dynamic-import': false } },
   { ...common, entryPoints: { 'extension-runtime': 'src/extension/runtime.ts' }, outdir: 'dist', plugins: [withoutBuildKitSessions] },
@@ -87,5 +100,6 @@ if (watch) {
   for (const options of builds) await (await esbuild.context(options)).watch();
 } else {
   await Promise.all(builds.map((options) => esbuild.build(options)));
+  removeOrphans('out');
   chmodSync('dist/cli.js', 0o755);
 }
