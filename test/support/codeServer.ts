@@ -3,6 +3,7 @@
 // playwright-core, and the keep-alive test containers the extension works on. The one place that
 // knows how to start, open, wait for and stop these things.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -15,8 +16,13 @@ import { PY3_IMAGE, REPO_ROOT } from './containers';
 export const examplesFolder = join(REPO_ROOT, 'examples');
 export const chromiumPath = '/usr/bin/chromium';
 
-/** The running container the extension-host and UI tests work on; its name reaches the tests through the environment. */
-export const vscodeTestContainer = 'sc-vscode-test';
+/**
+ * The running container the extension-host and UI tests work on; its name reaches the tests through the
+ * environment. One per test process, so suites run side by side do not take each other's container.
+ */
+export const vscodeTestContainer = `sc-vscode-test-${randomBytes(4).toString('hex')}`;
+/** Label naming the test process that owns a container: one whose process is gone was left by a crash. */
+const OWNER_LABEL = 'salt-containers.test-pid';
 /** The two ways the extension-host suite runs: a trusted workspace, and the same folder in Restricted Mode. */
 export type TrustMode = 'trusted' | 'untrusted';
 /** The environment the extension host gets: the container's name and which test files index.ts loads. */
@@ -285,7 +291,10 @@ export async function waitForWorkbench(page: Page, timeoutMs = 60_000): Promise<
  * A running container from the test image, kept alive by sleeping forever. `replace` removes one left
  * over under that name first (tests want a fresh one); without it an existing one is started and kept.
  */
-export async function ensureKeepAliveContainer(name: string, options: { replace: boolean; image?: string; engine?: DockerEngine }): Promise<{ id: string; created: boolean }> {
+export async function ensureKeepAliveContainer(
+  name: string,
+  options: { replace: boolean; image?: string; engine?: DockerEngine; labels?: Record<string, string> },
+): Promise<{ id: string; created: boolean }> {
   const engine = options.engine ?? new DockerEngine();
   const image = options.image ?? PY3_IMAGE;
   let existing: Awaited<ReturnType<DockerEngine['inspectContainer']>> | undefined;
@@ -302,9 +311,28 @@ export async function ensureKeepAliveContainer(name: string, options: { replace:
     if (!existing.State.Running) await engine.startContainer(existing.Id);
     return { id: existing.Id, created: false };
   }
-  const id = await engine.createContainer(image, { name, keepAlive: ['sleep', 'infinity'], labels: { 'salt-containers.purpose': 'vscode-test' } });
+  const id = await engine.createContainer(image, { name, keepAlive: ['sleep', 'infinity'], labels: { 'salt-containers.purpose': 'vscode-test', ...options.labels } });
   await engine.startContainer(id);
   return { id, created: true };
+}
+
+/** Starts this process's test container (vscodeTestContainer), first removing any a crashed test process left. */
+export async function startVscodeTestContainer(): Promise<void> {
+  const engine = new DockerEngine();
+  for (const container of await engine.listContainers()) {
+    const owner = Number(container.labels[OWNER_LABEL]);
+    if (owner && !processAlive(owner)) await engine.removeContainer(container.id, { force: true }).catch(() => undefined);
+  }
+  await ensureKeepAliveContainer(vscodeTestContainer, { replace: true, engine, labels: { [OWNER_LABEL]: String(process.pid) } });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export interface Counts {

@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { DockerEngine } from '../../src/engine';
 import {
-  ensureKeepAliveContainer,
+  startVscodeTestContainer,
   examplesFolder,
   openBrowser,
   remoteUri,
@@ -192,7 +192,7 @@ async function main(): Promise<Counts> {
   const started = Date.now();
   rmSync(screenshotDir, { recursive: true, force: true });
   mkdirSync(screenshotDir, { recursive: true });
-  await ensureKeepAliveContainer(vscodeTestContainer, { replace: true });
+  await startVscodeTestContainer();
   const server = await startCodeServer({ testDriver: true });
   running.server = server;
   const browser = await openBrowser();

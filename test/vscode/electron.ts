@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTests } from '@vscode/test-electron';
 import { DockerEngine } from '../../src/engine';
-import { ensureKeepAliveContainer, examplesFolder, extensionTestEnv, quietSettings, vscodeTestContainer, type TrustMode } from '../support/codeServer';
+import { examplesFolder, startVscodeTestContainer, extensionTestEnv, quietSettings, vscodeTestContainer, type TrustMode } from '../support/codeServer';
 import { REPO_ROOT, removeContainer } from '../support/containers';
 
 async function runMode(mode: TrustMode): Promise<number> {
@@ -30,7 +30,7 @@ async function runMode(mode: TrustMode): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  await ensureKeepAliveContainer(vscodeTestContainer, { replace: true });
+  await startVscodeTestContainer();
   let failed = 0;
   try {
     for (const mode of ['trusted', 'untrusted'] as const) if ((await runMode(mode)) !== 0) failed++;

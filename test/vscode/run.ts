@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { DockerEngine } from '../../src/engine';
 import {
-  ensureKeepAliveContainer,
+  startVscodeTestContainer,
   examplesFolder,
   extensionTestEnv,
   openBrowser,
@@ -131,7 +131,7 @@ async function launch(mode: TrustMode): Promise<LaunchResult> {
 
 async function main(): Promise<Counts> {
   const started = Date.now();
-  await ensureKeepAliveContainer(vscodeTestContainer, { replace: true });
+  await startVscodeTestContainer();
   const results: LaunchResult[] = [];
   for (const mode of ['trusted', 'untrusted'] as const) results.push(await launch(mode));
   console.log('');
