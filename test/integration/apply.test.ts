@@ -64,6 +64,19 @@ describe('apply on a running container', () => {
     assert.deepEqual(await leftovers(engine, container), []);
   });
 
+  it('runs scripts with cmd.script, as root and as another user, and leaves none behind', async () => {
+    const run = await runner.apply(container, ['scripts'], FIXTURES);
+    assert.deepEqual(run.errors, []);
+    assert.deepEqual(
+      run.states.map((s) => [s.id, s.result, (s.changes as { stdout?: string }).stdout?.split(' ')[0]]),
+      [
+        ['script_as_root', true, 'root'],
+        ['script_as_nobody', true, 'nobody'],
+      ],
+    );
+    assert.deepEqual(await leftovers(engine, container), []);
+  });
+
   it('runs highstate through top.sls, with pillar overrides', async () => {
     const run = await runner.highstate(container, FIXTURES, { pillar: { fixture: { value: 'from-override' } } });
     assert.equal(run.retcode, 0, JSON.stringify(run.errors));
@@ -159,12 +172,13 @@ describe('where a run lives', () => {
     const container = await startContainer(engine, undefined, 'sc-it', { ReadonlyRootfs: true });
     try {
       assert.match(await runDirOf(container), /^\/dev\/shm\//);
-      const run = await runner.apply(container, ['web'], EXAMPLES, { test: true });
+      const run = await runner.call(container, 'cmd.run', ['echo $((6 * 7))'], {});
       assert.deepEqual(run.errors, []);
-      assert.ok(run.states.some((s) => s.id === 'web_config' && s.result === null));
+      assert.equal(run.return, '42');
       assert.deepEqual(await shmEntries(engine, container), []);
     } finally {
       await removeContainer(engine, container);
     }
   });
+
 });

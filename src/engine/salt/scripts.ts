@@ -176,8 +176,10 @@ export const SETUP_ERROR = 'salt-containers-error ';
  *   - sweeps run directories that earlier runs could not remove (their process is gone);
  *   - reads from stdin a line with the sizes of the tars that follow (the run's bundle, the thin) and
  *     unpacks them; puts the directory into the bundle's minion config (RUN_DIR_MARK);
- *   - runs salt-call from the thin with `-c DIR/conf` and the SALT-ARGS, its temporary files in DIR/tmp,
- *     and removes its directory on the way out, whatever happened.
+ *   - runs salt-call from the thin with `-c DIR/conf` and the SALT-ARGS, and removes its directory on
+ *     the way out, whatever happened. Salt's temporary files stay where a minion has them (/tmp): a
+ *     script that cmd.script runs from there must be executable, also by a `runas` user, and
+ *     /dev/shm is noexec and the run directory private.
  * It stays Python 2 syntax up to the version check, so an old `python` says what it is (and stops).
  */
 export const RUN = `${UNPACKER}
@@ -257,11 +259,6 @@ try:
             f.write(text)
     except Exception as error:
         setup_error("could not unpack Salt into %s: %s" % (here, getattr(error, "strerror", None) or error))
-    # Salt's own temporary files (file.managed's copies...) go in the run directory too: removed with it,
-    # and possible where /tmp is read-only. Commands that states run keep the usual environment.
-    import tempfile
-    tempfile.tempdir = os.path.join(here, "tmp")
-    os.mkdir(tempfile.tempdir, 0o700)
     # Salt reads nothing from the engine: give it an empty stdin, as a minion has.
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     sys.path[0:0] = [os.path.join(here, "pyall"), os.path.join(here, "py3")]
