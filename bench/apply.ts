@@ -43,7 +43,7 @@ async function newContainer(): Promise<string> {
 async function prepareFloor(container: string): Promise<void> {
   const thin = await source.thin();
   await engine.exec(container, ['mkdir', '-p', '/tmp/floor']);
-  await engine.putArchive(container, '/tmp/floor', bundleTar({ runDir: '/tmp/floor', tree: TREE, minionId: 'bench', saltenv: 'base' }));
+  await engine.putArchive(container, '/tmp/floor', bundleTar({ runDir: '/tmp/floor', cacheDir: '/tmp/floor/cache', tree: TREE, minionId: 'bench', saltenv: 'base' }));
   // The thin as a run ships it to this Python: precompiled, nothing compiled in the container.
   const bytecode = await source.bytecode(thin.pythonVersion);
   await engine.putArchive(container, '/tmp/floor', createReadStream(bytecode!.tarPath));

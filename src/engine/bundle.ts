@@ -15,6 +15,8 @@ const SKIPPED_DIRS = new Set(['.git', '.hg', '.svn', '.vscode', '.idea', 'node_m
 export interface BundleSpec {
   /** The run directory's absolute path in the container, or RUN_DIR_MARK for the entry point to fill in. */
   runDir: string;
+  /** Salt's cachedir (salt:// copies, downloads...): absolute, or CACHE_DIR_MARK for the entry point to fill in. */
+  cacheDir: string;
   tree: SaltTree;
   minionId: string;
   saltenv: string;
@@ -62,9 +64,9 @@ export function minionConfig(spec: BundleSpec): Record<string, unknown> {
   return {
     id: spec.minionId,
     file_client: 'local',
-    root_dir: dir,
-    cachedir: `${dir}/cache`,
-    extension_modules: `${dir}/cache/extmods`,
+    // No root_dir: Salt would put it in front of every path outside it, the cachedir on disk included.
+    cachedir: spec.cacheDir,
+    extension_modules: `${dir}/extmods`,
     pki_dir: `${dir}/pki`,
     sock_dir: `${dir}/sock`,
     log_file: `${dir}/log`,
@@ -89,15 +91,15 @@ function addDir(tar: Pack, name: string, mode = 0o755): Promise<void> {
 export function bundleTar(spec: BundleSpec): Pack {
   const tar = pack();
   (async () => {
-    for (const sub of ['conf', 'states', 'pillar', 'cache', 'cache/extmods']) await addDir(tar, sub);
+    for (const sub of ['conf', 'states', 'pillar', 'extmods']) await addDir(tar, sub);
     // JSON is YAML: no YAML library needed to write the config.
     await addFile(tar, 'conf/minion', JSON.stringify(minionConfig(spec), null, 1));
     for (const file of listTree(spec.tree.stateRoot)) {
       const content = readFileSync(file.absolute);
       await addFile(tar, `states/${file.path}`, content, file.mode);
-      // `_modules/x.py` -> cache/extmods/modules/x.py: what saltutil.sync_all would do, without its exec.
+      // `_modules/x.py` -> extmods/modules/x.py: what saltutil.sync_all would do, without its exec.
       const custom = /^_([a-z_]+)\/(.+)$/.exec(file.path);
-      if (custom) await addFile(tar, `cache/extmods/${custom[1]}/${custom[2]}`, content, file.mode);
+      if (custom) await addFile(tar, `extmods/${custom[1]}/${custom[2]}`, content, file.mode);
     }
     if (spec.tree.pillarRoot) {
       for (const file of listTree(spec.tree.pillarRoot)) await addFile(tar, `pillar/${file.path}`, readFileSync(file.absolute), file.mode);

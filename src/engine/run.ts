@@ -11,7 +11,7 @@ import { bundleBytes } from './bundle';
 import { DockerEngine, EngineError, type ExecInput } from './docker/engine';
 import type { RawOutput, RunError } from './results/model';
 import type { RunControl, SaltTree } from './runner';
-import { CLEANUP, HELLO, RUN, RUN_DIR_MARK, SETUP_ERROR } from './salt/scripts';
+import { CACHE_DIR_MARK, CLEANUP, HELLO, RUN, RUN_DIR_MARK, SETUP_ERROR } from './salt/scripts';
 import { SaltSource, SaltSourceError, type Thin } from './salt/source';
 
 export interface SaltCallSpec {
@@ -99,7 +99,7 @@ export class SaltCallRunner {
       // /dev/shm is the container's own unless it shares the host's or another container's.
       const ipc = details.HostConfig?.IpcMode ?? '';
       const where = ipc === 'host' || ipc.startsWith('container:') ? 'tmp' : 'shm';
-      const bundle = await bundleBytes({ runDir: RUN_DIR_MARK, tree: spec.tree, minionId: container.name, saltenv: spec.saltenv ?? 'base' });
+      const bundle = await bundleBytes({ runDir: RUN_DIR_MARK, cacheDir: CACHE_DIR_MARK, tree: spec.tree, minionId: container.name, saltenv: spec.saltenv ?? 'base' });
       // Room the run takes: the bundle, and the thin's sources or its bytecode (about the same for every Python).
       const need = bundle.length + Math.max(thin.bytes, (await this.salt.bytecode(thin.pythonVersion))?.bytes ?? 0);
       const known = this.pythons.get(details.Image);

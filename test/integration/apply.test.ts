@@ -1,5 +1,9 @@
 /** Applying states with the real engine and real Salt in real containers. */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DockerEngine, SaltRunner, SaltSource, summarize } from '../../src/engine';
 import { EXAMPLES, FIXTURES, containerDiff, leftovers, readInContainer, removeContainer, shmEntries, startContainer } from '../support/containers';
@@ -152,6 +156,24 @@ describe('where a run lives', () => {
       assert.deepEqual(await containerDiff(engine, container), []);
       assert.deepEqual(await shmEntries(engine, container), []);
     } finally {
+      await removeContainer(engine, container);
+    }
+  });
+
+  it("keeps Salt's cache on disk: a salt:// file larger than what /dev/shm has left still lands", async () => {
+    const container = await startContainer(engine);
+    const root = mkdtempSync(join(tmpdir(), 'sc-big-'));
+    try {
+      // 20 MB: the run (Salt about 30 MB, this tree 20 MB) fits in the 64 MB /dev/shm, a cached copy would not.
+      writeFileSync(join(root, 'blob.bin'), randomBytes(20_000_000));
+      writeFileSync(join(root, 'big.sls'), 'blob:\n  file.managed:\n    - name: /srv/blob.bin\n    - source: salt://blob.bin\n');
+      const run = await runner.apply(container, ['big'], { stateRoot: root });
+      assert.deepEqual(run.errors, []);
+      assert.deepEqual(run.states.map((s) => [s.id, s.result, s.comment]), [['blob', true, 'File /srv/blob.bin updated']]);
+      assert.equal((await engine.exec(container, ['stat', '-c', '%s', '/srv/blob.bin'])).stdout.trim(), '20000000');
+      assert.deepEqual(await leftovers(engine, container), []);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
       await removeContainer(engine, container);
     }
   });

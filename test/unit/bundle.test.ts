@@ -55,14 +55,15 @@ describe('bundle', () => {
     }
   });
 
-  it('keeps every Salt path inside the run directory', () => {
-    const config = minionConfig({ runDir: '/tmp/salt-containers.abc', tree: { stateRoot: '/x' }, minionId: 'web1', saltenv: 'dev' });
+  it('keeps every Salt path inside the run directory, the cache in its own', () => {
+    const config = minionConfig({ runDir: '/dev/shm/salt-containers.abc', cacheDir: '/tmp/salt-containers.abc', tree: { stateRoot: '/x' }, minionId: 'web1', saltenv: 'dev' });
     assert.equal(config.id, 'web1');
     assert.equal(config.file_client, 'local');
-    for (const key of ['root_dir', 'cachedir', 'extension_modules', 'pki_dir', 'sock_dir', 'log_file']) {
-      assert.match(String(config[key]), /^\/tmp\/salt-containers\.abc(\/|$)/, key);
+    for (const key of ['extension_modules', 'pki_dir', 'sock_dir', 'log_file']) {
+      assert.match(String(config[key]), /^\/dev\/shm\/salt-containers\.abc(\/|$)/, key);
     }
-    assert.deepEqual(config.file_roots, { base: ['/tmp/salt-containers.abc/states'], dev: ['/tmp/salt-containers.abc/states'] });
+    assert.equal(config.cachedir, '/tmp/salt-containers.abc');
+    assert.deepEqual(config.file_roots, { base: ['/dev/shm/salt-containers.abc/states'], dev: ['/dev/shm/salt-containers.abc/states'] });
   });
 
   it('packs config, states, pillar and custom modules where the loader finds them', async () => {
@@ -70,9 +71,9 @@ describe('bundle', () => {
     try {
       mkdirSync(join(root, 'pillar'));
       writeFileSync(join(root, 'pillar', 'top.sls'), 'base: {}\n');
-      const found = await entries(bundleTar({ runDir: '/tmp/salt-containers.abc', tree: { stateRoot: join(root, 'salt'), pillarRoot: join(root, 'pillar') }, minionId: 'm', saltenv: 'base' }));
+      const found = await entries(bundleTar({ runDir: '/tmp/salt-containers.abc', cacheDir: '/tmp/salt-containers.abc/cache', tree: { stateRoot: join(root, 'salt'), pillarRoot: join(root, 'pillar') }, minionId: 'm', saltenv: 'base' }));
       const names = [...found.keys()];
-      for (const name of ['conf/minion', 'states/web/init.sls', 'pillar/top.sls', 'cache/extmods/modules/mine.py']) {
+      for (const name of ['conf/minion', 'states/web/init.sls', 'pillar/top.sls', 'extmods/modules/mine.py']) {
         assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
       }
       assert.ok(!names.some((n) => n.includes('secret') || n.includes('.git')));

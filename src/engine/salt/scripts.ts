@@ -163,6 +163,8 @@ def make_unpacker(src, here):
 export const HELLO = 'salt-containers-hello ';
 /** Written in the run bundle's minion config where the run directory goes; the entry point puts it in. */
 export const RUN_DIR_MARK = '@SALT_CONTAINERS_RUN_DIR@';
+/** The same for Salt's cachedir, which the entry point keeps on disk (see RUN). */
+export const CACHE_DIR_MARK = '@SALT_CONTAINERS_CACHE_DIR@';
 /** A line on stderr with this prefix: the entry point could not set the run up (the rest says why). */
 export const SETUP_ERROR = 'salt-containers-error ';
 
@@ -171,11 +173,13 @@ export const SETUP_ERROR = 'salt-containers-error ';
  *   - makes the run's private directory NAME under /dev/shm when that is a tmpfs with NEED bytes and
  *     room to spare (files there never touch the container's disk, which is what unpacking 2,500
  *     files costs), else under /tmp;
- *   - leads its own process group and records it (a cancel kills salt-call and all it spawned);
+ *   - keeps Salt's cachedir (copies of salt:// files, downloads of remote sources) on disk as a minion
+ *     does, in /tmp/NAME, else in the run directory: a large download must not fill /dev/shm;
+ *   - leads its own process group and records it in both (a cancel kills salt-call and all it spawned);
  *   - greets (HELLO + {dir, python}): the engine then sends the thin precompiled for that Python;
  *   - sweeps run directories that earlier runs could not remove (their process is gone);
  *   - reads from stdin a line with the sizes of the tars that follow (the run's bundle, the thin) and
- *     unpacks them; puts the directory into the bundle's minion config (RUN_DIR_MARK);
+ *     unpacks them; puts the directories into the bundle's minion config (RUN_DIR_MARK, CACHE_DIR_MARK);
  *   - runs salt-call from the thin with `-c DIR/conf` and the SALT-ARGS, and removes its directory on
  *     the way out, whatever happened. Salt's temporary files stay where a minion has them (/tmp): a
  *     script that cmd.script runs from there must be executable, also by a `runas` user, and
@@ -219,14 +223,21 @@ try:
     os.mkdir(here, 0o700)
 except OSError as error:
     setup_error("could not make the run directory %s: %s%s" % (here, error.strerror, "; " + unfit if unfit else ""))
+cache = os.path.join(TMP, name) if not unfit else os.path.join(here, "cache")
 code = 1
 try:
+    try:
+        os.mkdir(cache, 0o700)
+    except OSError:
+        cache = os.path.join(here, "cache")  # /tmp is read-only: the cache goes with the run
+        os.mkdir(cache, 0o700)
     try:
         os.setpgrp()
     except OSError:
         pass  # docker exec made us a session leader: already the leader of our own group
-    with open(os.path.join(here, "pid"), "w") as f:
-        f.write(str(os.getpgrp()))
+    for d in set([here, cache]):
+        with open(os.path.join(d, "pid"), "w") as f:
+            f.write(str(os.getpgrp()))
     try:
         import fcntl
         fcntl.fcntl(0, 1031, 1 << 20)  # F_SETPIPE_SZ: a 1 MB pipe lets the engine run ahead of the writes
@@ -254,7 +265,7 @@ try:
             unpack(size)
         conf = os.path.join(here, "conf", "minion")
         with open(conf) as f:
-            text = f.read().replace("${RUN_DIR_MARK}", here)
+            text = f.read().replace("${RUN_DIR_MARK}", here).replace("${CACHE_DIR_MARK}", cache)
         with open(conf, "w") as f:
             f.write(text)
     except Exception as error:
@@ -270,6 +281,7 @@ except SystemExit as exit:
     code = exit.code
 finally:
     shutil.rmtree(here, ignore_errors=True)
+    shutil.rmtree(cache, ignore_errors=True)
 sys.exit(code)
 `;
 
