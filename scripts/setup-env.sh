@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The test environment, idempotent, used by .ci/run, the README and developers:
 #   - a Docker engine (the one DOCKER_HOST or /var/run/docker.sock answers, else Debian's docker.io started here)
-#   - test images: salt-containers-test:py3 (Debian bookworm minbase + python3, no Salt) and
+#   - test images: salt-containers-test:py3 (Debian bookworm minbase + python3, no Salt),
+#     salt-containers-test:py3.13 (the same from Debian trixie: another Python than Salt's) and
 #     salt-containers-test:nopython (busybox only), built with debootstrap / docker import, skipped when present
 #   - Salt: a venv outside the repo with a pinned salt from PyPI
+# With --main, only what `npm start` needs: the images only tests use are left out.
 # Everything cached goes under $SALT_CONTAINERS_CACHE (default ~/.cache/salt-containers).
 # Prints what it did and how long each step took.
 set -euo pipefail
@@ -12,6 +14,8 @@ SALT_VERSION=3008.4 # newest on PyPI that installs and runs on Python 3.11 here 
 CACHE=${SALT_CONTAINERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/salt-containers}
 PY3_IMAGE=salt-containers-test:py3
 NOPY_IMAGE=salt-containers-test:nopython
+PY313_IMAGE=salt-containers-test:py3.13
+MAIN_ONLY=; [ "${1:-}" = --main ] && MAIN_ONLY=1
 mkdir -p "$CACHE"
 
 step_start=0
@@ -59,21 +63,29 @@ else
   done_ "started dockerd ($(docker version --format '{{.Server.Version}}'))"
 fi
 
-step "image $PY3_IMAGE"
-if docker image inspect "$PY3_IMAGE" >/dev/null 2>&1; then
-  done_ "present"
-else
+# debootstrap_image IMAGE SUITE: Debian SUITE minbase + python3 (no Salt), imported as IMAGE.
+debootstrap_image() {
+  local image=$1 suite=$2 rootfs
+  step "image $image"
+  if docker image inspect "$image" >/dev/null 2>&1; then
+    done_ "present"
+    return
+  fi
   apt_install debootstrap
   rootfs=$(mktemp -d "$CACHE/rootfs.XXXXXX")
-  mkdir -p "$CACHE/debootstrap-debs"
-  debootstrap --variant=minbase --include=python3 --cache-dir="$CACHE/debootstrap-debs" \
-    bookworm "$rootfs" http://deb.debian.org/debian >"$CACHE/debootstrap.log" 2>&1 \
-    || { tail -20 "$CACHE/debootstrap.log" >&2; rm -rf "$rootfs"; exit 1; }
+  mkdir -p "$CACHE/debootstrap-debs-$suite"
+  debootstrap --variant=minbase --include=python3 --cache-dir="$CACHE/debootstrap-debs-$suite" \
+    "$suite" "$rootfs" http://deb.debian.org/debian >"$CACHE/debootstrap-$suite.log" 2>&1 \
+    || { tail -20 "$CACHE/debootstrap-$suite.log" >&2; rm -rf "$rootfs"; exit 1; }
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-  tar -C "$rootfs" -c . | docker import -c 'CMD ["/bin/bash"]' - "$PY3_IMAGE" >/dev/null
+  tar -C "$rootfs" -c . | docker import -c 'CMD ["/bin/bash"]' - "$image" >/dev/null
   rm -rf "$rootfs"
-  done_ "built with debootstrap"
-fi
+  done_ "built with debootstrap ($suite)"
+}
+
+debootstrap_image "$PY3_IMAGE" bookworm
+# Another Python than the Salt venv's 3.11 (Debian 13: 3.13), for the runs that ship Salt to a different Python.
+[ -n "$MAIN_ONLY" ] || debootstrap_image "$PY313_IMAGE" trixie
 
 step "image $NOPY_IMAGE"
 if docker image inspect "$NOPY_IMAGE" >/dev/null 2>&1; then

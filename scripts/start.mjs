@@ -35,7 +35,7 @@ function onPath(name) {
   return undefined;
 }
 
-step('set-up: engine, test image, Salt', 'bash', ['scripts/setup-env.sh']);
+step('set-up: engine, test image, Salt', 'bash', ['scripts/setup-env.sh', '--main']);
 step('build', 'node', ['scripts/build.mjs']);
 
 // Built by the step above; the one place that knows code-server, the browser URL and test containers.

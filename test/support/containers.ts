@@ -5,6 +5,8 @@ import { DockerEngine } from '../../src/engine/docker/engine';
 
 export const PY3_IMAGE = 'salt-containers-test:py3';
 export const NOPYTHON_IMAGE = 'salt-containers-test:nopython';
+/** Debian 13's Python 3.13: another version than the Salt venv's. */
+export const PY313_IMAGE = 'salt-containers-test:py3.13';
 export const REPO_ROOT = join(__dirname, '..', '..', '..');
 export const EXAMPLES = { stateRoot: join(REPO_ROOT, 'examples', 'salt'), pillarRoot: join(REPO_ROOT, 'examples', 'pillar') };
 export const FIXTURES = { stateRoot: join(REPO_ROOT, 'test', 'fixtures', 'engine', 'salt'), pillarRoot: join(REPO_ROOT, 'test', 'fixtures', 'engine', 'pillar') };
