@@ -149,7 +149,7 @@ describe('where a run lives', () => {
     return exit[1];
   }
 
-  it("runs in the container's /dev/shm, so its disk is never touched", async () => {
+  it("runs Salt from the container's /dev/shm and leaves its diff empty", async () => {
     const container = await startContainer(engine);
     try {
       assert.match(await runDirOf(container), /^\/dev\/shm\/salt-containers\.[0-9a-f]{16}$/);
