@@ -1,6 +1,7 @@
 /**
  * Docker engine access over dockerode: connect (DOCKER_HOST or the default socket), list, lifecycle,
- * exec with an argv array (never a shell string), archive upload, commit, and a typed event stream.
+ * exec with an argv array (never a shell string) and, when asked, a conversation on its stdin; archive
+ * upload, commit, and a typed event stream.
  * Errors come out as EngineError with a kind and a message that says what to do.
  */
 import Docker from 'dockerode';

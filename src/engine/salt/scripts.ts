@@ -180,8 +180,8 @@ export const SETUP_ERROR = 'salt-containers-error ';
  *   - sweeps run directories that earlier runs could not remove (their process is gone);
  *   - reads from stdin a line with the sizes of the tars that follow (the run's bundle, the thin) and
  *     unpacks them; puts the directories into the bundle's minion config (RUN_DIR_MARK, CACHE_DIR_MARK);
- *   - runs salt-call from the thin with `-c DIR/conf` and the SALT-ARGS, and removes its directory on
- *     the way out, whatever happened. Salt's temporary files stay where a minion has them (/tmp): a
+ *   - runs salt-call from the thin with `-c DIR/conf` and the SALT-ARGS, and removes both directories
+ *     on the way out, whatever happened. Salt's temporary files stay where a minion has them (/tmp): a
  *     script that cmd.script runs from there must be executable, also by a `runas` user, and
  *     /dev/shm is noexec and the run directory private.
  * It stays Python 2 syntax up to the version check, so an old `python` says what it is (and stops).
