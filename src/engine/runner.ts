@@ -85,20 +85,10 @@ export class SaltRunner implements SaltRunnerApi {
       { container, args: [fn, ...args, ...Object.entries(kwargs).map(([k, v]) => `${k}=${v}`)], tree: tree ?? { stateRoot: emptyTree() }, saltenv: options.saltenv },
       options,
     );
-    const parsed = outcome.error || !outcome.raw ? { value: undefined, errors: [] } : parseCall(outcome.raw);
-    const errors = outcome.error ? [outcome.error] : parsed.errors;
-    return {
-      kind: 'call',
-      function: fn,
-      return: parsed.value,
-      retcode: errors.length ? 1 : 0,
-      errors,
-      container: outcome.container,
-      saltVersion: outcome.saltVersion,
-      durationMs: outcome.durationMs,
-      raw: outcome.raw,
-      notes: outcome.notes,
-    };
+    const { error, ...facts } = outcome;
+    const parsed = error || !outcome.raw ? { value: undefined, errors: [] } : parseCall(outcome.raw);
+    const errors = error ? [error] : parsed.errors;
+    return { kind: 'call', function: fn, return: parsed.value, retcode: errors.length ? 1 : 0, errors, ...facts };
   }
 
   build(mods: string[], tree: SaltTree, options: BuildOptions): Promise<BuildRun> {
@@ -112,22 +102,10 @@ export class SaltRunner implements SaltRunnerApi {
     if (options.saltenv) args.push(`saltenv=${options.saltenv}`);
     if (options.pillar && Object.keys(options.pillar).length) args.push(`pillar=${JSON.stringify(options.pillar)}`);
     const outcome = await this.calls.run({ container, args, tree, saltenv: options.saltenv }, options);
-    const parsed = outcome.error || !outcome.raw ? { states: [], errors: [] } : parseStateRun(outcome.raw);
-    const errors = outcome.error ? [...parsed.errors, outcome.error] : parsed.errors;
-    return {
-      kind: 'state',
-      mods,
-      highstate,
-      test: options.test ?? false,
-      states: parsed.states,
-      retcode: retcodeOf(parsed.states, errors),
-      errors,
-      container: outcome.container,
-      saltVersion: outcome.saltVersion,
-      durationMs: outcome.durationMs,
-      raw: outcome.raw,
-      notes: outcome.notes,
-    };
+    const { error, ...facts } = outcome;
+    const parsed = error || !outcome.raw ? { states: [], errors: [] } : parseStateRun(outcome.raw);
+    const errors = error ? [...parsed.errors, error] : parsed.errors;
+    return { kind: 'state', mods, highstate, test: options.test ?? false, states: parsed.states, retcode: retcodeOf(parsed.states, errors), errors, ...facts };
   }
 }
 
