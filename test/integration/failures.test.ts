@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DockerEngine, SaltRunner, SaltSource } from '../../src/engine';
-import { EXAMPLES, FIXTURES, NOPYTHON_IMAGE, containerDiff, leftovers, removeContainer, shmEntries, startContainer } from '../support/containers';
+import { EXAMPLES, FIXTURES, NOPYTHON_IMAGE, allChanges, leftovers, removeContainer, shmEntries, startContainer } from '../support/containers';
 
 const engine = new DockerEngine();
 const runner = new SaltRunner(engine, new SaltSource());
@@ -22,8 +22,7 @@ describe('failures around a run', () => {
       assert.equal(run.retcode, 1);
       assert.equal(run.errors[0].kind, 'no-python');
       assert.equal(run.errors[0].message, `image ${NOPYTHON_IMAGE} has no Python 3: Salt needs python3 in the image`);
-      assert.deepEqual(await containerDiff(engine, container), []);
-      assert.deepEqual(await shmEntries(engine, container), []);
+      assert.deepEqual(await allChanges(engine, container), []);
     } finally {
       await removeContainer(engine, container);
     }
@@ -96,8 +95,7 @@ describe('failures around a run', () => {
       controller.abort();
       const run = await runner.apply(container, ['web'], EXAMPLES, { signal: controller.signal });
       assert.equal(run.errors[0].kind, 'cancelled');
-      assert.deepEqual(await containerDiff(engine, container), []);
-      assert.deepEqual(await shmEntries(engine, container), []);
+      assert.deepEqual(await allChanges(engine, container), []);
     } finally {
       await removeContainer(engine, container);
     }

@@ -48,7 +48,16 @@ export async function shmEntries(engine: DockerEngine, name: string): Promise<st
 
 /** What runs left behind: Salt's or our paths in the container's diff, and anything in its /dev/shm. */
 export async function leftovers(engine: DockerEngine, name: string): Promise<string[]> {
-  return [...saltLeftovers(await containerDiff(engine, name)), ...(await shmEntries(engine, name)).map((entry) => `/dev/shm/${entry}`)];
+  return [...saltLeftovers(await containerDiff(engine, name)), ...(await shmPaths(engine, name))];
+}
+
+/** Every change in the container: its diff, and anything in its /dev/shm. */
+export async function allChanges(engine: DockerEngine, name: string): Promise<string[]> {
+  return [...(await containerDiff(engine, name)), ...(await shmPaths(engine, name))];
+}
+
+async function shmPaths(engine: DockerEngine, name: string): Promise<string[]> {
+  return (await shmEntries(engine, name)).map((entry) => `/dev/shm/${entry}`);
 }
 
 /** Reads a file in the container (cat through exec, argv only). */
