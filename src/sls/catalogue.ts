@@ -3,11 +3,10 @@
  * doc. Made once through the host Salt (its loader, in a throw-away minion config under a temp dir, never
  * /etc/salt) and cached per Salt version as <cache>/catalogue/<saltVersion>.json.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultCacheDir, SaltSource, type SaltInfo } from '../engine/salt/source';
+import { defaultCacheDir, runPython, SaltSource, writeFileAtomic, type SaltInfo } from '../engine/salt/source';
 
 export interface CatalogueArgument {
   name: string;
@@ -109,12 +108,9 @@ export interface CatalogueOptions {
   cacheDir?: string;
 }
 
-function run(python: string, args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(python, args, { timeout: timeoutMs, maxBuffer: 16 << 20, env: { ...process.env, PYTHONWARNINGS: 'ignore' } }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${python} failed: ${(stderr || error.message).trim().split('\n').slice(-3).join(' ')}`));
-      else resolve(stdout);
-    });
+async function run(python: string, args: string[], timeoutMs: number): Promise<void> {
+  await runPython(python, args, timeoutMs).catch((error: Error & { stderr?: string }) => {
+    throw new Error(`${python} failed: ${(error.stderr || error.message).trim().split('\n').slice(-3).join(' ')}`);
   });
 }
 
@@ -154,8 +150,7 @@ export async function generateCatalogue(python: string, cacheDir = defaultCacheD
     const catalogue: StateCatalogue = { ...raw, generatedAt: new Date().toISOString(), format: CATALOGUE_FORMAT };
     const file = catalogueFile(cacheDir, catalogue.saltVersion);
     mkdirSync(join(cacheDir, 'catalogue'), { recursive: true });
-    writeFileSync(`${file}.tmp`, JSON.stringify(catalogue));
-    renameSync(`${file}.tmp`, file);
+    writeFileAtomic(file, JSON.stringify(catalogue));
     return catalogue;
   } finally {
     rmSync(work, { recursive: true, force: true });

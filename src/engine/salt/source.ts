@@ -59,7 +59,8 @@ export function defaultCacheDir(): string {
   return process.env.SALT_CONTAINERS_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'salt-containers');
 }
 
-function run(file: string, args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
+/** Runs a host Python program (argv, no shell); rejects with the error carrying stdout and stderr. */
+export function runPython(file: string, args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, PYTHONWARNINGS: 'ignore' } }, (error, stdout, stderr) => {
       if (error) reject(Object.assign(error, { stdout, stderr }));
@@ -119,7 +120,7 @@ export class SaltSource {
     const failures: string[] = [];
     for (const { python, from } of candidates) {
       try {
-        const { stdout } = await run(python, ['-c', PROBE_SALT], 60_000);
+        const { stdout } = await runPython(python, ['-c', PROBE_SALT], 60_000);
         const parsed = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { salt: string; python: string };
         this.options.log?.(`salt source: ${python} (${from}): Salt ${parsed.salt}, Python ${parsed.python}`);
         return { python, saltVersion: parsed.salt, pythonVersion: parsed.python };
@@ -170,7 +171,7 @@ export class SaltSource {
     const work = mkdtempSync(join(this.cacheDir, 'thin', '.gen-'));
     try {
       this.options.log?.(`generating the Salt ${info.saltVersion} thin with ${info.python}`);
-      await run(info.python, ['-c', GENERATE_THIN, work], 300_000);
+      await runPython(info.python, ['-c', GENERATE_THIN, work], 300_000);
       rmSync(join(work, 'gen'), { recursive: true, force: true });
       rmSync(join(work, 'tree'), { recursive: true, force: true });
       try {
@@ -222,7 +223,7 @@ export class SaltSource {
     this.options.log?.(`precompiling the Salt ${thin.saltVersion} thin for Python ${pythonVersion} with ${python}`);
     const partial = `${tarPath}.${process.pid}.partial`;
     try {
-      const { stdout } = await run(python, ['-c', COMPILE_THIN, thin.tarPath, partial], 300_000);
+      const { stdout } = await runPython(python, ['-c', COMPILE_THIN, thin.tarPath, partial], 300_000);
       const meta = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { python: string; files: number; bytes: number };
       if (meta.python !== pythonVersion) throw new Error(`${python} is Python ${meta.python}`);
       // The tar first, then its meta: a meta file says the tar beside it is complete.
@@ -258,7 +259,7 @@ export class SaltSource {
     for (const python of candidates) {
       if (!existsSync(python)) continue;
       try {
-        const { stdout } = await run(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], 30_000);
+        const { stdout } = await runPython(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], 30_000);
         if (stdout.trim() === version) return python;
       } catch {
         // not runnable: try the next
@@ -268,7 +269,8 @@ export class SaltSource {
   }
 }
 
-function writeFileAtomic(path: string, content: string): void {
+/** Writes a file whole or not at all (a reader never sees half of it). */
+export function writeFileAtomic(path: string, content: string): void {
   const partial = `${path}.${process.pid}.partial`;
   writeFileSync(partial, content);
   renameSync(partial, path);
