@@ -11,6 +11,40 @@ print(json.dumps({"salt": salt.version.__version__, "python": "%d.%d" % sys.vers
 `;
 
 /**
+ * Python (any 3.x) defining the tar helpers both thin scripts use: extract(tar, dest), and
+ * write_tar(tree, path, skip, hollow) -> (files, bytes), which writes tree as an uncompressed tar of
+ * root-owned entries in sorted order, leaving out what skip(path) names and emptying the files
+ * hollow(path) names.
+ */
+const TAR_HELPERS = `
+import io, os, tarfile
+def extract(tar, dest):
+    with tarfile.open(tar) as t:
+        t.extractall(dest, filter="data") if hasattr(tarfile, "data_filter") else t.extractall(dest)
+def write_tar(tree, path, skip=lambda entry: False, hollow=lambda entry: False):
+    files = size = 0
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as t:
+        for root, dirs, names in os.walk(tree):
+            dirs[:] = sorted(d for d in dirs if not skip(os.path.join(root, d)))
+            for entry in [root] + [os.path.join(root, n) for n in sorted(names) if not skip(os.path.join(root, n))]:
+                info = t.gettarinfo(entry, arcname=os.path.relpath(entry, tree))
+                info.uid = info.gid = 0
+                info.uname = info.gname = "root"
+                if not info.isfile():
+                    t.addfile(info)
+                    continue
+                if hollow(entry):
+                    info.size = 0
+                    t.addfile(info, io.BytesIO(b""))
+                else:
+                    with open(entry, "rb") as f:
+                        t.addfile(info, f)
+                files += 1
+                size += info.size
+    return files, size
+`;
+
+/**
  * Host, the Python with Salt: argv[1] = a new empty directory. Generates Salt's thin with Salt's own
  * generator and writes there thin.tar (its sources) and meta.json ({salt, python, files, bytes}).
  * Left out: the bundled libraries' own test suites, and the C extensions (.so): runs unpack into
@@ -18,36 +52,22 @@ print(json.dumps({"salt": salt.version.__version__, "python": "%d.%d" % sys.vers
  * that has one falls back to pure Python (salt-call measured as fast without them).
  * Uncompressed: unpacking a plain tar costs less than inflating one.
  */
-export const GENERATE_THIN = `
-import json, os, shutil, sys, tarfile, warnings
+export const GENERATE_THIN = `${TAR_HELPERS}
+import json, shutil, sys, warnings
 warnings.simplefilter("ignore")
 import salt.utils.thin, salt.version
 out = sys.argv[1]
-tgz = salt.utils.thin.gen_thin(os.path.join(out, "gen"))
 tree = os.path.join(out, "tree")
-with tarfile.open(tgz) as t:
-    t.extractall(tree, filter="data") if hasattr(tarfile, "data_filter") else t.extractall(tree)
+extract(salt.utils.thin.gen_thin(os.path.join(out, "gen")), tree)
 os.remove(os.path.join(tree, "salt-call"))  # the engine has its own entry point
 for top in ("py3", "pyall"):
     for package in os.listdir(os.path.join(tree, top)):
         for tests in ("test", "tests"):
             if package != "salt" and os.path.isdir(os.path.join(tree, top, package, tests)):
                 shutil.rmtree(os.path.join(tree, top, package, tests))
-files = size = 0
-with tarfile.open(os.path.join(out, "thin.tar"), "w", format=tarfile.PAX_FORMAT) as t:
-    for root, dirs, names in os.walk(tree):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for entry in [root] + [os.path.join(root, n) for n in sorted(names) if not n.endswith((".so", ".pyc"))]:
-            info = t.gettarinfo(entry, arcname=os.path.relpath(entry, tree))
-            info.uid = info.gid = 0
-            info.uname = info.gname = "root"
-            if info.isfile():
-                with open(entry, "rb") as f:
-                    t.addfile(info, f)
-                files += 1
-                size += info.size
-            else:
-                t.addfile(info)
+def binary(entry):
+    return os.path.basename(entry) == "__pycache__" or entry.endswith((".so", ".pyc"))
+files, size = write_tar(tree, os.path.join(out, "thin.tar"), skip=binary)
 meta = {"salt": salt.version.__version__, "python": "%d.%d" % sys.version_info[:2], "files": files, "bytes": size}
 with open(os.path.join(out, "meta.json"), "w") as f:
     json.dump(meta, f)
@@ -61,37 +81,18 @@ print(json.dumps(meta))
  * the module by its .py name, and unchecked-hash bytecode never reads the source, so a run ships 40%
  * fewer bytes and compiles nothing. Prints {python, files, bytes}.
  */
-export const COMPILE_THIN = `
-import compileall, io, json, os, py_compile, shutil, sys, tarfile, tempfile, warnings
+export const COMPILE_THIN = `${TAR_HELPERS}
+import compileall, json, py_compile, shutil, sys, tempfile, warnings
 warnings.simplefilter("ignore")
 work = tempfile.mkdtemp(prefix="salt-containers-compile-")
 try:
-    with tarfile.open(sys.argv[1]) as t:
-        t.extractall(work, filter="data") if hasattr(tarfile, "data_filter") else t.extractall(work)
+    extract(sys.argv[1], work)
     compileall.compile_dir(work, quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
     tag = sys.implementation.cache_tag
-    def compiled(path):
-        d, name = os.path.split(path)
-        return os.path.exists(os.path.join(d, "__pycache__", name[:-3] + "." + tag + ".pyc"))
-    files = size = 0
-    with tarfile.open(sys.argv[2], "w", format=tarfile.PAX_FORMAT) as t:
-        for root, dirs, names in os.walk(work):
-            dirs.sort()
-            for entry in [root] + [os.path.join(root, n) for n in sorted(names)]:
-                info = t.gettarinfo(entry, arcname=os.path.relpath(entry, work))
-                info.uid = info.gid = 0
-                info.uname = info.gname = "root"
-                if info.isfile() and entry.endswith(".py") and compiled(entry):
-                    info.size = 0
-                    t.addfile(info, io.BytesIO(b""))
-                elif info.isfile():
-                    with open(entry, "rb") as f:
-                        t.addfile(info, f)
-                else:
-                    t.addfile(info)
-                if info.isfile():
-                    files += 1
-                    size += info.size
+    def compiled(entry):
+        d, name = os.path.split(entry)
+        return entry.endswith(".py") and os.path.exists(os.path.join(d, "__pycache__", name[:-3] + "." + tag + ".pyc"))
+    files, size = write_tar(work, sys.argv[2], hollow=compiled)
     print(json.dumps({"python": "%d.%d" % sys.version_info[:2], "files": files, "bytes": size}))
 finally:
     shutil.rmtree(work, ignore_errors=True)
