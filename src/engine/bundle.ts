@@ -110,8 +110,13 @@ export function bundleTar(spec: BundleSpec): Pack {
 }
 
 /** The run's tar in memory (the engine announces its size before sending it). */
-export async function bundleBytes(spec: BundleSpec): Promise<Buffer> {
+export function bundleBytes(spec: BundleSpec): Promise<Buffer> {
+  return tarBytes(bundleTar(spec));
+}
+
+/** A tar-stream pack, whole, in memory. */
+export async function tarBytes(tar: Pack): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of bundleTar(spec) as AsyncIterable<Buffer>) chunks.push(chunk);
+  for await (const chunk of tar as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks);
 }

@@ -2,26 +2,15 @@
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
 import { describe, it } from 'node:test';
-import { extract } from 'tar-stream';
 import { DockerEngine, SaltRunner, SaltSource } from '../../src/engine';
 import type { ThinBytecode } from '../../src/engine/salt/source';
 import { EXAMPLES, PY313_IMAGE, leftovers, removeContainer, startContainer } from '../support/containers';
+import { readTar } from '../support/tar';
 
-/** Name and size of every regular file in a tar. */
+/** Name and size of every regular file in a tar file. */
 async function filesIn(tarPath: string): Promise<Map<string, number>> {
-  const files = new Map<string, number>();
-  const reader = extract();
-  await new Promise<void>((resolve, reject) => {
-    reader.on('entry', (header, stream, next) => {
-      if (header.type === 'file') files.set(header.name, header.size ?? 0);
-      stream.on('end', next);
-      stream.resume();
-    });
-    reader.on('finish', resolve);
-    reader.on('error', reject);
-    createReadStream(tarPath).pipe(reader);
-  });
-  return files;
+  const entries = await readTar(createReadStream(tarPath));
+  return new Map([...entries].filter(([, entry]) => entry.type === 'file').map(([name, entry]) => [name, entry.data.length]));
 }
 
 /** A Salt source as on a machine that has no Python of the containers' version. */

@@ -5,10 +5,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, sy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { extract, pack } from 'tar-stream';
+import { pack } from 'tar-stream';
 import { UNPACKER } from '../../src/engine/salt/scripts';
-import { bundleTar, listTree, minionConfig } from '../../src/engine/bundle';
+import { bundleTar, listTree, minionConfig, tarBytes } from '../../src/engine/bundle';
 import { failedTag } from '../../src/engine/build';
+import { readTar } from '../support/tar';
 
 function tempTree(): string {
   const root = mkdtempSync(join(tmpdir(), 'sc-bundle-'));
@@ -26,24 +27,6 @@ function tempTree(): string {
   return root;
 }
 
-async function entries(tar: ReturnType<typeof bundleTar>): Promise<Map<string, string>> {
-  const found = new Map<string, string>();
-  const reader = extract();
-  await new Promise<void>((resolve, reject) => {
-    reader.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-      stream.on('end', () => {
-        found.set(header.name, Buffer.concat(chunks).toString());
-        next();
-      });
-    });
-    reader.on('finish', resolve);
-    reader.on('error', reject);
-    tar.pipe(reader);
-  });
-  return found;
-}
 
 describe('bundle', () => {
   it('lists the tree without version control and without symlinks that lead outside it', () => {
@@ -71,13 +54,13 @@ describe('bundle', () => {
     try {
       mkdirSync(join(root, 'pillar'));
       writeFileSync(join(root, 'pillar', 'top.sls'), 'base: {}\n');
-      const found = await entries(bundleTar({ runDir: '/tmp/salt-containers.abc', cacheDir: '/tmp/salt-containers.abc/cache', tree: { stateRoot: join(root, 'salt'), pillarRoot: join(root, 'pillar') }, minionId: 'm', saltenv: 'base' }));
+      const found = await readTar(bundleTar({ runDir: '/tmp/salt-containers.abc', cacheDir: '/tmp/salt-containers.abc/cache', tree: { stateRoot: join(root, 'salt'), pillarRoot: join(root, 'pillar') }, minionId: 'm', saltenv: 'base' }));
       const names = [...found.keys()];
       for (const name of ['conf/minion', 'states/web/init.sls', 'pillar/top.sls', 'extmods/modules/mine.py']) {
         assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
       }
       assert.ok(!names.some((n) => n.includes('secret') || n.includes('.git')));
-      assert.equal(JSON.parse(found.get('conf/minion')!).id, 'm');
+      assert.equal(JSON.parse(found.get('conf/minion')!.data.toString()).id, 'm');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -94,9 +77,7 @@ async function tarOf(entries: { name: string; content?: string; type?: 'director
   const tar = pack();
   for (const e of entries) tar.entry({ name: e.name, type: e.type ?? 'file', mode: e.mode ?? 0o644 }, e.content ?? '');
   tar.finalize();
-  const chunks: Buffer[] = [];
-  for await (const chunk of tar as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks);
+  return tarBytes(tar);
 }
 
 /** Runs the entry point's unpacker on the host's python3 over the given tars; returns the files it wrote. */
