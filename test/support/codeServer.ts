@@ -205,33 +205,34 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
   return server;
 }
 
-function groupAlive(pid: number): boolean {
+/** Whether a process (pid > 0) or a process group (-pgid) is still there (EPERM: there, not ours). */
+function alive(pid: number): boolean {
   try {
-    process.kill(-pid, 0);
+    process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
 /** SIGTERM to the whole group, SIGKILL to what is left after a few seconds; resolves when the group is gone. */
 export async function stopProcessGroup(child: ChildProcess, graceMs = 4000): Promise<void> {
   const pid = child.pid;
-  if (pid === undefined || !groupAlive(pid)) return;
+  if (pid === undefined || !alive(-pid)) return;
   try {
     process.kill(-pid, 'SIGTERM');
   } catch {
     return;
   }
   const deadline = Date.now() + graceMs;
-  while (groupAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (groupAlive(pid)) {
+  while (alive(-pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (alive(-pid)) {
     try {
       process.kill(-pid, 'SIGKILL');
     } catch {
       // gone in between
     }
-    while (groupAlive(pid)) await new Promise((r) => setTimeout(r, 50));
+    while (alive(-pid)) await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -321,19 +322,11 @@ export async function startVscodeTestContainer(): Promise<void> {
   const engine = new DockerEngine();
   for (const container of await engine.listContainers()) {
     const owner = Number(container.labels[OWNER_LABEL]);
-    if (owner && !processAlive(owner)) await engine.removeContainer(container.id, { force: true }).catch(() => undefined);
+    if (owner && !alive(owner)) await engine.removeContainer(container.id, { force: true }).catch(() => undefined);
   }
   await ensureKeepAliveContainer(vscodeTestContainer, { replace: true, engine, labels: { [OWNER_LABEL]: String(process.pid) } });
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export interface Counts {
   passed: number;
