@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { installedSalt, PINNED_SALT_VERSION } from '../src/engine/salt/install';
 import { defaultCacheDir } from '../src/engine/salt/source';
 import { StateTree } from '../src/sls/tree';
 import { LspClient, pos } from '../test/server/lsp';
@@ -77,7 +78,7 @@ function rssMiB(pid: number | undefined): number {
 async function main() {
   const work = mkdtempSync(join(tmpdir(), 'sls-bench-'));
   const cache = join(work, 'cache');
-  const python = process.env.SALT_CONTAINERS_PYTHON || join(defaultCacheDir(), 'salt-venv', 'bin', 'python');
+  const python = process.env.SALT_CONTAINERS_PYTHON || (installedSalt(defaultCacheDir())?.python ?? join(defaultCacheDir(), 'salt', PINNED_SALT_VERSION, 'bin', 'python'));
   const rows: [string, { median: number; p95: number; n: number } | number, string][] = [];
   try {
     const { big, bigText } = makeTree(work);

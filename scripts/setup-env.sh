@@ -4,35 +4,18 @@
 #   - test images: salt-containers-test:py3 (Debian bookworm minbase + python3, no Salt),
 #     salt-containers-test:py3.13 (the same from Debian trixie: another Python than Salt's) and
 #     salt-containers-test:nopython (busybox only), built with debootstrap / docker import, skipped when present
-#   - Salt: a venv outside the repo with a pinned salt from PyPI
+#   - Salt: the pinned version from PyPI in a venv of the cache, by the product's own installer
 # With --main, only what `npm start` needs: the images only tests use are left out.
 # Everything cached goes under $SALT_CONTAINERS_CACHE (default ~/.cache/salt-containers).
 # Prints what it did and how long each step took.
 set -euo pipefail
 
-SALT_VERSION=3008.4 # newest on PyPI that installs and runs on Python 3.11 here (3008.5 needs an unreleased certifi)
-CACHE=${SALT_CONTAINERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/salt-containers}
 PY3_IMAGE=salt-containers-test:py3
 NOPY_IMAGE=salt-containers-test:nopython
 PY313_IMAGE=salt-containers-test:py3.13
 MAIN_ONLY=; [ "${1:-}" = --main ] && MAIN_ONLY=1
-mkdir -p "$CACHE"
+. "$(dirname "$0")/lib/common.sh"
 
-step_start=0
-step() { step_start=$(date +%s.%N); printf '%-44s' "$1"; }
-done_() { printf '%s (%.1f s)\n' "$1" "$(echo "$(date +%s.%N) - $step_start" | bc)"; }
-
-apt_updated=
-apt_install() {
-  local missing=()
-  for pkg in "$@"; do dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  [ "$(id -u)" = 0 ] || { echo "need root to install: ${missing[*]}" >&2; return 1; }
-  [ -n "$apt_updated" ] || { apt-get update -qq >/dev/null; apt_updated=1; }
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
-
-command -v bc >/dev/null || apt_install bc
 
 engine_answers() { timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
@@ -102,14 +85,7 @@ else
   done_ "built from busybox"
 fi
 
-step "salt $SALT_VERSION venv"
-venv="$CACHE/salt-venv"
-if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.pinned" 2>/dev/null)" = "$SALT_VERSION" ]; then
-  done_ "present ($venv)"
-else
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "salt==$SALT_VERSION" >"$CACHE/pip.log" 2>&1 || { tail -20 "$CACHE/pip.log" >&2; exit 1; }
-  echo "$SALT_VERSION" >"$venv/.pinned"
-  done_ "installed ($venv)"
-fi
+step "salt"
+# The product's installer (the CLI's --install-salt), built into out/ (test.mjs and start.mjs build first).
+[ -f "$(dirname "$0")/../out/src/engine/salt/install.js" ] || node "$(dirname "$0")/build.mjs"
+done_ "$(node "$(dirname "$0")/install-salt.mjs")"

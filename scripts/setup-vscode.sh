@@ -9,26 +9,13 @@ set -euo pipefail
 CODE_SERVER_VERSION=4.139.1 # VS Code 1.139.1; wants Node 24
 NODE_MAJOR=24
 APT_PACKAGES=(chromium build-essential pkg-config python3 libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev)
-CACHE=${SALT_CONTAINERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/salt-containers}
+. "$(dirname "$0")/lib/common.sh"
 TOOLS="$CACHE/vscode-tools"
 mkdir -p "$TOOLS"
 
-step_start=0
-step() { step_start=$(date +%s%N); printf '%-44s' "$1"; }
-done_() { printf '%s (%s s)\n' "$1" "$(awk -v ns=$(( $(date +%s%N) - step_start )) 'BEGIN { printf "%.1f", ns / 1e9 }')"; }
-
 step "debian packages"
-missing=()
-for pkg in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg"); done
-if [ ${#missing[@]} -eq 0 ]; then
-  done_ "present"
-else
-  [ "$(id -u)" = 0 ] || { echo "need root to install: ${missing[*]}" >&2; exit 1; }
-  apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$TOOLS/apt.log" 2>&1 \
-    || { tail -20 "$TOOLS/apt.log" >&2; exit 1; }
-  done_ "installed ${missing[*]}"
-fi
+apt_install "${APT_PACKAGES[@]}"
+done_ "${APT_INSTALLED:+installed $APT_INSTALLED}${APT_INSTALLED:-present}"
 
 # Node 24 and code-server live in folders of their own, each with its own package.json: npm 11 runs
 # their install scripts only when allowed there (the command-line flag is refused in a project

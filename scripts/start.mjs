@@ -35,8 +35,9 @@ function onPath(name) {
   return undefined;
 }
 
-step('set-up: engine, test image, Salt', 'bash', ['scripts/setup-env.sh', '--main']);
+// Built first: the set-up installs Salt with the product's own installer.
 step('build', 'node', ['scripts/build.mjs']);
+step('set-up: engine, test image, Salt', 'bash', ['scripts/setup-env.sh', '--main']);
 
 // Built by the step above; the one place that knows code-server, the browser URL and test containers.
 const load = createRequire(import.meta.url);

@@ -79,11 +79,13 @@ async function step(name, command, args, counted = true) {
   return code;
 }
 
-if (needsEngine && (await step('set-up: engine, images, Salt', 'bash', ['scripts/setup-env.sh'], false)) !== 0) {
+// Built first: the set-up installs Salt with the product's own installer (out/src/engine/salt/install.js).
+const built = (await step('build', 'node', ['scripts/build.mjs'], false)) === 0;
+if (built && needsEngine && (await step('set-up: engine, images, Salt', 'bash', ['scripts/setup-env.sh'], false)) !== 0) {
   console.error('set-up failed: the suites that need the engine cannot run');
 }
-if (needsVscode && existsSync('scripts/setup-vscode.sh')) await step('set-up: VS Code (code-server), Chromium', 'bash', ['scripts/setup-vscode.sh'], false);
-if ((await step('build', 'node', ['scripts/build.mjs'], false)) === 0) {
+if (built && needsVscode) await step('set-up: VS Code (code-server), Chromium', 'bash', ['scripts/setup-vscode.sh'], false);
+if (built) {
   for (const suite of wanted) {
     if (!suites[suite]) {
       console.error(`unknown suite ${suite}; known: ${Object.keys(suites).join(', ')}`);

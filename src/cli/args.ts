@@ -19,6 +19,8 @@ options:
   --from IMAGE         build: the base image
   --tag TAG            build: the image to make (repo[:tag])
   --commit-on-failure  build: commit a failed run as TAG-failed for inspection
+  --install-salt       when this machine has no Python with Salt, install the pinned Salt from PyPI
+                       into the cache first (on a terminal you are asked instead)
   --json               machine-readable output (see README)
   --debug              print the engine calls and Salt's raw output; stack traces on internal errors
   -h, --help           this help
@@ -43,6 +45,8 @@ export interface CliCommand {
   from?: string;
   tag?: string;
   commitOnFailure: boolean;
+  /** Install the pinned Salt into the cache when no Python with Salt is found. */
+  installSalt: boolean;
   json: boolean;
   debug: boolean;
 }
@@ -67,6 +71,7 @@ export function parseCommandLine(argv: string[]): Parsed {
         from: { type: 'string' },
         tag: { type: 'string', short: 't' },
         'commit-on-failure': { type: 'boolean' },
+        'install-salt': { type: 'boolean' },
         json: { type: 'boolean' },
         debug: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -94,6 +99,7 @@ export function parseCommandLine(argv: string[]): Parsed {
     from: values.from,
     tag: values.tag,
     commitOnFailure: values['commit-on-failure'] ?? false,
+    installSalt: values['install-salt'] ?? false,
     json: values.json ?? false,
     debug: values.debug ?? false,
   };

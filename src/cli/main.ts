@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DockerEngine, SaltRunner, SaltSource, type AnyRun, type RunError } from '../engine';
+import { createInterface } from 'node:readline/promises';
+import { DockerEngine, installSalt, PINNED_SALT_VERSION, SaltRunner, SaltSource, SaltSourceError, type AnyRun, type RunError } from '../engine';
 import { findRoots } from '../sls/roots';
 import { locateRunError } from '../sls/locate';
 import { parseCommandLine, USAGE, type CliCommand } from './args';
@@ -21,7 +22,8 @@ function version(): string {
 async function execute(command: CliCommand, write: (text: string) => void): Promise<number> {
   const log = command.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined;
   const engine = new DockerEngine();
-  const runner = new SaltRunner(engine, new SaltSource({ log }));
+  const source = new SaltSource({ log });
+  const runner = new SaltRunner(engine, source);
   const style = process.stdout.isTTY && !process.env.NO_COLOR && !command.json ? colors : plain;
 
   if (command.verb === 'ls') {
@@ -47,6 +49,7 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
   // Stages go to a terminal's stderr only: stdout is for the result, which scripts read.
   const control = { signal: controller.signal, log, onStage: process.stderr.isTTY && !command.json ? (stage: string) => process.stderr.write(`… ${stage}\n`) : undefined };
   const options = { ...control, test: command.test, saltenv: command.saltenv };
+  await offerSalt(source, command, controller.signal);
 
   let run: AnyRun;
   switch (command.verb) {
@@ -66,6 +69,30 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
   if (command.json) write(JSON.stringify(toJson(run), null, 2));
   else write(run.kind === 'call' ? formatCall(run, style, locate) : formatStateRun(run, style, locate));
   return run.errors.some((e) => e.kind === 'cancelled') ? 1 : run.retcode;
+}
+
+/**
+ * No Python with Salt on this machine: with --install-salt, or when a person at a terminal says yes,
+ * the pinned Salt is installed into the cache first (progress on stderr, Ctrl-C cancels). Otherwise the
+ * run reports the missing Salt itself, with the hint.
+ */
+async function offerSalt(source: SaltSource, command: CliCommand, signal: AbortSignal): Promise<void> {
+  try {
+    await source.info();
+    return;
+  } catch (error) {
+    if (!(error instanceof SaltSourceError) || !error.missing) return;
+  }
+  let install = command.installSalt;
+  if (!install && !command.json && process.stdin.isTTY && process.stderr.isTTY) {
+    const question = createInterface({ input: process.stdin, output: process.stderr });
+    const answer = await question.question(`No Python with Salt on this machine. Install Salt ${PINNED_SALT_VERSION} from PyPI into ${source.cacheDir}/salt? [y/N] `);
+    question.close();
+    install = /^y(es)?$/i.test(answer.trim());
+  }
+  if (!install) return;
+  const installed = await installSalt({ cacheDir: source.cacheDir, signal, onProgress: (line) => process.stderr.write(`… ${line}\n`) });
+  process.stderr.write(`Salt ${installed.version} is installed (${installed.python}).\n`);
 }
 
 export async function main(argv: string[]): Promise<number> {

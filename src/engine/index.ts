@@ -3,5 +3,6 @@ export * from './docker/engine';
 export * from './results/model';
 export * from './runner';
 export * from './salt/source';
+export * from './salt/install';
 export * from './build';
 export * from './results/parse';

@@ -57,7 +57,7 @@ class RunFailure extends Error {
 function asRunError(error: unknown): RunError {
   if (error instanceof RunFailure) return error.error;
   if (error instanceof EngineError) return { kind: error.kind === 'conflict' || error.kind === 'engine' ? 'salt' : error.kind, message: error.message, hint: error.hint };
-  if (error instanceof SaltSourceError) return { kind: 'salt-source', message: error.message, hint: error.hint };
+  if (error instanceof SaltSourceError) return { kind: error.missing ? 'no-salt' : 'salt-source', message: error.message, hint: error.hint };
   return { kind: 'salt', message: error instanceof Error ? error.message : String(error) };
 }
 

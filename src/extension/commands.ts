@@ -14,6 +14,7 @@
  *   removeContainer(node?, options?: ContainerOptions & { confirmed?: boolean }) -> boolean
  *   removeImage(node?: ImageNode, options?: { image?, engine?, confirmed?: boolean }) -> boolean
  *   copyId(node: ContainerNode | ImageNode) -> string
+ *   installSalt(options?: { version?, signal? })                             -> { version, python } | Refused | undefined
  *   showResults(), refresh(), toggleDanglingImages()
  *
  * `undefined` means the person dismissed a prompt; Refused says why nothing ran.
@@ -28,6 +29,7 @@ import { callInputProblem, parseCallInput } from './callInput';
 import { defaultBaseImage, folderFor, rootsFor, runSettings, section } from './config';
 import type { CommandFactory, Ctx, Refused } from './ctx';
 import { compareNames, errorWithHint, imageLabel, shortId, suggestContainerName, validContainerName, validImageTag } from './format';
+import { loadRuntime } from './engines';
 import { applyTarget } from './targets';
 import { isContainerNode, isImageNode, nodeName, type ContainerNode, type ImageNode } from './views';
 
@@ -240,8 +242,7 @@ async function showCall(ctx: Ctx, run: CallRun, container: string): Promise<void
   ctx.lastRun = run;
   ctx.showNotes(run);
   if (run.errors.length) {
-    const [first] = run.errors;
-    void ctx.notifyError(`${run.function} on ${container}: ${errorWithHint(first)}`);
+    ctx.notifyRunError(`${run.function} on ${container}`, run.errors[0]);
     return;
   }
   const content = typeof run.return === 'string' ? run.return : JSON.stringify(run.return, null, 2);
@@ -484,6 +485,41 @@ const showResults: CommandFactory = (ctx) => () => {
   if (!ctx.results.reveal()) void vscode.window.showInformationMessage('Salt Containers: no results yet. Apply an SLS to a container first.');
 };
 
+/**
+ * Installs Salt from PyPI into the cache (the pinned version unless options name one), with progress and
+ * Cancel; the next run finds it. Returns where it is, or why nothing was installed.
+ */
+const installSalt: CommandFactory = (ctx) => async (options?: { version?: string; signal?: AbortSignal }) => {
+  const runtime = await loadRuntime();
+  const version = options?.version ?? runtime.PINNED_SALT_VERSION;
+  try {
+    const installed = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Salt Containers: installing Salt ${version}`, cancellable: true }, (progress, token) => {
+      const abort = new AbortController();
+      token.onCancellationRequested(() => abort.abort());
+      options?.signal?.addEventListener('abort', () => abort.abort(), { once: true });
+      if (options?.signal?.aborted) abort.abort();
+      return runtime.installSalt({
+        version,
+        cacheDir: runtime.defaultCacheDir(),
+        signal: abort.signal,
+        onProgress: (line) => {
+          ctx.log(`install Salt ${version}: ${line}`);
+          progress.report({ message: line });
+        },
+      });
+    });
+    ctx.engines.resetSalt();
+    void vscode.window.showInformationMessage(`Salt Containers: Salt ${installed.version} is installed (${installed.python}). Run the command again.`);
+    if (vscode.workspace.textDocuments.some((d) => d.languageId === 'sls')) void vscode.commands.executeCommand('saltContainers.refreshStateCatalogue');
+    return installed;
+  } catch (error) {
+    const e = error as Error & { hint?: string; cancelled?: boolean };
+    if (e.cancelled) return refusal('cancelled', e.message);
+    void ctx.notifyError(errorWithHint(error));
+    return undefined;
+  }
+};
+
 const toggleDanglingImages: CommandFactory = () => async () => {
   const config = vscode.workspace.getConfiguration(section);
   await config.update('showDanglingImages', !config.get<boolean>('showDanglingImages', false), vscode.ConfigurationTarget.Global);
@@ -506,4 +542,5 @@ export const commandFactories: Record<string, CommandFactory> = {
   removeImage,
   copyId,
   toggleDanglingImages,
+  installSalt,
 };

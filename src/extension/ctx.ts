@@ -4,7 +4,8 @@
  * disposable. Commands are made by factories that take it (commands.ts).
  */
 import * as vscode from 'vscode';
-import type { AnyRun, BuildRun, RunControl, RunStage, StateRun } from '../engine';
+import type { AnyRun, BuildRun, RunControl, RunError, RunStage, StateRun } from '../engine';
+import { section } from './config';
 import { RunDiagnostics } from './diagnostics';
 import { Engines, loadRuntime } from './engines';
 import { errorWithHint } from './format';
@@ -123,11 +124,29 @@ export class Ctx implements vscode.Disposable {
     if (cancelled) {
       void vscode.window.showInformationMessage(`Salt Containers: ${model.title} cancelled. ${cancelled.message}`);
     } else if (run.errors.length) {
-      const [first] = run.errors;
-      void this.notifyError(`${model.title}: ${errorWithHint(first)}`);
+      this.notifyRunError(model.title, run.errors[0]);
     } else if (s.failed) {
       void this.notifyError(`${model.title}: ${s.failed} of ${s.total} states failed.`);
     }
+  }
+
+  /** A run's error as a toast; a machine without Salt is offered the install instead. */
+  notifyRunError(title: string, error: RunError): void {
+    if (error.kind === 'no-salt') void this.offerSaltInstall(title);
+    else void this.notifyError(`${title}: ${errorWithHint(error)}`);
+  }
+
+  /** No Python with Salt here: one click installs the pinned Salt into the cache (saltContainers.installSalt). */
+  private async offerSaltInstall(title: string): Promise<void> {
+    const { PINNED_SALT_VERSION } = await loadRuntime();
+    const install = `Install Salt ${PINNED_SALT_VERSION}`;
+    const choice = await vscode.window.showErrorMessage(
+      `Salt Containers: ${title}: this machine has no Python with Salt. Install Salt ${PINNED_SALT_VERSION} from PyPI into Salt Containers' cache (about a minute), or set saltContainers.saltPython to a Python that has Salt.`,
+      install,
+      'Open Settings',
+    );
+    if (choice === install) await vscode.commands.executeCommand('saltContainers.installSalt');
+    else if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', `${section}.saltPython`);
   }
 
   /** One error toast with the ways to look closer; never awaited by commands (tests run headless). */

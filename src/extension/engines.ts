@@ -42,10 +42,15 @@ export class Engines implements vscode.Disposable {
         this.runners.clear();
         this.changed.fire();
       } else if (event.affectsConfiguration(`${section}.saltPython`)) {
-        this.runners.clear();
-        this.source = undefined;
+        this.resetSalt();
       }
     });
+  }
+
+  /** Forgets the Salt source (a new setting, a Salt just installed): the next run looks again. */
+  resetSalt(): void {
+    this.runners.clear();
+    this.source = undefined;
   }
 
   /** The configured engine keys: the primary first. */

@@ -5,11 +5,12 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CodeAction, CompletionItem, Hover } from 'vscode-languageserver-protocol';
+import { installedSalt, PINNED_SALT_VERSION } from '../../src/engine/salt/install';
 import { defaultCacheDir } from '../../src/engine/salt/source';
 import { LspClient, fixtureTree, pos } from './lsp';
 
 /** The host Python with Salt the set-up provides. */
-const python = process.env.SALT_CONTAINERS_PYTHON || join(defaultCacheDir(), 'salt-venv', 'bin', 'python');
+const python = process.env.SALT_CONTAINERS_PYTHON || (installedSalt(defaultCacheDir())?.python ?? join(defaultCacheDir(), 'salt', PINNED_SALT_VERSION, 'bin', 'python'));
 const salt = join(fixtureTree, 'salt');
 
 describe('SLS language server with the state catalogue', () => {

@@ -39,7 +39,8 @@ export type ErrorKind =
   | 'container-not-running'
   | 'container-gone' // removed or stopped while running
   | 'image-not-found'
-  | 'salt-source' // no Python with Salt on the host, thin generation failed
+  | 'no-salt' // no Python with Salt on the host at all: installSalt can make one
+  | 'salt-source' // the host's Python with Salt failed, or thin generation did
   | 'cancelled'
   | 'output'; // output that could not be parsed
 

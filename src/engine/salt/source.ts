@@ -9,10 +9,11 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { installedSalt, PINNED_SALT_VERSION } from './install';
 import { COMPILE_THIN, GENERATE_THIN, PROBE_SALT } from './scripts';
 
 export interface SaltSourceOptions {
-  /** A Python with Salt (the `saltContainers.saltPython` setting); else SALT_CONTAINERS_PYTHON, the test venv, salt-call's Python on PATH. */
+  /** A Python with Salt (the `saltContainers.saltPython` setting); else SALT_CONTAINERS_PYTHON, the Salt installed in the cache, salt-call's Python on PATH. */
   python?: string;
   /** Default: SALT_CONTAINERS_CACHE, else $XDG_CACHE_HOME/salt-containers, else ~/.cache/salt-containers. */
   cacheDir?: string;
@@ -49,6 +50,8 @@ export class SaltSourceError extends Error {
   constructor(
     message: string,
     readonly hint: string,
+    /** No Python with Salt was found at all (installSalt can fix that), rather than one that failed. */
+    readonly missing = false,
   ) {
     super(message);
     this.name = 'SaltSourceError';
@@ -100,8 +103,8 @@ export class SaltSource {
     if (this.options.python) list.push({ python: this.options.python, from: 'the saltPython setting' });
     else if (process.env.SALT_CONTAINERS_PYTHON) list.push({ python: process.env.SALT_CONTAINERS_PYTHON, from: 'SALT_CONTAINERS_PYTHON' });
     else {
-      const venv = join(this.cacheDir, 'salt-venv', 'bin', 'python');
-      if (existsSync(venv)) list.push({ python: venv, from: 'the test venv' });
+      const installed = installedSalt(this.cacheDir);
+      if (installed) list.push({ python: installed.python, from: `Salt ${installed.version} installed by Salt Containers` });
       const fromPath = saltCallPython();
       if (fromPath) list.push({ python: fromPath, from: "salt-call's interpreter on PATH" });
     }
@@ -129,9 +132,16 @@ export class SaltSource {
         failures.push(`${python} (${from}): ${stderr || (error as Error).message}`);
       }
     }
+    if (!candidates.length) {
+      throw new SaltSourceError(
+        'no Python with Salt found on this machine',
+        `Install Salt ${PINNED_SALT_VERSION} into Salt Containers' cache (VS Code offers it; the CLI: --install-salt), or point the saltContainers.saltPython setting or SALT_CONTAINERS_PYTHON at a Python that has Salt.`,
+        true,
+      );
+    }
     throw new SaltSourceError(
-      candidates.length ? `no usable Python with Salt: ${failures.join('; ')}` : 'no Python with Salt found on this machine',
-      'Install Salt on the host (e.g. `python3 -m venv v && v/bin/pip install salt`) and point the saltContainers.saltPython setting or SALT_CONTAINERS_PYTHON at that Python.',
+      `no usable Python with Salt: ${failures.join('; ')}`,
+      'Fix that Python, or point the saltContainers.saltPython setting or SALT_CONTAINERS_PYTHON at another Python that has Salt.',
     );
   }
 

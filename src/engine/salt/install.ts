@@ -1,0 +1,179 @@
+/**
+ * Salt from PyPI into a venv of our own cache, one per Salt version, made with the host's python3: what a
+ * machine without Salt gets when asked (the extension's offer, the CLI's --install-salt), what the test
+ * set-up uses, and what a test matrix's Salt versions use. A venv is built beside its place and renamed
+ * into it when complete, so a cancelled or failed install leaves nothing and two installs never mix.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { PROBE_SALT } from './scripts';
+
+/** The Salt the product installs when none is named: the newest that installs and runs on Debian 12's Python here. */
+export const PINNED_SALT_VERSION = '3008.4';
+
+/** Written last into a complete venv. */
+const MARKER = 'salt-containers.json';
+
+export class SaltInstallError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+    readonly cancelled = false,
+  ) {
+    super(message);
+    this.name = 'SaltInstallError';
+  }
+}
+
+export interface InstallOptions {
+  /** Default PINNED_SALT_VERSION. */
+  version?: string;
+  cacheDir: string;
+  /** The host Python to make the venv with; default python3 on PATH. */
+  hostPython?: string;
+  signal?: AbortSignal;
+  /** pip's progress, a line at a time (Collecting ..., Installing collected packages ...). */
+  onProgress?: (line: string) => void;
+}
+
+export interface InstalledSalt {
+  version: string;
+  /** The venv's interpreter: a Python with Salt. */
+  python: string;
+}
+
+function venvDir(cacheDir: string, version: string): string {
+  return join(cacheDir, 'salt', version);
+}
+
+/** The venv this cache holds for a Salt version, when its install completed. */
+export function installedSalt(cacheDir: string, version = PINNED_SALT_VERSION): InstalledSalt | undefined {
+  const dir = venvDir(cacheDir, version);
+  if (!existsSync(join(dir, MARKER))) return undefined;
+  return { version, python: join(dir, 'bin', 'python') };
+}
+
+/**
+ * The environment for installs this program starts: ours less what a calling npm adds about itself
+ * (npm_config_user_agent names npm's Node; node_modules/.bin on PATH shadows the machine's tools).
+ * scripts/lib/common.sh applies the same rule to the set-up scripts.
+ */
+export function installEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const clean: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (/^(npm_|NPM_)/.test(name) || ['INIT_CWD', 'NODE', 'COLOR'].includes(name)) continue;
+    clean[name] = value;
+  }
+  clean.PATH = (env.PATH ?? '')
+    .split(delimiter)
+    .filter((entry) => entry && !entry.endsWith('/node_modules/.bin') && !entry.endsWith('/node-gyp-bin'))
+    .join(delimiter);
+  return clean;
+}
+
+/** Runs a program of the install (argv, no shell) in its own process group, so a cancel stops what it started too. */
+function runStep(command: string, args: string[], signal: AbortSignal | undefined, onLine?: (line: string) => void): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new SaltInstallError('the Salt install was cancelled', 'Nothing was installed.', true));
+    const child = spawn(command, args, { env: { ...installEnv(), PIP_DISABLE_PIP_VERSION_CHECK: '1', PYTHONWARNINGS: 'ignore' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let output = '';
+    let partial = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) onLine?.(line.trim());
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+    const abort = () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+    child.on('error', (error) => {
+      signal?.removeEventListener('abort', abort);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      signal?.removeEventListener('abort', abort);
+      if (signal?.aborted) reject(new SaltInstallError('the Salt install was cancelled', 'Nothing was installed.', true));
+      else resolve({ code, output });
+    });
+  });
+}
+
+function lastLines(output: string, count = 3): string {
+  return output.trim().split('\n').slice(-count).join(' / ');
+}
+
+/** The host python3 that can make venvs, or an error that says what to install. */
+async function venvPython(wanted: string | undefined, signal?: AbortSignal): Promise<string> {
+  const python = wanted ?? 'python3';
+  let probe;
+  try {
+    probe = await runStep(python, ['-c', 'import sys, venv, ensurepip; print("%d.%d" % sys.version_info[:2])'], signal);
+  } catch (error) {
+    if (error instanceof SaltInstallError) throw error;
+    throw new SaltInstallError(`there is no ${python} on this machine to install Salt with`, 'Install Python 3 with its venv module (Debian, Ubuntu: `apt-get install python3 python3-venv`), then try again.');
+  }
+  if (probe.code !== 0) {
+    throw new SaltInstallError(
+      `${python} cannot make a virtual environment: ${lastLines(probe.output, 1)}`,
+      'Install its venv module (Debian, Ubuntu: `apt-get install python3-venv`), or name another Python 3 in the saltPython setting.',
+    );
+  }
+  return python;
+}
+
+/**
+ * Installs Salt `version` from PyPI into the cache (about a minute; a no-op when it is there) and
+ * returns its Python. Throws SaltInstallError saying what failed and what to do; cancel (signal) kills
+ * pip and removes what it had written.
+ */
+export async function installSalt(options: InstallOptions): Promise<InstalledSalt> {
+  const version = options.version ?? PINNED_SALT_VERSION;
+  if (!/^[0-9][0-9A-Za-z.+-]*$/.test(version)) throw new SaltInstallError(`"${version}" is not a Salt version`, 'Name a release such as 3008.4.');
+  const done = installedSalt(options.cacheDir, version);
+  if (done) return done;
+  const host = await venvPython(options.hostPython, options.signal);
+  const target = venvDir(options.cacheDir, version);
+  mkdirSync(join(options.cacheDir, 'salt'), { recursive: true });
+  const work = join(options.cacheDir, 'salt', `.${version}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
+  const progress = options.onProgress ?? (() => undefined);
+  try {
+    progress(`creating a venv with ${host}`);
+    const venv = await runStep(host, ['-m', 'venv', work], options.signal);
+    if (venv.code !== 0) throw new SaltInstallError(`${host} -m venv failed: ${lastLines(venv.output)}`, 'Install the venv module (Debian, Ubuntu: `apt-get install python3-venv`).');
+    progress(`installing salt==${version} from PyPI`);
+    const python = join(work, 'bin', 'python');
+    const pip = await runStep(python, ['-m', 'pip', 'install', '--no-input', '--progress-bar', 'off', `salt==${version}`], options.signal, (line) => {
+      if (/^(Collecting|Installing collected|Successfully installed|Building wheel)/.test(line)) progress(line.length > 160 ? `${line.slice(0, 157)}...` : line);
+    });
+    if (pip.code !== 0) {
+      throw new SaltInstallError(`pip could not install salt==${version}: ${lastLines(pip.output)}`, 'Check that this machine reaches PyPI (or its pip configuration names a mirror) and that the version exists.');
+    }
+    const probe = await runStep(python, ['-c', PROBE_SALT], options.signal);
+    const found = probe.code === 0 ? (JSON.parse(probe.output.trim().split('\n').pop() ?? '{}') as { salt?: string }).salt : undefined;
+    if (found !== version) throw new SaltInstallError(`the installed Salt does not run: ${lastLines(probe.output)}`, `Remove ${target} and try again, or install Salt yourself and set saltPython.`);
+    writeFileSync(join(work, MARKER), JSON.stringify({ version, hostPython: host }));
+    try {
+      renameSync(work, target);
+    } catch {
+      // Another install of the same version finished first: it is as good as ours.
+      if (!installedSalt(options.cacheDir, version)) {
+        rmSync(target, { recursive: true, force: true });
+        renameSync(work, target);
+      }
+    }
+    progress(`Salt ${version} installed in ${target}`);
+    return installedSalt(options.cacheDir, version)!;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
