@@ -2,7 +2,7 @@
 // (installed by scripts/setup-vscode.sh) in its own process group, Debian's Chromium through
 // playwright-core, and the keep-alive test containers the extension works on. The one place that
 // knows how to start, open, wait for and stop these things.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -115,6 +115,8 @@ export interface CodeServerOptions {
   stateDir?: string;
   /** Extra user settings over quietSettings(). */
   settings?: Record<string, unknown>;
+  /** .vsix files installed into this code-server's extensions folder before it starts, as a user installs them. */
+  install?: string[];
 }
 
 export interface CodeServer {
@@ -124,6 +126,8 @@ export interface CodeServer {
   readonly process: ChildProcess;
   /** What code-server printed so far (stdout and stderr). */
   output(): string;
+  /** `publisher.name@version` of each extension installed in its extensions folder. */
+  installedExtensions(): string[];
   /** Stops code-server's whole process group (file watcher, extension host, helpers) and removes a temporary state folder. */
   stop(): Promise<void>;
 }
@@ -169,6 +173,10 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
   delete env.PORT;
   delete env.PASSWORD;
   delete env.HASHED_PASSWORD;
+  for (const vsix of options.install ?? []) {
+    const installed = spawnSync(node, [entry, '--config', configFile, '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions, '--install-extension', vsix], { env, encoding: 'utf8', timeout: 120_000 });
+    if (installed.status !== 0) throw new Error(`code-server --install-extension ${vsix} failed: ${installed.stdout}${installed.stderr}`);
+  }
   // detached: setsid, so the process group can be stopped as one.
   const child = spawn(node, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
   let output = '';
@@ -186,6 +194,10 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
     stop: async () => {
       await stopProcessGroup(child);
       if (ownState) rmSync(stateDir, { recursive: true, force: true });
+    },
+    installedExtensions: () => {
+      const listed = spawnSync(node, [entry, '--config', configFile, '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions, '--list-extensions', '--show-versions'], { env, encoding: 'utf8', timeout: 60_000 });
+      return listed.stdout.split('\n').filter((line) => line.includes('@'));
     },
   };
   try {

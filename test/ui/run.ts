@@ -1,9 +1,11 @@
-// The workbench driven like a person, in code-server and headless Chromium: open the example workspace,
+// The workbench driven like a person, in code-server and headless Chromium, on the extension as users get
+// it (the .vsix of `npm run package`, installed with --install-extension): open the example workspace,
 // right-click salt/web/init.sls in the explorer, run "Apply SLS in Test Mode" and then "Apply SLS to
 // Container" on the test container picked in the quick pick, and check what the Problems panel and the
 // "Salt Results" panel show after each run. Screenshots go to test-output/ui/ (their paths are printed).
 // Ends with `N passed, N failed`.
-import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { DockerEngine } from '../../src/engine';
@@ -11,7 +13,6 @@ import {
   startVscodeTestContainer,
   examplesFolder,
   openBrowser,
-  remoteUri,
   runWithLimit,
   startCodeServer,
   vscodeTestContainer,
@@ -34,6 +35,15 @@ const stateLine = readFileSync(slsFile, 'utf8').split('\n').findIndex((line) => 
 const stateFile = '/etc/web/site.conf';
 
 const running: { server?: CodeServer; browser?: Browser } = {};
+const extensionVersion = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** `npm run package`'s script: the production .vsix (dist/ is rebuilt for development after it). */
+function packageExtension(): string {
+  const made = spawnSync('node', [join(REPO_ROOT, 'scripts', 'package.mjs')], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 180_000 });
+  const vsix = join(REPO_ROOT, `salt-containers-${extensionVersion}.vsix`);
+  if (made.status !== 0 || !existsSync(vsix)) throw new Error(`npm run package failed: ${made.stdout}${made.stderr}`);
+  return vsix;
+}
 
 async function screenshot(page: Page, name: string): Promise<void> {
   const path = join(screenshotDir, `${name}.png`);
@@ -193,13 +203,17 @@ async function main(): Promise<Counts> {
   rmSync(screenshotDir, { recursive: true, force: true });
   mkdirSync(screenshotDir, { recursive: true });
   await startVscodeTestContainer();
-  const server = await startCodeServer({ testDriver: true });
+  // What users install is what is tested: the .vsix of `npm run package`, installed into code-server.
+  const vsix = packageExtension();
+  const server = await startCodeServer({ testDriver: true, install: [vsix] });
   running.server = server;
+  const installed = server.installedExtensions();
+  if (!installed.includes(`salt-containers.salt-containers@${extensionVersion}`)) throw new Error(`the .vsix did not install: code-server lists ${JSON.stringify(installed)}`);
+  console.log(`installed ${relative(REPO_ROOT, vsix)} into code-server: ${installed.join(', ')}`);
   const browser = await openBrowser();
   running.browser = browser;
   const page = browser.page;
-  // The extension under development, as for the extension-host tests but without a test entry.
-  await page.goto(workbenchUrl(server, examplesFolder, [['extensionDevelopmentPath', remoteUri(server, REPO_ROOT)], ['skipWelcome', 'true']]));
+  await page.goto(workbenchUrl(server, examplesFolder, [['skipWelcome', 'true']]));
   await waitForWorkbench(page);
   console.log(`workbench ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 

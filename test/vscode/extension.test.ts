@@ -58,6 +58,7 @@ describe('Salt Containers in VS Code', function () {
       'createContainer',
       'copyId',
       'removeImage',
+      'installSalt',
     ];
     for (const name of contract) assert.ok(commands.has(`saltContainers.${name}`), `saltContainers.${name} is not registered`);
   });
@@ -75,6 +76,17 @@ describe('Salt Containers in VS Code', function () {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     assert.deepEqual(missing, [], 'contributed but not registered');
+  });
+
+  it('Install Salt on This Machine finds the Salt the set-up installed, and a cancel installs nothing', async () => {
+    await api();
+    const installed = (await vscode.commands.executeCommand('saltContainers.installSalt')) as { version: string; python: string };
+    assert.match(installed.version, /^\d{4}\.\d+$/);
+    assert.match(installed.python, /salt-containers\/salt\/\d{4}\.\d+\/bin\/python$/);
+    const abort = new AbortController();
+    abort.abort();
+    const refused = (await vscode.commands.executeCommand('saltContainers.installSalt', { version: '3006.0', signal: abort.signal })) as { refused: boolean; reason: string };
+    assert.deepEqual([refused.refused, refused.reason], [true, 'cancelled']);
   });
 
   describe('views', () => {
