@@ -75,7 +75,8 @@ for (const line of output.split('\n')) {
   const setup = /^(\S.{0,43}?)\s{2,}(.*) \((\d+\.\d) s\)$/.exec(line);
   if (setup) rows.push([`set-up: ${setup[1].trim()}`, `${setup[3]} s  ${setup[2].length > 60 ? `${setup[2].slice(0, 57)}...` : setup[2]}`]);
   const suite = /^(\S.*?)\s+(\d+) passed\s+(\d+) failed\s+(\d+\.\d) s$/.exec(line);
-  if (suite) rows.push([suite[1], `${suite[4]} s  ${suite[2]} passed, ${suite[3]} failed`]);
+  // test.mjs's own set-up and build rows repeat the steps above as one time each.
+  if (suite) rows.push([suite[1], /^(set-up|build)/.test(suite[1]) ? `${suite[4]} s` : `${suite[4]} s  ${suite[2]} passed, ${suite[3]} failed`]);
 }
 const last = [...output.matchAll(/^(\d+) passed, (\d+) failed$/gm)].pop();
 console.log(`\n=== cold rehearsal: ${head} ===`);
