@@ -4,12 +4,14 @@
  * commands when they run. The engine code itself is loaded on first use (engines.ts).
  */
 import * as vscode from 'vscode';
-import type { AnyRun } from '../engine';
+import type { AnyRun, RenderRun } from '../engine';
 import { commandFactories } from './commands';
 import { section } from './config';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { Ctx } from './ctx';
+import type { FileResults } from './inline';
 import { resultsViewType, type RenderedReport } from './panel';
+import type { Comparison, ResultsModel } from './resultsView';
 import type { ContainersTree, ImagesTree } from './views';
 
 /** What activate() returns: for tests and for other extensions. */
@@ -21,6 +23,13 @@ export interface SaltContainersApi {
   readonly diagnostics: vscode.DiagnosticCollection;
   /** What the results page last reported drawing: its title and how many rows it shows of how many. */
   readonly resultsRendered: RenderedReport | undefined;
+  /** What the end of a file's lines shows after the runs so far (absolute path). */
+  inlineResults(file: string): FileResults | undefined;
+  /** The last render of an SLS file by Show Rendered SLS (absolute path). */
+  lastRender(file: string): RenderRun | undefined;
+  /** The results panel's kept runs (newest first) and the comparison of two of them. */
+  readonly resultsHistory: readonly ResultsModel[];
+  compareResults(run: number, other: number): Promise<Comparison | undefined>;
 }
 
 export function activate(context: vscode.ExtensionContext): SaltContainersApi {
@@ -65,6 +74,12 @@ export function activate(context: vscode.ExtensionContext): SaltContainersApi {
     get resultsRendered() {
       return c.results.rendered;
     },
+    inlineResults: (file) => c.inline.of(file),
+    lastRender: (file) => c.rendered.lastRuns.get(file),
+    get resultsHistory() {
+      return c.results.runs;
+    },
+    compareResults: (run, other) => c.results.compare(run, other),
   };
 }
 

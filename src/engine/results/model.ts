@@ -88,6 +88,8 @@ export interface StateRun extends RunBase {
   /** Modules applied; empty for a highstate. */
   mods: string[];
   highstate: boolean;
+  /** Set when one state of the modules ran alone (`state.sls_id`). */
+  stateId?: string;
   test: boolean;
   /** Sorted by runNum. */
   states: StateResult[];
