@@ -5,11 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { DockerEngine, installSalt, PINNED_SALT_VERSION, SaltRunner, SaltSource, SaltSourceError, type AnyRun, type RunError } from '../engine';
+import { DockerEngine, installSalt, PINNED_SALT_VERSION, SaltRunner, SaltSource, SaltSourceError, WarmSessions, type AnyRun, type RunError } from '../engine';
 import { findRoots } from '../sls/roots';
 import { locateRunError } from '../sls/locate';
 import { parseCommandLine, USAGE, type CliCommand } from './args';
-import { watchApply } from './watch';
+import { WATCH_SESSION_IDLE_MS, watchApply } from './watch';
 import { colors, formatCall, formatList, formatStateRun, plain, relativeTo, toJson } from './format';
 
 function version(): string {
@@ -53,6 +53,9 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
   await offerSalt(source, command, controller.signal);
 
   if (command.verb === 'watch') {
+    // One Salt stays warm in the container while the watch lasts; it ends with it (Ctrl-C), or when idle.
+    const sessions = new WarmSessions(runner.calls, { idleTimeoutMs: WATCH_SESSION_IDLE_MS, log });
+    runner.warm = sessions;
     const last = await watchApply(runner, command.container!, command.mods, tree, {
       ...options,
       signal: controller.signal,
@@ -65,7 +68,7 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
           write(style.cyan(`watching ${[tree.stateRoot, tree.pillarRoot].filter(Boolean).map((r) => relativeTo(process.cwd(), r!)).join(' and ')} (Ctrl-C to stop)`));
         }
       },
-    });
+    }).finally(() => sessions.dispose());
     return last?.retcode ?? 1;
   }
 

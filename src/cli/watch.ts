@@ -7,6 +7,9 @@
 import { watch as watchFs, type FSWatcher } from 'node:fs';
 import type { ApplyOptions, SaltRunnerApi, SaltTree, StateRun } from '../engine';
 
+/** The warm session ends after this long without a change (the watch goes on: the next change starts one). */
+export const WATCH_SESSION_IDLE_MS = 10 * 60_000;
+
 /** Quiet time after the last change before a run starts. */
 export const WATCH_DEBOUNCE_MS = 150;
 

@@ -68,6 +68,10 @@ export interface BuildOptions extends ApplyOptions {
 export interface SaltRunnerApi {
   readonly engine: DockerEngine;
   readonly salt: SaltSource;
+  /** The cold runs (a warm session starts the way they do). */
+  readonly calls: SaltCallRunner;
+  /** Warm sessions for runs that ask for one (`warm`); set by whoever owns their lifetime (the extension, `watch`). */
+  warm: WarmRuns | undefined;
   apply(container: string, mods: string[], tree: SaltTree, options?: ApplyOptions): Promise<StateRun>;
   /** One state of a module alone: `state.sls_id ID mods=MODULE`. */
   applyState(container: string, id: string, module: string, tree: SaltTree, options?: ApplyOptions): Promise<StateRun>;
@@ -94,7 +98,6 @@ export interface RenderRun extends CallRun {
 /** The engine behind every front door: one SaltCallRunner (it caches per-container facts) for all runs. */
 export class SaltRunner implements SaltRunnerApi {
   readonly calls: SaltCallRunner;
-  /** Warm sessions for runs that ask for one (`warm`); set by whoever owns their lifetime (the extension, `watch`). */
   warm: WarmRuns | undefined;
 
   constructor(

@@ -259,7 +259,7 @@ export async function runStates(ctx: Ctx, request: StateRunRequest): Promise<Sta
   const target = ctx.targets.get(request.resource);
   const warm = !!target && target.engineKey === container.engineKey && target.name === container.name;
   try {
-    const runner = await ctx.engines.runner(container.engineKey);
+    const runner = await ctx.runner(container);
     ctx.log(`--- ${new Date().toISOString()} ${request.test ? 'test ' : ''}${label} on ${container.name} (state root ${tree.stateRoot}${tree.pillarRoot ? `, pillar root ${tree.pillarRoot}` : ''}, saltenv ${settings.saltenv}${warm ? ', warm session' : ''})`);
     const title = `Salt Containers: ${request.test ? 'testing' : 'applying'} ${label} on ${container.name}`;
     const run = await ctx.track(container, () =>

@@ -4,13 +4,14 @@
  * disposable. Commands are made by factories that take it (commands.ts).
  */
 import * as vscode from 'vscode';
-import type { AnyRun, BuildRun, RunControl, RunError, RunStage, StateRun } from '../engine';
+import type { AnyRun, BuildRun, RunControl, RunError, RunStage, SaltRunnerApi, StateRun } from '../engine';
 import { ApplyOnSave } from './applyOnSave';
 import { SlsCodeLens } from './codelens';
 import { section } from './config';
 import { RunDiagnostics } from './diagnostics';
 import { InlineResults } from './inline';
 import { RenderedDocuments } from './rendered';
+import { Sessions } from './sessions';
 import { TargetContainers, type ContainerChoice } from './targetContainer';
 import { Engines, loadRuntime } from './engines';
 import { errorWithHint } from './format';
@@ -48,6 +49,7 @@ export class Ctx implements vscode.Disposable {
   readonly inline = new InlineResults();
   readonly targets: TargetContainers;
   readonly rendered: RenderedDocuments;
+  readonly sessions: Sessions;
   lastRun: AnyRun | undefined;
   /** The last state run of each state tree and the files it spoke for (apply on save runs it again). */
   readonly lastStateRuns = new Map<string, { run: StateRun | BuildRun; files: string[] }>();
@@ -64,7 +66,9 @@ export class Ctx implements vscode.Disposable {
     this.results = new ResultsPanel(extension);
     this.targets = new TargetContainers(extension.workspaceState, () => this.engines.keys()[0]);
     this.rendered = new RenderedDocuments(this);
+    this.sessions = new Sessions(this.targets, (line) => this.log(line));
     this.subscriptions.push(
+      this.sessions,
       this.engines,
       this.watcher,
       this.results,
@@ -76,6 +80,13 @@ export class Ctx implements vscode.Disposable {
       new ApplyOnSave(this),
       vscode.workspace.registerTextDocumentContentProvider(ResultDocuments.scheme, this.documents),
     );
+  }
+
+  /** The runner for a container's engine, with warm sessions for the runs that go to a target. */
+  async runner(container: ContainerChoice): Promise<SaltRunnerApi> {
+    const runner = await this.engines.runner(container.engineKey);
+    await this.sessions.attach(runner);
+    return runner;
   }
 
   /** Runs work on a container, known as in progress until it settles (see idle). */

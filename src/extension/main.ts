@@ -12,6 +12,7 @@ import { Ctx } from './ctx';
 import type { FileResults } from './inline';
 import { resultsViewType, type RenderedReport } from './panel';
 import type { Comparison, ResultsModel } from './resultsView';
+import type { SessionEvent } from './sessions';
 import type { ContainersTree, ImagesTree } from './views';
 
 /** What activate() returns: for tests and for other extensions. */
@@ -30,10 +31,16 @@ export interface SaltContainersApi {
   /** The results panel's kept runs (newest first) and the comparison of two of them. */
   readonly resultsHistory: readonly ResultsModel[];
   compareResults(run: number, other: number): Promise<Comparison | undefined>;
+  /** Warm sessions that ended, and why (newest last). */
+  readonly sessionsEnded: readonly SessionEvent[];
 }
+
+/** The live context: deactivate waits for its warm sessions to end. */
+let current: Ctx | undefined;
 
 export function activate(context: vscode.ExtensionContext): SaltContainersApi {
   const c = new Ctx(context);
+  current = c;
   context.subscriptions.push(c);
 
   for (const [name, factory] of Object.entries(commandFactories)) c.registerCommand(name, factory);
@@ -80,6 +87,9 @@ export function activate(context: vscode.ExtensionContext): SaltContainersApi {
       return c.results.runs;
     },
     compareResults: (run, other) => c.results.compare(run, other),
+    get sessionsEnded() {
+      return c.sessions.ended;
+    },
   };
 }
 
@@ -120,5 +130,8 @@ async function startLanguage(c: Ctx): Promise<LanguageClient | undefined> {
   }
 }
 
-/** Everything is disposed through context.subscriptions. */
-export function deactivate(): void {}
+/** Everything is disposed through context.subscriptions; the warm sessions end first, and VS Code waits for them. */
+export async function deactivate(): Promise<void> {
+  await current?.sessions.endAll();
+  current = undefined;
+}

@@ -60,7 +60,7 @@ export class RenderedDocuments implements vscode.TextDocumentContentProvider, vs
   private async render(uri: vscode.Uri, request: RenderRequest, signal?: AbortSignal): Promise<RenderRun | undefined> {
     const file = request.source.fsPath;
     try {
-      const runner = await this.ctx.engines.runner(request.container.engineKey);
+      const runner = await this.ctx.runner(request.container);
       const target = this.ctx.targets.get(request.source);
       const warm = !!target && target.name === request.container.name && target.engineKey === request.container.engineKey;
       const path = relative(request.tree.stateRoot, file).split(sep).join('/');

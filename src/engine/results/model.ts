@@ -81,6 +81,8 @@ interface RunBase {
   raw?: RawOutput;
   /** Worth telling about how the run went, not errors: e.g. what would make runs faster. */
   notes?: string[];
+  /** True when the container's warm session ran it (no Salt start paid). */
+  warm?: boolean;
 }
 
 export interface StateRun extends RunBase {
