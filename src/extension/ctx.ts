@@ -85,7 +85,7 @@ export class Ctx implements vscode.Disposable {
   /** The runner for a container's engine, with warm sessions for the runs that go to a target. */
   async runner(container: ContainerChoice): Promise<SaltRunnerApi> {
     const runner = await this.engines.runner(container.engineKey);
-    await this.sessions.attach(runner);
+    await this.sessions.attach(runner, container.engineKey);
     return runner;
   }
 

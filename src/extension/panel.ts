@@ -105,7 +105,9 @@ export class ResultsPanel implements vscode.WebviewPanelSerializer, vscode.Dispo
   reveal(preserveFocus = false): boolean {
     if (!this.model) return false;
     if (this.panel) {
-      this.panel.reveal(undefined, preserveFocus);
+      // Never over the file being edited: a panel in the active editor's group moves beside it.
+      const active = vscode.window.activeTextEditor?.viewColumn;
+      this.panel.reveal(active !== undefined && this.panel.viewColumn === active ? vscode.ViewColumn.Beside : undefined, preserveFocus);
       this.post();
       return true;
     }

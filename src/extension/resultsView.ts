@@ -126,7 +126,8 @@ export interface Comparison {
 
 /** What changed between two runs of the same module: states new, gone, with another outcome or other changes. */
 export function compareModels(before: ResultsModel, after: ResultsModel): Comparison {
-  const keyOf = (row: ResultRow) => `${row.sls}\n${row.id}\n${row.function}\n${row.name}`;
+  // A state is its ID and function in its module: its name may be what an edit changed.
+  const keyOf = (row: ResultRow) => `${row.sls}\n${row.id}\n${row.function}`;
   const older = new Map(before.rows.map((row) => [keyOf(row), row]));
   const rows: ComparisonRow[] = [];
   let same = 0;

@@ -23,7 +23,8 @@ export interface SessionEvent {
 }
 
 export class Sessions implements vscode.Disposable {
-  private readonly all = new Set<WarmSessions>();
+  /** The sessions of each engine's current runner (by engine key). */
+  private readonly byEngine = new Map<string, WarmSessions>();
   private readonly options = { idleTimeoutMs: sessionIdleTimeoutMs(), log: (line: string) => this.log(line) };
   private readonly subscriptions: vscode.Disposable[] = [];
   /** Sessions that ended, and why (newest last). */
@@ -43,24 +44,30 @@ export class Sessions implements vscode.Disposable {
     );
   }
 
-  /** Gives the runner its warm sessions (once). */
-  async attach(runner: SaltRunnerApi): Promise<void> {
+  /**
+   * Gives the runner its warm sessions (once). An engine's runner is made anew when settings change:
+   * the sessions of the one it replaces end, so a container never has two.
+   */
+  async attach(runner: SaltRunnerApi, engineKey: string): Promise<void> {
     if (runner.warm) return;
     const { WarmSessions } = await loadRuntime();
+    if (runner.warm) return;
     const sessions = new WarmSessions(runner.calls, this.options);
     sessions.onEnd((session, reason) => this.ended.push({ container: session.container.name, session: session.name, reason }));
     runner.warm = sessions;
-    this.all.add(sessions);
+    const replaced = this.byEngine.get(engineKey);
+    this.byEngine.set(engineKey, sessions);
+    await replaced?.dispose();
   }
 
   /** Ends the session in a container on every engine (its target changed). */
   async end(container: string, reason: SessionEnd): Promise<void> {
-    await Promise.all([...this.all].map((s) => s.end(container, reason)));
+    await Promise.all([...this.byEngine.values()].map((s) => s.end(container, reason)));
   }
 
   /** Ends every session: the window closes. */
   async endAll(): Promise<void> {
-    await Promise.all([...this.all].map((s) => s.dispose()));
+    await Promise.all([...this.byEngine.values()].map((s) => s.dispose()));
   }
 
   dispose(): void {

@@ -5,12 +5,13 @@
  * death) leaving nothing in the container: no diff, nothing in /dev/shm, no process.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { DockerEngine, SaltRunner, SaltSource, WarmSessions, type SaltTree, type SessionEnd } from '../../src/engine';
-import { EXAMPLES, allChanges, leftovers, removeContainer, startContainer } from '../support/containers';
+import { EXAMPLES, REPO_ROOT, allChanges, leftovers, removeContainer, startContainer } from '../support/containers';
 
 const engine = new DockerEngine();
 
@@ -111,6 +112,17 @@ describe('warm session', () => {
   });
   after(() => removeContainer(engine, container));
 
+  /** A live session after one run of `common` on a fresh copy of the examples. */
+  async function warmSession() {
+    tree = exampleCopy();
+    ended.length = 0;
+    newSessions();
+    await runner.apply(container, ['common'], tree, { warm: true });
+    const session = await live();
+    assert.ok(session);
+    return session;
+  }
+
   /** Nothing of ours in the container: its diff holds only what the states made, /dev/shm is empty, no process. */
   async function nothingLeft(): Promise<void> {
     assert.deepEqual(await leftovers(engine, container), []);
@@ -175,11 +187,8 @@ describe('warm session', () => {
   });
 
   it('a cancelled run ends the session: Salt is killed, nothing is left', async () => {
-    tree = exampleCopy();
-    ended.length = 0;
-    newSessions();
+    await warmSession();
     writeFileSync(join(tree.stateRoot, 'slow.sls'), 'slow:\n  cmd.run:\n    - name: sleep 37\n');
-    await runner.apply(container, ['common'], tree, { warm: true });
     const abort = new AbortController();
     setTimeout(() => abort.abort(), 1500);
     const run = await runner.apply(container, ['slow'], tree, { warm: true, signal: abort.signal });
@@ -189,12 +198,7 @@ describe('warm session', () => {
   });
 
   it('a session that dies is replaced: the run goes cold and still gives its result', async () => {
-    tree = exampleCopy();
-    ended.length = 0;
-    newSessions();
-    await runner.apply(container, ['common'], tree, { warm: true });
-    const session = await live();
-    assert.ok(session);
+    const session = await warmSession();
     // Kill the session's Salt under it, as an OOM killer or a person would.
     await engine.exec(container, ['sh', '-c', `kill -9 $(cat /dev/shm/${session.name}/pid | tr -d ' ')`]);
     await waitFor('the session to be seen dead', () => ended.includes('died'));
@@ -208,12 +212,7 @@ describe('warm session', () => {
   });
 
   it('ends when the container restarts, and leaves nothing once it is back', async () => {
-    tree = exampleCopy();
-    ended.length = 0;
-    newSessions();
-    await runner.apply(container, ['common'], tree, { warm: true });
-    const session = await live();
-    assert.ok(session);
+    const session = await warmSession();
     // The cachedir on the container's disk outlives a restart (unlike /dev/shm): it must go too.
     await engine.restartContainer(container);
     await waitFor('the session to end with the container', () => ended.includes('container-stopped'));
@@ -222,5 +221,54 @@ describe('warm session', () => {
     const run = await runner.apply(container, ['common'], tree, { warm: true });
     assert.deepEqual(run.errors, []);
     assert.equal(run.warm, true);
+  });
+});
+
+describe('salt-containers watch', () => {
+  let container: string;
+  let tree: SaltTree & { dir: string };
+  before(async () => {
+    container = await startContainer(engine, undefined, 'sc-watch');
+    tree = exampleCopy();
+  });
+  after(async () => {
+    await removeContainer(engine, container);
+    rmSync(tree.dir, { recursive: true, force: true });
+  });
+
+  it('applies at once and after each saved change, one apply document per line; Ctrl-C ends it and leaves nothing', async () => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'cli.js'), 'watch', 'common', '--container', container, '--json'], { cwd: tree.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const docs: { retcode: number; states: { id: string; result: boolean; comment: string }[] }[] = [];
+    let stderr = '';
+    let buffered = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        docs.push(JSON.parse(buffered.slice(0, nl)));
+        buffered = buffered.slice(nl + 1);
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor('the first apply', () => docs.length === 1, 60_000);
+      assert.equal(docs[0].retcode, 0, stderr);
+      assert.ok(docs[0].states.some((s) => s.id === 'motd'));
+      // A save: an editor writes the file (often more than once); one more run follows.
+      const motd = join(tree.stateRoot, 'common', 'files', 'motd.jinja');
+      writeFileSync(motd, 'Edited by the watch test on {{ grains["id"] }}\n');
+      writeFileSync(motd, 'Edited by the watch test on {{ grains["id"] }}\n');
+      await waitFor('the run after the edit', () => docs.length === 2, 30_000);
+      assert.equal(docs[1].retcode, 0);
+      assert.match((await engine.exec(container, ['cat', '/etc/motd'])).stdout, new RegExp(`Edited by the watch test on ${container}`));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.equal(docs.length, 2, 'one save, one run');
+      assert.ok((await processes(container)).length >= 1, 'the warm session runs while watching');
+    } finally {
+      child.kill('SIGINT');
+    }
+    assert.equal(await exited, 0, stderr);
+    assert.deepEqual(await leftovers(engine, container), []);
+    assert.deepEqual(await processes(container), []);
   });
 });

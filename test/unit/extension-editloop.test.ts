@@ -6,25 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { StateResult, StateRun } from '../../src/engine';
+import { stateResult, stateRun } from '../support/results';
 import { inlineResultsOf } from '../../src/extension/inlineModel';
 import { buildResultsModel, compareKey, compareModels } from '../../src/extension/resultsView';
 
 let root: string;
 
-const state = (over: Partial<StateResult>): StateResult => ({
-  id: 'x',
-  sls: 'web',
-  function: 'file.managed',
-  name: '/x',
-  result: true,
-  comment: '',
-  changes: {},
-  durationMs: 12,
-  runNum: 0,
-  tag: 'file_|-x_|-/x_|-managed',
-  ...over,
-});
-const run = (over: Partial<StateRun>): StateRun => ({ kind: 'state', mods: ['web'], highstate: false, test: false, states: [], retcode: 0, errors: [], durationMs: 900, ...over });
+const state = (over: Partial<StateResult>) => stateResult({ durationMs: 12, ...over });
+const run = (over: Partial<StateRun>) => stateRun({ durationMs: 900, ...over });
 
 before(() => {
   root = mkdtempSync(join(tmpdir(), 'sc-editloop-'));
