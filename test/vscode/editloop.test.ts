@@ -183,14 +183,21 @@ describe('the edit loop', function () {
     assert.match(rendered.getText(), /- contents: Debian/);
     assert.ok(vscode.window.visibleTextEditors.some((e) => e.document === rendered), 'shown beside the source');
 
-    // A broken template: the error goes on its line in the source, the rendered document says so.
-    writeFileSync(file, lines.join('\n').replace("{{ grains['os_family'] }}", '{{ nosuch.attr }}'));
-    const broken = (await vscode.commands.executeCommand('saltContainers.showRendered', uri)) as RenderRun;
+    // A broken template, saved: the rendered document is rendered again, the error goes on its line in the source.
+    const editor = await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One });
+    await editor.edit((edit) => edit.replace(new vscode.Range(8, 0, 8, 100), '    - contents: {{ nosuch.attr }}'));
+    await editor.document.save();
+    const broken = await until('the render after the save', () => {
+      const last = api().then((a) => a.lastRender(file));
+      return last.then((r) => (r && r !== run ? r : undefined));
+    });
     assert.equal(broken.errors[0]?.kind, 'render');
     const problem = await until('the render error', () => vscode.languages.getDiagnostics(uri).find((d) => d.source === 'salt' && d.code === 'render'));
     assert.equal(problem.range.start.line, 8);
     await until('the rendered document to say so', () => /could not render/.test(rendered.getText()));
-    writeFileSync(file, lines.join('\n'));
+    await editor.edit((edit) => edit.replace(new vscode.Range(8, 0, 8, 100), lines[8]));
+    await editor.document.save();
+    await until('the render error to go with the fix', () => !vscode.languages.getDiagnostics(uri).some((d) => d.source === 'salt' && d.code === 'render'));
   });
 
   it('ends the target’s warm session when the target changes: nothing is left in the container', async () => {
