@@ -3,14 +3,15 @@
  * already-extracted, precompiled thin in the same kind of container, i.e. Salt's own work and nothing
  * of ours) and, where it runs, against Salt's own docker.sls / docker.sls_build. Prints medians and
  * ratios. Targets: apply <= 1.3x the floor cold and warm; build <= 1.5x floor + commit; >= 5x faster
- * than Salt's own. Usage: npm run bench [-- --runs N] [-- --no-salt-docker]
+ * than Salt's own; a warm session's apply <= 0.25x the floor; a saved edit's result through `watch`
+ * <= 0.4x a cold CLI apply. Usage: npm run bench [-- --runs N] [-- --no-salt-docker]
  */
-import { execFile } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { appendFileSync, cpSync, createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleTar } from '../src/engine/bundle';
-import { DockerEngine, SaltRunner, SaltSource } from '../src/engine';
+import { DockerEngine, SaltRunner, SaltSource, WarmSessions } from '../src/engine';
 
 const REPO = join(__dirname, '..', '..');
 const TREE = { stateRoot: join(REPO, 'bench', 'fixtures', 'salt') };
@@ -58,9 +59,62 @@ async function floorApply(container: string): Promise<void> {
   if (result.exitCode !== 0) throw new Error(`floor run failed: ${result.stdout}${result.stderr}`);
 }
 
-async function engineApply(runner: SaltRunner, container: string): Promise<void> {
-  const run = await runner.apply(container, [SLS], TREE);
+async function engineApply(runner: SaltRunner, container: string, warm = false): Promise<void> {
+  const run = await runner.apply(container, [SLS], TREE, { warm });
   if (run.retcode !== 0) throw new Error(`engine run failed: ${JSON.stringify(run.errors)}`);
+  if (warm && !run.warm) throw new Error('the run did not go through the warm session');
+}
+
+const CLI = join(REPO, 'dist', 'cli.js');
+
+/** A cold CLI apply, as a person types it: a new process, a new salt-call. */
+function cliApply(container: string, states: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, [CLI, 'apply', SLS, '--container', container, '--states', states, '--json'], { maxBuffer: 64 << 20 }, (error, stdout, stderr) =>
+      error ? reject(new Error(`cli apply failed: ${stdout.slice(-300)} ${stderr.slice(-300)}`)) : resolve(),
+    ),
+  );
+}
+
+/** `watch` on a copy of the tree: the time from each saved edit to its apply document, RUNS times. */
+async function watchEdits(container: string, states: string): Promise<number[]> {
+  const child = spawn(process.execPath, [CLI, 'watch', SLS, '--container', container, '--states', states, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let buffered = '';
+  let stderr = '';
+  const waiters: ((doc: { retcode: number }) => void)[] = [];
+  const docs: { retcode: number }[] = [];
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const doc = JSON.parse(buffered.slice(0, nl)) as { retcode: number };
+      buffered = buffered.slice(nl + 1);
+      const waiter = waiters.shift();
+      if (waiter) waiter(doc);
+      else docs.push(doc);
+    }
+  });
+  const next = () => {
+    const ready = docs.shift();
+    return ready ? Promise.resolve(ready) : new Promise<{ retcode: number }>((resolve) => waiters.push(resolve));
+  };
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const times: number[] = [];
+  try {
+    if ((await next()).retcode !== 0) throw new Error(`watch's first apply failed: ${stderr.slice(-500)}`);
+    for (let i = 0; i < RUNS; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const start = performance.now();
+      appendFileSync(join(states, `${SLS}.sls`), `# edit ${i}\n`);
+      const doc = await next();
+      times.push(performance.now() - start);
+      if (doc.retcode !== 0) throw new Error(`watch's apply after edit ${i} failed`);
+    }
+  } finally {
+    child.kill('SIGINT');
+    await exited;
+  }
+  return times;
 }
 
 function hostSaltCall(python: string, config: string, argv: string[], timeoutMs = 300_000): Promise<void> {
@@ -103,6 +157,32 @@ async function main(): Promise<void> {
     floorWarm.push((await timed(() => floorApply(warm)))[0]);
     engineWarm.push((await timed(() => engineApply(runner, warm)))[0]);
   }
+  // A warm session: Salt kept in the container, a forked child per run (the first run starts it).
+  const sessionContainer = await newContainer();
+  const sessionRunner = new SaltRunner(engine, source);
+  const sessions = new WarmSessions(sessionRunner.calls, { idleTimeoutMs: 600_000 });
+  sessionRunner.warm = sessions;
+  await engineApply(sessionRunner, sessionContainer, true);
+  const sessionApplies: number[] = [];
+  try {
+    for (let i = 0; i < RUNS; i++) sessionApplies.push((await timed(() => engineApply(sessionRunner, sessionContainer, true)))[0]);
+  } finally {
+    await sessions.dispose();
+  }
+  // The edit loop from a terminal: a saved edit's result through `watch`, against a cold CLI apply.
+  const editTree = mkdtempSync(join(tmpdir(), 'salt-bench-watch-'));
+  cpSync(TREE.stateRoot, editTree, { recursive: true });
+  const cliCold: number[] = [];
+  let watchTimes: number[] = [];
+  try {
+    const cliContainer = await newContainer();
+    await cliApply(cliContainer, editTree);
+    for (let i = 0; i < RUNS; i++) cliCold.push((await timed(() => cliApply(cliContainer, editTree)))[0]);
+    watchTimes = await watchEdits(await newContainer(), editTree);
+  } finally {
+    rmSync(editTree, { recursive: true, force: true });
+  }
+
   // Build: the engine's build against create + floor (cold) + commit + remove.
   const commits: number[] = [];
   const lifecycles: number[] = [];
@@ -132,6 +212,9 @@ async function main(): Promise<void> {
   row('engine apply, cold (new container)', median(engineCold), `${(median(engineCold) / median(floorCold)).toFixed(2)}x floor (target <= 1.3x)`);
   row('floor: salt-call, thin already there, warm', median(floorWarm));
   row('engine apply, warm', median(engineWarm), `${(median(engineWarm) / median(floorWarm)).toFixed(2)}x floor (target <= 1.3x)`);
+  row('engine apply, warm session', median(sessionApplies), `${(median(sessionApplies) / median(floorWarm)).toFixed(2)}x floor (target <= 0.25x)`);
+  row('cold CLI apply (new process, new salt-call)', median(cliCold));
+  row('watch: saved edit to its result', median(watchTimes), `${(median(watchTimes) / median(cliCold)).toFixed(2)}x cold CLI apply (target <= 0.4x)`);
   row('floor build: create + cold salt-call + commit + rm', buildFloor);
   row('engine build', median(builds), `${(median(builds) / buildFloor).toFixed(2)}x floor (target <= 1.5x)`);
 
@@ -169,7 +252,9 @@ async function main(): Promise<void> {
       }
     }
   }
-  console.log(`\nraw (ms): engine cold ${engineCold.map(Math.round)}, floor cold ${floorCold.map(Math.round)}, engine warm ${engineWarm.map(Math.round)}, floor warm ${floorWarm.map(Math.round)}, builds ${builds.map(Math.round)}`);
+  console.log(`\nsession apply: ${(median(sessionApplies) / 1000).toFixed(2)} s, ${(median(sessionApplies) / median(floorWarm)).toFixed(2)}x the floor`);
+  console.log(`watch edit to result: ${(median(watchTimes) / 1000).toFixed(2)} s, ${(median(watchTimes) / median(cliCold)).toFixed(2)}x a cold CLI apply`);
+  console.log(`\nraw (ms): session ${sessionApplies.map(Math.round)}, watch ${watchTimes.map(Math.round)}, cli cold ${cliCold.map(Math.round)}, engine cold ${engineCold.map(Math.round)}, floor cold ${floorCold.map(Math.round)}, engine warm ${engineWarm.map(Math.round)}, floor warm ${floorWarm.map(Math.round)}, builds ${builds.map(Math.round)}`);
   for (const tag of tags) await engine.removeImage(tag, { force: true }).catch(() => undefined);
 }
 

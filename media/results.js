@@ -5,7 +5,7 @@
 (function () {
   // eslint-disable-next-line no-undef
   const vscode = acquireVsCodeApi();
-  /** @type {{ model?: any, failedOnly?: boolean, changedOnly?: boolean, search?: string, expanded?: number[] }} */
+  /** @type {{ model?: any, history?: any[], shown?: number, compareWith?: number, comparison?: any, failedOnly?: boolean, changedOnly?: boolean, search?: string, expanded?: number[] }} */
   let state = vscode.getState() || {};
   const expanded = new Set(state.expanded || []);
 
@@ -135,9 +135,70 @@
     vscode.postMessage({ type: 'rendered', title: model.title, shown, total: model.rows.length });
   }
 
+  const runs = /** @type {HTMLSelectElement} */ ($('runs'));
+  const compareWith = /** @type {HTMLSelectElement} */ ($('compareWith'));
+
+  /** The kept runs (newest first) and, for "Compare with", the other runs of the same module. */
+  function renderHistory() {
+    const history = state.history || [];
+    const shown = state.shown || 0;
+    $('history').hidden = history.length < 2;
+    runs.replaceChildren();
+    for (const run of history) {
+      const option = el('option', '', `${run.index === 0 ? 'Latest: ' : ''}${run.title} · ${run.subtitle}`);
+      option.value = String(run.index);
+      option.selected = run.index === shown;
+      runs.append(option);
+    }
+    compareWith.replaceChildren();
+    const none = el('option', '', '(nothing)');
+    none.value = '';
+    compareWith.append(none);
+    const current = history[shown];
+    for (const run of history) {
+      if (!current || run.index === shown || run.key !== current.key) continue;
+      const option = el('option', '', `${run.title} · ${run.subtitle}`);
+      option.value = String(run.index);
+      option.selected = state.compareWith === run.index;
+      compareWith.append(option);
+    }
+    compareWith.disabled = compareWith.options.length < 2;
+  }
+
+  function renderComparison() {
+    const section = $('comparison');
+    const comparison = state.comparison;
+    section.hidden = !comparison;
+    if (!comparison) return;
+    $('comparisonTitle').textContent = `${comparison.title}: ${comparison.before} → ${comparison.after}`;
+    const body = /** @type {HTMLElement} */ (document.querySelector('#comparisonTable tbody'));
+    body.replaceChildren();
+    for (const row of comparison.rows) {
+      const tr = el('tr', 'row');
+      const badge = (outcome) => (outcome ? el('span', `badge ${outcome}`, `${outcomeSymbol[outcome]} ${outcomeWord[outcome]}`) : el('span', 'absent', '—'));
+      const before = el('td', 'result');
+      before.append(badge(row.before));
+      const after = el('td', 'result');
+      after.append(badge(row.after));
+      tr.append(el('td', 'id', row.id), el('td', 'function', row.function), before, after, el('td', 'what', row.what));
+      body.append(tr);
+    }
+    $('comparisonSame').textContent = `${comparison.rows.length ? '' : 'No differences. '}${comparison.same} state${comparison.same === 1 ? '' : 's'} alike in both runs.`;
+  }
+
+  runs.addEventListener('change', () => vscode.postMessage({ type: 'select', run: Number(runs.value) }));
+  compareWith.addEventListener('change', () => {
+    state = { ...state, compareWith: compareWith.value === '' ? undefined : Number(compareWith.value), comparison: undefined };
+    save();
+    renderComparison();
+    if (compareWith.value !== '') vscode.postMessage({ type: 'compare', run: state.shown || 0, with: Number(compareWith.value) });
+  });
+
   function render() {
     if (!state.model) return;
     renderHeader(state.model);
+    renderHistory();
+    renderComparison();
     renderRows(state.model);
   }
 
@@ -159,9 +220,14 @@
     const message = event.data;
     if (message && message.type === 'model') {
       if (!state.model || JSON.stringify(state.model) !== JSON.stringify(message.model)) expanded.clear();
-      state = { ...state, model: message.model };
+      state = { ...state, model: message.model, history: message.history, shown: message.shown, compareWith: undefined, comparison: undefined };
       save();
       render();
+    } else if (message && message.type === 'comparison') {
+      state = { ...state, comparison: message.comparison, compareWith: message.with };
+      save();
+      renderHistory();
+      renderComparison();
     }
   });
 

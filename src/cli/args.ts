@@ -6,6 +6,7 @@ export const USAGE = `salt-containers: apply Salt states in Docker containers, w
 usage:
   salt-containers apply MOD[,MOD...] --container NAME [--test] [--states DIR] [--pillar DIR] [--json]
   salt-containers highstate --container NAME [--test] [--states DIR] [--pillar DIR] [--json]
+  salt-containers watch MOD[,MOD...] --container NAME [--test] [--states DIR] [--pillar DIR] [--json]
   salt-containers call FUNCTION [ARG ...] [KEY=VALUE ...] --container NAME [--states DIR] [--json]
   salt-containers build MOD[,MOD...] --from IMAGE --tag TAG [--states DIR] [--pillar DIR] [--json]
   salt-containers ls [--json]
@@ -26,10 +27,13 @@ options:
   -h, --help           this help
   --version            the version
 
+watch applies at once, then again after each change under the state and pillar trees, through a warm
+Salt session in the container (--json: one apply document per line); Ctrl-C ends it and the session.
+
 exit codes: 0 all good, 2 a state failed, 1 anything else (render error, no Python, engine down, ...)
 environment: DOCKER_HOST (the engine), SALT_CONTAINERS_PYTHON (a Python with Salt), SALT_CONTAINERS_CACHE`;
 
-export type Verb = 'apply' | 'highstate' | 'call' | 'build' | 'ls';
+export type Verb = 'apply' | 'highstate' | 'watch' | 'call' | 'build' | 'ls';
 
 export interface CliCommand {
   verb: Verb;
@@ -108,8 +112,9 @@ export function parseCommandLine(argv: string[]): Parsed {
   let problem: string | undefined;
   switch (verb) {
     case 'apply':
+    case 'watch':
       command.mods = mods(rest);
-      problem = command.mods.length === 0 ? 'apply needs at least one SLS module, e.g. `apply web`' : needContainer();
+      problem = command.mods.length === 0 ? `${verb} needs at least one SLS module, e.g. \`${verb} web\`` : needContainer();
       break;
     case 'highstate':
       problem = rest.length ? `highstate takes no modules (got ${rest.join(' ')}); use apply for those` : needContainer();

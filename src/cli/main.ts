@@ -5,10 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { DockerEngine, installSalt, PINNED_SALT_VERSION, SaltRunner, SaltSource, SaltSourceError, type AnyRun, type RunError } from '../engine';
+import { DockerEngine, installSalt, PINNED_SALT_VERSION, SaltRunner, SaltSource, SaltSourceError, WarmSessions, type AnyRun, type RunError } from '../engine';
 import { findRoots } from '../sls/roots';
 import { locateRunError } from '../sls/locate';
 import { parseCommandLine, USAGE, type CliCommand } from './args';
+import { WATCH_SESSION_IDLE_MS, watchApply } from './watch';
 import { colors, formatCall, formatList, formatStateRun, plain, relativeTo, toJson } from './format';
 
 function version(): string {
@@ -50,6 +51,26 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
   const control = { signal: controller.signal, log, onStage: process.stderr.isTTY && !command.json ? (stage: string) => process.stderr.write(`… ${stage}\n`) : undefined };
   const options = { ...control, test: command.test, saltenv: command.saltenv };
   await offerSalt(source, command, controller.signal);
+
+  if (command.verb === 'watch') {
+    // One Salt stays warm in the container while the watch lasts; it ends with it (Ctrl-C), or when idle.
+    const sessions = new WarmSessions(runner.calls, { idleTimeoutMs: WATCH_SESSION_IDLE_MS, log });
+    runner.warm = sessions;
+    const last = await watchApply(runner, command.container!, command.mods, tree, {
+      ...options,
+      signal: controller.signal,
+      onRun: (run, changed) => {
+        // One apply document per line: a script reads them as they come.
+        if (command.json) write(JSON.stringify(toJson(run)));
+        else {
+          if (changed.length) write(style.cyan(`changed: ${changed.map((f) => relativeTo(process.cwd(), f)).join(', ')}`));
+          write(formatStateRun(run, style, locate));
+          write(style.cyan(`watching ${[tree.stateRoot, tree.pillarRoot].filter(Boolean).map((r) => relativeTo(process.cwd(), r!)).join(' and ')} (Ctrl-C to stop)`));
+        }
+      },
+    }).finally(() => sessions.dispose());
+    return last?.retcode ?? 1;
+  }
 
   let run: AnyRun;
   switch (command.verb) {

@@ -87,31 +87,47 @@ function addDir(tar: Pack, name: string, mode = 0o755): Promise<void> {
   return new Promise((resolve, reject) => tar.entry({ name, type: 'directory', mode, uid: 0, gid: 0, mtime: new Date() }, (error) => (error ? reject(error) : resolve())));
 }
 
-/** The run's tar, to be unpacked in the run directory. */
-export function bundleTar(spec: BundleSpec): Pack {
+/** A tree file where the run directory has it: `states/web/init.sls`, `pillar/top.sls`, `extmods/modules/x.py`. */
+export interface BundleEntry extends TreeFile {
+  name: string;
+}
+
+/** The trees' files as the bundle places them (a custom module is there twice: in states/ and in extmods/). */
+export function bundleEntries(tree: SaltTree): BundleEntry[] {
+  const entries: BundleEntry[] = [];
+  for (const file of listTree(tree.stateRoot)) {
+    entries.push({ ...file, name: `states/${file.path}` });
+    // `_modules/x.py` -> extmods/modules/x.py: what saltutil.sync_all would do, without its exec.
+    const custom = /^_([a-z_]+)\/(.+)$/.exec(file.path);
+    if (custom) entries.push({ ...file, name: `extmods/${custom[1]}/${custom[2]}` });
+  }
+  if (tree.pillarRoot) for (const file of listTree(tree.pillarRoot)) entries.push({ ...file, name: `pillar/${file.path}` });
+  return entries;
+}
+
+/** A tar of bundle entries (what a warm session is sent of the files that changed). */
+export function entriesTar(entries: readonly BundleEntry[], before: (tar: Pack) => Promise<void> = async () => undefined): Pack {
   const tar = pack();
   (async () => {
-    for (const sub of ['conf', 'states', 'pillar', 'extmods']) await addDir(tar, sub);
-    // JSON is YAML: no YAML library needed to write the config.
-    await addFile(tar, 'conf/minion', JSON.stringify(minionConfig(spec), null, 1));
-    for (const file of listTree(spec.tree.stateRoot)) {
-      const content = readFileSync(file.absolute);
-      await addFile(tar, `states/${file.path}`, content, file.mode);
-      // `_modules/x.py` -> extmods/modules/x.py: what saltutil.sync_all would do, without its exec.
-      const custom = /^_([a-z_]+)\/(.+)$/.exec(file.path);
-      if (custom) await addFile(tar, `extmods/${custom[1]}/${custom[2]}`, content, file.mode);
-    }
-    if (spec.tree.pillarRoot) {
-      for (const file of listTree(spec.tree.pillarRoot)) await addFile(tar, `pillar/${file.path}`, readFileSync(file.absolute), file.mode);
-    }
+    await before(tar);
+    for (const entry of entries) await addFile(tar, entry.name, readFileSync(entry.absolute), entry.mode);
     tar.finalize();
   })().catch((error) => tar.destroy(error));
   return tar;
 }
 
+/** The run's tar, to be unpacked in the run directory. */
+export function bundleTar(spec: BundleSpec, entries: readonly BundleEntry[] = bundleEntries(spec.tree)): Pack {
+  return entriesTar(entries, async (tar) => {
+    for (const sub of ['conf', 'states', 'pillar', 'extmods']) await addDir(tar, sub);
+    // JSON is YAML: no YAML library needed to write the config.
+    await addFile(tar, 'conf/minion', JSON.stringify(minionConfig(spec), null, 1));
+  });
+}
+
 /** The run's tar in memory (the engine announces its size before sending it). */
-export function bundleBytes(spec: BundleSpec): Promise<Buffer> {
-  return tarBytes(bundleTar(spec));
+export function bundleBytes(spec: BundleSpec, entries?: readonly BundleEntry[]): Promise<Buffer> {
+  return tarBytes(bundleTar(spec, entries));
 }
 
 /** A tar-stream pack, whole, in memory. */

@@ -30,16 +30,20 @@ export interface SaltCallOutcome {
   error?: RunError;
   durationMs: number;
   notes?: string[];
+  /** True when a warm session ran it (engine/session), not a salt-call of its own. */
+  warm?: boolean;
 }
 
 /** The PATH salt-call sees: the usual system directories, nothing from the host or the image's env. */
-const CLEAN_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const PYTHON_CANDIDATES = ['python3', '/usr/libexec/platform-python', 'python'];
+export const CLEAN_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const PYTHON_CANDIDATES = ['python3', '/usr/libexec/platform-python', 'python'];
 /** For an entry point that could not set up its directory: what the container must offer. */
 const ROOM_HINT = 'Salt needs about 30 MB for the run in a writable /dev/shm or /tmp in the container.';
-const SALT_OPTIONS = ['--local', '--retcode-passthrough', '--out', 'json', '-l', 'quiet'];
+export const SALT_OPTIONS = ['--local', '--retcode-passthrough', '--out', 'json', '-l', 'quiet'];
 /** Root by uid: images without /etc/passwd cannot resolve the name. */
-const ROOT = '0:0';
+export const ROOT = '0:0';
+/** The environment of the entry point (and of Salt under it). */
+export const RUN_ENV = [CLEAN_PATH, 'LANG=C.UTF-8', 'LC_ALL=C.UTF-8', 'HOME=/root', 'PYTHONDONTWRITEBYTECODE=1', 'PYTHONIOENCODING=utf-8'];
 
 /** What the entry point says first: where the run lives (none from a Python 2) and which Python runs it. */
 interface Hello {
@@ -63,7 +67,7 @@ function asRunError(error: unknown): RunError {
 
 export class SaltCallRunner {
   /** The Python each image ran with (by image id), tried first. */
-  private readonly pythons = new Map<string, string>();
+  readonly pythons = new Map<string, string>();
 
   constructor(
     readonly engine: DockerEngine,
@@ -96,9 +100,7 @@ export class SaltCallRunner {
       if (!details.State.Running) {
         throw new RunFailure({ kind: 'container-not-running', message: `container ${container.name} is not running (${details.State.Status})`, hint: 'Start the container first.' });
       }
-      // /dev/shm is the container's own unless it shares the host's or another container's.
-      const ipc = details.HostConfig?.IpcMode ?? '';
-      const where = ipc === 'host' || ipc.startsWith('container:') ? 'tmp' : 'shm';
+      const where = runPlace(details);
       const bundle = await bundleBytes({ runDir: RUN_DIR_MARK, cacheDir: CACHE_DIR_MARK, tree: spec.tree, minionId: container.name, saltenv: spec.saltenv ?? 'base' });
       // Room the run takes: the bundle, and the thin's sources or its bytecode (about the same for every Python).
       const need = bundle.length + Math.max(thin.bytes, (await this.salt.bytecode(thin.pythonVersion))?.bytes ?? 0);
@@ -107,7 +109,7 @@ export class SaltCallRunner {
       checkCancel();
 
       control.onStage?.('injecting');
-      const env = [CLEAN_PATH, 'LANG=C.UTF-8', 'LC_ALL=C.UTF-8', 'HOME=/root', 'PYTHONDONTWRITEBYTECODE=1', 'PYTHONIOENCODING=utf-8'];
+      const env = RUN_ENV;
       for (const candidate of candidates) {
         python = candidate;
         const argv = [python, '-c', RUN, runName, where, String(need), ...SALT_OPTIONS, '--', ...spec.args];
@@ -175,7 +177,7 @@ export class SaltCallRunner {
    * bundle and the thin: precompiled for the container's Python when this machine has that Python
    * (see SaltSource.bytecode), else its sources.
    */
-  private async send(io: ExecInput, pythonVersion: string, bundle: Buffer, thin: Thin, log: (line: string) => void, notes: string[]): Promise<void> {
+  async send(io: ExecInput, pythonVersion: string, bundle: Buffer, thin: Thin, log: (line: string) => void, notes: string[]): Promise<void> {
     const bytecode = await this.salt.bytecode(pythonVersion);
     if (!bytecode) {
       notes.push(
@@ -220,7 +222,7 @@ export class SaltCallRunner {
   }
 
   /** Kills what is left of a run and removes its directory; quiet when the container is gone. */
-  private async cleanup(containerId: string, python: string, runName: string, log: (line: string) => void): Promise<void> {
+  async cleanup(containerId: string, python: string, runName: string, log: (line: string) => void): Promise<void> {
     try {
       log(`cleanup ${runName}`);
       const result = await this.engine.exec(containerId, [python, '-c', CLEANUP, runName], { user: ROOT, env: [CLEAN_PATH] });
@@ -231,8 +233,14 @@ export class SaltCallRunner {
   }
 }
 
+/** Where the entry point may put the run: /dev/shm is the container's own unless it shares the host's or another container's. */
+export function runPlace(details: { HostConfig?: { IpcMode?: string } }): 'shm' | 'tmp' {
+  const ipc = details.HostConfig?.IpcMode ?? '';
+  return ipc === 'host' || ipc.startsWith('container:') ? 'tmp' : 'shm';
+}
+
 /** The entry point's greeting, if the line is one (else the program that started is not ours). */
-function greeting(line: string | undefined): Hello | undefined {
+export function greeting(line: string | undefined): Hello | undefined {
   if (!line?.startsWith(HELLO)) return undefined;
   return JSON.parse(line.slice(HELLO.length)) as Hello;
 }

@@ -6,6 +6,11 @@
  *     (RunOptions: { container?, engine?, uri?, signal?: AbortSignal }; Uri[] is the explorer's selection)
  *   applySlsTest(uri?, options?)                                             -> StateRun | Refused | undefined
  *   applyHighstate(uri?: Uri | ContainerNode, options?: RunOptions)          -> StateRun | Refused | undefined
+ *   applyState(uri: Uri, id: string, options?: ContainerOptions)            -> StateRun | Refused | undefined
+ *   applyStateTest(uri: Uri, id: string, options?: ContainerOptions)        -> StateRun | Refused | undefined
+ *   selectTarget(uri?: Uri, options?: { container?, engine? })               -> ContainerChoice | null | Refused | undefined
+ *     (container '' clears the folder's target; null: no target)
+ *   showRendered(uri?: Uri, options?: ContainerOptions)                      -> RenderRun | Refused | undefined
  *   runFunction(node?: ContainerNode, options?: CallCommandOptions)          -> CallRun | Refused | undefined
  *   showGrains(node?: ContainerNode, options?: ContainerOptions)             -> CallRun | Refused | undefined
  *   buildImage(arg?: Uri | ImageNode, options?: BuildCommandOptions)         -> BuildRun | Refused | undefined
@@ -31,6 +36,7 @@ import type { CommandFactory, Ctx, Refused } from './ctx';
 import { compareNames, errorWithHint, imageLabel, shortId, suggestContainerName, validContainerName, validImageTag } from './format';
 import { loadRuntime } from './engines';
 import { applyTarget } from './targets';
+import type { ContainerChoice } from './targetContainer';
 import { isContainerNode, isImageNode, nodeName, type ContainerNode, type ImageNode } from './views';
 
 export interface ContainerOptions {
@@ -70,11 +76,6 @@ const refusal = (reason: Refused['reason'], message: string): Refused => ({ refu
 
 // ---------------------------------------------------------------- containers
 
-interface ContainerChoice {
-  engineKey: string;
-  name: string;
-}
-
 async function runningContainers(ctx: Ctx): Promise<{ engineKey: string; engineLabel: string; info: ContainerInfo }[]> {
   const all = await Promise.all(
     (await ctx.engines.all()).map(async (entry) => {
@@ -90,8 +91,11 @@ async function runningContainers(ctx: Ctx): Promise<{ engineKey: string; engineL
   return all.flat();
 }
 
-/** A running container, from the arguments or a quick pick that remembers the last one per workspace. */
-async function chooseContainer(ctx: Ctx, arg: unknown, options: ContainerOptions | undefined): Promise<ContainerChoice | Refused | undefined> {
+/**
+ * A running container: from the arguments, else the folder's target container (no question asked),
+ * else a quick pick that remembers the last one per workspace.
+ */
+async function chooseContainer(ctx: Ctx, arg: unknown, options: ContainerOptions | undefined, resource?: vscode.Uri): Promise<ContainerChoice | Refused | undefined> {
   let choice: ContainerChoice | undefined;
   if (options?.container) choice = { engineKey: options.engine ?? ctx.engines.keys()[0], name: options.container };
   else if (isContainerNode(arg)) choice = { engineKey: arg.engineKey, name: arg.info.name };
@@ -99,8 +103,15 @@ async function chooseContainer(ctx: Ctx, arg: unknown, options: ContainerOptions
     await ctx.extension.workspaceState.update(lastContainerKey, choice);
     return choice;
   }
+  const target = ctx.targets.get(resource);
+  if (target) return target;
+  return (await pickContainer(ctx, 'Container to run Salt in')) ?? undefined;
+}
+
+/** The quick pick of running containers (last used first); undefined when dismissed. */
+async function pickContainer(ctx: Ctx, placeHolder: string, extra: { label: string; description?: string; choice: ContainerChoice | null }[] = []): Promise<ContainerChoice | Refused | null | undefined> {
   const running = await runningContainers(ctx);
-  if (running.length === 0) {
+  if (running.length === 0 && extra.length === 0) {
     const message = 'No running container to apply to. Start one in the Containers view, or create one from an image.';
     void vscode.window.showWarningMessage(`Salt Containers: ${message}`, 'Create Container…').then((pick) => {
       if (pick) void vscode.commands.executeCommand('saltContainers.createContainer');
@@ -112,16 +123,19 @@ async function chooseContainer(ctx: Ctx, arg: unknown, options: ContainerOptions
   running.sort((a, b) => Number(isLast(b)) - Number(isLast(a)) || compareNames(a.info.name, b.info.name));
   const several = ctx.engines.several;
   const picked = await vscode.window.showQuickPick(
-    running.map((c) => ({
-      label: c.info.name,
-      description: [c.info.image, isLast(c) ? 'last used' : ''].filter(Boolean).join(' · '),
-      detail: several ? c.engineLabel : undefined,
-      choice: { engineKey: c.engineKey, name: c.info.name },
-    })),
-    { title: 'Salt Containers: pick a running container', placeHolder: 'Container to run Salt in', matchOnDescription: true },
+    [
+      ...running.map((c) => ({
+        label: c.info.name,
+        description: [c.info.image, isLast(c) ? 'last used' : ''].filter(Boolean).join(' · '),
+        detail: several ? c.engineLabel : undefined,
+        choice: { engineKey: c.engineKey, name: c.info.name } as ContainerChoice | null,
+      })),
+      ...extra,
+    ],
+    { title: 'Salt Containers: pick a running container', placeHolder, matchOnDescription: true },
   );
   if (!picked) return undefined;
-  await ctx.extension.workspaceState.update(lastContainerKey, picked.choice);
+  if (picked.choice) await ctx.extension.workspaceState.update(lastContainerKey, picked.choice);
   return picked.choice;
 }
 
@@ -150,7 +164,7 @@ function slsFiles(stateRoot: string): string[] {
   return out;
 }
 
-function activeSlsUri(): vscode.Uri | undefined {
+export function activeSlsUri(): vscode.Uri | undefined {
   const document = vscode.window.activeTextEditor?.document;
   return document && document.uri.scheme === 'file' && (document.languageId === 'sls' || document.uri.fsPath.endsWith('.sls')) ? document.uri : undefined;
 }
@@ -163,7 +177,7 @@ async function saveTree(tree: SaltTree): Promise<void> {
 }
 
 /** Which SLS to apply: the Uri(s) given, else the active .sls editor, else a quick pick of the tree's modules. */
-async function chooseSls(arg: unknown, extra: unknown, options: RunOptions | undefined, highstate: boolean): Promise<SlsTarget | Refused | undefined> {
+export async function chooseSls(arg: unknown, extra: unknown, options: RunOptions | undefined, highstate: boolean): Promise<SlsTarget | Refused | undefined> {
   const uris: vscode.Uri[] = Array.isArray(extra) && extra.every((u) => u instanceof vscode.Uri) && extra.length > 0 ? extra : arg instanceof vscode.Uri ? [arg] : options?.uri ? [options.uri] : [];
   const resource = uris[0] ?? activeSlsUri() ?? folderFor()?.uri;
   const roots = rootsFor(resource);
@@ -212,29 +226,110 @@ function applyCommand(mode: { test: boolean; highstate: boolean }): CommandFacto
       const options = (extra && !Array.isArray(extra) ? extra : undefined) as RunOptions | undefined;
       const target = await chooseSls(isContainerNode(arg) ? undefined : arg, extra, options, mode.highstate);
       if (!target || 'refused' in target) return target;
-      const container = await chooseContainer(ctx, arg, options);
+      const container = await chooseContainer(ctx, arg, options, target.resource);
       if (!container || 'refused' in container) return container;
-      await saveTree(target.tree);
-      const settings = runSettings(target.resource);
-      const label = target.highstate ? 'highstate' : target.mods.join(', ');
-      try {
-        const runner = await ctx.engines.runner(container.engineKey);
-        ctx.log(`--- ${new Date().toISOString()} ${mode.test ? 'test ' : ''}${label} on ${container.name} (state root ${target.tree.stateRoot}${target.tree.pillarRoot ? `, pillar root ${target.tree.pillarRoot}` : ''}, saltenv ${settings.saltenv})`);
-        const title = `Salt Containers: ${mode.test ? 'testing' : 'applying'} ${label} on ${container.name}`;
-        const run = await ctx.withRunProgress(title, (control) => {
-          const applyOptions = { ...control, test: mode.test, saltenv: settings.saltenv };
-          return target.highstate ? runner.highstate(container.name, target.tree, applyOptions) : runner.apply(container.name, target.mods, target.tree, applyOptions);
-        }, options?.signal);
-        await ctx.showStateRun(run, target.tree.stateRoot);
-        return run;
-      } catch (error) {
-        // Runs report Salt and engine problems in `errors`; this is for anything else.
-        ctx.log(`error: ${errorWithHint(error)}`);
-        void ctx.notifyError(errorWithHint(error));
-        return undefined;
-      }
+      return runStates(ctx, { ...target, container, test: mode.test, signal: options?.signal });
     };
 }
+
+/** What one state run needs: the SLS (or one state of it), where, how. */
+export interface StateRunRequest {
+  resource: vscode.Uri;
+  tree: SaltTree;
+  mods: string[];
+  highstate: boolean;
+  /** One state of the module alone (state.sls_id). */
+  stateId?: string;
+  test: boolean;
+  container: ContainerChoice;
+  signal?: AbortSignal;
+  /** Apply on save: progress in the status bar, the results panel updated but not brought forward. */
+  quiet?: boolean;
+}
+
+/**
+ * Runs states with progress and shows the run everywhere (inline, problems, panel, status bar). Runs on
+ * the folder's target container go through its warm session. Every state run of the extension is this one.
+ */
+export async function runStates(ctx: Ctx, request: StateRunRequest): Promise<StateRun | undefined> {
+  const { tree, container } = request;
+  await saveTree(tree);
+  const settings = runSettings(request.resource);
+  const label = request.highstate ? 'highstate' : request.stateId !== undefined ? `${request.stateId} of ${request.mods[0]}` : request.mods.join(', ');
+  const target = ctx.targets.get(request.resource);
+  const warm = !!target && target.engineKey === container.engineKey && target.name === container.name;
+  try {
+    const runner = await ctx.runner(container);
+    ctx.log(`--- ${new Date().toISOString()} ${request.test ? 'test ' : ''}${label} on ${container.name} (state root ${tree.stateRoot}${tree.pillarRoot ? `, pillar root ${tree.pillarRoot}` : ''}, saltenv ${settings.saltenv}${warm ? ', warm session' : ''})`);
+    const title = `Salt Containers: ${request.test ? 'testing' : 'applying'} ${label} on ${container.name}`;
+    const run = await ctx.track(container, () =>
+      ctx.withRunProgress(
+        title,
+        (control) => {
+          const applyOptions = { ...control, test: request.test, saltenv: settings.saltenv, warm };
+          if (request.highstate) return runner.highstate(container.name, tree, applyOptions);
+          if (request.stateId !== undefined) return runner.applyState(container.name, request.stateId, request.mods[0], tree, applyOptions);
+          return runner.apply(container.name, request.mods, tree, applyOptions);
+        },
+        request.signal,
+        request.quiet,
+      ),
+    );
+    await ctx.showStateRun(run, tree.stateRoot, { reveal: !request.quiet });
+    return run;
+  } catch (error) {
+    // Runs report Salt and engine problems in `errors`; this is for anything else.
+    ctx.log(`error: ${errorWithHint(error)}`);
+    void ctx.notifyError(errorWithHint(error));
+    return undefined;
+  }
+}
+
+/**
+ * One state alone, from its CodeLens: applyState(uri, id, options?) and applyStateTest(uri, id, options?)
+ * run `state.sls_id ID mods=MODULE` for the module of the file at uri.
+ */
+function applyStateCommand(test: boolean): CommandFactory {
+  return (ctx) =>
+    async (uri?: vscode.Uri, id?: string, options?: ContainerOptions): Promise<StateRun | Refused | undefined> => {
+      const refused = ctx.refuseUntrusted(test ? 'Test State' : 'Apply State');
+      if (refused) return refused;
+      const resource = uri ?? activeSlsUri();
+      const roots = resource && rootsFor(resource);
+      if (!resource || !roots || !id) return refusal('no-target', 'Name a state ID in an .sls file of the state tree.');
+      const target = applyTarget(roots.stateRoot, resource.fsPath, false);
+      if (target.kind !== 'sls') return refusal('no-target', target.kind === 'none' ? target.problem : 'top.sls has no states to apply alone.');
+      const container = await chooseContainer(ctx, undefined, options, resource);
+      if (!container || 'refused' in container) return container;
+      const tree: SaltTree = { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot };
+      return runStates(ctx, { resource, tree, mods: [target.module], highstate: false, stateId: id, test, container, signal: options?.signal });
+    };
+}
+
+/** Picks the target container of the active file's folder (or of `resource`); `{ container: '' }` clears it. */
+const selectTarget: CommandFactory = (ctx) => async (resource?: vscode.Uri, options?: ContainerOptions) => {
+  const uri = resource instanceof vscode.Uri ? resource : vscode.window.activeTextEditor?.document.uri;
+  let choice: ContainerChoice | null | undefined | Refused;
+  if (options?.container !== undefined) choice = options.container ? { engineKey: options.engine ?? ctx.engines.keys()[0], name: options.container } : null;
+  else choice = await pickContainer(ctx, 'Target container: runs of this folder go there without asking', [{ label: '$(close) No target', description: 'ask each time', choice: null }]);
+  if (choice === undefined || (choice && 'refused' in choice)) return choice;
+  await ctx.targets.set(uri, choice ?? undefined);
+  return choice ?? null;
+};
+
+/** Shows what Salt renders an SLS file to for the target container, beside it (rendered.ts). */
+const showRendered: CommandFactory = (ctx) => async (uri?: vscode.Uri, options?: ContainerOptions) => {
+  const refused = ctx.refuseUntrusted('Show Rendered SLS');
+  if (refused) return refused;
+  const resource = uri ?? activeSlsUri();
+  const roots = resource && rootsFor(resource);
+  if (!resource || !roots) return refusal('no-target', 'Open an .sls file of the state tree first.');
+  const target = applyTarget(roots.stateRoot, resource.fsPath, false);
+  if (target.kind !== 'sls') return refusal('no-target', target.kind === 'none' ? target.problem : 'top.sls is rendered by the master, not as a module.');
+  const container = await chooseContainer(ctx, undefined, options, resource);
+  if (!container || 'refused' in container) return container;
+  return ctx.rendered.show({ source: resource, module: target.module, tree: { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot }, container }, options?.signal);
+};
 
 // ---------------------------------------------------------------- functions
 
@@ -252,7 +347,7 @@ async function showCall(ctx: Ctx, run: CallRun, container: string): Promise<void
 const runFunction: CommandFactory = (ctx) => async (arg?: unknown, options?: CallCommandOptions) => {
   const refused = ctx.refuseUntrusted('Run Salt Function in Container');
   if (refused) return refused;
-  const container = await chooseContainer(ctx, arg, options);
+  const container = await chooseContainer(ctx, arg, options, activeSlsUri() ?? folderFor()?.uri);
   if (!container || 'refused' in container) return container;
   let input = options?.input;
   if (input === undefined) {
@@ -296,7 +391,7 @@ async function callInContainer(
 }
 
 const showGrains: CommandFactory = (ctx) => async (arg?: unknown, options?: ContainerOptions) => {
-  const container = await chooseContainer(ctx, arg, options);
+  const container = await chooseContainer(ctx, arg, options, activeSlsUri() ?? folderFor()?.uri);
   if (!container || 'refused' in container) return container;
   // Custom grains in the workspace's tree are code: only a trusted workspace ships its tree.
   const roots = vscode.workspace.isTrusted ? rootsFor(folderFor()?.uri) : undefined;
@@ -529,6 +624,10 @@ export const commandFactories: Record<string, CommandFactory> = {
   applySls: applyCommand({ test: false, highstate: false }),
   applySlsTest: applyCommand({ test: true, highstate: false }),
   applyHighstate: applyCommand({ test: false, highstate: true }),
+  applyState: applyStateCommand(false),
+  applyStateTest: applyStateCommand(true),
+  selectTarget,
+  showRendered,
   runFunction,
   showGrains,
   buildImage,

@@ -4,9 +4,15 @@
  * disposable. Commands are made by factories that take it (commands.ts).
  */
 import * as vscode from 'vscode';
-import type { AnyRun, BuildRun, RunControl, RunError, RunStage, StateRun } from '../engine';
+import type { AnyRun, BuildRun, RunControl, RunError, RunStage, SaltRunnerApi, StateRun } from '../engine';
+import { ApplyOnSave } from './applyOnSave';
+import { SlsCodeLens } from './codelens';
 import { section } from './config';
 import { RunDiagnostics } from './diagnostics';
+import { InlineResults } from './inline';
+import { RenderedDocuments } from './rendered';
+import { Sessions } from './sessions';
+import { TargetContainers, type ContainerChoice } from './targetContainer';
 import { Engines, loadRuntime } from './engines';
 import { errorWithHint } from './format';
 import { ResultsPanel } from './panel';
@@ -40,7 +46,15 @@ export class Ctx implements vscode.Disposable {
   readonly diagnostics = new RunDiagnostics();
   /** Read-only documents for function results and grains (scheme `salt-containers`). */
   readonly documents = new ResultDocuments();
+  readonly inline = new InlineResults();
+  readonly targets: TargetContainers;
+  readonly rendered: RenderedDocuments;
+  readonly sessions: Sessions;
   lastRun: AnyRun | undefined;
+  /** The last state run of each state tree and the files it spoke for (apply on save runs it again). */
+  readonly lastStateRuns = new Map<string, { run: StateRun | BuildRun; files: string[] }>();
+  /** Runs in progress by container (engine key and name): apply on save waits for them. */
+  private readonly inProgress = new Map<string, Set<Promise<unknown>>>();
   private outputChannel: vscode.OutputChannel | undefined;
   /** Run notes already shown this session: each is worth one notification, not one per run. */
   private readonly notesShown = new Set<string>();
@@ -50,7 +64,50 @@ export class Ctx implements vscode.Disposable {
     this.images = new ImagesTree(this.engines);
     this.watcher = new EngineWatcher(this.engines, this.containers, this.images);
     this.results = new ResultsPanel(extension);
-    this.subscriptions.push(this.engines, this.watcher, this.results, this.diagnostics, vscode.workspace.registerTextDocumentContentProvider(ResultDocuments.scheme, this.documents));
+    this.targets = new TargetContainers(extension.workspaceState, () => this.engines.keys()[0]);
+    this.rendered = new RenderedDocuments(this);
+    this.sessions = new Sessions(this.targets, (line) => this.log(line));
+    this.subscriptions.push(
+      this.sessions,
+      this.engines,
+      this.watcher,
+      this.results,
+      this.diagnostics,
+      this.inline,
+      this.targets,
+      this.rendered,
+      new SlsCodeLens(),
+      new ApplyOnSave(this),
+      vscode.workspace.registerTextDocumentContentProvider(ResultDocuments.scheme, this.documents),
+    );
+  }
+
+  /** The runner for a container's engine, with warm sessions for the runs that go to a target. */
+  async runner(container: ContainerChoice): Promise<SaltRunnerApi> {
+    const runner = await this.engines.runner(container.engineKey);
+    await this.sessions.attach(runner, container.engineKey);
+    return runner;
+  }
+
+  /** Runs work on a container, known as in progress until it settles (see idle). */
+  track<T>(container: ContainerChoice, work: () => Promise<T>): Promise<T> {
+    const key = `${container.engineKey}\n${container.name}`;
+    const running = work();
+    const settled = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    const set = this.inProgress.get(key) ?? new Set<Promise<unknown>>();
+    set.add(settled);
+    this.inProgress.set(key, set);
+    void settled.then(() => set.delete(settled));
+    return running;
+  }
+
+  /** Resolves once no run is in progress on the container. */
+  async idle(container: ContainerChoice): Promise<void> {
+    const set = this.inProgress.get(`${container.engineKey}\n${container.name}`);
+    while (set?.size) await Promise.all(set);
   }
 
   get output(): vscode.OutputChannel {
@@ -73,9 +130,11 @@ export class Ctx implements vscode.Disposable {
    * Runs long work under a cancellable progress notification that shows the run's stages; Cancel
    * aborts the run's signal (the runner kills salt-call and still cleans up).
    */
-  withRunProgress<T>(title: string, work: (control: RunControl) => Promise<T>, external?: AbortSignal): Promise<T> {
+  withRunProgress<T>(title: string, work: (control: RunControl) => Promise<T>, external?: AbortSignal, quiet = false): Promise<T> {
+    // Quiet runs (apply on save, renders) show in the status bar: a notification per save is noise.
+    const location = quiet ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification;
     return Promise.resolve(
-      vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+      vscode.window.withProgress({ location, title, cancellable: !quiet }, async (progress, token) => {
         const abort = new AbortController();
         const onCancel = () => {
           if (abort.signal.aborted) return;
@@ -110,14 +169,20 @@ export class Ctx implements vscode.Disposable {
     }
   }
 
-  /** Puts a state or build run everywhere it shows: diagnostics, panel, status bar, one notification at most (plus new notes). */
-  async showStateRun(run: StateRun | BuildRun, stateRoot: string): Promise<void> {
+  /**
+   * Puts a state or build run everywhere it shows: inline, diagnostics, panel (brought forward unless
+   * `reveal` is false), status bar, one notification at most (plus new notes).
+   */
+  async showStateRun(run: StateRun | BuildRun, stateRoot: string, { reveal = true } = {}): Promise<void> {
     this.lastRun = run;
     this.showNotes(run);
     const runtime = await loadRuntime();
-    this.diagnostics.update(runtime.runKey(run, stateRoot), runtime.filesOfRun(run, stateRoot), runtime.problemsOf(run, stateRoot));
+    const files = runtime.filesOfRun(run, stateRoot);
+    this.lastStateRuns.set(stateRoot, { run, files });
+    this.diagnostics.update(runtime.runKey(run, stateRoot), files, runtime.problemsOf(run, stateRoot));
+    this.inline.update(files, runtime.inlineResultsOf(run, stateRoot));
     const model = runtime.buildResultsModel(run, stateRoot);
-    this.results.showRun(model);
+    this.results.showRun(model, reveal);
     const s = model.summary;
     this.log(`${model.title} ${model.subtitle}: ${s.succeeded} succeeded, ${s.changed} changed, ${s.failed} failed, ${s.pending} pending, ${s.total} total, retcode ${run.retcode}, ${model.totalTime}`);
     const cancelled = run.errors.find((e) => e.kind === 'cancelled');

@@ -4,12 +4,15 @@
  * commands when they run. The engine code itself is loaded on first use (engines.ts).
  */
 import * as vscode from 'vscode';
-import type { AnyRun } from '../engine';
+import type { AnyRun, RenderRun } from '../engine';
 import { commandFactories } from './commands';
 import { section } from './config';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { Ctx } from './ctx';
+import type { FileResults } from './inline';
 import { resultsViewType, type RenderedReport } from './panel';
+import type { Comparison, ResultsModel } from './resultsView';
+import type { SessionEvent } from './sessions';
 import type { ContainersTree, ImagesTree } from './views';
 
 /** What activate() returns: for tests and for other extensions. */
@@ -21,10 +24,23 @@ export interface SaltContainersApi {
   readonly diagnostics: vscode.DiagnosticCollection;
   /** What the results page last reported drawing: its title and how many rows it shows of how many. */
   readonly resultsRendered: RenderedReport | undefined;
+  /** What the end of a file's lines shows after the runs so far (absolute path). */
+  inlineResults(file: string): FileResults | undefined;
+  /** The last render of an SLS file by Show Rendered SLS (absolute path). */
+  lastRender(file: string): RenderRun | undefined;
+  /** The results panel's kept runs (newest first) and the comparison of two of them. */
+  readonly resultsHistory: readonly ResultsModel[];
+  compareResults(run: number, other: number): Promise<Comparison | undefined>;
+  /** Warm sessions that ended, and why (newest last). */
+  readonly sessionsEnded: readonly SessionEvent[];
 }
+
+/** The live context: deactivate waits for its warm sessions to end. */
+let current: Ctx | undefined;
 
 export function activate(context: vscode.ExtensionContext): SaltContainersApi {
   const c = new Ctx(context);
+  current = c;
   context.subscriptions.push(c);
 
   for (const [name, factory] of Object.entries(commandFactories)) c.registerCommand(name, factory);
@@ -64,6 +80,15 @@ export function activate(context: vscode.ExtensionContext): SaltContainersApi {
     diagnostics: c.diagnostics.collection,
     get resultsRendered() {
       return c.results.rendered;
+    },
+    inlineResults: (file) => c.inline.of(file),
+    lastRender: (file) => c.rendered.lastRuns.get(file),
+    get resultsHistory() {
+      return c.results.runs;
+    },
+    compareResults: (run, other) => c.results.compare(run, other),
+    get sessionsEnded() {
+      return c.sessions.ended;
     },
   };
 }
@@ -105,5 +130,8 @@ async function startLanguage(c: Ctx): Promise<LanguageClient | undefined> {
   }
 }
 
-/** Everything is disposed through context.subscriptions. */
-export function deactivate(): void {}
+/** Everything is disposed through context.subscriptions; the warm sessions end first, and VS Code waits for them. */
+export async function deactivate(): Promise<void> {
+  await current?.sessions.endAll();
+  current = undefined;
+}

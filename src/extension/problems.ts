@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BuildRun, RunError, StateResult, StateRun } from '../engine';
+import type { BuildRun, RenderRun, RunError, StateResult, StateRun } from '../engine';
 import { locateRunError, locateState } from '../sls/locate';
 import { fileForModule } from '../sls/modules';
 
@@ -91,4 +91,14 @@ export function filesOfRun(run: StateRun | BuildRun, stateRoot: string): string[
 /** A key for "the same run again": same modules (or highstate) against the same state root. */
 export function runKey(run: Pick<StateRun, 'mods' | 'highstate'>, stateRoot: string): string {
   return `${stateRoot}\n${run.highstate ? '<highstate>' : [...run.mods].sort().join(',')}`;
+}
+
+/** A render's errors on the rendered file: at the line Jinja names, else at its top (never in another file). */
+export function problemsOfRender(run: RenderRun, stateRoot: string, file: string): Problem[] {
+  return run.errors.map((error) => {
+    const location = locateRunError(stateRoot, error, { mods: [run.module], highstate: false });
+    const at = location?.file === file ? location : { line: 0, column: 0, exact: false };
+    const column = error.column !== undefined ? Math.max(0, error.column - 1) : at.column;
+    return { file, line: at.line, column, severity: 'error', message: error.hint ? `${error.message}\n${error.hint}` : error.message, code: error.kind, exact: at.exact };
+  });
 }

@@ -36,6 +36,8 @@ export interface ResultRow {
 
 export interface ResultsModel {
   version: 1;
+  /** Same key, same modules (or highstate, or state): runs that can be compared. */
+  key?: string;
   title: string;
   /** e.g. "on t2 · test mode · 12:03:04". */
   subtitle: string;
@@ -63,8 +65,15 @@ export function changeEntries(changes: Record<string, unknown>): ChangeEntry[] {
   });
 }
 
+/** The key of runs that compare: the same modules (any order), highstate, or one state of a module. */
+export function compareKey(run: Pick<StateRun, 'mods' | 'highstate' | 'stateId'>): string {
+  if (run.highstate) return 'highstate';
+  const mods = [...run.mods].sort().join(',');
+  return run.stateId !== undefined ? `${mods}#${run.stateId}` : mods;
+}
+
 export function buildResultsModel(run: StateRun | BuildRun, stateRoot: string, finishedAt = new Date()): ResultsModel {
-  const what = run.highstate ? 'Highstate' : run.mods.join(', ');
+  const what = run.highstate ? 'Highstate' : run.stateId !== undefined ? `${run.stateId} (${run.mods.join(', ')})` : run.mods.join(', ');
   const title = run.kind === 'build' ? `Build ${run.image?.tag ?? ''} from ${what}`.replace('  ', ' ') : what;
   const where = run.kind === 'build' ? `from ${run.baseImage}` : run.container ? `on ${run.container.name}` : '';
   const subtitle = [where, run.test ? 'test mode' : '', finishedAt.toTimeString().slice(0, 8)].filter(Boolean).join(' · ');
@@ -83,6 +92,7 @@ export function buildResultsModel(run: StateRun | BuildRun, stateRoot: string, f
   }));
   return {
     version: 1,
+    key: compareKey(run),
     title,
     subtitle,
     retcode: run.retcode,
@@ -92,4 +102,44 @@ export function buildResultsModel(run: StateRun | BuildRun, stateRoot: string, f
     rows,
     image: run.kind === 'build' ? run.image : undefined,
   };
+}
+
+export interface ComparisonRow {
+  id: string;
+  sls: string;
+  function: string;
+  /** Absent: the state was not in that run. */
+  before?: Outcome;
+  after?: Outcome;
+  /** What differs, in words: "changed → unchanged", "new", "gone", "other changes". */
+  what: string;
+}
+
+export interface Comparison {
+  title: string;
+  before: string;
+  after: string;
+  rows: ComparisonRow[];
+  /** States alike in both runs. */
+  same: number;
+}
+
+/** What changed between two runs of the same module: states new, gone, with another outcome or other changes. */
+export function compareModels(before: ResultsModel, after: ResultsModel): Comparison {
+  // A state is its ID and function in its module: its name may be what an edit changed.
+  const keyOf = (row: ResultRow) => `${row.sls}\n${row.id}\n${row.function}`;
+  const older = new Map(before.rows.map((row) => [keyOf(row), row]));
+  const rows: ComparisonRow[] = [];
+  let same = 0;
+  for (const row of after.rows) {
+    const was = older.get(keyOf(row));
+    older.delete(keyOf(row));
+    const base = { id: row.id, sls: row.sls, function: row.function, after: row.outcome };
+    if (!was) rows.push({ ...base, what: 'new' });
+    else if (was.outcome !== row.outcome) rows.push({ ...base, before: was.outcome, what: `${was.outcome} → ${row.outcome}` });
+    else if (JSON.stringify(was.changes) !== JSON.stringify(row.changes)) rows.push({ ...base, before: was.outcome, what: 'other changes' });
+    else same++;
+  }
+  for (const row of older.values()) rows.push({ id: row.id, sls: row.sls, function: row.function, before: row.outcome, what: 'gone' });
+  return { title: after.title, before: before.subtitle, after: after.subtitle, rows, same };
 }

@@ -4,5 +4,8 @@
  * apart from dist/extension.js, so activation neither parses nor runs it.
  */
 export * from '../engine';
-export { filesOfRun, problemsOf, runKey } from './problems';
-export { buildResultsModel } from './resultsView';
+export { filesOfRun, problemsOf, problemsOfRender, runKey } from './problems';
+export { inlineResultsOf } from './inlineModel';
+export { buildResultsModel, compareModels } from './resultsView';
+export { parseSls } from '../sls/parse';
+export { StateTree } from '../sls/tree';

@@ -2,10 +2,12 @@
 // it (the .vsix of `npm run package`, installed with --install-extension): open the example workspace,
 // right-click salt/web/init.sls in the explorer, run "Apply SLS in Test Mode" and then "Apply SLS to
 // Container" on the test container picked in the quick pick, and check what the Problems panel and the
-// "Salt Results" panel show after each run. Screenshots go to test-output/ui/ (their paths are printed).
-// Ends with `N passed, N failed`.
+// "Salt Results" panel show after each run. Then the edit loop: pick the target container in the status
+// bar, run the file and one state from their CodeLens and read the results at the end of the lines,
+// edit and save (apply on save is on in this workbench's settings), and open the rendered SLS.
+// Screenshots go to test-output/ui/ (their paths are printed). Ends with `N passed, N failed`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { DockerEngine } from '../../src/engine';
@@ -24,7 +26,7 @@ import {
 } from '../support/codeServer';
 import { REPO_ROOT, removeContainer } from '../support/containers';
 
-const wholeRunTimeoutMs = 240_000;
+const wholeRunTimeoutMs = 330_000;
 /** A Salt run on the test container takes a few seconds; this is the most a step waits for its results. */
 const runTimeoutMs = 90_000;
 const screenshotDir = join(REPO_ROOT, 'test-output', 'ui');
@@ -33,6 +35,8 @@ const slsFile = join(examplesFolder, 'salt', 'web', 'init.sls');
 const stateId = 'web_config';
 const stateLine = readFileSync(slsFile, 'utf8').split('\n').findIndex((line) => line.startsWith(`${stateId}:`)) + 1;
 const stateFile = '/etc/web/site.conf';
+/** The file as it was: the apply-on-save step edits it, and it is put back however the run ends. */
+const slsOriginal = readFileSync(slsFile, 'utf8');
 
 const running: { server?: CodeServer; browser?: Browser } = {};
 const extensionVersion = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -105,6 +109,46 @@ async function summaryText(page: Page, expect: RegExp): Promise<string> {
   const summary = resultsView(page).locator('#summary');
   await summary.filter({ hasText: expect }).waitFor({ timeout: runTimeoutMs });
   return (await summary.innerText()).replace(/\s+/g, ' ');
+}
+
+/** Opens salt/web/init.sls in the editor from the explorer. */
+async function openSlsFile(page: Page): Promise<void> {
+  const tree = page.locator('.explorer-folders-view');
+  // Clicking the Explorer while it shows would close the side bar.
+  if (!(await tree.isVisible())) await page.getByRole('tab', { name: /^Explorer/ }).click();
+  for (const folder of ['salt', 'web']) {
+    const row = tree.getByRole('treeitem', { name: folder, exact: true });
+    if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
+  }
+  await tree.locator('.monaco-list-row[aria-level="3"]').filter({ has: page.locator('.label-name', { hasText: /^init\.sls$/ }) }).click();
+  await page.locator('.tabs-container .tab.active', { hasText: 'init.sls' }).waitFor({ timeout: 10_000 });
+}
+
+/** The texts at the ends of the editor's lines: VS Code draws them as CSS content after the line's text. */
+async function lineEndTexts(page: Page): Promise<string[]> {
+  return page.locator('.editor-instance .view-lines span').evaluateAll((spans) =>
+    spans
+      .map((span) => getComputedStyle(span, '::after').content)
+      .filter((content) => content && content !== 'none' && content !== 'normal')
+      .map((content) => content.replace(/^"|"$/g, '')),
+  );
+}
+
+async function waitForLineEnds(page: Page, what: RegExp, timeoutMs = runTimeoutMs): Promise<string[]> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const texts = await lineEndTexts(page);
+    if (texts.some((t) => what.test(t))) return texts;
+    if (Date.now() > end) throw new Error(`no line end matches ${what}; they say: ${JSON.stringify(texts)}`);
+    await page.waitForTimeout(250);
+  }
+}
+
+/** Clicks a CodeLens by its words (above the line that defines `stateId`, or the file's first line). */
+async function clickCodeLens(page: Page, words: string, nth = 0): Promise<void> {
+  const lens = page.locator('.codelens-decoration a', { hasText: words }).nth(nth);
+  await lens.waitFor({ timeout: 30_000 });
+  await lens.click();
 }
 
 interface Step {
@@ -196,6 +240,67 @@ const steps: Step[] = [
       if (content.exitCode !== 0) throw new Error(`${stateFile} is not in the container after apply: ${content.stderr}`);
     },
   },
+  {
+    name: 'the status bar picks the target container; the CodeLens “Apply file” runs there and the results sit at the end of the state lines',
+    run: async (page) => {
+      await openSlsFile(page);
+      const item = page.locator('.statusbar-item', { hasText: 'No target' });
+      await item.waitFor({ timeout: 15_000 });
+      await item.click();
+      await pickContainer(page, '07-target-pick');
+      await page.locator('.statusbar-item', { hasText: vscodeTestContainer }).waitFor({ timeout: 10_000 });
+      await clickCodeLens(page, 'Apply file');
+      // No quick pick this time: the target is used. The lines say unchanged (the last step applied them all).
+      const texts = await waitForLineEnds(page, /unchanged · /);
+      if (!texts.some((t) => /^✓ unchanged · \d/.test(t))) throw new Error(`line ends: ${JSON.stringify(texts)}`);
+      if (!texts.some((t) => /2 states: 2 unchanged/.test(t))) throw new Error(`the Jinja loop's two states are not summed up on their line: ${JSON.stringify(texts)}`);
+      await screenshot(page, '08-inline-results');
+    },
+  },
+  {
+    name: 'the CodeLens “Test” above web_config runs that state alone, its line says pending after an edit on the container',
+    run: async (page) => {
+      await engine.exec(vscodeTestContainer, ['sh', '-c', `echo changed by hand > ${stateFile}`]);
+      const lenses = page.locator('.codelens-decoration a', { hasText: /^\W*Test$/ });
+      await lenses.first().waitFor({ timeout: 30_000 });
+      // The lenses above state IDs, in file order: web_conf_dir first, then web_config.
+      await lenses.nth(1).click();
+      const texts = await waitForLineEnds(page, /pending \(1 change\)/);
+      await resultsView(page).locator('#title', { hasText: `${stateId} (web)` }).waitFor({ timeout: runTimeoutMs });
+      await screenshot(page, '09-codelens-test');
+      if (!texts.some((t) => /^◐ pending \(1 change\) · /.test(t))) throw new Error(`line ends: ${JSON.stringify(texts)}`);
+    },
+  },
+  {
+    name: 'saving the file applies it again on the target (apply on save), the results fresh at the line ends',
+    run: async (page) => {
+      const editor = page.locator('.editor-instance .monaco-editor').first();
+      await editor.click();
+      await page.keyboard.press('Control+Home');
+      await page.keyboard.type('# edited in the UI test\n');
+      await waitForLineEnds(page, /\(outdated\)/, 10_000);
+      await page.keyboard.press('Control+S');
+      // The hand-made change is put right again by the applied state: changed, and no longer outdated.
+      const texts = await waitForLineEnds(page, /^● changed \(1\) · /);
+      if (texts.some((t) => /outdated/.test(t))) throw new Error(`still outdated after the run: ${JSON.stringify(texts)}`);
+      const content = await engine.exec(vscodeTestContainer, ['cat', stateFile]);
+      if (!/^listen 8080$/m.test(content.stdout)) throw new Error(`the save did not apply ${stateId}: ${content.stdout}`);
+      await screenshot(page, '10-apply-on-save');
+    },
+  },
+  {
+    name: 'Show rendered opens what Salt renders the file to, beside it',
+    run: async (page) => {
+      await clickCodeLens(page, 'Show rendered');
+      const tab = page.locator('.tabs-container .tab', { hasText: 'init.sls.rendered.yaml' });
+      await tab.waitFor({ timeout: runTimeoutMs });
+      const view = page.locator('.editor-group-container', { has: page.locator('.tab.active', { hasText: 'init.sls.rendered.yaml' }) }).locator('.view-lines');
+      await view.filter({ hasText: 'web_site_blog:' }).waitFor({ timeout: runTimeoutMs });
+      const text = await view.innerText();
+      if (!/listen|8080/.test(text) && !/port: 8080/.test(text)) throw new Error(`the rendered view has no pillar value: ${text.slice(0, 400)}`);
+      await screenshot(page, '11-rendered');
+    },
+  },
 ];
 
 async function main(): Promise<Counts> {
@@ -204,8 +309,9 @@ async function main(): Promise<Counts> {
   mkdirSync(screenshotDir, { recursive: true });
   await startVscodeTestContainer();
   // What users install is what is tested: the .vsix of `npm run package`, installed into code-server.
+  // Apply on save is on in this workbench (a person turns it on once in the settings).
   const vsix = packageExtension();
-  const server = await startCodeServer({ testDriver: true, install: [vsix] });
+  const server = await startCodeServer({ testDriver: true, install: [vsix], settings: { 'saltContainers.applyOnSave': 'apply' } });
   running.server = server;
   const installed = server.installedExtensions();
   if (!installed.includes(`salt-containers.salt-containers@${extensionVersion}`)) throw new Error(`the .vsix did not install: code-server lists ${JSON.stringify(installed)}`);
@@ -244,6 +350,7 @@ async function main(): Promise<Counts> {
 }
 
 runWithLimit('the ui suite', wholeRunTimeoutMs, main, async () => {
+  writeFileSync(slsFile, slsOriginal);
   await running.browser?.close();
   await running.server?.stop();
   await removeContainer(engine, vscodeTestContainer);

@@ -16,6 +16,15 @@ describe('command line', () => {
     assert.deepEqual([parsed.command.states, parsed.command.pillar, parsed.command.json], ['s', 'p', true]);
   });
 
+  it('reads watch like apply: modules, container, test mode, --json', () => {
+    const parsed = parseCommandLine(['watch', 'web,db', '--container', 'c1', '--test', '--json']);
+    assert.ok(parsed.kind === 'command');
+    if (parsed.kind !== 'command') return;
+    assert.deepEqual([parsed.command.verb, parsed.command.mods, parsed.command.container, parsed.command.test, parsed.command.json], ['watch', ['web', 'db'], 'c1', true, true]);
+    assert.deepEqual(parseCommandLine(['watch', '--container', 'c1']), { kind: 'usage-error', message: 'watch needs at least one SLS module, e.g. `watch web`' });
+    assert.deepEqual(parseCommandLine(['watch', 'web']), { kind: 'usage-error', message: 'watch needs --container NAME' });
+  });
+
   it('splits call arguments into positional and KEY=VALUE', () => {
     const parsed = parseCommandLine(['call', 'cmd.run', 'echo a=b c', 'cwd=/tmp', '--container', 'c']);
     assert.ok(parsed.kind === 'command');

@@ -5,28 +5,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { StateResult, StateRun } from '../../src/engine';
+import { stateResult, stateRun } from '../support/results';
 import { filesOfRun, problemsOf, runKey } from '../../src/extension/problems';
 import { buildResultsModel, changeEntries, outcomeOf } from '../../src/extension/resultsView';
 import { applyTarget } from '../../src/extension/targets';
 
 let root: string;
 
-const state = (over: Partial<StateResult>): StateResult => ({
-  id: 'x',
-  sls: 'web',
-  function: 'file.managed',
-  name: '/x',
-  result: true,
-  comment: '',
-  changes: {},
-  durationMs: 1,
-  runNum: 0,
-  tag: 'file_|-x_|-/x_|-managed',
-  ...over,
-});
-
-const run = (over: Partial<StateRun>): StateRun => ({ kind: 'state', mods: ['web'], highstate: false, test: false, states: [], retcode: 0, errors: [], durationMs: 1200, ...over });
+const state = stateResult;
+const run = stateRun;
 
 before(() => {
   root = mkdtempSync(join(tmpdir(), 'sc-problems-'));

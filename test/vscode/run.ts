@@ -129,11 +129,35 @@ async function launch(mode: TrustMode): Promise<LaunchResult> {
   }
 }
 
+/**
+ * After the trusted window closed (code-server stopped: the extension host is gone), the warm session
+ * its last test left in the container must be gone too: no process, no directory in /dev/shm or /tmp.
+ */
+async function sessionEndedWithTheWindow(): Promise<LaunchResult> {
+  const started = Date.now();
+  const engine = new DockerEngine();
+  const probe = async () => {
+    const result = await engine.exec(vscodeTestContainer, ['sh', '-c', 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline; echo; done | grep -c "salt-containers\\.[0-9a-f]" ; ls -d /dev/shm/salt-containers.* /tmp/salt-containers.* 2>/dev/null || true']);
+    return result.stdout.trim();
+  };
+  let left = await probe();
+  for (let waited = 0; left !== '0' && waited < 15_000; waited += 500) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    left = await probe();
+  }
+  const ok = left === '0';
+  console.log(`  ${ok ? '✔' : '✖'} the warm session ended with the window: ${ok ? 'no process, no directory left' : `left in the container:\n${left}`}`);
+  return { mode: 'trusted', passed: ok ? 1 : 0, failed: ok ? 0 : 1, seconds: (Date.now() - started) / 1000 };
+}
+
 async function main(): Promise<Counts> {
   const started = Date.now();
   await startVscodeTestContainer();
   const results: LaunchResult[] = [];
-  for (const mode of ['trusted', 'untrusted'] as const) results.push(await launch(mode));
+  for (const mode of ['trusted', 'untrusted'] as const) {
+    results.push(await launch(mode));
+    if (mode === 'trusted') results.push(await sessionEndedWithTheWindow());
+  }
   console.log('');
   for (const r of results) console.log(`${r.mode.padEnd(10)} ${r.passed} passed; ${r.failed} failed in ${r.seconds.toFixed(1)} s`);
   console.log(`vscode tests took ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -95,6 +95,13 @@ export interface ExecInput {
   firstLine(): Promise<string | undefined>;
   /** Writes to the program's stdin, waiting while the engine is behind. */
   write(chunk: Buffer | string): Promise<void>;
+  /**
+   * Hands every later stdout chunk to `listener` as it comes, instead of keeping it for the result:
+   * for a program that keeps talking (a warm session).
+   */
+  onStdout(listener: (chunk: Buffer) => void): void;
+  /** Settles when the program's output ends: it exited, or the connection to it was lost. */
+  readonly ended: Promise<void>;
 }
 
 /** A tar stream to upload: a Node stream or tar-stream's (streamx) pack. */
@@ -327,11 +334,13 @@ export class DockerEngine {
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     const firstLine = new FirstLine();
+    let listener: ((chunk: Buffer) => void) | undefined;
     const sink = (chunks: Buffer[], watch?: FirstLine) =>
       new Writable({
         write: (chunk: Buffer, _enc, done) => {
-          chunks.push(chunk);
           watch?.feed(chunk);
+          if (watch && listener) listener(chunk);
+          else chunks.push(chunk);
           done();
         },
       });
@@ -353,7 +362,16 @@ export class DockerEngine {
       stream.on('close', finish);
       stream.on('error', finish);
     }).then(() => firstLine.end());
-    const fed = options.input?.({ firstLine: () => firstLine.line, write: (chunk) => writeTo(stream, chunk) }).catch((error: unknown) => {
+    const io: ExecInput = {
+      firstLine: () => firstLine.line,
+      write: (chunk) => writeTo(stream, chunk),
+      onStdout: (next) => {
+        listener = next;
+        for (const chunk of stdout.splice(0)) next(chunk);
+      },
+      ended,
+    };
+    const fed = options.input?.(io).catch((error: unknown) => {
       inputError = error instanceof Error ? error : new Error(String(error));
     });
     await ended;

@@ -81,6 +81,8 @@ interface RunBase {
   raw?: RawOutput;
   /** Worth telling about how the run went, not errors: e.g. what would make runs faster. */
   notes?: string[];
+  /** True when the container's warm session ran it (no Salt start paid). */
+  warm?: boolean;
 }
 
 export interface StateRun extends RunBase {
@@ -88,6 +90,8 @@ export interface StateRun extends RunBase {
   /** Modules applied; empty for a highstate. */
   mods: string[];
   highstate: boolean;
+  /** Set when one state of the modules ran alone (`state.sls_id`). */
+  stateId?: string;
   test: boolean;
   /** Sorted by runNum. */
   states: StateResult[];

@@ -187,7 +187,23 @@ export const SETUP_ERROR = 'salt-containers-error ';
  *     /dev/shm is noexec and the run directory private.
  * It stays Python 2 syntax up to the version check, so an old `python` says what it is (and stops).
  */
-export const RUN = `${UNPACKER}
+export const RUN = entryPoint(`
+    # Salt reads nothing from the engine: give it an empty stdin, as a minion has.
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    sys.path[0:0] = [os.path.join(here, "pyall"), os.path.join(here, "py3")]
+    from salt.scripts import salt_call
+    sys.argv = ["salt-call", "-c", os.path.join(here, "conf")] + sys.argv[4:]
+    salt_call()
+    code = 0`);
+
+/**
+ * The entry point around `body`: everything RUN does but running Salt, which `body` does (Python at
+ * the indentation of RUN's main block, with `here`, `cache` and `code` in scope; exiting or raising
+ * SystemExit ends the run, and both directories are removed whatever happens). A warm session
+ * (engine/session) has its own body.
+ */
+export function entryPoint(body: string): string {
+  return `${UNPACKER}
 def hello(info):
     import json
     sys.stdout.write("${HELLO}" + json.dumps(info) + "\\n")
@@ -270,14 +286,7 @@ try:
         with open(conf, "w") as f:
             f.write(text)
     except Exception as error:
-        setup_error("could not unpack Salt into %s: %s" % (here, getattr(error, "strerror", None) or error))
-    # Salt reads nothing from the engine: give it an empty stdin, as a minion has.
-    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-    sys.path[0:0] = [os.path.join(here, "pyall"), os.path.join(here, "py3")]
-    from salt.scripts import salt_call
-    sys.argv = ["salt-call", "-c", os.path.join(here, "conf")] + sys.argv[4:]
-    salt_call()
-    code = 0
+        setup_error("could not unpack Salt into %s: %s" % (here, getattr(error, "strerror", None) or error))${body}
 except SystemExit as exit:
     code = exit.code
 finally:
@@ -285,6 +294,7 @@ finally:
     shutil.rmtree(cache, ignore_errors=True)
 sys.exit(code)
 `;
+}
 
 /**
  * Container: argv[1] = the run directory's name, under /dev/shm or /tmp. Kills the run's process group

@@ -1,6 +1,7 @@
 // Restricted Mode: the commands that run the workspace's Salt code refuse and say why; the views
 // still list (they run nothing from the workspace); the capability is declared.
 import * as assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { DockerEngine } from '../../../src/engine';
@@ -35,6 +36,9 @@ describe('Salt Containers in Restricted Mode', function () {
       ['saltContainers.applySls', [web, { container }]],
       ['saltContainers.applySlsTest', [web, { container }]],
       ['saltContainers.applyHighstate', [undefined, { container }]],
+      ['saltContainers.applyState', [web, 'web_config', { container }]],
+      ['saltContainers.applyStateTest', [web, 'web_config', { container }]],
+      ['saltContainers.showRendered', [web, { container }]],
       ['saltContainers.runFunction', [undefined, { container, input: "cmd.run 'touch /tmp/sc-untrusted'" }]],
       ['saltContainers.buildImage', [undefined, { module: 'web', baseImage: 'salt-containers-test:py3', tag: 'sc-vscode-untrusted:never' }]],
     ];
@@ -46,6 +50,36 @@ describe('Salt Containers in Restricted Mode', function () {
     }
     assert.deepEqual(await engine.diff(container), before, 'the container changed');
     await assert.rejects(engine.inspectImage('sc-vscode-untrusted:never'), /not found/);
+  });
+
+  it('offers no CodeLens runs and no apply on save', async () => {
+    const web = vscode.Uri.file(join(vscode.workspace.workspaceFolders![0].uri.fsPath, 'salt', 'web', 'init.sls'));
+    await vscode.workspace.openTextDocument(web);
+    const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', web)) ?? [];
+    assert.deepEqual(
+      lenses.filter((l) => l.command?.command.startsWith('saltContainers.')),
+      [],
+    );
+    const api = (await vscode.extensions.getExtension<SaltContainersApi>('salt-containers.salt-containers')!.activate()) as SaltContainersApi;
+    const before = api.lastRun;
+    await vscode.workspace.getConfiguration('saltContainers').update('applyOnSave', 'apply', vscode.ConfigurationTarget.Global);
+    const dir = join(vscode.workspace.workspaceFolders![0].uri.fsPath, 'salt', `sc_untrusted_${Date.now()}`);
+    mkdirSync(dir);
+    try {
+      const file = vscode.Uri.file(join(dir, 'init.sls'));
+      writeFileSync(file.fsPath, 'untrusted_marker:\n  file.managed:\n    - name: /tmp/sc-untrusted-save\n');
+      await vscode.commands.executeCommand('saltContainers.selectTarget', file, { container });
+      const editor = await vscode.window.showTextDocument(file);
+      await editor.edit((edit) => edit.insert(new vscode.Position(0, 0), '# edited\n'));
+      assert.equal(await editor.document.save(), true);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.equal(api.lastRun, before, 'a save ran Salt in Restricted Mode');
+      assert.equal((await new DockerEngine().exec(container, ['test', '-e', '/tmp/sc-untrusted-save'])).exitCode, 1);
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      rmSync(dir, { recursive: true, force: true });
+      await vscode.workspace.getConfiguration('saltContainers').update('applyOnSave', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 
   it('still lists containers (nothing from the workspace runs for that)', async () => {

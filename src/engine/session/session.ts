@@ -1,0 +1,425 @@
+/**
+ * Warm sessions: one Salt process kept in a container between runs, so an edit's result comes without
+ * paying Salt's start again. It starts as a run does (run.ts: the same entry point, bundle and thin,
+ * streamed the same way; scripts.ts here is its body), imports Salt and builds salt-call's Caller once,
+ * and forks a child per run (each run starts from the same clean, warm parent). Before a run only the
+ * files of the trees that changed are sent; a change to custom modules, grains or pillar makes a new
+ * Caller. A run gives the same outcome a cold run gives (SaltCallOutcome), so the runner's results are
+ * the same either way (runner.ts WarmRuns is the seam).
+ *
+ * A session ends when its owner says (target changed, window closed, Ctrl-C), after the idle timeout,
+ * when a run is cancelled, or when the container stops or restarts (engine events); its process is
+ * killed and its directories removed: nothing is left. One that dies is not used again: that run goes
+ * cold, and the next run starts a new session.
+ */
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { bundleBytes, bundleEntries, entriesTar, tarBytes, type BundleEntry } from '../bundle';
+import type { DockerEngine, ExecInput, ExecResult } from '../docker/engine';
+import { greeting, ROOT, RUN_ENV, runPlace, SALT_OPTIONS, type SaltCallOutcome, type SaltCallRunner, type SaltCallSpec } from '../run';
+import type { RunControl, SaltTree, WarmRuns } from '../runner';
+import { CACHE_DIR_MARK, RUN_DIR_MARK } from '../salt/scripts';
+import type { Thin } from '../salt/source';
+import { SESSION, SESSION_REPLY } from './scripts';
+
+export type SessionEnd = 'closed' | 'target-changed' | 'idle' | 'cancelled' | 'container-stopped' | 'died' | 'tree-changed' | 'failed';
+
+export interface SessionOptions {
+  /** A session with no run for this long ends; 0: no sessions (every run goes cold). */
+  idleTimeoutMs: number;
+  /** The session's own engine calls and endings (runs log through their RunControl). */
+  log?: (line: string) => void;
+}
+
+interface Reply {
+  op: string;
+  [key: string]: unknown;
+  payload?: Buffer;
+}
+
+/** The session's replies from its stdout: JSON lines with SESSION_REPLY, `done` followed by its outputs. */
+class Replies {
+  private buffer: Buffer = Buffer.alloc(0);
+  private readonly ready: Reply[] = [];
+  private waiters: { resolve: (reply: Reply) => void; reject: (error: Error) => void }[] = [];
+  private pending: Reply | undefined;
+  private closed: Error | undefined;
+
+  feed(chunk: Buffer): void {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    for (;;) {
+      if (this.pending) {
+        const size = Number(this.pending.stdout ?? 0) + Number(this.pending.stderr ?? 0);
+        if (this.buffer.length < size) return;
+        this.pending.payload = this.buffer.subarray(0, size);
+        this.buffer = this.buffer.subarray(size);
+        this.deliver(this.pending);
+        this.pending = undefined;
+        continue;
+      }
+      const newline = this.buffer.indexOf(10);
+      if (newline < 0) return;
+      const line = this.buffer.subarray(0, newline).toString('utf8');
+      this.buffer = this.buffer.subarray(newline + 1);
+      if (!line.startsWith(SESSION_REPLY)) continue; // the greeting, or anything else not for us
+      const reply = JSON.parse(line.slice(SESSION_REPLY.length)) as Reply;
+      if (reply.op === 'done') this.pending = reply;
+      else this.deliver(reply);
+    }
+  }
+
+  private deliver(reply: Reply): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter.resolve(reply);
+    else this.ready.push(reply);
+  }
+
+  next(): Promise<Reply> {
+    const reply = this.ready.shift();
+    if (reply) return Promise.resolve(reply);
+    if (this.closed) return Promise.reject(this.closed);
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  close(error: Error): void {
+    this.closed = error;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+  }
+}
+
+/** What says a file changed since it was sent: size and modification times. */
+function signature(entry: BundleEntry): string | undefined {
+  try {
+    const stats = statSync(entry.absolute);
+    return `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${entry.mode}`;
+  } catch {
+    return undefined; // gone since it was listed
+  }
+}
+
+const sameTree = (a: SaltTree, b: SaltTree) => a.stateRoot === b.stateRoot && (a.pillarRoot ?? '') === (b.pillarRoot ?? '');
+/** Bundle paths whose change needs a new Caller: custom modules (loaded once), pillar (compiled once). */
+const needsReload = (name: string) => name.startsWith('extmods/') || name.startsWith('pillar/');
+
+/** One warm Salt in one container. */
+export class WarmSession {
+  readonly name = `salt-containers.${randomBytes(8).toString('hex')}`;
+  private io: ExecInput | undefined;
+  private exec: Promise<ExecResult> | undefined;
+  private readonly replies = new Replies();
+  private dir = '';
+  private endedWith: SessionEnd | undefined;
+  private ending: Promise<void> | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private manifest = new Map<string, string>();
+  private notes: string[] = [];
+  private readonly endListeners: ((reason: SessionEnd) => void)[] = [];
+  saltVersion: string | undefined;
+
+  private constructor(
+    private readonly calls: SaltCallRunner,
+    readonly container: { id: string; name: string; image: string },
+    readonly tree: SaltTree,
+    readonly saltenv: string,
+    private readonly python: string,
+    private readonly options: SessionOptions,
+  ) {}
+
+  get ended(): SessionEnd | undefined {
+    return this.endedWith;
+  }
+
+  onEnd(listener: (reason: SessionEnd) => void): void {
+    this.endListeners.push(listener);
+  }
+
+  private log(line: string): void {
+    this.options.log?.(`session ${this.name} in ${this.container.name}: ${line}`);
+  }
+
+  /** Starts a session in a running container; undefined when it cannot (the run then goes cold, and says why). */
+  static async start(calls: SaltCallRunner, spec: SaltCallSpec, options: SessionOptions): Promise<WarmSession | undefined> {
+    const engine: DockerEngine = calls.engine;
+    const details = await engine.inspectContainer(spec.container).catch(() => undefined);
+    if (!details?.State.Running) return undefined;
+    const thin = await calls.salt.thin().catch(() => undefined);
+    if (!thin) return undefined;
+    const container = { id: details.Id, name: details.Name.replace(/^\//, ''), image: details.Image };
+    const python = calls.pythons.get(details.Image) ?? 'python3';
+    const session = new WarmSession(calls, container, spec.tree, spec.saltenv ?? 'base', python, options);
+    return (await session.open(runPlace(details), thin)) ? session : undefined;
+  }
+
+  private async open(where: 'shm' | 'tmp', thin: Thin): Promise<boolean> {
+    const started = Date.now();
+    const entries = bundleEntries(this.tree);
+    // Signatures before the files are read: a change while they are sent shows at the next sync.
+    this.manifest = new Map(entries.map((e) => [e.name, signature(e) ?? '']));
+    const bundle = await bundleBytes({ runDir: RUN_DIR_MARK, cacheDir: CACHE_DIR_MARK, tree: this.tree, minionId: this.container.name, saltenv: this.saltenv }, entries);
+    const need = bundle.length + Math.max(thin.bytes, (await this.calls.salt.bytecode(thin.pythonVersion))?.bytes ?? 0);
+    const log = (line: string) => this.log(line);
+    let greeted = false;
+    this.exec = this.calls.engine.exec(this.container.id, [this.python, '-c', SESSION, this.name, where, String(need), ...SALT_OPTIONS], {
+      env: RUN_ENV,
+      user: ROOT,
+      input: async (io) => {
+        const hello = greeting(await io.firstLine());
+        if (!hello?.dir) return;
+        greeted = true;
+        this.dir = hello.dir;
+        io.onStdout((chunk) => this.replies.feed(chunk));
+        await this.calls.send(io, hello.python, bundle, thin, log, this.notes);
+        this.io = io;
+      },
+    });
+    void this.exec.then(
+      (result) => this.exited(result),
+      (error: unknown) => this.exited({ exitCode: null, stdout: '', stderr: String(error) }),
+    );
+    try {
+      const reply = await this.replies.next();
+      if (reply.op !== 'ready') {
+        this.log(`did not start: ${String(reply.error ?? reply.op).trim()}`);
+        await this.end('failed');
+        return false;
+      }
+      this.saltVersion = String(reply.salt);
+      this.log(`ready in ${this.dir} after ${Date.now() - started} ms (${this.python})`);
+      this.armIdle();
+      return true;
+    } catch (error) {
+      this.log(`did not start${greeted ? '' : ` (${this.python} did not run our entry point)`}: ${(error as Error).message}`);
+      await this.end('failed');
+      return false;
+    }
+  }
+
+  private exited(result: ExecResult): void {
+    this.replies.close(new Error(`the session's process ended (exit ${result.exitCode ?? 'unknown'})`));
+    if (result.stderr.trim()) this.log(`stderr:\n${result.stderr.trimEnd().split('\n').slice(-20).join('\n')}`);
+    if (!this.endedWith) void this.end('died');
+  }
+
+  private armIdle(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => void this.end('idle'), this.options.idleTimeoutMs);
+    this.idleTimer.unref?.();
+  }
+
+  private request(body: Record<string, unknown>): string {
+    return `${JSON.stringify({ ...body, idle: Math.ceil(this.options.idleTimeoutMs / 1000) + 60 })}\n`;
+  }
+
+  /** Runs salt-call's arguments in a fresh child; undefined when the session could not (it ended). */
+  run(spec: SaltCallSpec, control: RunControl): Promise<SaltCallOutcome | undefined> {
+    const next = this.queue.then(() => this.runNow(spec, control));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async runNow(spec: SaltCallSpec, control: RunControl): Promise<SaltCallOutcome | undefined> {
+    if (this.endedWith || !this.io) return undefined;
+    const started = Date.now();
+    const log = control.log ?? (() => undefined);
+    clearTimeout(this.idleTimer);
+    const onAbort = () => void this.end('cancelled');
+    control.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      control.onStage?.('preparing');
+      if (control.signal?.aborted) return this.cancelled(started);
+      await this.sync(log);
+      control.onStage?.('running');
+      log(`session ${this.name} in ${this.container.name}: salt-call ${JSON.stringify(spec.args)}`);
+      await this.io.write(this.request({ op: 'run', args: spec.args }));
+      const startedReply = await this.replies.next();
+      if (startedReply.op !== 'started') throw new Error(`unexpected reply ${startedReply.op}`);
+      const done = await this.replies.next();
+      const payload = done.payload ?? Buffer.alloc(0);
+      const stdoutBytes = Number(done.stdout);
+      const stdout = payload.subarray(0, stdoutBytes).toString('utf8');
+      const stderr = payload.subarray(stdoutBytes).toString('utf8');
+      const exitCode = Number(done.code);
+      log(`exit ${exitCode} in the session (${Date.now() - started} ms); stdout ${stdout.length} bytes; stderr:\n${stderr.trimEnd()}`);
+      log(`stdout:\n${stdout.trimEnd()}`);
+      const notes = this.notes.splice(0);
+      return {
+        container: { id: this.container.id, name: this.container.name },
+        saltVersion: this.saltVersion,
+        raw: { argv: ['salt-call', '-c', `${this.dir}/conf`, ...SALT_OPTIONS, '--', ...spec.args], stdout, stderr, exitCode },
+        durationMs: Date.now() - started,
+        warm: true,
+        ...(notes.length ? { notes } : {}),
+      };
+    } catch (error) {
+      if (control.signal?.aborted) return this.cancelled(started);
+      log(`session ${this.name} in ${this.container.name} could not run it (${(error as Error).message}): running cold`);
+      if (!this.endedWith) await this.end('died');
+      return undefined;
+    } finally {
+      control.signal?.removeEventListener('abort', onAbort);
+      if (!this.endedWith) this.armIdle();
+    }
+  }
+
+  /** A cancelled run returns once the session is gone, as a cold run returns once it cleaned up. */
+  private async cancelled(started: number): Promise<SaltCallOutcome> {
+    await this.end('cancelled');
+    return {
+      container: { id: this.container.id, name: this.container.name },
+      saltVersion: this.saltVersion,
+      error: { kind: 'cancelled', message: 'cancelled: Salt was stopped in the container and the session ended' },
+      durationMs: Date.now() - started,
+      warm: true,
+    };
+  }
+
+  /** Sends the files that changed since the last sync (and which were deleted). */
+  private async sync(log: (line: string) => void): Promise<void> {
+    const entries = bundleEntries(this.tree);
+    const current = new Map(entries.map((e) => [e.name, signature(e)]));
+    const changed = entries.filter((e) => current.get(e.name) !== undefined && this.manifest.get(e.name) !== current.get(e.name));
+    const deleted = [...this.manifest.keys()].filter((name) => !current.has(name) || current.get(name) === undefined);
+    if (changed.length === 0 && deleted.length === 0) return;
+    const tar = await tarBytes(entriesTar(changed));
+    const reload = [...changed.map((e) => e.name), ...deleted].some(needsReload);
+    log(`session ${this.name}: sending ${changed.length} changed file(s) (${tar.length} bytes), ${deleted.length} deleted${reload ? '; custom modules or pillar changed: Salt reloads them' : ''}`);
+    await this.io!.write(this.request({ op: 'sync', size: tar.length, delete: deleted, reload }));
+    await this.io!.write(tar);
+    const reply = await this.replies.next();
+    if (reply.op !== 'synced') throw new Error(`sync failed: ${String(reply.error ?? reply.op).trim()}`);
+    for (const name of deleted) this.manifest.delete(name);
+    for (const entry of changed) this.manifest.set(entry.name, current.get(entry.name)!);
+  }
+
+  /** Ends the session: its process is killed and its directories removed (unless the container is gone). */
+  end(reason: SessionEnd): Promise<void> {
+    if (!this.ending) this.ending = this.endNow(reason);
+    return this.ending;
+  }
+
+  private async endNow(reason: SessionEnd): Promise<void> {
+    this.endedWith = reason;
+    clearTimeout(this.idleTimer);
+    this.log(`ending (${reason})`);
+    for (const listener of this.endListeners) listener(reason);
+    if (reason === 'container-stopped') return; // nothing to exec in; the owner cleans up when it starts again
+    if (this.io && reason !== 'died' && reason !== 'cancelled') {
+      await this.io.write(this.request({ op: 'exit' })).catch(() => undefined);
+      await Promise.race([this.exec, new Promise((resolve) => setTimeout(resolve, 3000).unref?.())]);
+    }
+    // Whatever happened: kill what may be left (a cancelled run's child, a hung process) and remove both directories.
+    await this.calls.cleanup(this.container.id, this.python, this.name, (line) => this.log(line));
+  }
+
+  /** After the container came back from a stop or restart: the session's cache on the container's disk goes. */
+  cleanupAfterRestart(): Promise<void> {
+    return this.calls.cleanup(this.container.id, this.python, this.name, (line) => this.log(line));
+  }
+}
+
+/** Engine events that end a container's processes. */
+const STOPS = new Set(['die', 'kill', 'stop', 'restart', 'destroy', 'pause', 'oom']);
+
+/**
+ * The sessions of one engine, one per container, for the runner (WarmRuns): a run asking to be warm is
+ * taken by its container's session, started on first use.
+ */
+export class WarmSessions implements WarmRuns {
+  private readonly sessions = new Map<string, Promise<WarmSession | undefined>>();
+  /** Sessions that ended with their container stopped: cleaned up when it starts again. */
+  private readonly stopped = new Map<string, WarmSession>();
+  private events: AbortController | undefined;
+  private readonly endListeners: ((session: WarmSession, reason: SessionEnd) => void)[] = [];
+
+  constructor(
+    private readonly calls: SaltCallRunner,
+    readonly options: SessionOptions,
+  ) {}
+
+  /** Tells of every session's end (for logs and tests). */
+  onEnd(listener: (session: WarmSession, reason: SessionEnd) => void): void {
+    this.endListeners.push(listener);
+  }
+
+  async run(spec: SaltCallSpec, control: RunControl): Promise<SaltCallOutcome | undefined> {
+    if (this.options.idleTimeoutMs <= 0) return undefined;
+    let session = await this.sessions.get(spec.container);
+    if (session && (session.ended || !sameTree(session.tree, spec.tree) || session.saltenv !== (spec.saltenv ?? 'base'))) {
+      if (!session.ended) await session.end('tree-changed');
+      session = undefined;
+    }
+    if (!session) {
+      control.onStage?.('injecting');
+      const starting = WarmSession.start(this.calls, spec, this.options);
+      this.sessions.set(spec.container, starting);
+      session = await starting;
+      if (!session) {
+        this.sessions.delete(spec.container);
+        return undefined;
+      }
+      const started = session;
+      started.onEnd((reason) => {
+        if (this.sessions.get(spec.container) === starting) this.sessions.delete(spec.container);
+        if (reason === 'container-stopped') this.stopped.set(started.container.id, started);
+        for (const listener of this.endListeners) listener(started, reason);
+        if (this.sessions.size === 0 && this.stopped.size === 0) this.stopFollowing();
+      });
+      this.follow();
+    }
+    return session.run(spec, control);
+  }
+
+  /** The live session of a container (name or id as runs name it), if any. */
+  async get(container: string): Promise<WarmSession | undefined> {
+    const session = await this.sessions.get(container);
+    return session && !session.ended ? session : undefined;
+  }
+
+  /** Ends one container's session (its target changed), or every session. */
+  async end(container: string | undefined, reason: SessionEnd): Promise<void> {
+    const ending = container === undefined ? [...this.sessions.values()] : [this.sessions.get(container)];
+    await Promise.all(ending.map(async (s) => (await s)?.end(reason)));
+  }
+
+  /** Ends every session and stops following the engine (window closed, Ctrl-C). */
+  async dispose(): Promise<void> {
+    await this.end(undefined, 'closed');
+    this.stopFollowing();
+  }
+
+  /** The engine's events while sessions live: a container that stops takes its session with it. */
+  private follow(): void {
+    if (this.events) return;
+    const controller = new AbortController();
+    this.events = controller;
+    void (async () => {
+      try {
+        for await (const event of this.calls.engine.events(controller.signal)) {
+          if (event.type !== 'container') continue;
+          if (STOPS.has(event.action)) {
+            for (const pending of this.sessions.values()) {
+              const session = await pending;
+              if (session?.container.id === event.id && !session.ended) void session.end('container-stopped');
+            }
+          } else if (event.action === 'start') {
+            const session = this.stopped.get(event.id);
+            if (!session) continue;
+            this.stopped.delete(event.id);
+            await session.cleanupAfterRestart();
+            if (this.sessions.size === 0 && this.stopped.size === 0) this.stopFollowing();
+          }
+        }
+      } catch (error) {
+        if (!controller.signal.aborted) this.options.log?.(`sessions: the engine's events stopped (${(error as Error).message})`);
+      } finally {
+        if (this.events === controller) this.events = undefined;
+      }
+    })();
+  }
+
+  private stopFollowing(): void {
+    this.events?.abort();
+    this.events = undefined;
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Apply on save (`saltContainers.applyOnSave`: off | test | apply): saving an SLS, or a file one uses
+ * (map.jinja, a salt:// file, pillar, a custom module), runs its module again on the folder's target
+ * container, results inline. Saves are debounced; while a run on that target is in progress the next
+ * one waits, and saves meanwhile join it (one run queued, not one per save).
+ */
+import { relative, sep } from 'node:path';
+import * as vscode from 'vscode';
+import type { SaltTree } from '../engine';
+import { moduleForFile } from '../sls/modules';
+import { runStates } from './commands';
+import { folderFor, rootsFor, section } from './config';
+import type { Ctx } from './ctx';
+import { loadRuntime } from './engines';
+
+export type ApplyOnSaveMode = 'off' | 'test' | 'apply';
+
+export function applyOnSaveMode(resource?: vscode.Uri): ApplyOnSaveMode {
+  const mode = vscode.workspace.getConfiguration(section, resource).get<string>('applyOnSave', 'off');
+  return mode === 'test' || mode === 'apply' ? mode : 'off';
+}
+
+const inside = (root: string | undefined, file: string) => !!root && !relative(root, file).startsWith('..');
+
+interface Pending {
+  resource: vscode.Uri;
+  tree: SaltTree;
+  mods: Set<string>;
+  highstate: boolean;
+  test: boolean;
+}
+
+export class ApplyOnSave implements vscode.Disposable {
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private readonly pending = new Map<string, Pending>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly flushing = new Set<string>();
+  private told = false;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly debounceMs = 300,
+  ) {
+    this.subscriptions.push(vscode.workspace.onDidSaveTextDocument((document) => void this.saved(document)));
+  }
+
+  private async saved(document: vscode.TextDocument): Promise<void> {
+    if (document.uri.scheme !== 'file' || !vscode.workspace.isTrusted) return;
+    const mode = applyOnSaveMode(document.uri);
+    if (mode === 'off') return;
+    const roots = rootsFor(document.uri);
+    const file = document.uri.fsPath;
+    if (!roots || !(inside(roots.stateRoot, file) || inside(roots.pillarRoot, file))) return;
+    if (!this.ctx.targets.get(document.uri)) {
+      if (!this.told) {
+        this.told = true;
+        void vscode.window.showInformationMessage('Salt Containers: apply on save runs on the target container. Pick one in the status bar.', 'Pick Target').then((choice) => {
+          if (choice) void vscode.commands.executeCommand('saltContainers.selectTarget', document.uri);
+        });
+      }
+      return;
+    }
+    const tree: SaltTree = { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot };
+    const what = await this.modulesFor(file, tree);
+    if (!what) {
+      this.ctx.log(`apply on save: ${file} is used by no SLS module that ran or that names it; nothing to run`);
+      return;
+    }
+    const key = folderFor(document.uri)?.uri.toString() ?? tree.stateRoot;
+    const entry = this.pending.get(key) ?? { resource: document.uri, tree, mods: new Set<string>(), highstate: false, test: mode === 'test' };
+    for (const m of what.mods) entry.mods.add(m);
+    entry.highstate ||= what.highstate;
+    entry.test = mode === 'test';
+    this.pending.set(key, entry);
+    clearTimeout(this.timers.get(key));
+    this.timers.set(
+      key,
+      setTimeout(() => void this.flush(key), this.debounceMs),
+    );
+  }
+
+  /**
+   * What a save runs again: the last run of this state tree when it used the file (or the file is not
+   * an SLS module), else the saved module itself; for a file no run used yet, the modules that name it.
+   */
+  private async modulesFor(file: string, tree: SaltTree): Promise<{ mods: string[]; highstate: boolean } | undefined> {
+    const last = this.ctx.lastStateRuns.get(tree.stateRoot);
+    const module = inside(tree.stateRoot, file) ? moduleForFile(tree.stateRoot, file) : undefined;
+    if (last && (!module || last.files.includes(file))) return { mods: last.run.mods, highstate: last.run.highstate };
+    if (module) return { mods: [module], highstate: false };
+    if (!inside(tree.stateRoot, file)) return undefined;
+    // map.jinja, a salt:// file, a custom module that no run used yet: the modules that name it.
+    const path = relative(tree.stateRoot, file).split(sep).join('/');
+    const { StateTree } = await loadRuntime();
+    const users = new StateTree(tree.stateRoot)
+      .all()
+      .filter((f) => f.module && (f.parsed.jinjaImports.some((i) => i.path === path) || f.parsed.saltUrls.some((u) => u.path === path)))
+      .map((f) => f.module!);
+    return users.length ? { mods: [...new Set(users)], highstate: false } : undefined;
+  }
+
+  private async flush(key: string): Promise<void> {
+    if (this.flushing.has(key)) return; // the running flush takes what is pending when it is done
+    this.flushing.add(key);
+    try {
+      for (let entry = this.pending.get(key); entry; entry = this.pending.get(key)) {
+        const target = this.ctx.targets.get(entry.resource);
+        if (!target) return;
+        await this.ctx.idle(target);
+        this.pending.delete(key);
+        await runStates(this.ctx, { resource: entry.resource, tree: entry.tree, mods: [...entry.mods], highstate: entry.highstate, test: entry.test, container: target, quiet: true });
+      }
+    } finally {
+      this.flushing.delete(key);
+    }
+  }
+
+  dispose(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const s of this.subscriptions.splice(0).reverse()) s.dispose();
+  }
+}

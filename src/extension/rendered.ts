@@ -1,0 +1,104 @@
+/**
+ * Show Rendered SLS: what Salt's Jinja makes of an SLS file for the target container (its grains, its
+ * pillar), as a read-only document beside the source (scheme `salt-rendered`), refreshed when a file of
+ * its trees is saved. Jinja's output is the most useful view for an author: the YAML Salt then reads,
+ * line for line what was written, loops unrolled and map.jinja values filled in. A render error goes on
+ * the source line Jinja names (diagnostics) and the document says what failed.
+ */
+import { relative, sep } from 'node:path';
+import * as vscode from 'vscode';
+import type { RenderRun, SaltTree } from '../engine';
+import type { Ctx } from './ctx';
+import { loadRuntime } from './engines';
+import { errorWithHint } from './format';
+import type { ContainerChoice } from './targetContainer';
+
+export interface RenderRequest {
+  source: vscode.Uri;
+  module: string;
+  tree: SaltTree;
+  container: ContainerChoice;
+}
+
+const scheme = 'salt-rendered';
+
+export class RenderedDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
+  private readonly contents = new Map<string, string>();
+  private readonly requests = new Map<string, RenderRequest>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+  private readonly subscriptions: vscode.Disposable[] = [];
+  /** The last render of each source (tests read it through the extension's API). */
+  readonly lastRuns = new Map<string, RenderRun>();
+
+  constructor(private readonly ctx: Ctx) {
+    this.subscriptions.push(
+      this.changed,
+      vscode.workspace.registerTextDocumentContentProvider(scheme, this),
+      vscode.workspace.onDidSaveTextDocument((document) => this.onSave(document)),
+      vscode.workspace.onDidCloseTextDocument((document) => {
+        if (document.uri.scheme === scheme) this.requests.delete(document.uri.toString());
+      }),
+    );
+  }
+
+  static uriFor(source: vscode.Uri): vscode.Uri {
+    return vscode.Uri.from({ scheme, path: `${source.path}.rendered.yaml`, query: source.toString() });
+  }
+
+  /** Renders and opens the document beside the source; returns the render run. */
+  async show(request: RenderRequest, signal?: AbortSignal): Promise<RenderRun | undefined> {
+    const uri = RenderedDocuments.uriFor(request.source);
+    this.requests.set(uri.toString(), request);
+    const run = await this.render(uri, request, signal);
+    const document = await vscode.workspace.openTextDocument(uri);
+    if (document.languageId !== 'yaml') await vscode.languages.setTextDocumentLanguage(document, 'yaml').then(undefined, () => undefined);
+    await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, preview: true, preserveFocus: true });
+    return run;
+  }
+
+  private async render(uri: vscode.Uri, request: RenderRequest, signal?: AbortSignal): Promise<RenderRun | undefined> {
+    const file = request.source.fsPath;
+    try {
+      const runner = await this.ctx.runner(request.container);
+      const target = this.ctx.targets.get(request.source);
+      const warm = !!target && target.name === request.container.name && target.engineKey === request.container.engineKey;
+      const path = relative(request.tree.stateRoot, file).split(sep).join('/');
+      this.ctx.log(`--- ${new Date().toISOString()} render ${path} on ${request.container.name}`);
+      const run = await this.ctx.track(request.container, () =>
+        this.ctx.withRunProgress(`Salt Containers: rendering ${path} on ${request.container.name}`, (control) => runner.render(request.container.name, { module: request.module, path }, request.tree, { ...control, warm }), signal, true),
+      );
+      this.lastRuns.set(file, run);
+      this.ctx.showNotes(run);
+      // Render errors on the source line; a good render clears them.
+      const runtime = await loadRuntime();
+      this.ctx.diagnostics.update(`rendered:${file}`, [file], runtime.problemsOfRender(run, request.tree.stateRoot, file));
+      const header = `# ${path} rendered by Salt ${run.saltVersion ?? ''} for ${request.container.name} (its grains and pillar). Read-only; refreshed when you save.\n`;
+      const body = run.rendered ?? `# Salt could not render it:\n${run.errors.map((e) => `#   ${errorWithHint(e).split('\n').join('\n#   ')}`).join('\n')}\n`;
+      this.contents.set(uri.toString(), header + body);
+      this.changed.fire(uri);
+      return run;
+    } catch (error) {
+      this.ctx.log(`error: ${errorWithHint(error)}`);
+      void this.ctx.notifyError(errorWithHint(error));
+      return undefined;
+    }
+  }
+
+  /** A save in a rendered file's trees renders it again, while its document is open. */
+  private onSave(document: vscode.TextDocument): void {
+    for (const [key, request] of this.requests) {
+      const roots = [request.tree.stateRoot, request.tree.pillarRoot].filter((r): r is string => !!r);
+      if (!roots.some((root) => !relative(root, document.uri.fsPath).startsWith('..'))) continue;
+      void this.render(vscode.Uri.parse(key), request);
+    }
+  }
+
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.contents.get(uri.toString()) ?? '';
+  }
+
+  dispose(): void {
+    for (const s of this.subscriptions.splice(0).reverse()) s.dispose();
+  }
+}
