@@ -112,7 +112,7 @@ export function formatTestRun(run: MatrixRun, context: TestReportContext): strin
   const passed = run.cells.filter((c) => c.passed === true).length;
   const failed = run.cells.filter((c) => c.passed === false).length;
   const other = run.cells.length - passed - failed;
-  const totals = `${run.cells.length} cells: ${passed} passed, ${failed} failed${other ? `, ${other} cancelled` : ''} in ${secondsText(run.durationMs)}`;
+  const totals = `${run.cells.length} cell${run.cells.length === 1 ? '' : 's'}: ${passed} passed, ${failed} failed${other ? `, ${other} cancelled` : ''} in ${secondsText(run.durationMs)}`;
   out.push('', failed ? style.red(totals) : other ? style.yellow(totals) : style.green(totals));
   const kept = run.cells.filter((c) => c.kept).map((c) => c.kept!);
   if (kept.length) out.push(`kept for inspection: ${kept.join(', ')}`, indent(`look inside: docker exec -it ${kept[0]} sh; remove: docker rm -f ${kept.join(' ')}`, '  '));

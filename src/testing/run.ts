@@ -100,6 +100,8 @@ export async function runMatrix(matrix: Matrix, options: MatrixRunOptions): Prom
       try {
         source = await options.salt.source(cell.salt, options.signal);
         saltVersion = (await source.info()).saltVersion;
+        // The thin is made once per Salt (seconds, on first use): before the container, not in converge's time.
+        await source.thin();
       } catch (error) {
         return notRun(cell, lease.name, runErrorOf(error));
       }

@@ -126,7 +126,7 @@ colour: blue
 
   it('the fixture formula and the example workspace have matrices that read', () => {
     const fixture = loadMatrix(join(REPO_ROOT, 'test', 'fixtures', 'testing', 'formula', 'salt-containers.yml'));
-    assert.deepEqual(fixture.suites.map((s) => s.name), ['default', 'banner', 'evening', 'service']);
+    assert.deepEqual(fixture.suites.map((s) => s.name), ['default', 'banner', 'evening', 'service', 'broken', 'slow']);
     assert.deepEqual(allCells(fixture).map((c) => c.key).filter((k) => k.startsWith('service')), ['service.salt-containers-test:systemd@default']);
     const examples = loadMatrix(join(REPO_ROOT, 'examples', 'salt-containers.yml'));
     assert.deepEqual([examples.stateRoot, examples.pillarRoot], [join(REPO_ROOT, 'examples', 'salt'), join(REPO_ROOT, 'examples', 'pillar')]);
