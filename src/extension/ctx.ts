@@ -10,6 +10,7 @@ import { RunDiagnostics } from './diagnostics';
 import { Engines, loadRuntime } from './engines';
 import { errorWithHint } from './format';
 import { ResultsPanel } from './panel';
+import { StateTests } from './stateTests';
 import { ContainersTree, EngineWatcher, ImagesTree } from './views';
 
 /** Makes a command handler; handlers take typed arguments (documented in commands.ts). */
@@ -40,6 +41,8 @@ export class Ctx implements vscode.Disposable {
   readonly diagnostics = new RunDiagnostics();
   /** Read-only documents for function results and grains (scheme `salt-containers`). */
   readonly documents = new ResultDocuments();
+  /** State tests in the Testing view (salt-containers.yml, kitchen.yml). */
+  readonly stateTests: StateTests;
   lastRun: AnyRun | undefined;
   private outputChannel: vscode.OutputChannel | undefined;
   /** Run notes already shown this session: each is worth one notification, not one per run. */
@@ -50,7 +53,8 @@ export class Ctx implements vscode.Disposable {
     this.images = new ImagesTree(this.engines);
     this.watcher = new EngineWatcher(this.engines, this.containers, this.images);
     this.results = new ResultsPanel(extension);
-    this.subscriptions.push(this.engines, this.watcher, this.results, this.diagnostics, vscode.workspace.registerTextDocumentContentProvider(ResultDocuments.scheme, this.documents));
+    this.stateTests = new StateTests(this);
+    this.subscriptions.push(this.engines, this.watcher, this.results, this.diagnostics, this.stateTests, vscode.workspace.registerTextDocumentContentProvider(ResultDocuments.scheme, this.documents));
   }
 
   get output(): vscode.OutputChannel {

@@ -10,6 +10,7 @@ import { section } from './config';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { Ctx } from './ctx';
 import { resultsViewType, type RenderedReport } from './panel';
+import type { StateTests } from './stateTests';
 import type { ContainersTree, ImagesTree } from './views';
 
 /** What activate() returns: for tests and for other extensions. */
@@ -21,6 +22,8 @@ export interface SaltContainersApi {
   readonly diagnostics: vscode.DiagnosticCollection;
   /** What the results page last reported drawing: its title and how many rows it shows of how many. */
   readonly resultsRendered: RenderedReport | undefined;
+  /** State tests: the Test Controller and what its last run reported per item. */
+  readonly stateTests: StateTests;
 }
 
 export function activate(context: vscode.ExtensionContext): SaltContainersApi {
@@ -65,6 +68,7 @@ export function activate(context: vscode.ExtensionContext): SaltContainersApi {
     get resultsRendered() {
       return c.results.rendered;
     },
+    stateTests: c.stateTests,
   };
 }
 

@@ -6,3 +6,5 @@
 export * from '../engine';
 export { filesOfRun, problemsOf, runKey } from './problems';
 export { buildResultsModel } from './resultsView';
+export * from '../testing';
+export { cellErrorMessages, phaseMessages } from './stateTestReport';
