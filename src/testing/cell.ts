@@ -91,7 +91,14 @@ async function createContainer(cell: CellSpec, context: CellContext, name: strin
     ...(init ? systemdOptions() : {}),
   };
   const commands = init ? (init.command ? [init.command] : SYSTEMD_COMMANDS) : undefined;
-  const id = await startKeptAlive(engine, cell.image.image, options, log, commands);
+  let id: string | undefined;
+  try {
+    id = await startKeptAlive(engine, cell.image.image, options, log, commands);
+  } catch (error) {
+    if (!(error instanceof EngineError) || (error.kind !== 'engine' && error.kind !== 'conflict')) throw error;
+    const hint = cell.image.privileged ? 'This engine does not allow privileged containers: drop privileged: true (systemd runs as PID 1 without it).' : 'Check the image entry\'s settings (init, network) against what this engine allows.';
+    throw new CellFailure({ kind: 'container-refused', message: `the engine refused the cell's container: ${error.message}`, hint });
+  }
   if (!id) {
     if (init) {
       throw new CellFailure({ kind: 'salt', message: `image ${cell.image.image} has no systemd (tried ${commands!.map((c) => c.join(' ')).join(', ')})`, hint: 'Install systemd in the image, or drop init: systemd.' });

@@ -53,6 +53,7 @@ const INFRASTRUCTURE: ReadonlySet<ErrorKind> = new Set<ErrorKind>([
   'container-not-found',
   'container-not-running',
   'container-gone',
+  'container-refused',
   'image-not-found',
   'no-python',
   'no-salt',

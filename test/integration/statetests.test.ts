@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -146,6 +146,24 @@ describe('state tests', () => {
     } finally {
       await removeContainer(engine, kept);
     }
+  });
+
+  it("a cell that asks for a privileged container gets the engine's answer at once: its refusal as the cell's error (exit 1), or a run", async () => {
+    const dir = formulaCopy();
+    const file = join(dir, 'privileged.yml');
+    writeFileSync(file, 'images: [{image: salt-containers-test:py3, privileged: true}]\nsuites: [{name: default, states: [greeter], pillar: {greeter: test/salt/pillar/default.sls}}]\n');
+    const started = Date.now();
+    const result = await run(file, {});
+    const [cell] = result.cells;
+    assert.ok(Date.now() - started < 60_000, `took ${Date.now() - started} ms`);
+    if (cell.errors.length) {
+      // This machine's engine refuses (runc: "unable to apply caps").
+      assert.equal(cell.errors[0].kind, 'container-refused');
+      assert.match(cell.errors[0].message, /^the engine refused the cell's container: .*unable to apply caps/);
+      assert.match(cell.errors[0].hint ?? '', /drop privileged: true/);
+      assert.equal(result.retcode, 1);
+    } else assert.deepEqual([cell.passed, result.retcode], [true, 0]);
+    assert.deepEqual(await containersOf(file), []);
   });
 
   it('the CLI runs a kitchen.yml as it is: JSON and JUnit by the contract, the unmapped reported, exit 0', async () => {
