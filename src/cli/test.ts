@@ -88,8 +88,15 @@ export async function testVerb(command: CliCommand, context: TestVerbContext): P
       },
       onContainer: (id, name, engine) => containers.set(id, { name, engine }),
     });
-    if (command.junit) writeFileSync(resolve(cwd, command.junit), junitXml(run));
     context.write(command.json ? JSON.stringify(testJson(run), null, 2) : formatTestRun(run, { cwd, style }));
+    if (command.junit) {
+      try {
+        writeFileSync(resolve(cwd, command.junit), junitXml(run));
+      } catch (error) {
+        err(`salt-containers: could not write the JUnit file ${command.junit}: ${(error as Error).message}`);
+        return 1;
+      }
+    }
     return run.retcode;
   } finally {
     process.off('SIGINT', interrupt);

@@ -102,7 +102,8 @@ export function junitXml(run: MatrixRun): string {
   const suites = [...new Set(run.cells.map((c) => c.suite))].map((suite) => {
     const cells = run.cells.filter((c) => c.suite === suite);
     const cases = cells.flatMap((cell) => [
-      ...cell.errors.map((error): Case => ({ name: 'create', classname: cell.key, timeMs: 0, [isInfrastructure(error) ? 'error' : 'failure']: { message: errorText(error), type: error.kind, body: errorText(error) } })),
+      // What kept the cell from running its phases is never the states' fault: an <error>.
+      ...cell.errors.map((error): Case => ({ name: 'create', classname: cell.key, timeMs: 0, error: { message: errorText(error), type: error.kind, body: errorText(error) } })),
       ...cell.phases.flatMap((phase) => phaseCases(cell, phase)),
     ]);
     return { suite, cases, timeMs: cells.reduce((n, c) => n + c.durationMs, 0) };

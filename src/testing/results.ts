@@ -65,9 +65,9 @@ export function isInfrastructure(error: RunError): boolean {
   return INFRASTRUCTURE.has(error.kind);
 }
 
+/** 1 when something other than the states under test failed: a cell that could not run its phases (its errors), the machinery, cancel. */
 export function retcodeOfCells(cells: readonly CellResult[]): 0 | 1 | 2 {
-  const errors = cells.flatMap((c) => [...c.errors, ...c.phases.flatMap((p) => p.errors)]);
-  if (errors.some(isInfrastructure) || cells.some((c) => c.passed === null)) return 1;
+  if (cells.some((c) => c.errors.length > 0 || c.passed === null || c.phases.some((p) => p.errors.some(isInfrastructure)))) return 1;
   return cells.some((c) => c.passed === false) ? 2 : 0;
 }
 
