@@ -13,8 +13,8 @@ export default tseslint.config(
     },
   },
   {
-    // The core must run under plain Node: no vscode import below src/engine, src/sls, src/cli, src/server.
-    files: ['src/engine/**/*.ts', 'src/sls/**/*.ts', 'src/cli/**/*.ts', 'src/server/**/*.ts'],
+    // The core must run under plain Node: no vscode import below src/engine, src/sls, src/testing, src/cli, src/server.
+    files: ['src/engine/**/*.ts', 'src/sls/**/*.ts', 'src/testing/**/*.ts', 'src/cli/**/*.ts', 'src/server/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'The core is VS Code-free: only src/extension may import vscode.' }] }],
     },

@@ -10,6 +10,8 @@ usage:
   salt-containers call FUNCTION [ARG ...] [KEY=VALUE ...] --container NAME [--states DIR] [--json]
   salt-containers build MOD[,MOD...] --from IMAGE --tag TAG [--states DIR] [--pillar DIR] [--json]
   salt-containers ls [--json]
+  salt-containers test [--matrix FILE] [--suite NAME] [--image IMAGE] [--salt VERSION] [--workers N]
+                       [--junit FILE] [--keep] [--json]
 
 options:
   --container NAME     the running container to apply to (name or id)
@@ -22,6 +24,12 @@ options:
   --commit-on-failure  build: commit a failed run as TAG-failed for inspection
   --install-salt       when this machine has no Python with Salt, install the pinned Salt from PyPI
                        into the cache first (on a terminal you are asked instead)
+  --matrix FILE        test: salt-containers.yml or kitchen.yml (default: salt-containers.yml, else
+                       kitchen.yml, in the current folder)
+  --suite NAME         test: only this suite (repeatable); --image IMAGE, --salt VERSION likewise
+  --workers N          test: cells run at once (default: the number of cores)
+  --junit FILE         test: also write JUnit XML to FILE
+  --keep               test: keep failed cells' containers (their names are printed)
   --json               machine-readable output (see README)
   --debug              print the engine calls and Salt's raw output; stack traces on internal errors
   -h, --help           this help
@@ -30,10 +38,10 @@ options:
 watch applies at once, then again after each change under the state and pillar trees, through a warm
 Salt session in the container (--json: one apply document per line); Ctrl-C ends it and the session.
 
-exit codes: 0 all good, 2 a state failed, 1 anything else (render error, no Python, engine down, ...)
+exit codes: 0 all good, 2 a state failed (test: a test failed), 1 anything else (render error, no Python, engine down, ...)
 environment: DOCKER_HOST (the engine), SALT_CONTAINERS_PYTHON (a Python with Salt), SALT_CONTAINERS_CACHE`;
 
-export type Verb = 'apply' | 'highstate' | 'watch' | 'call' | 'build' | 'ls';
+export type Verb = 'apply' | 'highstate' | 'watch' | 'call' | 'build' | 'ls' | 'test';
 
 export interface CliCommand {
   verb: Verb;
@@ -53,6 +61,18 @@ export interface CliCommand {
   installSalt: boolean;
   json: boolean;
   debug: boolean;
+  /** test: the matrix file. */
+  matrix?: string;
+  /** test: filters (empty: all). */
+  suites: string[];
+  images: string[];
+  saltVersions: string[];
+  /** test: cells at once; undefined: one per core. */
+  workers?: number;
+  /** test: where to write JUnit XML. */
+  junit?: string;
+  /** test: keep failed cells' containers. */
+  keep: boolean;
 }
 
 export type Parsed = { kind: 'command'; command: CliCommand } | { kind: 'help' } | { kind: 'version' } | { kind: 'usage-error'; message: string };
@@ -78,6 +98,13 @@ export function parseCommandLine(argv: string[]): Parsed {
         'install-salt': { type: 'boolean' },
         json: { type: 'boolean' },
         debug: { type: 'boolean' },
+        matrix: { type: 'string' },
+        suite: { type: 'string', multiple: true },
+        image: { type: 'string', multiple: true },
+        salt: { type: 'string', multiple: true },
+        workers: { type: 'string' },
+        junit: { type: 'string' },
+        keep: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -106,6 +133,12 @@ export function parseCommandLine(argv: string[]): Parsed {
     installSalt: values['install-salt'] ?? false,
     json: values.json ?? false,
     debug: values.debug ?? false,
+    matrix: values.matrix,
+    suites: values.suite ?? [],
+    images: values.image ?? [],
+    saltVersions: values.salt ?? [],
+    junit: values.junit,
+    keep: values.keep ?? false,
   };
   const needContainer = () => (command.container ? undefined : `${verb} needs --container NAME`);
   const mods = (list: string[]) => list.flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean);
@@ -139,6 +172,14 @@ export function parseCommandLine(argv: string[]): Parsed {
       break;
     case 'ls':
       if (rest.length) problem = `ls takes no arguments (got ${rest.join(' ')})`;
+      break;
+    case 'test':
+      if (rest.length) problem = `test takes no arguments (got ${rest.join(' ')}); name the matrix with --matrix FILE`;
+      else if (values.workers !== undefined) {
+        const workers = Number(values.workers);
+        if (!Number.isInteger(workers) || workers < 1) problem = `--workers needs a whole number of at least 1 (got ${values.workers})`;
+        else command.workers = workers;
+      }
       break;
     default:
       problem = `unknown command ${verb}`;

@@ -4,6 +4,7 @@
  */
 import { dump } from 'js-yaml';
 import { relative } from 'node:path';
+import { changesText } from '../engine/results/changes';
 import { summarize, type AnyRun, type BuildRun, type CallRun, type RunError, type StateResult, type StateRun } from '../engine/results/model';
 import type { ContainerInfo, ImageInfo } from '../engine/docker/engine';
 
@@ -16,8 +17,8 @@ export interface JsonError {
   line: number | null;
 }
 
-const jsonError = (e: RunError): JsonError => ({ message: e.hint ? `${e.message} (${e.hint})` : e.message, sls: e.sls ?? null, line: e.line ?? null });
-const jsonState = (s: StateResult): JsonState => ({ id: s.id, sls: s.sls, function: s.function, name: s.name, result: s.result, comment: s.comment, changes: s.changes, durationMs: s.durationMs, runNum: s.runNum });
+export const jsonError = (e: RunError): JsonError => ({ message: e.hint ? `${e.message} (${e.hint})` : e.message, sls: e.sls ?? null, line: e.line ?? null });
+export const jsonState = (s: StateResult): JsonState => ({ id: s.id, sls: s.sls, function: s.function, name: s.name, result: s.result, comment: s.comment, changes: s.changes, durationMs: s.durationMs, runNum: s.runNum });
 
 /** The --json document for a run: exactly the keys the README promises. */
 export function toJson(run: AnyRun): Record<string, unknown> {
@@ -39,18 +40,11 @@ const code = (open: number, close: number) => (text: string) => `\u001b[${open}m
 export const colors: Style = { red: code(31, 39), green: code(32, 39), yellow: code(33, 39), cyan: code(36, 39), bold: code(1, 22) };
 export const plain: Style = { red: (t) => t, green: (t) => t, yellow: (t) => t, cyan: (t) => t, bold: (t) => t };
 
-function indent(text: string, by: string): string {
+export function indent(text: string, by: string): string {
   return text.replace(/\n$/, '').split('\n').map((line) => by + line).join('\n');
 }
 
-function formatChanges(changes: Record<string, unknown>): string {
-  if (Object.keys(changes).length === 0) return '';
-  // File diffs read best as they are; everything else as YAML.
-  if (typeof changes.diff === 'string' && Object.keys(changes).length === 1) return changes.diff;
-  return dump(changes, { lineWidth: 100, noRefs: true, sortKeys: true });
-}
-
-function stateBlock(state: StateResult, style: Style): string {
+export function stateBlock(state: StateResult, style: Style): string {
   const colour = state.result === false ? style.red : state.result === null ? style.yellow : style.green;
   const lines = [
     colour('----------'),
@@ -62,7 +56,7 @@ function stateBlock(state: StateResult, style: Style): string {
     colour(`         SLS: ${state.sls}`),
     colour(`    Duration: ${state.durationMs.toFixed(1)} ms`),
   ];
-  const changes = formatChanges(state.changes);
+  const changes = changesText(state.changes);
   lines.push(colour(`     Changes:${changes ? '\n' + indent(changes, '              ') : ''}`));
   return lines.join('\n');
 }
@@ -80,7 +74,7 @@ function noteLines(notes: string[] | undefined, style: Style): string[] {
   return (notes ?? []).map((note) => style.yellow(`note: ${note}`));
 }
 
-function errorLines(errors: RunError[], style: Style, locate: ErrorLocator): string[] {
+export function errorLines(errors: RunError[], style: Style, locate: ErrorLocator): string[] {
   return errors.map((e) => {
     const where = locate(e);
     const lines = [style.red(`error: ${e.message}`)];
@@ -102,7 +96,7 @@ export function formatStateRun(run: StateRun | BuildRun, style: Style, locate: E
   if (rest.length) out.push(failed.length ? '\nother states:' : 'states:');
   for (const state of rest) {
     out.push(terseLine(state, style));
-    const changes = formatChanges(state.changes);
+    const changes = changesText(state.changes);
     if (changes) out.push(style.cyan(indent(changes, '      ')));
   }
   out.push(...errorLines(run.errors, style, locate));
@@ -137,7 +131,7 @@ function age(seconds: number, now: number): string {
   return `${Math.round(s / 86400)} d`;
 }
 
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }

@@ -11,6 +11,7 @@ import { locateRunError } from '../sls/locate';
 import { parseCommandLine, USAGE, type CliCommand } from './args';
 import { WATCH_SESSION_IDLE_MS, watchApply } from './watch';
 import { colors, formatCall, formatList, formatStateRun, plain, relativeTo, toJson } from './format';
+import { testVerb } from './test';
 
 function version(): string {
   try {
@@ -26,6 +27,10 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
   const source = new SaltSource({ log });
   const runner = new SaltRunner(engine, source);
   const style = process.stdout.isTTY && !process.env.NO_COLOR && !command.json ? colors : plain;
+
+  if (command.verb === 'test') {
+    return testVerb(command, { engine, source, offerSalt: (signal) => offerSalt(source, command, signal), write, style, log });
+  }
 
   if (command.verb === 'ls') {
     const [containers, images] = await Promise.all([engine.listContainers(), engine.listImages()]);

@@ -3,7 +3,7 @@
  * The image gets the states' effect and nothing of Salt; it keeps the base image's Cmd, Entrypoint,
  * Env, WorkingDir, User, ExposedPorts and Labels (plus labels naming the SLS and the Salt version).
  */
-import { EngineError, type DockerEngine, type ImageConfig } from './docker/engine';
+import { EngineError, type CreateOptions, type DockerEngine, type ImageConfig } from './docker/engine';
 import type { BuildRun, RunError, StateRun } from './results/model';
 import type { BuildOptions, SaltTree } from './runner';
 
@@ -15,6 +15,32 @@ const KEEP_ALIVE = [
   ['sleep', 'infinity'],
   ['python3', '-c', 'import signal; signal.pause()'],
 ];
+
+/**
+ * A started container from `image` that stays up whatever its image does: its entrypoint replaced by
+ * the first of `commands` the image has; undefined when it has none of them. Any other engine error
+ * (no such image, the engine refusing the container's settings) is thrown, the container removed.
+ */
+export async function startKeptAlive(
+  engine: DockerEngine,
+  image: string,
+  options: Omit<CreateOptions, 'keepAlive'> = {},
+  log: (line: string) => void = () => undefined,
+  commands: readonly string[][] = KEEP_ALIVE,
+): Promise<string | undefined> {
+  for (const keepAlive of commands) {
+    const id = await engine.createContainer(image, { ...options, keepAlive });
+    try {
+      log(`keep-alive container ${id.slice(0, 12)} from ${image} (${keepAlive.join(' ')})`);
+      await engine.startContainer(id);
+      return id;
+    } catch (error) {
+      await engine.removeContainer(id, { force: true }).catch(() => undefined);
+      if (!/executable file not found|no such file or directory/i.test((error as Error).message)) throw error;
+    }
+  }
+  return undefined;
+}
 
 /** `repo:tag` -> `repo:tag-failed`; a repo without a tag gets `latest-failed`. */
 export function failedTag(tag: string): string {
@@ -45,17 +71,7 @@ export async function buildImage(engine: DockerEngine, apply: ApplyFn, mods: str
   }
   let containerId: string | undefined;
   try {
-    for (const keepAlive of KEEP_ALIVE) {
-      const id = await engine.createContainer(options.baseImage, { keepAlive, labels: { 'io.salt-containers.build': options.tag } });
-      try {
-        log(`build: keep-alive container ${id.slice(0, 12)} from ${options.baseImage} (${keepAlive.join(' ')})`);
-        await engine.startContainer(id);
-        containerId = id;
-        break;
-      } catch {
-        await engine.removeContainer(id, { force: true }).catch(() => undefined);
-      }
-    }
+    containerId = await startKeptAlive(engine, options.baseImage, { labels: { 'io.salt-containers.build': options.tag } }, (line) => log(`build: ${line}`));
     if (!containerId) {
       return fail({ kind: 'no-python', message: `image ${options.baseImage} has no Python 3: Salt needs python3 in the image`, hint: 'Use a base image with python3 installed.' });
     }

@@ -9,8 +9,8 @@ import { join, relative, sep } from 'node:path';
 import { pack, type Pack } from 'tar-stream';
 import type { SaltTree } from './runner';
 
-/** Folders never shipped: version control, editor state, dependency trees. */
-const SKIPPED_DIRS = new Set(['.git', '.hg', '.svn', '.vscode', '.idea', 'node_modules', '__pycache__', '.venv']);
+/** Folders never shipped: version control, editor state, dependency trees, Test Kitchen's state. */
+export const SKIPPED_DIRS: ReadonlySet<string> = new Set(['.git', '.hg', '.svn', '.vscode', '.idea', 'node_modules', '__pycache__', '.venv', '.kitchen']);
 
 export interface BundleSpec {
   /** The run directory's absolute path in the container, or RUN_DIR_MARK for the entry point to fill in. */

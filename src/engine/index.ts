@@ -7,3 +7,4 @@ export * from './salt/install';
 export * from './build';
 export * from './results/parse';
 export * from './session/session';
+export * from './results/changes';

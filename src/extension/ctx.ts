@@ -16,6 +16,7 @@ import { TargetContainers, type ContainerChoice } from './targetContainer';
 import { Engines, loadRuntime } from './engines';
 import { errorWithHint } from './format';
 import { ResultsPanel } from './panel';
+import { StateTests } from './stateTests';
 import { ContainersTree, EngineWatcher, ImagesTree } from './views';
 
 /** Makes a command handler; handlers take typed arguments (documented in commands.ts). */
@@ -50,6 +51,8 @@ export class Ctx implements vscode.Disposable {
   readonly targets: TargetContainers;
   readonly rendered: RenderedDocuments;
   readonly sessions: Sessions;
+  /** State tests in the Testing view (salt-containers.yml, kitchen.yml). */
+  readonly stateTests: StateTests;
   lastRun: AnyRun | undefined;
   /** The last state run of each state tree and the files it spoke for (apply on save runs it again). */
   readonly lastStateRuns = new Map<string, { run: StateRun | BuildRun; files: string[] }>();
@@ -67,12 +70,14 @@ export class Ctx implements vscode.Disposable {
     this.targets = new TargetContainers(extension.workspaceState, () => this.engines.keys()[0]);
     this.rendered = new RenderedDocuments(this);
     this.sessions = new Sessions(this.targets, (line) => this.log(line));
+    this.stateTests = new StateTests(this);
     this.subscriptions.push(
       this.sessions,
       this.engines,
       this.watcher,
       this.results,
       this.diagnostics,
+      this.stateTests,
       this.inline,
       this.targets,
       this.rendered,

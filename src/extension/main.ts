@@ -13,6 +13,7 @@ import type { FileResults } from './inline';
 import { resultsViewType, type RenderedReport } from './panel';
 import type { Comparison, ResultsModel } from './resultsView';
 import type { SessionEvent } from './sessions';
+import type { StateTests } from './stateTests';
 import type { ContainersTree, ImagesTree } from './views';
 
 /** What activate() returns: for tests and for other extensions. */
@@ -33,6 +34,8 @@ export interface SaltContainersApi {
   compareResults(run: number, other: number): Promise<Comparison | undefined>;
   /** Warm sessions that ended, and why (newest last). */
   readonly sessionsEnded: readonly SessionEvent[];
+  /** State tests: the Test Controller and what its last run reported per item. */
+  readonly stateTests: StateTests;
 }
 
 /** The live context: deactivate waits for its warm sessions to end. */
@@ -90,6 +93,7 @@ export function activate(context: vscode.ExtensionContext): SaltContainersApi {
     get sessionsEnded() {
       return c.sessions.ended;
     },
+    stateTests: c.stateTests,
   };
 }
 

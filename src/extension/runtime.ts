@@ -9,3 +9,5 @@ export { inlineResultsOf } from './inlineModel';
 export { buildResultsModel, compareModels } from './resultsView';
 export { parseSls } from '../sls/parse';
 export { StateTree } from '../sls/tree';
+export * from '../testing';
+export { cellErrorMessages, phaseMessages } from './stateTestReport';

@@ -68,6 +68,23 @@ export interface ImageConfig {
   StopSignal?: string;
 }
 
+export interface CreateOptions {
+  name?: string;
+  /** The entrypoint that keeps the container up (its Cmd is emptied). */
+  keepAlive?: string[];
+  labels?: Record<string, string>;
+  /** Added to the image's environment (`NAME=value`). */
+  env?: string[];
+  stopSignal?: string;
+  /** Mount point -> tmpfs options (`rw,exec`), as `--tmpfs` takes them. */
+  tmpfs?: Record<string, string>;
+  /** `host:container[:ro]` bind mounts. */
+  binds?: string[];
+  privileged?: boolean;
+  /** Network mode: `host`, `none`, a network name; default the engine's. */
+  network?: string;
+}
+
 export interface EngineEvent {
   type: string; // container, image, network, volume, ...
   action: string; // start, die, destroy, tag, delete, ...
@@ -276,16 +293,24 @@ export class DockerEngine {
    * Creates a container from an image. With keepAlive its entrypoint is replaced by one that sleeps
    * forever, so the container stays up for exec whatever the image's own command does.
    */
-  async createContainer(image: string, options: { name?: string; keepAlive?: string[]; labels?: Record<string, string> } = {}): Promise<string> {
+  async createContainer(image: string, options: CreateOptions = {}): Promise<string> {
     const container = await this.call({ image }, () =>
       this.docker.createContainer({
         Image: image,
         name: options.name,
         Labels: options.labels,
         ...(options.keepAlive ? { Entrypoint: options.keepAlive, Cmd: [] } : {}),
+        ...(options.env ? { Env: options.env } : {}),
+        ...(options.stopSignal ? { StopSignal: options.stopSignal } : {}),
         Tty: false,
         OpenStdin: false,
-        HostConfig: { Init: false },
+        HostConfig: {
+          Init: false,
+          ...(options.tmpfs ? { Tmpfs: options.tmpfs } : {}),
+          ...(options.binds ? { Binds: options.binds } : {}),
+          ...(options.privileged ? { Privileged: true } : {}),
+          ...(options.network ? { NetworkMode: options.network } : {}),
+        },
       }),
     );
     return container.id;

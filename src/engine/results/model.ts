@@ -38,6 +38,7 @@ export type ErrorKind =
   | 'container-not-found'
   | 'container-not-running'
   | 'container-gone' // removed or stopped while running
+  | 'container-refused' // the engine would not create or start a container with the settings asked for
   | 'image-not-found'
   | 'no-salt' // no Python with Salt on the host at all: installSalt can make one
   | 'salt-source' // the host's Python with Salt failed, or thin generation did

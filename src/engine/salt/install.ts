@@ -161,6 +161,15 @@ export async function installSalt(options: InstallOptions): Promise<InstalledSal
     const probe = await runStep(python, ['-c', PROBE_SALT], options.signal);
     const found = probe.code === 0 ? (JSON.parse(probe.output.trim().split('\n').pop() ?? '{}') as { salt?: string }).salt : undefined;
     if (found !== version) throw new SaltInstallError(`the installed Salt does not run: ${lastLines(probe.output)}`, `Remove ${target} and try again, or install Salt yourself and set saltPython.`);
+    // Some releases' packages install here without a single dependency (3007.8, 3007.13, 3007.14 from
+    // their sdists): `import salt.version` still works, the thin generator does not. Ask for what the thin needs.
+    const thin = await runStep(python, ['-c', 'import salt.utils.thin; salt.utils.thin.get_tops()'], options.signal);
+    if (thin.code !== 0) {
+      throw new SaltInstallError(
+        `salt==${version} installed without what it needs to run (${lastLines(thin.output, 1)}): its package on PyPI brought no dependencies`,
+        'Name another release of that line (for 3007: 3007.16), or install Salt yourself and set saltPython.',
+      );
+    }
     writeFileSync(join(work, MARKER), JSON.stringify({ version, hostPython: host }));
     try {
       renameSync(work, target);

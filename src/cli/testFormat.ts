@@ -1,0 +1,120 @@
+/**
+ * What `salt-containers test` prints: the --json contract (README), the progress lines, and the human
+ * report (failed states in full at their lines, then a table of cells and phases). Pure: unit-tested.
+ */
+import type { RunError } from '../engine/results/model';
+import { locateRunError, locateState } from '../sls/locate';
+import type { CellResult, CellSpec, CellStep, MatrixNote, MatrixRun, PhaseResult } from '../testing';
+import { errorLines, indent, jsonError, jsonState, relativeTo, stateBlock, table, type Style } from './format';
+
+/** The --json document: exactly the keys the README promises. */
+export function testJson(run: MatrixRun): Record<string, unknown> {
+  return {
+    retcode: run.retcode,
+    matrix: { file: run.matrix.file, format: run.matrix.format, notes: run.matrix.notes.map((n) => ({ key: n.key, message: n.message, line: n.line ?? null })) },
+    cells: run.cells.map((cell) => ({
+      suite: cell.suite,
+      image: cell.image,
+      salt: cell.salt,
+      engine: cell.engine,
+      passed: cell.passed,
+      durationMs: cell.durationMs,
+      container: cell.kept ?? null,
+      errors: cell.errors.map(jsonError),
+      phases: cell.phases.map((p) => ({
+        phase: p.phase,
+        passed: p.passed,
+        durationMs: p.durationMs,
+        skipped: p.skipped ?? null,
+        states: p.states.map(jsonState),
+        errors: p.errors.map(jsonError),
+      })),
+    })),
+  };
+}
+
+const secondsText = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+export function noteLine(note: MatrixNote, file: string, cwd: string, style: Style): string {
+  return style.yellow(`note: ${relativeTo(cwd, file)}${note.line ? `:${note.line}` : ''}: ${note.message}`);
+}
+
+/** What a phase found, in a few words. */
+function phaseSummary(phase: PhaseResult): string {
+  if (phase.skipped !== undefined) return `skipped (${phase.skipped})`;
+  if (phase.passed === null) return 'cancelled';
+  const failed = phase.states.filter((s) => s.result === false);
+  if (phase.errors.length) return `${secondsText(phase.durationMs)}: ${phase.errors[0].message.split('\n')[0]}`;
+  if (failed.length) {
+    const what = phase.phase === 'idempotence' ? 'changed again' : phase.phase === 'verify' ? 'would change' : 'failed';
+    return `${secondsText(phase.durationMs)}: ${failed.length} ${what}: ${failed.map((s) => s.id).join(', ')}`;
+  }
+  const changed = phase.states.filter((s) => Object.keys(s.changes).length > 0).length;
+  return `${secondsText(phase.durationMs)} (${phase.states.length} state${phase.states.length === 1 ? '' : 's'}${phase.phase === 'converge' ? `, ${changed} changed` : ''})`;
+}
+
+function mark(passed: boolean | null, style: Style): string {
+  return passed === true ? style.green('✓') : passed === false ? style.red('✗') : style.yellow('-');
+}
+
+/** Progress lines (stderr): a cell's steps as they start, its phases and itself as they end. */
+export const progress = {
+  step: (cell: CellSpec, step: CellStep) => `  ${cell.key}: ${step}…`,
+  phase: (cell: CellSpec, phase: PhaseResult, style: Style) => `  ${mark(phase.passed, style)} ${cell.key}: ${phase.phase} ${phaseSummary(phase)}`,
+  cell: (cell: CellResult, done: number, total: number, style: Style) =>
+    `${mark(cell.passed, style)} [${done}/${total}] ${cell.key} on ${cell.engine}: ${cell.passed ? style.green('passed') : cell.passed === false ? style.red('failed') : style.yellow('cancelled')} in ${secondsText(cell.durationMs)}${cell.kept ? `, container kept: ${cell.kept}` : ''}`,
+};
+
+export interface TestReportContext {
+  cwd: string;
+  style: Style;
+}
+
+function locatedErrors(cell: CellResult, errors: RunError[], stateRoot: string, context: TestReportContext): string[] {
+  return errorLines(errors, context.style, (error) => {
+    const where = locateRunError(stateRoot, error, { mods: cell.cell.suite.states, highstate: cell.cell.suite.highstate });
+    return where && `${relativeTo(context.cwd, where.file)}${where.exact ? `:${where.line + 1}` : ''}`;
+  });
+}
+
+/** The human report: each failed cell's failed phases in full, then the table, then the totals. */
+export function formatTestRun(run: MatrixRun, context: TestReportContext): string {
+  const { style, cwd } = context;
+  const { stateRoot } = run.matrix;
+  const out: string[] = [];
+  for (const cell of run.cells.filter((c) => c.passed === false)) {
+    out.push(style.bold(style.red(`FAILED ${cell.key} on ${cell.engine}`)));
+    out.push(...locatedErrors(cell, cell.errors, stateRoot, context));
+    for (const phase of cell.phases.filter((p) => p.passed === false)) {
+      out.push(style.bold(`${phase.phase}:`));
+      for (const state of phase.states.filter((s) => s.result === false)) {
+        out.push(stateBlock(state, style));
+        const where = state.sls ? locateState(stateRoot, state.sls, state.id) : undefined;
+        if (where) out.push(`          at ${relativeTo(cwd, where.file)}${where.exact ? `:${where.line + 1}` : ''}`);
+      }
+      out.push(...locatedErrors(cell, phase.errors, stateRoot, context));
+    }
+    out.push('');
+  }
+  const phaseNames = ['converge', 'idempotence', 'verify'] as const;
+  const shown = phaseNames.filter((name) => run.cells.some((c) => c.phases.some((p) => p.phase === name)));
+  const cellOf = (cell: CellResult, name: (typeof phaseNames)[number]) => {
+    const phase = cell.phases.find((p) => p.phase === name);
+    if (!phase) return '';
+    if (phase.skipped !== undefined || phase.passed === null) return '- skipped';
+    return `${phase.passed ? '✓' : '✗'} ${secondsText(phase.durationMs)}`;
+  };
+  const rows = [
+    ['SUITE', 'IMAGE', 'SALT', 'ENGINE', ...shown.map((n) => n.toUpperCase()), 'RESULT', 'TIME'],
+    ...run.cells.map((c) => [c.suite, c.cell.image.name, c.salt, c.engine, ...shown.map((n) => cellOf(c, n)), c.passed ? 'passed' : c.passed === false ? 'FAILED' : 'cancelled', secondsText(c.durationMs)]),
+  ];
+  out.push(table(rows));
+  const passed = run.cells.filter((c) => c.passed === true).length;
+  const failed = run.cells.filter((c) => c.passed === false).length;
+  const other = run.cells.length - passed - failed;
+  const totals = `${run.cells.length} cell${run.cells.length === 1 ? '' : 's'}: ${passed} passed, ${failed} failed${other ? `, ${other} cancelled` : ''} in ${secondsText(run.durationMs)}`;
+  out.push('', failed ? style.red(totals) : other ? style.yellow(totals) : style.green(totals));
+  const kept = run.cells.filter((c) => c.kept).map((c) => c.kept!);
+  if (kept.length) out.push(`kept for inspection: ${kept.join(', ')}`, indent(`look inside: docker exec -it ${kept[0]} sh; remove: docker rm -f ${kept.join(' ')}`, '  '));
+  return out.join('\n');
+}

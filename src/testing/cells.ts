@@ -1,0 +1,88 @@
+/**
+ * A matrix's cells: every suite x image (its includes/excludes applied) x Salt version, narrowed by
+ * the filters a run was given (`--suite`, `--image`, `--salt`, or a test item picked in VS Code).
+ */
+import type { ImageEntry, InitSpec, Matrix, Suite } from './matrix';
+
+export type PhaseName = 'converge' | 'idempotence' | 'verify';
+
+export interface CellSpec {
+  /** `SUITE.IMAGE@SALT` (the configured Salt's version, or `default` when unknown): unique in the matrix; the JUnit classname. */
+  key: string;
+  suite: Suite;
+  image: ImageEntry;
+  /** A Salt version, or undefined for the configured Salt source (named `default` in keys). */
+  salt?: string;
+  init?: InitSpec;
+  /** The phases this cell reports, in order. */
+  phases: PhaseName[];
+}
+
+export interface CellFilter {
+  suites?: string[];
+  /** Image names or references. */
+  images?: string[];
+  salt?: string[];
+  /** Cell keys. */
+  keys?: string[];
+}
+
+export class FilterError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FilterError';
+  }
+}
+
+export const DEFAULT_SALT = 'default';
+
+export function cellKey(suite: string, image: string, salt: string | undefined): string {
+  return `${suite}.${image}@${salt ?? DEFAULT_SALT}`;
+}
+
+export function phasesOf(suite: Suite): PhaseName[] {
+  return ['converge', ...(suite.idempotence ? (['idempotence'] as const) : []), ...(suite.verify.length ? (['verify'] as const) : [])];
+}
+
+const matches = (image: ImageEntry, names: readonly string[]) => names.includes(image.name) || names.includes(image.image);
+
+export function imagesOf(matrix: Matrix, suite: Suite): ImageEntry[] {
+  return matrix.images.filter((image) => (!suite.includes || matches(image, suite.includes)) && !(suite.excludes && matches(image, suite.excludes)));
+}
+
+/**
+ * Every cell of the matrix, suites first, then images, then Salt versions (the order they are listed).
+ * `configuredSalt`: the version of the configured Salt source, for the keys of cells that use it.
+ */
+export function allCells(matrix: Matrix, configuredSalt?: string): CellSpec[] {
+  const versions: (string | undefined)[] = matrix.salt.length ? matrix.salt : [undefined];
+  return matrix.suites.flatMap((suite) =>
+    imagesOf(matrix, suite).flatMap((image) =>
+      versions.map((salt) => ({ key: cellKey(suite.name, image.name, salt ?? configuredSalt), suite, image, salt, init: image.init ?? suite.init, phases: phasesOf(suite) })),
+    ),
+  );
+}
+
+/**
+ * The cells a run asks for. A filter that names what the matrix does not have is an error (a typo
+ * must not pass as "0 cells, all passed"); `salt` on a matrix without Salt versions runs that version.
+ */
+export function selectCells(matrix: Matrix, filter: CellFilter = {}, configuredSalt?: string): CellSpec[] {
+  const unknown = (what: string, asked: string[] | undefined, known: string[]) => {
+    const missing = (asked ?? []).filter((name) => !known.includes(name));
+    if (missing.length) throw new FilterError(`no ${what} ${missing.join(', ')} in ${matrix.file} (it has: ${known.join(', ') || 'none'})`);
+  };
+  unknown('suite', filter.suites, matrix.suites.map((s) => s.name));
+  unknown('image', filter.images, [...new Set(matrix.images.flatMap((i) => [i.name, i.image]))]);
+  if (matrix.salt.length) unknown('Salt version', filter.salt, matrix.salt);
+  const versioned = !matrix.salt.length && filter.salt?.length ? { ...matrix, salt: filter.salt } : matrix;
+  let cells = allCells(versioned, configuredSalt);
+  if (filter.suites?.length) cells = cells.filter((c) => filter.suites!.includes(c.suite.name));
+  if (filter.images?.length) cells = cells.filter((c) => matches(c.image, filter.images!));
+  if (filter.salt?.length) cells = cells.filter((c) => c.salt !== undefined && filter.salt!.includes(c.salt));
+  if (filter.keys) {
+    const keys = new Set(filter.keys);
+    cells = cells.filter((c) => keys.has(c.key));
+  }
+  return cells;
+}
