@@ -21,13 +21,18 @@ options:
   --commit-on-failure  build: commit a failed run as TAG-failed for inspection
   --install-salt       when this machine has no Python with Salt, install the pinned Salt from PyPI
                        into the cache first (on a terminal you are asked instead)
+  -H, --host URL       the engine, as DOCKER_HOST spells it (unix://, tcp:// with DOCKER_TLS_VERIFY
+                       and DOCKER_CERT_PATH, ssh://)
+  --context NAME       the Docker context (docker context ls); default: DOCKER_HOST, DOCKER_CONTEXT,
+                       the current context (docker context use), else the local socket
   --json               machine-readable output (see README)
   --debug              print the engine calls and Salt's raw output; stack traces on internal errors
   -h, --help           this help
   --version            the version
 
 exit codes: 0 all good, 2 a state failed, 1 anything else (render error, no Python, engine down, ...)
-environment: DOCKER_HOST (the engine), SALT_CONTAINERS_PYTHON (a Python with Salt), SALT_CONTAINERS_CACHE`;
+environment: DOCKER_HOST, DOCKER_CONTEXT, DOCKER_CONFIG, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION
+  (the engine, as the docker CLI reads them), SALT_CONTAINERS_PYTHON (a Python with Salt), SALT_CONTAINERS_CACHE`;
 
 export type Verb = 'apply' | 'highstate' | 'call' | 'build' | 'ls';
 
@@ -47,6 +52,10 @@ export interface CliCommand {
   commitOnFailure: boolean;
   /** Install the pinned Salt into the cache when no Python with Salt is found. */
   installSalt: boolean;
+  /** The engine's address (--host), as DOCKER_HOST spells it. */
+  host?: string;
+  /** The Docker context (--context). */
+  context?: string;
   json: boolean;
   debug: boolean;
 }
@@ -72,6 +81,8 @@ export function parseCommandLine(argv: string[]): Parsed {
         tag: { type: 'string', short: 't' },
         'commit-on-failure': { type: 'boolean' },
         'install-salt': { type: 'boolean' },
+        host: { type: 'string', short: 'H' },
+        context: { type: 'string' },
         json: { type: 'boolean' },
         debug: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -100,6 +111,8 @@ export function parseCommandLine(argv: string[]): Parsed {
     tag: values.tag,
     commitOnFailure: values['commit-on-failure'] ?? false,
     installSalt: values['install-salt'] ?? false,
+    host: values.host,
+    context: values.context,
     json: values.json ?? false,
     debug: values.debug ?? false,
   };
@@ -138,5 +151,7 @@ export function parseCommandLine(argv: string[]): Parsed {
     default:
       problem = `unknown command ${verb}`;
   }
+  // As the docker CLI: one or the other names the engine.
+  if (command.host && command.context) problem = 'conflicting options: give --host or --context, not both';
   return problem ? { kind: 'usage-error', message: problem } : { kind: 'command', command };
 }

@@ -21,7 +21,8 @@ function version(): string {
 
 async function execute(command: CliCommand, write: (text: string) => void): Promise<number> {
   const log = command.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined;
-  const engine = new DockerEngine();
+  const engine = new DockerEngine({ dockerHost: command.host, context: command.context });
+  log?.(`engine: ${engine.address}, chosen by ${engine.endpoint.source}${engine.endpoint.tls ? ` (TLS${engine.endpoint.tls.verify ? '' : ', not verified'}${engine.endpoint.tls.dir ? ` from ${engine.endpoint.tls.dir}` : ''})` : ''}`);
   const source = new SaltSource({ log });
   const runner = new SaltRunner(engine, source);
   const style = process.stdout.isTTY && !process.env.NO_COLOR && !command.json ? colors : plain;

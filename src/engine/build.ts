@@ -4,6 +4,7 @@
  * Env, WorkingDir, User, ExposedPorts and Labels (plus labels naming the SLS and the Salt version).
  */
 import { EngineError, type DockerEngine, type ImageConfig } from './docker/engine';
+import { runErrorOf } from './docker/errors';
 import type { BuildRun, RunError, StateRun } from './results/model';
 import type { BuildOptions, SaltTree } from './runner';
 
@@ -40,8 +41,7 @@ export async function buildImage(engine: DockerEngine, apply: ApplyFn, mods: str
   try {
     base = await engine.inspectImage(options.baseImage);
   } catch (error) {
-    const e = error as EngineError;
-    return fail({ kind: e.kind === 'image-not-found' || e.kind === 'engine-unreachable' ? e.kind : 'salt', message: e.message, hint: e.hint });
+    return fail(runErrorOf(engine.translate(error, { image: options.baseImage })));
   }
   let containerId: string | undefined;
   try {
@@ -52,8 +52,13 @@ export async function buildImage(engine: DockerEngine, apply: ApplyFn, mods: str
         await engine.startContainer(id);
         containerId = id;
         break;
-      } catch {
+      } catch (error) {
         await engine.removeContainer(id, { force: true }).catch(() => undefined);
+        // Only a keep-alive command the image lacks means "try the next"; any other failure to start
+        // (limits, permissions, the runtime) is the engine's, and is reported as it is.
+        const e = engine.translate(error);
+        if (!/executable file not found|exec: \S+: no such file or directory/i.test(e.message)) return fail(runErrorOf(e));
+        log(`build: ${keepAlive[0]} is not in ${options.baseImage}: ${e.message}`);
       }
     }
     if (!containerId) {
@@ -95,8 +100,7 @@ export async function buildImage(engine: DockerEngine, apply: ApplyFn, mods: str
     result.durationMs = Date.now() - started;
     return result;
   } catch (error) {
-    const e = error instanceof EngineError ? error : new EngineError('engine', (error as Error).message);
-    return fail({ kind: e.kind === 'engine-unreachable' ? e.kind : 'salt', message: e.message, hint: e.hint });
+    return fail(runErrorOf(error instanceof EngineError ? error : new EngineError('engine', (error as Error).message)));
   } finally {
     if (containerId) {
       options.onStage?.('cleaning');

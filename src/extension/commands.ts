@@ -475,10 +475,9 @@ const copyId: CommandFactory = () => async (arg?: unknown) => {
   return arg.info.id;
 };
 
+/** Lists the engines again (a Podman socket just started, a context made), then what each holds. */
 const refresh: CommandFactory = (ctx) => () => {
-  ctx.watcher.restart();
-  ctx.containers.refresh();
-  ctx.images.refresh();
+  ctx.engines.reset(); // the watcher follows the new list and refreshes both views
 };
 
 const showResults: CommandFactory = (ctx) => () => {
