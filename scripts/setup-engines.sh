@@ -7,7 +7,7 @@
 #     data-root, exec-root and pidfile
 # Both get the test images (docker save | docker load through each engine's API), reloaded when the
 # main engine's copy changed. Where they are goes to $CACHE/engines/engines.json for the tests:
-#   {"podman": {"host": "unix://..."}, "tls": {"host": "tcp://127.0.0.1:PORT", "certPath": "DIR"}}
+#   {"podman": {"host": "unix://...", "root", "runroot", "conf"}, "tls": {"host": "tcp://127.0.0.1:PORT", "certPath": "DIR"}}
 # Idempotent (skips what is present and answering), one step at a time with its duration; a lock keeps
 # two set-ups run side by side from starting an engine twice. Called by setup-env.sh; runs alone too.
 set -euo pipefail
@@ -129,5 +129,6 @@ load_images podman "${PODMAN[@]}"
 load_images "dockerd with tls" "${TLS[@]}"
 
 cat >"$ENGINES/engines.json" <<EOF
-{"podman": {"host": "unix://$PODMAN_SOCK"}, "tls": {"host": "tcp://127.0.0.1:$TLS_PORT", "certPath": "$TLS_CERTS/client"}}
+{"podman": {"host": "unix://$PODMAN_SOCK", "root": "$ENGINES/podman/storage", "runroot": "$RUNTIME/podman", "conf": "$ENGINES/podman/containers.conf"},
+ "tls": {"host": "tcp://127.0.0.1:$TLS_PORT", "certPath": "$TLS_CERTS/client"}}
 EOF

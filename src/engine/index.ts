@@ -3,6 +3,7 @@ export * from './docker/engine';
 export * from './docker/errors';
 export * from './docker/endpoint';
 export * from './docker/contexts';
+export * from './docker/pool';
 export * from './results/model';
 export * from './runner';
 export * from './salt/source';
