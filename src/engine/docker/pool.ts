@@ -71,7 +71,7 @@ interface Member extends PoolEngine {
   /** Per image: whether the engine has it (a pending copy counts as having it: cells wait for the copy). */
   images: Map<string, Promise<boolean>>;
   /** Per image: the copy made (or being made) to this engine. */
-  copies: Map<string, Promise<{ from: string; durationMs: number }>>;
+  copies: Map<string, Promise<{ from: string; durationMs: number } | undefined>>;
 }
 
 export class EnginePool {
@@ -197,18 +197,22 @@ export class EnginePool {
     return known;
   }
 
-  /** The image on the chosen engine: there already, on its way, or copied now from a holder. */
-  private async bring(target: Member, image: string, holders: Member[], signal?: AbortSignal): Promise<Placement['transfer']> {
+  /**
+   * The image on the chosen engine: there already, on its way (the cell waits for that copy), or copied
+   * now from a holder. Decided with no await before the copy is recorded, so one copy serves all cells.
+   */
+  private bring(target: Member, image: string, holders: Member[], signal?: AbortSignal): Promise<Placement['transfer']> {
     const underway = target.copies.get(image);
     if (underway) return underway;
-    if (await target.images.get(image)) return undefined;
-    const source = [...holders].sort((a, b) => a.running - b.running)[0];
+    const had = target.images.get(image) ?? Promise.resolve(false);
     // Whichever engine stops answering is left out; the caller places the cell again.
     const leaveOut = (member: Member) => (error: unknown) => {
       if (error instanceof EngineError && error.kind === 'engine-unreachable') this.markUnreachable(member.name, error);
       throw error;
     };
     const copy = (async () => {
+      if (await had) return undefined;
+      const source = [...holders].sort((a, b) => a.running - b.running)[0];
       const started = Date.now();
       this.log(`engines: copying ${image} from ${source.name} to ${target.name} (save and load through the API)`);
       const tar = await source.engine.saveImage(image).catch(leaveOut(source));
@@ -220,17 +224,16 @@ export class EnginePool {
       await target.engine.inspectImage(image).catch(leaveOut(target));
       const transfer = { from: source.name, durationMs: Date.now() - started };
       target.transfers.push({ image, ...transfer });
+      target.copies.set(image, Promise.resolve(undefined)); // later cells find the image there
       return transfer;
     })();
     target.copies.set(image, copy);
     target.images.set(image, copy.then(() => true, () => false));
-    try {
-      return await copy;
-    } catch (error) {
+    copy.catch(() => {
       target.copies.delete(image);
       target.images.delete(image);
-      throw error;
-    }
+    });
+    return copy;
   }
 }
 
