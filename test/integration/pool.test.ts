@@ -91,6 +91,13 @@ describe('engine pool', () => {
     for (const c of [busy, ...cells]) c.release();
   });
 
+  it('serves as the matrix runner\'s engine provider: a lease per cell, by the cell\'s image', async () => {
+    const provider = pool.provider((cell: { image: { image: string } }) => cell.image.image);
+    const leases = await Promise.all([1, 2, 3].map(() => provider.acquire({ image: { image: PY3_IMAGE } })));
+    assert.deepEqual(leases.map((l) => l.name).sort(), ['default', engines.podman.host, 'sc-pool-tls'].sort());
+    for (const lease of leases) lease.release();
+  });
+
   it('names an image no engine has', async () => {
     await assert.rejects(pool.place('sc-pool-no-such-image:1'), (error: EngineError) => error.kind === 'image-not-found' && /is on none of the engines \(default, .*sc-pool-tls\)/.test(error.message));
   });

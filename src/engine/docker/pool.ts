@@ -175,6 +175,14 @@ export class EnginePool {
     }
   }
 
+  /**
+   * The pool as the matrix runner's EngineProvider (src/testing: `acquire(cell, signal)` -> a lease with
+   * `engine`, `name`, `release()`): `pool.provider((cell) => cell.image.image)`.
+   */
+  provider<Cell>(imageOf: (cell: Cell) => string): { acquire(cell: Cell, signal?: AbortSignal): Promise<Placement> } {
+    return { acquire: (cell, signal) => this.place(imageOf(cell), { signal }) };
+  }
+
   private noEngine(exclude?: string[]): EngineError {
     const why = this.unreachable.map((u) => `${u.name}: ${u.error.message}`).join('; ');
     return new EngineError('engine-unreachable', `no engine to run on${exclude?.length ? ` besides ${exclude.join(', ')}` : ''}${why ? ` (${why})` : ''}`, 'Start one of the engines, or name others in the matrix file\'s engines:.');
