@@ -36,7 +36,7 @@ import { isContainerNode, isImageNode, nodeName, type ContainerNode, type ImageN
 export interface ContainerOptions {
   /** Container name or id; skips the quick pick. */
   container?: string;
-  /** Engine key (the dockerHost setting's value, '' = default); default: the primary engine. */
+  /** The engine: '' or 'default' for the primary, else a listed engine's key or any name (a context's, an address). */
   engine?: string;
   /** Cancels a Salt run like the notification's Cancel button (salt-call killed, run cleaned up). */
   signal?: AbortSignal;

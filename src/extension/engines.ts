@@ -54,7 +54,7 @@ export class Engines implements vscode.Disposable {
   /** Fires when the engines change (the views list again, watchers reconnect). */
   readonly onDidChange = this.changed.event;
   private readonly subscriptions: vscode.Disposable[] = [this.changed];
-  private configWatcher?: vscode.FileSystemWatcher;
+  private configWatcher?: { dir: string; disposable: vscode.Disposable };
 
   constructor() {
     this.subscriptions.push(
@@ -110,10 +110,11 @@ export class Engines implements vscode.Disposable {
 
   /** `docker context use` and `docker context create` change files there: list again when they do. */
   private watchDockerConfig(dir: string): void {
-    if (this.configWatcher) return;
-    this.configWatcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), '{config.json,contexts/meta/*/meta.json}'));
+    if (this.configWatcher?.dir === dir) return;
+    this.configWatcher?.disposable.dispose();
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), '{config.json,contexts/meta/*/meta.json}'));
     const changed = () => this.reset();
-    this.subscriptions.push(this.configWatcher, this.configWatcher.onDidChange(changed), this.configWatcher.onDidCreate(changed), this.configWatcher.onDidDelete(changed));
+    this.configWatcher = { dir, disposable: vscode.Disposable.from(watcher, watcher.onDidChange(changed), watcher.onDidCreate(changed), watcher.onDidDelete(changed)) };
   }
 
   /** An engine by key: a listed one, else (a command's option naming another) that name resolved. */
@@ -147,6 +148,7 @@ export class Engines implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.configWatcher?.disposable.dispose();
     for (const s of this.subscriptions) s.dispose();
   }
 }

@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerEngine, resolveEngine } from '../../src/engine';
 import { defaultCacheDir } from '../../src/engine/salt/source';
-import { stopProcessGroup, waitFor } from './codeServer';
 
 export interface TestEngines {
   podman: { host: string; root: string; runroot: string; conf: string };
@@ -62,6 +61,8 @@ export interface PodmanService {
  * (the set-up's, less what the test takes out). Stopped (its process group) by stop().
  */
 export async function startPodmanService(conf: string, engines = testEngines()): Promise<PodmanService> {
+  // Loaded here: the extension-host tests use this module too, and need none of the browser side.
+  const { stopProcessGroup, waitFor } = await import('./codeServer');
   const dir = mkdtempSync(join(tmpdir(), 'sc-podman-'));
   const confFile = join(dir, 'containers.conf');
   writeFileSync(confFile, conf);
