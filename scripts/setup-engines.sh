@@ -5,9 +5,12 @@
 #     below Podman's default ulimits, and there is no systemd: cgroupfs, events in a file)
 #   - a second dockerd on 127.0.0.1 over TCP with TLS (certificates generated here), with its own
 #     data-root, exec-root and pidfile
+#   - an sshd on 127.0.0.1 (keys generated here) that reaches the main engine as ssh://USER@127.0.0.1:PORT
+#     does (`docker system dial-stdio`), and a home folder for clients: .ssh/known_hosts and a key
 # Both get the test images (docker save | docker load through each engine's API), reloaded when the
 # main engine's copy changed. Where they are goes to $CACHE/engines/engines.json for the tests:
-#   {"podman": {"host": "unix://...", "root", "runroot", "conf"}, "tls": {"host": "tcp://127.0.0.1:PORT", "certPath": "DIR"}}
+#   {"podman": {"host": "unix://...", "root", "runroot", "conf"}, "tls": {"host": "tcp://127.0.0.1:PORT", "certPath": "DIR"},
+#    "ssh": {"host": "ssh://USER@127.0.0.1:PORT", "home": "DIR"}}
 # Idempotent (skips what is present and answering), one step at a time with its duration; a lock keeps
 # two set-ups run side by side from starting an engine twice. Called by setup-env.sh; runs alone too.
 set -euo pipefail
@@ -18,8 +21,9 @@ ENGINES="$CACHE/engines"
 # to /run (a tmpfs, as runtime state should), everything kept goes under the cache.
 RUNTIME=/run/salt-containers
 TLS_PORT=${SALT_CONTAINERS_TLS_PORT:-23760}
+SSH_PORT=${SALT_CONTAINERS_SSH_PORT:-23722}
 IMAGES=(salt-containers-test:py3 salt-containers-test:py3.13 salt-containers-test:nopython)
-mkdir -p "$ENGINES/podman" "$ENGINES/tls" "$RUNTIME"
+mkdir -p "$ENGINES/podman" "$ENGINES/tls" "$ENGINES/ssh" "$RUNTIME"
 # The engines started below must not inherit the lock (9>&-): it would be held as long as they run.
 exec 9>"$ENGINES/.lock"
 flock 9
@@ -112,6 +116,37 @@ else
   done_ "started at tcp://127.0.0.1:$TLS_PORT (Docker $(answers "${TLS[@]}"))"
 fi
 
+SSH="$ENGINES/ssh"
+SSH_HOME="$SSH/home" # what a client's HOME holds: .ssh/known_hosts naming the server, .ssh/id_ed25519
+step "sshd for ssh://"
+apt_install openssh-server
+if timeout 10 ssh -o BatchMode=yes -o UserKnownHostsFile="$SSH_HOME/.ssh/known_hosts" -i "$SSH_HOME/.ssh/id_ed25519" -p "$SSH_PORT" "$(id -un)@127.0.0.1" true 2>/dev/null; then
+  done_ "answers at 127.0.0.1:$SSH_PORT"
+else
+  [ -f "$SSH/host_key" ] || ssh-keygen -q -t ed25519 -N '' -C salt-containers-test-host -f "$SSH/host_key"
+  mkdir -p "$SSH_HOME/.ssh" /run/sshd
+  [ -f "$SSH_HOME/.ssh/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C salt-containers-test-client -f "$SSH_HOME/.ssh/id_ed25519"
+  cp "$SSH_HOME/.ssh/id_ed25519.pub" "$SSH/authorized_keys"
+  echo "[127.0.0.1]:$SSH_PORT $(cut -d' ' -f1,2 "$SSH/host_key.pub")" >"$SSH_HOME/.ssh/known_hosts"
+  cat >"$SSH/sshd_config" <<EOF
+# Written by scripts/setup-engines.sh: key logins on 127.0.0.1 only, for the tests' ssh:// engine.
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $SSH/host_key
+AuthorizedKeysFile $SSH/authorized_keys
+PidFile $SSH/sshd.pid
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+EOF
+  pidfile="$SSH/sshd.pid"
+  if [ -f "$pidfile" ] && [ "$(cat "/proc/$(cat "$pidfile")/comm" 2>/dev/null)" = sshd ]; then kill "$(cat "$pidfile")" && sleep 0.5; fi
+  /usr/sbin/sshd -f "$SSH/sshd_config" -E "$SSH/sshd.log" 9>&- || { tail -5 "$SSH/sshd.log" >&2; exit 1; }
+  done_ "started at 127.0.0.1:$SSH_PORT (ssh://$(id -un)@127.0.0.1:$SSH_PORT reaches the main engine)"
+fi
+
 # load_images NAME ENGINE-ARGV...: the test images the engine lacks, or has in another version than the main engine's.
 load_images() {
   local name=$1 image wanted loaded=()
@@ -130,5 +165,6 @@ load_images "dockerd with tls" "${TLS[@]}"
 
 cat >"$ENGINES/engines.json" <<EOF
 {"podman": {"host": "unix://$PODMAN_SOCK", "root": "$ENGINES/podman/storage", "runroot": "$RUNTIME/podman", "conf": "$ENGINES/podman/containers.conf"},
- "tls": {"host": "tcp://127.0.0.1:$TLS_PORT", "certPath": "$TLS_CERTS/client"}}
+ "tls": {"host": "tcp://127.0.0.1:$TLS_PORT", "certPath": "$TLS_CERTS/client"},
+ "ssh": {"host": "ssh://$(id -un)@127.0.0.1:$SSH_PORT", "home": "$SSH_HOME"}}
 EOF

@@ -12,8 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BUILD_LABELS, DockerEngine } from '../../src/engine';
+import { defaultCacheDir } from '../../src/engine/salt/source';
 import { FIXTURES, PY3_IMAGE, REPO_ROOT, allChanges, leftovers, removeContainer, runImage, startContainer, uniqueName } from '../support/containers';
-import { cleanDockerEnv, confWithPodmanDefaultUlimits, engineUnderTest, startPodmanService, testEngines, tlsContext, tlsEnv } from '../support/engines';
+import { cleanDockerEnv, engineUnderTest, testEngines, tlsContext, tlsEnv } from '../support/engines';
+import { confWithPodmanDefaultUlimits, startPodmanService } from '../support/podman';
 
 const CLI = join(REPO_ROOT, 'dist', 'cli.js');
 const engines = testEngines();
@@ -133,6 +135,41 @@ for (const target of targets) {
     });
   });
 }
+
+describe('the CLI over ssh:// (an sshd on this machine that reaches the main engine)', () => {
+  const engine = new DockerEngine({ dockerHost: 'unix:///var/run/docker.sock' });
+  // The client's HOME holds the known_hosts line for the server and the key it accepts; the cache stays ours.
+  const sshEnv = { HOME: engines.ssh.home, SALT_CONTAINERS_CACHE: defaultCacheDir() };
+  let container: string;
+  before(async () => {
+    container = await startContainer(engine, PY3_IMAGE, 'sc-eng-ssh');
+  });
+  after(() => removeContainer(engine, container));
+
+  it('ls and a test-mode apply go through ssh (exec and its stdin included), with no warnings on stderr', async () => {
+    const ls = await cli(['ls', '--json', '--host', engines.ssh.host], sshEnv);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.ok(json<{ containers: { name: string }[] }>(ls).containers.some((c) => c.name === container));
+    const result = await cli(['apply', 'web', '--container', container, '--test', '--json', '--host', engines.ssh.host], sshEnv, { cwd: join(REPO_ROOT, 'examples') });
+    const doc = json<StateDoc>(result);
+    assert.equal(doc.retcode, 0, JSON.stringify(doc.errors));
+    assert.equal(doc.states.length, 9);
+    assert.equal(result.stderr, '');
+    assert.deepEqual(await leftovers(engine, container), []);
+  });
+
+  it('refuses a host whose key ~/.ssh/known_hosts does not name, as ssh does', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'sc-ssh-home-'));
+    try {
+      cpSync(join(engines.ssh.home, '.ssh', 'id_ed25519'), join(home, '.ssh', 'id_ed25519'));
+      const result = await cli(['ls', '--host', engines.ssh.host], { ...sshEnv, HOME: home });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /the SSH host key of ssh:\/\/\w+@127\.0\.0\.1:\d+ is not one ~\/\.ssh\/known_hosts names\n  hint: Connect once with ssh/);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('engine failures, said as what they are', () => {
   it('a TLS engine named without its certificates: it speaks TLS and we did not', async () => {

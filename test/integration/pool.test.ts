@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { DockerEngine, EngineError, EnginePool, pickEngine, type Placement } from '../../src/engine';
 import { NOPYTHON_IMAGE, PY3_IMAGE, uniqueName } from '../support/containers';
-import { startPodmanService, testEngines, tlsContext, type PodmanService } from '../support/engines';
+import { testEngines, tlsContext } from '../support/engines';
+import { startPodmanService, type PodmanService } from '../support/podman';
 
 const engines = testEngines();
 const local = new DockerEngine({ dockerHost: 'unix:///var/run/docker.sock' });

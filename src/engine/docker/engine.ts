@@ -190,7 +190,9 @@ export class DockerEngine {
     this.endpoint = endpoint;
     this.address = describeEndpoint(endpoint);
     const connection = this.unusable ? { socketPath: '/nonexistent' } : dockerodeOptions(endpoint);
-    this.docker = withoutDockerHost(() => new Docker({ ...connection, timeout: options.timeoutMs ?? 15_000 }));
+    // Over ssh the request's socket is an ssh2 channel, which has no setTimeout: docker-modem's timeout would crash it.
+    const timeout = connection.protocol === 'ssh' ? {} : { timeout: options.timeoutMs ?? 15_000 };
+    this.docker = withoutDockerHost(() => new Docker({ ...connection, ...timeout }));
   }
 
   /** Turns dockerode's errors into EngineErrors that say what happened and what to do. */

@@ -90,6 +90,7 @@ function unreachableHint(code: string | undefined, address: string): string {
   if (code === 'ENOENT') return `No socket at ${address.replace(/^unix:\/\//, '')}: start the engine (dockerd, or \`podman system service\` for Podman), ${pick}.`;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `The host name does not resolve: check the address, ${pick}.`;
   if (code === 'ECONNREFUSED') return `Nothing listens there: start the engine, check the address and port, ${pick}.`;
+  if (address.startsWith('ssh://')) return `The host must run sshd and have the docker CLI on its PATH (we run \`docker system dial-stdio\` there), ${pick}.`;
   return `Start the engine, ${pick}.`;
 }
 
@@ -104,6 +105,20 @@ export function translateEngineError(error: unknown, where: string, subject: Err
   const message = engineMessage(error);
   const doing = subject.doing ? `could not ${subject.doing}: ` : '';
 
+  if (status === undefined && /^Host denied \(verification failed\)/.test(message)) {
+    return new EngineError(
+      'engine-permission',
+      `${doing}the SSH host key of ${where} is not one ~/.ssh/known_hosts names`,
+      'Connect once with ssh (`ssh -p PORT USER@HOST`) and accept the host\'s key if it is the right one: like the docker CLI, we only talk to hosts ssh knows.',
+    );
+  }
+  if (status === undefined && /All configured authentication methods failed|Encrypted private OpenSSH key detected|Cannot parse privateKey/.test(message)) {
+    return new EngineError(
+      'engine-permission',
+      `${doing}could not log in to ${where}: ${message}`,
+      'Load your key into ssh-agent (SSH_AUTH_SOCK), or keep an unencrypted key at ~/.ssh/id_ed25519 (id_ecdsa, id_rsa) that the host\'s authorized_keys lists.',
+    );
+  }
   if (status === undefined && code === 'EACCES') {
     return new EngineError(
       'engine-permission',
