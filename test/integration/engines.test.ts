@@ -142,6 +142,7 @@ describe('the CLI over ssh:// (an sshd on this machine that reaches the main eng
   const sshEnv = { HOME: engines.ssh.home, SALT_CONTAINERS_CACHE: defaultCacheDir() };
   let container: string;
   before(async () => {
+    if (engines.ssh.error) throw new Error(`the set-up has no ssh engine: ${engines.ssh.error}`);
     container = await startContainer(engine, PY3_IMAGE, 'sc-eng-ssh');
   });
   after(() => removeContainer(engine, container));

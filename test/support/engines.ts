@@ -14,8 +14,8 @@ import { defaultCacheDir } from '../../src/engine/salt/source';
 export interface TestEngines {
   podman: { host: string; root: string; runroot: string; conf: string };
   tls: { host: string; certPath: string };
-  /** An sshd that reaches the main engine; `home` is a client's HOME (.ssh/known_hosts, .ssh/id_ed25519). */
-  ssh: { host: string; home: string };
+  /** An sshd that reaches the main engine; `home` is a client's HOME (.ssh/known_hosts, .ssh/id_ed25519); `error` when it could not be set up. */
+  ssh: { host: string; home: string; error?: string };
 }
 
 /** Where setup-engines.sh put the engines; a clear error when it has not run. */
