@@ -88,6 +88,13 @@ export const vscodeStandIn = withFallback({
   ThemeColor: class {
     constructor(readonly id: string) {}
   },
+  Disposable: { from: (...all: { dispose(): unknown }[]) => ({ dispose: () => all.forEach((d) => d.dispose()) }) },
+  RelativePattern: class {
+    constructor(
+      readonly base: unknown,
+      readonly pattern: string,
+    ) {}
+  },
   TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
   StatusBarAlignment: { Left: 1, Right: 2 },
   ViewColumn: { One: 1, Beside: -2 },
@@ -100,6 +107,7 @@ export const vscodeStandIn = withFallback({
   }),
   workspace: withFallback({
     getConfiguration: () => configuration,
+    createFileSystemWatcher: () => withFallback({ dispose: noop }),
     textDocuments: [],
     workspaceFolders: undefined,
     isTrusted: true,

@@ -5,6 +5,7 @@
 #     salt-containers-test:py3.13 (the same from Debian trixie: another Python than Salt's) and
 #     salt-containers-test:nopython (busybox only), built with debootstrap / docker import, skipped when present
 #   - Salt: the pinned version from PyPI in a venv of the cache, by the product's own installer
+#   - for the engine tests: Podman's API and a second dockerd with TLS, with the test images (setup-engines.sh)
 # With --main, only what `npm start` needs: the images only tests use are left out.
 # Everything cached goes under $SALT_CONTAINERS_CACHE (default ~/.cache/salt-containers).
 # Prints what it did and how long each step took.
@@ -120,3 +121,5 @@ if [ -z "$MAIN_ONLY" ]; then
   step "salt $SECOND_SALT (state tests)"
   done_ "$(node "$(dirname "$0")/install-salt.mjs" "$SECOND_SALT")"
 fi
+# Podman and a second dockerd over TCP with TLS, for the tests that run on other engines (not for npm start).
+[ -n "$MAIN_ONLY" ] || bash "$(dirname "$0")/setup-engines.sh"

@@ -30,6 +30,10 @@ options:
   --workers N          test: cells run at once (default: the number of cores)
   --junit FILE         test: also write JUnit XML to FILE
   --keep               test: keep failed cells' containers (their names are printed)
+  -H, --host URL       the engine, as DOCKER_HOST spells it (unix://, tcp:// with DOCKER_TLS_VERIFY
+                       and DOCKER_CERT_PATH, ssh://)
+  --context NAME       the Docker context (docker context ls); default: DOCKER_HOST, DOCKER_CONTEXT,
+                       the current context (docker context use), else the local socket
   --json               machine-readable output (see README)
   --debug              print the engine calls and Salt's raw output; stack traces on internal errors
   -h, --help           this help
@@ -39,7 +43,8 @@ watch applies at once, then again after each change under the state and pillar t
 Salt session in the container (--json: one apply document per line); Ctrl-C ends it and the session.
 
 exit codes: 0 all good, 2 a state failed (test: a test failed), 1 anything else (render error, no Python, engine down, ...)
-environment: DOCKER_HOST (the engine), SALT_CONTAINERS_PYTHON (a Python with Salt), SALT_CONTAINERS_CACHE`;
+environment: DOCKER_HOST, DOCKER_CONTEXT, DOCKER_CONFIG, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION
+  (the engine, as the docker CLI reads them), SALT_CONTAINERS_PYTHON (a Python with Salt), SALT_CONTAINERS_CACHE`;
 
 export type Verb = 'apply' | 'highstate' | 'watch' | 'call' | 'build' | 'ls' | 'test';
 
@@ -59,6 +64,10 @@ export interface CliCommand {
   commitOnFailure: boolean;
   /** Install the pinned Salt into the cache when no Python with Salt is found. */
   installSalt: boolean;
+  /** The engine's address (--host), as DOCKER_HOST spells it. */
+  host?: string;
+  /** The Docker context (--context). */
+  context?: string;
   json: boolean;
   debug: boolean;
   /** test: the matrix file. */
@@ -96,6 +105,8 @@ export function parseCommandLine(argv: string[]): Parsed {
         tag: { type: 'string', short: 't' },
         'commit-on-failure': { type: 'boolean' },
         'install-salt': { type: 'boolean' },
+        host: { type: 'string', short: 'H' },
+        context: { type: 'string' },
         json: { type: 'boolean' },
         debug: { type: 'boolean' },
         matrix: { type: 'string' },
@@ -131,6 +142,8 @@ export function parseCommandLine(argv: string[]): Parsed {
     tag: values.tag,
     commitOnFailure: values['commit-on-failure'] ?? false,
     installSalt: values['install-salt'] ?? false,
+    host: values.host,
+    context: values.context,
     json: values.json ?? false,
     debug: values.debug ?? false,
     matrix: values.matrix,
@@ -184,5 +197,7 @@ export function parseCommandLine(argv: string[]): Parsed {
     default:
       problem = `unknown command ${verb}`;
   }
+  // As the docker CLI: one or the other names the engine.
+  if (command.host && command.context) problem = 'conflicting options: give --host or --context, not both';
   return problem ? { kind: 'usage-error', message: problem } : { kind: 'command', command };
 }

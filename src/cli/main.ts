@@ -23,7 +23,10 @@ function version(): string {
 
 async function execute(command: CliCommand, write: (text: string) => void): Promise<number> {
   const log = command.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined;
-  const engine = new DockerEngine();
+  const engine = new DockerEngine({ dockerHost: command.host, context: command.context });
+  // docker-modem's ssh transport makes a URL Node warns about (DEP0170) on every run: not the user's business.
+  if (engine.endpoint.host.startsWith('ssh://')) process.noDeprecation = true;
+  log?.(`engine: ${engine.address}, chosen by ${engine.endpoint.source}${engine.endpoint.tls ? ` (TLS${engine.endpoint.tls.verify ? '' : ', not verified'}${engine.endpoint.tls.dir ? ` from ${engine.endpoint.tls.dir}` : ''})` : ''}`);
   const source = new SaltSource({ log });
   const runner = new SaltRunner(engine, source);
   const style = process.stdout.isTTY && !process.env.NO_COLOR && !command.json ? colors : plain;

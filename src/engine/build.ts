@@ -4,6 +4,7 @@
  * Env, WorkingDir, User, ExposedPorts and Labels (plus labels naming the SLS and the Salt version).
  */
 import { EngineError, type CreateOptions, type DockerEngine, type ImageConfig } from './docker/engine';
+import { runErrorOf } from './docker/errors';
 import type { BuildRun, RunError, StateRun } from './results/model';
 import type { BuildOptions, SaltTree } from './runner';
 
@@ -36,7 +37,11 @@ export async function startKeptAlive(
       return id;
     } catch (error) {
       await engine.removeContainer(id, { force: true }).catch(() => undefined);
-      if (!/executable file not found|no such file or directory/i.test((error as Error).message)) throw error;
+      // Only a keep-alive command the image lacks means "try the next"; any other failure to start
+      // (limits, permissions, the runtime) is the engine's, and is reported as it is.
+      const e = engine.translate(error);
+      if (!/executable file not found|exec: \S+: no such file or directory/i.test(e.message)) throw e;
+      log(`${keepAlive[0]} is not in ${image}: ${e.message}`);
     }
   }
   return undefined;
@@ -66,8 +71,7 @@ export async function buildImage(engine: DockerEngine, apply: ApplyFn, mods: str
   try {
     base = await engine.inspectImage(options.baseImage);
   } catch (error) {
-    const e = error as EngineError;
-    return fail({ kind: e.kind === 'image-not-found' || e.kind === 'engine-unreachable' ? e.kind : 'salt', message: e.message, hint: e.hint });
+    return fail(runErrorOf(engine.translate(error, { image: options.baseImage })));
   }
   let containerId: string | undefined;
   try {
@@ -111,8 +115,7 @@ export async function buildImage(engine: DockerEngine, apply: ApplyFn, mods: str
     result.durationMs = Date.now() - started;
     return result;
   } catch (error) {
-    const e = error instanceof EngineError ? error : new EngineError('engine', (error as Error).message);
-    return fail({ kind: e.kind === 'engine-unreachable' ? e.kind : 'salt', message: e.message, hint: e.hint });
+    return fail(runErrorOf(error instanceof EngineError ? error : new EngineError('engine', (error as Error).message)));
   } finally {
     if (containerId) {
       options.onStage?.('cleaning');

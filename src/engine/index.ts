@@ -1,5 +1,9 @@
 /** The engine's public surface: everything the CLI, the extension, the tests and the benchmarks use. */
 export * from './docker/engine';
+export * from './docker/errors';
+export * from './docker/endpoint';
+export * from './docker/contexts';
+export * from './docker/pool';
 export * from './results/model';
 export * from './runner';
 export * from './salt/source';

@@ -8,11 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { bundleBytes } from './bundle';
-import { DockerEngine, EngineError, type ExecInput } from './docker/engine';
+import { DockerEngine, type ExecInput } from './docker/engine';
+import { runErrorFrom } from './failures';
 import type { RawOutput, RunError } from './results/model';
 import type { RunControl, SaltTree } from './runner';
 import { CACHE_DIR_MARK, CLEANUP, HELLO, RUN, RUN_DIR_MARK, SETUP_ERROR } from './salt/scripts';
-import { SaltSource, SaltSourceError, type Thin } from './salt/source';
+import { SaltSource, type Thin } from './salt/source';
 
 export interface SaltCallSpec {
   container: string;
@@ -59,10 +60,7 @@ class RunFailure extends Error {
 }
 
 function asRunError(error: unknown): RunError {
-  if (error instanceof RunFailure) return error.error;
-  if (error instanceof EngineError) return { kind: error.kind === 'conflict' || error.kind === 'engine' ? 'salt' : error.kind, message: error.message, hint: error.hint };
-  if (error instanceof SaltSourceError) return { kind: error.missing ? 'no-salt' : 'salt-source', message: error.message, hint: error.hint };
-  return { kind: 'salt', message: error instanceof Error ? error.message : String(error) };
+  return error instanceof RunFailure ? error.error : runErrorFrom(error);
 }
 
 export class SaltCallRunner {

@@ -42,7 +42,7 @@ import { isContainerNode, isImageNode, nodeName, type ContainerNode, type ImageN
 export interface ContainerOptions {
   /** Container name or id; skips the quick pick. */
   container?: string;
-  /** Engine key (the dockerHost setting's value, '' = default); default: the primary engine. */
+  /** The engine: '' or 'default' for the primary, else a listed engine's key or any name (a context's, an address). */
   engine?: string;
   /** Cancels a Salt run like the notification's Cancel button (salt-call killed, run cleaned up). */
   signal?: AbortSignal;
@@ -570,10 +570,9 @@ const copyId: CommandFactory = () => async (arg?: unknown) => {
   return arg.info.id;
 };
 
+/** Lists the engines again (a Podman socket just started, a context made), then what each holds. */
 const refresh: CommandFactory = (ctx) => () => {
-  ctx.watcher.restart();
-  ctx.containers.refresh();
-  ctx.images.refresh();
+  ctx.engines.reset(); // the watcher follows the new list and refreshes both views
 };
 
 const showResults: CommandFactory = (ctx) => () => {

@@ -10,16 +10,34 @@ import { findRoots, type SaltRoots } from '../sls/roots';
 export const section = 'saltContainers';
 
 export interface EngineSettings {
-  /** The engine runs and the views use first; '' = DOCKER_HOST or the local socket. */
+  /** The engine runs and the views use first, as an address; '' = Docker's own choice. Wins over dockerContext. */
   dockerHost: string;
-  /** More engines the views list (grouped by engine when there are any). */
+  /** The Docker context runs and the views use first (as `docker --context`); '' = Docker's own choice. */
+  dockerContext: string;
+  /** More engines the views list, as addresses (grouped by engine when there are any). */
   additionalDockerHosts: string[];
+  /** Docker contexts the views list as engines, by name; '*' = all of them. */
+  contexts: string[];
+  /** List Podman's sockets (rootful, rootless) as engines when they are present. */
+  podman: boolean;
+}
+
+/** The settings that name engines: a change to any lists the engines again. */
+export const engineSettingNames = ['dockerHost', 'dockerContext', 'additionalDockerHosts', 'contexts', 'podman'] as const;
+
+function names(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((h): h is string => typeof h === 'string' && h.trim() !== '').map((h) => h.trim()) : [];
 }
 
 export function engineSettings(): EngineSettings {
   const config = vscode.workspace.getConfiguration(section);
-  const additional = config.get<string[]>('additionalDockerHosts', []).filter((h) => typeof h === 'string' && h.trim() !== '');
-  return { dockerHost: config.get<string>('dockerHost', '').trim(), additionalDockerHosts: additional.map((h) => h.trim()) };
+  return {
+    dockerHost: config.get<string>('dockerHost', '').trim(),
+    dockerContext: config.get<string>('dockerContext', '').trim(),
+    additionalDockerHosts: names(config.get('additionalDockerHosts', [])),
+    contexts: names(config.get('contexts', [])),
+    podman: config.get<boolean>('podman', true),
+  };
 }
 
 export function saltPython(): string | undefined {

@@ -1,12 +1,16 @@
 /**
- * The Docker engines the extension talks to (the `dockerHost` setting, plus `additionalDockerHosts`)
- * and one Salt runner per engine, all made on first use. The engine code (dockerode and friends) is
- * loaded on first use (runtime.ts) so activation pays nothing for it until a view shows or a command runs.
+ * The engines the extension talks to, named as Docker names them: the primary (the dockerHost or
+ * dockerContext setting, else the docker CLI's own choice: DOCKER_HOST, DOCKER_CONTEXT, the current
+ * context), more addresses (additionalDockerHosts), Docker contexts (contexts) and Podman's sockets
+ * when present (podman). One Salt runner per engine, all made on first use. The engine code
+ * (dockerode and friends) is loaded on first use (runtime.ts), so activation pays nothing for it.
+ * The list is made again when a setting that names engines changes, or the Docker config folder
+ * does (`docker context use`, `docker context create`).
  */
 import * as vscode from 'vscode';
-import type { DockerEngine, SaltRunnerApi, SaltSource } from '../engine';
+import type { DockerEngine, ListedEngine, SaltRunnerApi, SaltSource } from '../engine';
 import type * as Runtime from './runtime';
-import { engineSettings, saltPython, section } from './config';
+import { engineSettingNames, engineSettings, saltPython, section } from './config';
 
 export type RuntimeApi = typeof Runtime;
 
@@ -18,33 +22,55 @@ export function loadRuntime(): Promise<RuntimeApi> {
 }
 
 export interface EngineEntry {
-  /** The setting's value ('' = DOCKER_HOST or the local socket): the key commands and tree nodes carry. */
+  /** '' for the primary engine, else its name (a context's name or an address): the key commands and tree nodes carry. */
   key: string;
   engine: DockerEngine;
-  /** Where it is, for people. */
+  /** A short name for people: 'default', the context's name, 'Podman', the address. */
   label: string;
+  /** Where it is: the address. */
+  description: string;
+  /** How it was chosen, for the engine's tooltip. */
+  tooltip: string;
+}
+
+/** Where a setting chose the primary engine, in the words of the settings rather than of the CLI's flags. */
+function sourceOf(listed: ListedEngine): string {
+  const source = listed.endpoint?.source ?? '';
+  if (source === '--host') return `the ${section}.dockerHost setting`;
+  if (source.startsWith('--context')) return `the ${section}.dockerContext setting`;
+  return source;
 }
 
 export class Engines implements vscode.Disposable {
-  private entries = new Map<string, EngineEntry>();
+  private listing?: Promise<EngineEntry[]>;
+  /** The engines of the last listing (for what must answer at once: the keys, whether there are several). */
+  private listed: EngineEntry[] = [];
+  /** Engines a command named that are not listed (e.g. a test's `engine` option). */
+  private named = new Map<string, EngineEntry>();
   private runners = new Map<string, SaltRunnerApi>();
   /** One Salt source for every engine: its probe of the host Python and its thin are the same for all. */
   private source?: SaltSource;
   private readonly changed = new vscode.EventEmitter<void>();
-  /** Fires when the engine settings change (the views list again, watchers reconnect). */
+  /** Fires when the engines change (the views list again, watchers reconnect). */
   readonly onDidChange = this.changed.event;
-  private readonly listener: vscode.Disposable;
+  private readonly subscriptions: vscode.Disposable[] = [this.changed];
+  private configWatcher?: { dir: string; disposable: vscode.Disposable };
 
   constructor() {
-    this.listener = vscode.workspace.onDidChangeConfiguration((event) => {
-      if (event.affectsConfiguration(`${section}.dockerHost`) || event.affectsConfiguration(`${section}.additionalDockerHosts`)) {
-        this.entries.clear();
-        this.runners.clear();
-        this.changed.fire();
-      } else if (event.affectsConfiguration(`${section}.saltPython`)) {
-        this.resetSalt();
-      }
-    });
+    this.subscriptions.push(
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (engineSettingNames.some((name) => event.affectsConfiguration(`${section}.${name}`))) this.reset();
+        else if (event.affectsConfiguration(`${section}.saltPython`)) this.resetSalt();
+      }),
+    );
+  }
+
+  /** Lists the engines again (settings or contexts changed, or a Refresh). */
+  reset(): void {
+    this.listing = undefined;
+    this.named.clear();
+    this.runners.clear();
+    this.changed.fire();
   }
 
   /** Forgets the Salt source (a new setting, a Salt just installed): the next run looks again. */
@@ -53,30 +79,60 @@ export class Engines implements vscode.Disposable {
     this.source = undefined;
   }
 
-  /** The configured engine keys: the primary first. */
+  /** The engine keys of the last listing, the primary ('') first. */
   keys(): string[] {
-    const settings = engineSettings();
-    return [...new Set([settings.dockerHost, ...settings.additionalDockerHosts])];
+    return this.listed.length ? this.listed.map((e) => e.key) : [''];
   }
 
+  /** Whether the last listing has more than one engine (the views group by engine then). */
   get several(): boolean {
-    return this.keys().length > 1;
-  }
-
-  async get(key?: string): Promise<EngineEntry> {
-    const wanted = key ?? this.keys()[0];
-    let entry = this.entries.get(wanted);
-    if (!entry) {
-      const api = await loadRuntime();
-      const engine = new api.DockerEngine({ dockerHost: wanted || undefined });
-      entry = { key: wanted, engine, label: engine.address };
-      this.entries.set(wanted, entry);
-    }
-    return entry;
+    return this.listed.length > 1;
   }
 
   async all(): Promise<EngineEntry[]> {
-    return Promise.all(this.keys().map((key) => this.get(key)));
+    this.listing ??= this.list();
+    return this.listing;
+  }
+
+  private async list(): Promise<EngineEntry[]> {
+    const api = await loadRuntime();
+    this.watchDockerConfig(api.dockerConfigDir());
+    const settings = engineSettings();
+    const selection = settings.dockerHost ? { host: settings.dockerHost } : { context: settings.dockerContext || undefined };
+    const listed = api.listEngines({ selection, hosts: settings.additionalDockerHosts, contexts: settings.contexts, podman: settings.podman });
+    this.listed = listed.map((l) => {
+      const engine = new api.DockerEngine(l.endpoint ? { endpoint: l.endpoint } : { unusable: l.error });
+      const source = sourceOf(l);
+      return { key: l.key, engine, label: l.label, description: l.endpoint?.host ?? l.error?.message ?? '', tooltip: `${engine.address}${source ? `\nchosen by ${source}` : ''}${l.key === '' ? '\nruns go here unless a container of another engine is picked' : ''}` };
+    });
+    return this.listed;
+  }
+
+  /** `docker context use` and `docker context create` change files there: list again when they do. */
+  private watchDockerConfig(dir: string): void {
+    if (this.configWatcher?.dir === dir) return;
+    this.configWatcher?.disposable.dispose();
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), '{config.json,contexts/meta/*/meta.json}'));
+    const changed = () => this.reset();
+    this.configWatcher = { dir, disposable: vscode.Disposable.from(watcher, watcher.onDidChange(changed), watcher.onDidCreate(changed), watcher.onDidDelete(changed)) };
+  }
+
+  /** An engine by key: a listed one, else (a command's option naming another) that name resolved. */
+  async get(key?: string): Promise<EngineEntry> {
+    const entries = await this.all();
+    const wanted = key === undefined || key === 'default' ? '' : key;
+    const entry = entries.find((e) => e.key === wanted) ?? this.named.get(wanted);
+    if (entry) return entry;
+    const api = await loadRuntime();
+    let engine: DockerEngine;
+    try {
+      engine = new api.DockerEngine({ endpoint: api.resolveEngineName(wanted) });
+    } catch (error) {
+      engine = new api.DockerEngine({ unusable: error as InstanceType<typeof api.EngineError> });
+    }
+    const named = { key: wanted, engine, label: wanted, description: engine.endpoint.host, tooltip: engine.address };
+    this.named.set(wanted, named);
+    return named;
   }
 
   async runner(key?: string): Promise<SaltRunnerApi> {
@@ -92,7 +148,7 @@ export class Engines implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.listener.dispose();
-    this.changed.dispose();
+    this.configWatcher?.disposable.dispose();
+    for (const s of this.subscriptions) s.dispose();
   }
 }

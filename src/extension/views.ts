@@ -1,8 +1,9 @@
 /**
  * The Containers and Images views. Each lists from the engine(s) when VS Code asks (so: only while
  * visible), keeps one node object per item for as long as the item exists (stable TreeItem ids, so
- * selection and expansion survive a refresh), groups by engine only when several are configured,
- * and shows an unreachable engine as one item that says why and how to fix it, with retry.
+ * selection and expansion survive a refresh), groups by engine only when several are listed (see
+ * engines.ts: contexts, more addresses, Podman's sockets), and shows an engine that cannot be used as
+ * one item that says why (unreachable, TLS, permissions, a missing context) and how to fix it, with retry.
  */
 import * as vscode from 'vscode';
 import type { ContainerInfo, EngineError, ImageInfo } from '../engine';
@@ -14,6 +15,8 @@ export interface EngineNode {
   kind: 'engine';
   engineKey: string;
   label: string;
+  description: string;
+  tooltip: string;
 }
 export interface ContainerNode {
   kind: 'container';
@@ -56,19 +59,25 @@ function markdownTable(rows: [string, string][]): vscode.MarkdownString {
 
 function errorNode(entry: EngineEntry, error: unknown): MessageNode {
   const engineError = error as Partial<EngineError>;
-  if (engineError.kind === 'engine-unreachable') {
-    const fix = `${engineError.hint ?? 'Start Docker, or set DOCKER_HOST to a running engine.'} The saltContainers.dockerHost setting overrides DOCKER_HOST.`;
-    return {
-      kind: 'message',
-      engineKey: entry.key,
-      label: 'Docker engine not reachable',
-      description: `${entry.label}: click to retry`,
-      tooltip: `${engineError.message ?? String(error)}\n\nHow to fix: ${fix}\n\nClick, or use the Retry action, once the engine runs.`,
-      contextValue: 'engineUnreachable',
-    };
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return { kind: 'message', engineKey: entry.key, label: 'Could not list from the Docker engine', description: message, tooltip: `${message}\n\nClick to retry.`, contextValue: 'engineError' };
+  const message = engineError.message ?? String(error);
+  const settings = 'The saltContainers.dockerHost and saltContainers.dockerContext settings override DOCKER_HOST and DOCKER_CONTEXT.';
+  const fix = engineError.hint ? `\n\nHow to fix: ${engineError.hint}${engineError.kind?.startsWith('engine-') ? ` ${settings}` : ''}` : '';
+  const labels: Partial<Record<string, string>> = {
+    'engine-unreachable': 'Docker engine not reachable',
+    'engine-tls': 'TLS with the engine failed',
+    'engine-permission': 'No permission to use the engine',
+    'engine-api-version': 'Engine API version mismatch',
+    'engine-config': 'Engine cannot be used as named',
+  };
+  const label = (engineError.kind && labels[engineError.kind]) ?? 'Could not list from the Docker engine';
+  return {
+    kind: 'message',
+    engineKey: entry.key,
+    label,
+    description: engineError.kind === 'engine-unreachable' ? `${entry.description}: click to retry` : message,
+    tooltip: `${message}${fix}\n\nClick, or use the Retry action, once it is fixed.`,
+    contextValue: engineError.kind === 'engine-unreachable' ? 'engineUnreachable' : 'engineError',
+  };
 }
 
 /** What both views share: the engine grouping, node identity, change events, the retry item. */
@@ -121,7 +130,8 @@ abstract class EngineTree<Item extends ContainerNode | ImageNode> implements vsc
       if (entries.length === 1) return this.itemsOf(entries[0]);
       return entries.map((entry) => {
         let node = this.engineNodes.get(entry.key);
-        if (!node) this.engineNodes.set(entry.key, (node = { kind: 'engine', engineKey: entry.key, label: entry.label }));
+        if (!node) this.engineNodes.set(entry.key, (node = { kind: 'engine', engineKey: entry.key, label: entry.label, description: entry.description, tooltip: entry.tooltip }));
+        Object.assign(node, { label: entry.label, description: entry.description, tooltip: entry.tooltip });
         return node;
       });
     }
@@ -141,6 +151,8 @@ abstract class EngineTree<Item extends ContainerNode | ImageNode> implements vsc
     if (node.kind === 'engine') {
       const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.Expanded);
       item.id = `engine|${node.engineKey}`;
+      item.description = node.description === node.label ? undefined : node.description;
+      item.tooltip = node.tooltip;
       item.iconPath = new vscode.ThemeIcon('server-environment');
       item.contextValue = 'engine';
       return item;
@@ -214,8 +226,9 @@ export function nodeName(node: ContainerNode | ImageNode): string {
   return node.kind === 'container' ? node.info.name : node.info.tags[0] ?? shortId(node.info.id);
 }
 
-const containerActions = new Set(['create', 'start', 'restart', 'die', 'stop', 'kill', 'destroy', 'rename', 'pause', 'unpause', 'update', 'oom']);
-const imageActions = new Set(['tag', 'untag', 'delete', 'import', 'load', 'pull', 'prune', 'build']);
+// Podman's Docker API says `remove` for destroy and `loadfromarchive` for load (measured on Podman 4.3).
+const containerActions = new Set(['create', 'start', 'restart', 'die', 'stop', 'kill', 'destroy', 'remove', 'rename', 'pause', 'unpause', 'update', 'oom']);
+const imageActions = new Set(['tag', 'untag', 'delete', 'import', 'load', 'loadfromarchive', 'pull', 'prune', 'build']);
 
 /**
  * Follows each engine's event stream while at least one view is visible (never while both are
@@ -253,16 +266,16 @@ export class EngineWatcher implements vscode.Disposable {
     this.update();
   }
 
-  /** Restarts the streams after a retry (they stop when the engine goes away). */
-  restart(): void {
-    this.stop();
-    this.update();
-  }
-
   private update(): void {
     const anyVisible = this.visible.containers || this.visible.images;
     if (!anyVisible) return this.stop();
-    for (const key of this.engines.keys()) if (!this.controllers.has(key)) void this.follow(key);
+    void this.engines.all().then(
+      (entries) => {
+        if (!(this.visible.containers || this.visible.images)) return;
+        for (const entry of entries) if (!this.controllers.has(entry.key)) void this.follow(entry.key);
+      },
+      () => undefined, // the views show why
+    );
   }
 
   private async follow(key: string): Promise<void> {
@@ -274,7 +287,7 @@ export class EngineWatcher implements vscode.Disposable {
         if (event.type === 'container' && containerActions.has(event.action)) {
           this.schedule('containers');
           // A container's image can become dangling or in use; commits make images.
-          if (event.action === 'destroy') this.schedule('images');
+          if (event.action === 'destroy' || event.action === 'remove') this.schedule('images');
         } else if (event.type === 'container' && event.action === 'commit') this.schedule('images');
         else if (event.type === 'image' && imageActions.has(event.action)) this.schedule('images');
       }

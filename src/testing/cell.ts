@@ -10,8 +10,7 @@ import { startKeptAlive } from '../engine/build';
 import { EngineError, type CreateOptions, type DockerEngine } from '../engine/docker/engine';
 import type { RunError, StateResult, StateRun } from '../engine/results/model';
 import type { RunControl, SaltRunnerApi, SaltTree } from '../engine/runner';
-import { SaltInstallError } from '../engine/salt/install';
-import { SaltSourceError } from '../engine/salt/source';
+import { runErrorFrom } from '../engine/failures';
 import type { CellSpec, PhaseName } from './cells';
 import type { InitSpec } from './matrix';
 import { cellPassed, judgeIdempotence, judgeVerify, phasePassed, skippedPhase, type CellResult, type PhaseResult } from './results';
@@ -56,12 +55,8 @@ class CellFailure extends Error {
 }
 
 /** What went wrong, as a run error: the engine's, Salt's install or source's, or ours. */
-export function runErrorOf(error: unknown): RunError {
-  if (error instanceof CellFailure) return error.error;
-  if (error instanceof SaltInstallError) return { kind: error.cancelled ? 'cancelled' : 'no-salt', message: error.message, hint: error.hint };
-  if (error instanceof SaltSourceError) return { kind: error.missing ? 'no-salt' : 'salt-source', message: error.message, hint: error.hint };
-  if (error instanceof EngineError) return { kind: error.kind === 'conflict' || error.kind === 'engine' ? 'salt' : error.kind, message: error.message, hint: error.hint };
-  return { kind: 'salt', message: error instanceof Error ? error.message : String(error) };
+export function cellError(error: unknown): RunError {
+  return error instanceof CellFailure ? error.error : runErrorFrom(error);
 }
 
 /** A container name people can read in `docker ps`: sct-SUITE-IMAGE-SALT-random. */
@@ -183,7 +178,7 @@ export async function runCell(cell: CellSpec, context: CellContext): Promise<Cel
       }
     }
   } catch (error) {
-    errors.push(runErrorOf(error));
+    errors.push(cellError(error));
   }
   // Phases that never started (create failed, cancel) are reported as such.
   for (const phase of cell.phases) if (!phases.some((p) => p.phase === phase)) phases.push(skippedPhase(phase, cancelled() ? 'cancelled' : 'the cell could not start'));

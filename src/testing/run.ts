@@ -9,7 +9,7 @@ import type { DockerEngine } from '../engine/docker/engine';
 import { SaltRunner, type SaltRunnerApi } from '../engine/runner';
 import type { SaltSource } from '../engine/salt/source';
 import type { RunError } from '../engine/results/model';
-import { runCell, runErrorOf, type CellEvents } from './cell';
+import { cellError, runCell, type CellEvents } from './cell';
 import { DEFAULT_SALT, type CellSpec } from './cells';
 import type { EngineProvider } from './engines';
 import type { Matrix } from './matrix';
@@ -92,7 +92,7 @@ export async function runMatrix(matrix: Matrix, options: MatrixRunOptions): Prom
     try {
       lease = await options.provider.acquire(cell, options.signal);
     } catch (error) {
-      return notRun(cell, 'default', runErrorOf(error));
+      return notRun(cell, 'default', cellError(error));
     }
     try {
       let source: SaltSource;
@@ -103,7 +103,7 @@ export async function runMatrix(matrix: Matrix, options: MatrixRunOptions): Prom
         // The thin is made once per Salt (seconds, on first use): before the container, not in converge's time.
         await source.thin();
       } catch (error) {
-        return notRun(cell, lease.name, runErrorOf(error));
+        return notRun(cell, lease.name, cellError(error));
       }
       return await runCell(cell, {
         engine: lease.engine,

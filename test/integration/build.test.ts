@@ -2,44 +2,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BUILD_LABELS, DockerEngine, SaltRunner, SaltSource } from '../../src/engine';
-import { FIXTURES, PY3_IMAGE, uniqueName } from '../support/containers';
+import { FIXTURES, PY3_IMAGE, runImage as runOn, uniqueName } from '../support/containers';
 
 const engine = new DockerEngine();
 const runner = new SaltRunner(engine, new SaltSource());
-
-/** Runs an image with its own Cmd/Entrypoint and returns what it printed. */
-async function runImage(image: string, cmd?: string[]): Promise<string> {
-  const id = await engine.createContainer(image, {});
-  try {
-    const container = engine.docker.getContainer(id);
-    if (cmd) {
-      await engine.removeContainer(id, { force: true });
-      const withCmd = await engine.docker.createContainer({ Image: image, Cmd: cmd });
-      await withCmd.start();
-      await withCmd.wait();
-      const logs = await withCmd.logs({ stdout: true, stderr: true });
-      await withCmd.remove({ force: true });
-      return demux(logs as unknown as Buffer);
-    }
-    await container.start();
-    await container.wait();
-    const logs = await container.logs({ stdout: true, stderr: true });
-    return demux(logs as unknown as Buffer);
-  } finally {
-    await engine.removeContainer(id, { force: true }).catch(() => undefined);
-  }
-}
-
-/** Docker's multiplexed log frames (8-byte headers) -> text. */
-function demux(buffer: Buffer): string {
-  let out = '';
-  for (let i = 0; i + 8 <= buffer.length; ) {
-    const size = buffer.readUInt32BE(i + 4);
-    out += buffer.subarray(i + 8, i + 8 + size).toString('utf8');
-    i += 8 + size;
-  }
-  return out;
-}
+const runImage = (image: string, cmd?: string[]) => runOn(engine, image, cmd);
 
 describe('build', () => {
   let base: string;

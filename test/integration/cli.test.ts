@@ -86,7 +86,10 @@ describe('salt-containers CLI', () => {
     assert.ok((JSON.parse(list.stdout).containers as { name: string }[]).some((c) => c.name === container));
     const down = await cli(['ls'], REPO_ROOT, { DOCKER_HOST: 'tcp://127.0.0.1:9' });
     assert.equal(down.code, 1);
-    assert.equal(down.stderr, 'salt-containers: Docker engine at tcp://127.0.0.1:9 is not reachable (ECONNREFUSED)\n  hint: Start Docker, or set DOCKER_HOST to a running engine.\n');
+    assert.equal(
+      down.stderr,
+      'salt-containers: Docker engine at tcp://127.0.0.1:9 is not reachable (ECONNREFUSED)\n  hint: Nothing listens there: start the engine, check the address and port, or pick another engine (--host, --context, DOCKER_HOST, DOCKER_CONTEXT).\n',
+    );
   });
 
   it('usage errors exit 1 with a pointer to --help', async () => {

@@ -136,6 +136,6 @@ describe('failures around a run', () => {
     assert.ok(Date.now() - started < 15_000);
     assert.equal(run.errors[0].kind, 'engine-unreachable');
     assert.match(run.errors[0].message, /Docker engine at unix:\/\/\/nonexistent\/docker.sock is not reachable/);
-    assert.match(run.errors[0].hint ?? '', /Start Docker, or set DOCKER_HOST/);
+    assert.match(run.errors[0].hint ?? '', /^No socket at \/nonexistent\/docker\.sock: start the engine \(dockerd, or `podman system service` for Podman\), or pick another engine/);
   });
 });

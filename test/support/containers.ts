@@ -66,3 +66,26 @@ export async function readInContainer(engine: DockerEngine, name: string, path: 
   if (result.exitCode !== 0) throw new Error(`cat ${path}: ${result.stderr}`);
   return result.stdout;
 }
+
+/** Runs an image to its end, with its own Cmd (or `cmd`), removes the container, and returns what it printed. */
+export async function runImage(engine: DockerEngine, image: string, cmd?: string[]): Promise<string> {
+  const container = await engine.docker.createContainer({ Image: image, ...(cmd ? { Cmd: cmd } : {}) });
+  try {
+    await container.start();
+    await container.wait();
+    return demux((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer);
+  } finally {
+    await container.remove({ force: true }).catch(() => undefined);
+  }
+}
+
+/** The engine's multiplexed log frames (8-byte headers) -> text. */
+function demux(buffer: Buffer): string {
+  let out = '';
+  for (let i = 0; i + 8 <= buffer.length; ) {
+    const size = buffer.readUInt32BE(i + 4);
+    out += buffer.subarray(i + 8, i + 8 + size).toString('utf8');
+    i += 8 + size;
+  }
+  return out;
+}

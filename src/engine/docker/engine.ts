@@ -1,28 +1,27 @@
 /**
- * Docker engine access over dockerode: connect (DOCKER_HOST or the default socket), list, lifecycle,
- * exec with an argv array (never a shell string) and, when asked, a conversation on its stdin; archive
- * upload, commit, and a typed event stream.
- * Errors come out as EngineError with a kind and a message that says what to do.
+ * Docker engine access over dockerode: connect (an engine named as Docker names it: see contexts.ts),
+ * list, lifecycle, exec with an argv array (never a shell string) and, when asked, a conversation on
+ * its stdin; archive upload, commit, image save/load, and a typed event stream. Docker and Podman's
+ * Docker-compatible API both: where Podman differs (commit), the engine says which it is.
+ * Errors come out as EngineError with a kind and a message that says what to do (errors.ts).
  */
 import Docker from 'dockerode';
 import { type Duplex, PassThrough, Readable, Writable } from 'node:stream';
+import { resolveEngine, type EngineSelection } from './contexts';
+import { describeEndpoint, dockerodeOptions, type EngineEndpoint } from './endpoint';
+import { EngineError, statusOf, translateEngineError, type ErrorSubject } from './errors';
 
-export type EngineErrorKind = 'engine-unreachable' | 'container-not-found' | 'container-not-running' | 'image-not-found' | 'conflict' | 'engine';
-
-export class EngineError extends Error {
-  constructor(
-    readonly kind: EngineErrorKind,
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-    this.name = 'EngineError';
-  }
-}
+export { EngineError, type EngineErrorKind } from './errors';
 
 export interface EngineOptions {
-  /** A DOCKER_HOST-style address (unix:///path, tcp://host:port, ssh://user@host). Default: DOCKER_HOST or the local socket. */
+  /** The engine, resolved (contexts.ts: resolveEngine, resolveEngineName). Wins over the two below. */
+  endpoint?: EngineEndpoint;
+  /** A DOCKER_HOST-style address (unix:///path, tcp://host:port, ssh://user@host), as `--host`. */
   dockerHost?: string;
+  /** A Docker context's name, as `--context`. Without any of these: the docker CLI's own choice. */
+  context?: string;
+  /** An engine whose naming failed (contexts.ts listEngines): every call throws this. */
+  unusable?: EngineError;
   /** Timeout of each API request in ms (not of exec or event streams). Default 15 s. */
   timeoutMs?: number;
 }
@@ -136,33 +135,6 @@ export interface ExecResult {
   inputError?: Error;
 }
 
-/** Parses a DOCKER_HOST-style address into dockerode options. */
-export function connectionOptions(dockerHost: string | undefined): Docker.DockerOptions {
-  if (!dockerHost) return {};
-  if (dockerHost.startsWith('unix://')) return { socketPath: dockerHost.slice('unix://'.length) };
-  if (dockerHost.startsWith('/')) return { socketPath: dockerHost };
-  const url = new URL(dockerHost.includes('://') ? dockerHost : `tcp://${dockerHost}`);
-  if (url.protocol === 'ssh:') {
-    return { protocol: 'ssh', host: url.hostname, port: url.port || 22, username: url.username || undefined } as Docker.DockerOptions;
-  }
-  const tls = process.env.DOCKER_TLS_VERIFY === '1' || url.port === '2376';
-  return { protocol: tls ? 'https' : 'http', host: url.hostname, port: url.port || (tls ? 2376 : 2375) };
-}
-
-function statusOf(error: unknown): number | undefined {
-  return typeof error === 'object' && error !== null && 'statusCode' in error ? (error as { statusCode?: number }).statusCode : undefined;
-}
-
-function codeOf(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code?: unknown }).code) : undefined;
-}
-
-function engineMessage(error: unknown): string {
-  const json = (error as { json?: { message?: string } })?.json;
-  if (json && typeof json.message === 'string') return json.message;
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** Resolves with the first line of a byte stream, or undefined when it ends without one. */
 class FirstLine {
   readonly line: Promise<string | undefined>;
@@ -212,38 +184,48 @@ function writeTo(stream: Duplex, chunk: Buffer | string): Promise<void> {
   });
 }
 
+/** Which engine answers, from its version document: Podman's Docker API says so in its components. */
+export interface EngineProduct {
+  name: 'docker' | 'podman';
+  version: string;
+  apiVersion: string;
+}
+
 export class DockerEngine {
   readonly docker: Docker;
-  /** Where this engine is, for people: the DOCKER_HOST value or the socket. */
+  /** The engine as resolved: its name, address, TLS, and how it was chosen. */
+  readonly endpoint: EngineEndpoint;
+  /** Where this engine is, for people: the address, with the context it came from. */
   readonly address: string;
+  /** Why this engine cannot be used at all (a missing context, unreadable certificates): every call throws it. */
+  private readonly unusable?: EngineError;
+  private product?: Promise<EngineProduct>;
 
   constructor(options: EngineOptions = {}) {
-    const dockerHost = options.dockerHost ?? process.env.DOCKER_HOST;
-    this.address = dockerHost || '/var/run/docker.sock';
-    this.docker = new Docker({ ...connectionOptions(options.dockerHost), timeout: options.timeoutMs ?? 15_000 });
-  }
-
-  /** Turns dockerode's errors into EngineErrors that say what to do. */
-  translate(error: unknown, subject?: { container?: string; image?: string }): Error {
-    if (error instanceof EngineError) return error;
-    const code = codeOf(error);
-    if (code && ['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE'].includes(code) || /timeout/i.test(engineMessage(error)) && statusOf(error) === undefined) {
-      return new EngineError(
-        'engine-unreachable',
-        `Docker engine at ${this.address} is not reachable (${code ?? engineMessage(error)})`,
-        code === 'EACCES' ? 'Add your user to the docker group, or set DOCKER_HOST to an engine you can use.' : 'Start Docker, or set DOCKER_HOST to a running engine.',
-      );
+    let endpoint = options.endpoint;
+    this.unusable = options.unusable;
+    try {
+      if (!this.unusable) endpoint ??= resolveEngine({ host: options.dockerHost, context: options.context } satisfies EngineSelection);
+    } catch (error) {
+      if (!(error instanceof EngineError)) throw error;
+      this.unusable = error;
     }
-    const status = statusOf(error);
-    const message = engineMessage(error);
-    if (status === 404 && subject?.container) return new EngineError('container-not-found', `container ${subject.container} not found`, 'Pick a container from the list of existing ones.');
-    if (status === 404 && subject?.image) return new EngineError('image-not-found', `image ${subject.image} not found`, 'Build or load the image first: nothing can be pulled here automatically.');
-    if (status === 409 && /not running|is paused|is restarting/i.test(message)) return new EngineError('container-not-running', `container ${subject?.container ?? ''} is not running`.replace('  ', ' '), 'Start the container first.');
-    if (status === 409) return new EngineError('conflict', message);
-    return new EngineError('engine', message);
+    endpoint ??= { name: options.context ?? options.dockerHost ?? 'default', host: options.dockerHost ?? options.context ?? 'default', context: options.context, source: 'unusable' };
+    this.endpoint = endpoint;
+    this.address = describeEndpoint(endpoint);
+    const connection = this.unusable ? { socketPath: '/nonexistent' } : dockerodeOptions(endpoint);
+    // Over ssh the request's socket is an ssh2 channel, which has no setTimeout: docker-modem's timeout would crash it.
+    const timeout = connection.protocol === 'ssh' ? {} : { timeout: options.timeoutMs ?? 15_000 };
+    this.docker = withoutDockerHost(() => new Docker({ ...connection, ...timeout }));
   }
 
-  private async call<T>(subject: { container?: string; image?: string } | undefined, fn: () => Promise<T>): Promise<T> {
+  /** Turns dockerode's errors into EngineErrors that say what happened and what to do. */
+  translate(error: unknown, subject?: ErrorSubject): EngineError {
+    return translateEngineError(error, this.address, subject);
+  }
+
+  private async call<T>(subject: ErrorSubject | undefined, fn: () => Promise<T>): Promise<T> {
+    if (this.unusable) throw this.unusable;
     try {
       return await fn();
     } catch (error) {
@@ -253,8 +235,23 @@ export class DockerEngine {
 
   /** Returns the engine's version; throws EngineError('engine-unreachable') when it does not answer. */
   async ping(): Promise<string> {
-    const version = await this.call(undefined, () => this.docker.version());
-    return version.Version;
+    return (await this.identify()).version;
+  }
+
+  /** Docker or Podman, its version and API version (asked once). */
+  identify(): Promise<EngineProduct> {
+    this.product ??= this.call(undefined, () => this.docker.version()).then(
+      (version) => ({
+        name: (version.Components ?? []).some((c) => /podman/i.test(c.Name)) ? 'podman' : 'docker',
+        version: version.Version,
+        apiVersion: version.ApiVersion,
+      }),
+      (error: unknown) => {
+        this.product = undefined; // ask again next time: the engine may come up
+        throw error;
+      },
+    );
+    return this.product;
   }
 
   async listContainers(): Promise<ContainerInfo[]> {
@@ -294,7 +291,7 @@ export class DockerEngine {
    * forever, so the container stays up for exec whatever the image's own command does.
    */
   async createContainer(image: string, options: CreateOptions = {}): Promise<string> {
-    const container = await this.call({ image }, () =>
+    const container = await this.call({ image, doing: `create a container from ${image}` }, () =>
       this.docker.createContainer({
         Image: image,
         name: options.name,
@@ -317,7 +314,7 @@ export class DockerEngine {
   }
 
   async startContainer(id: string): Promise<void> {
-    await this.call({ container: id }, async () => {
+    await this.call({ container: id, doing: `start container ${shortId(id)}` }, async () => {
       try {
         await this.docker.getContainer(id).start();
       } catch (error) {
@@ -435,17 +432,42 @@ export class DockerEngine {
 
   /**
    * Commits a container to repo:tag with `config` as the image config. The engine fills fields that
-   * are null from the container's own config: pass every field to keep, and [] for "none".
+   * are null from the container's own config: pass every field to keep, and [] for "none". Podman
+   * ignores a config in the body (podman#13770): it gets the same config as Dockerfile instructions.
    */
   async commit(containerId: string, repoTag: string, config: ImageConfig, comment?: string): Promise<string> {
     const colon = repoTag.lastIndexOf(':');
     const hasTag = colon > repoTag.lastIndexOf('/');
     const repo = hasTag ? repoTag.slice(0, colon) : repoTag;
     const tag = hasTag ? repoTag.slice(colon + 1) : 'latest';
+    const podman = (await this.identify()).name === 'podman';
     // docker-modem sends `_query` as the query string and `_body` as the JSON body (the image config).
-    const options = { _query: { container: containerId, repo, tag, comment, pause: true }, _body: config };
-    const result = await this.call({ container: containerId }, () => this.docker.getContainer(containerId).commit(options) as Promise<{ Id: string }>);
+    const query = { container: containerId, repo, tag, comment, pause: true, ...(podman ? { changes: commitChanges(config) } : {}) };
+    const result = await this.call({ container: containerId }, () => this.docker.getContainer(containerId).commit({ _query: query, _body: config }) as Promise<{ Id: string }>);
     return result.Id;
+  }
+
+  /** The image as a `docker save` tar stream (for loadImage on another engine). */
+  async saveImage(idOrTag: string): Promise<Readable> {
+    return this.call({ image: idOrTag }, () => this.docker.getImage(idOrTag).get() as Promise<Readable>);
+  }
+
+  /** Loads a `docker save` tar stream; resolves when the engine has taken all of it. */
+  async loadImage(tar: Readable, signal?: AbortSignal): Promise<void> {
+    await this.call({ doing: 'load an image' }, async () => {
+      const onAbort = () => tar.destroy(new Error('cancelled'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        const response = (await this.docker.loadImage(tar, { quiet: true })) as unknown as Readable;
+        let said = '';
+        for await (const chunk of response) said += chunk.toString();
+        // The engine reports a failed load in the stream, not in the status.
+        const failure = said.split('\n').map((line) => line.trim() && (JSON.parse(line) as { error?: string }).error).find(Boolean);
+        if (failure) throw new EngineError('engine', `could not load the image: ${failure}`);
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    });
   }
 
   /** The engine's event stream as typed events, until `signal` aborts or the stream ends. */
@@ -473,4 +495,45 @@ export class DockerEngine {
       stream.destroy();
     }
   }
+}
+
+/**
+ * docker-modem reads DOCKER_HOST (and, for tcp, DOCKER_CERT_PATH's files) whatever it is handed, and
+ * throws when they cannot be read: the endpoint has decided already, so it must not look.
+ */
+function withoutDockerHost<T>(make: () => T): T {
+  const saved = process.env.DOCKER_HOST;
+  delete process.env.DOCKER_HOST;
+  try {
+    return make();
+  } finally {
+    if (saved !== undefined) process.env.DOCKER_HOST = saved;
+  }
+}
+
+function shortId(id: string): string {
+  return /^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id;
+}
+
+/**
+ * An image config as the Dockerfile instructions Podman's commit takes (`changes`): each value quoted,
+ * which Podman strips again (measured on Podman 4.3: it keeps everything after KEY= as the value).
+ */
+export function commitChanges(config: ImageConfig): string[] {
+  const quote = (value: string) => `"${value}"`;
+  const changes: string[] = [];
+  if (config.Cmd) changes.push(`CMD ${JSON.stringify(config.Cmd)}`);
+  if (config.Entrypoint) changes.push(`ENTRYPOINT ${JSON.stringify(config.Entrypoint)}`);
+  for (const variable of config.Env ?? []) {
+    const equals = variable.indexOf('=');
+    if (equals > 0) changes.push(`ENV ${variable.slice(0, equals)}=${quote(variable.slice(equals + 1))}`);
+  }
+  if (config.WorkingDir) changes.push(`WORKDIR ${config.WorkingDir}`);
+  if (config.User) changes.push(`USER ${config.User}`);
+  for (const port of Object.keys(config.ExposedPorts ?? {})) changes.push(`EXPOSE ${port}`);
+  const volumes = Object.keys(config.Volumes ?? {});
+  if (volumes.length) changes.push(`VOLUME ${JSON.stringify(volumes)}`);
+  for (const [key, value] of Object.entries(config.Labels ?? {})) changes.push(`LABEL ${key}=${quote(value)}`);
+  if (config.StopSignal) changes.push(`STOPSIGNAL ${config.StopSignal}`);
+  return changes;
 }

@@ -23,8 +23,9 @@ describe('Salt Containers in Restricted Mode', function () {
     const extension = vscode.extensions.getExtension('salt-containers.salt-containers')!;
     const capability = extension.packageJSON.capabilities.untrustedWorkspaces;
     assert.equal(capability.supported, 'limited');
-    assert.ok(capability.restrictedConfigurations.includes('saltContainers.saltPython'));
-    assert.ok(capability.restrictedConfigurations.includes('saltContainers.dockerHost'));
+    for (const setting of ['saltPython', 'dockerHost', 'dockerContext', 'additionalDockerHosts', 'contexts', 'podman']) {
+      assert.ok(capability.restrictedConfigurations.includes(`saltContainers.${setting}`), `saltContainers.${setting} is read from user settings only`);
+    }
     assert.match(capability.description, /Restricted Mode/);
   });
 

@@ -1,0 +1,243 @@
+// The CLI on the other engines the set-up starts, named as users name them: Podman's Docker API by
+// --host, the TLS dockerd by a context the real `docker context create` made (--context) and by
+// DOCKER_HOST with the TLS variables. On each: ls, apply, test mode, call and build, with what each
+// leaves behind checked on that engine. Then the engines' failures, met for real: TLS without
+// certificates or with an unknown CA, an API version the engine does not speak, a socket we may not
+// open, a missing context, and Podman whose default ulimits exceed this machine's (the build must
+// say so, not "no Python 3").
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BUILD_LABELS, DockerEngine } from '../../src/engine';
+import { defaultCacheDir } from '../../src/engine/salt/source';
+import { FIXTURES, PY3_IMAGE, REPO_ROOT, allChanges, leftovers, removeContainer, runImage, startContainer, uniqueName } from '../support/containers';
+import { cleanDockerEnv, engineUnderTest, testEngines, tlsContext, tlsEnv } from '../support/engines';
+import { confWithPodmanDefaultUlimits, startPodmanService } from '../support/podman';
+
+const CLI = join(REPO_ROOT, 'dist', 'cli.js');
+const engines = testEngines();
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The built CLI with only the engine variables given (none inherited from this process). */
+function cli(args: string[], env: Record<string, string> = {}, options: { cwd?: string; uid?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const spawnOptions = { cwd: options.cwd ?? REPO_ROOT, env: { ...cleanDockerEnv(), ...env }, timeout: 120_000, ...(options.uid !== undefined ? { uid: options.uid, gid: options.uid } : {}) };
+    execFile(process.execPath, [CLI, ...args], spawnOptions, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function json<T>(result: CliResult): T {
+  try {
+    return JSON.parse(result.stdout) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${result.code}): ${result.stdout}${result.stderr}`);
+  }
+}
+
+interface StateDoc {
+  retcode: number;
+  states: { id: string; result: boolean | null }[];
+  errors: { message: string }[];
+}
+
+const context = tlsContext('sc-tls');
+after(() => context.remove());
+
+const targets: { name: string; engine: DockerEngine; args: string[]; env: Record<string, string> }[] = [
+  { name: 'Podman (--host)', engine: engineUnderTest('podman'), args: ['--host', engines.podman.host], env: {} },
+  { name: 'the TLS dockerd (--context, made by docker context create)', engine: engineUnderTest('tls'), args: ['--context', 'sc-tls'], env: { DOCKER_CONFIG: context.configDir } },
+  { name: 'the TLS dockerd (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)', engine: engineUnderTest('tls'), args: [], env: tlsEnv() },
+];
+
+for (const target of targets) {
+  describe(`the CLI on ${target.name}`, () => {
+    const { engine } = target;
+    let container: string;
+    const made: string[] = [];
+    before(async () => {
+      container = await startContainer(engine, PY3_IMAGE, 'sc-eng');
+    });
+    after(async () => {
+      await removeContainer(engine, container);
+      for (const image of made) await engine.removeImage(image, { force: true }).catch(() => undefined);
+    });
+
+    it('ls lists the container that engine runs (and only that engine\'s)', async () => {
+      const result = await cli(['ls', '--json', ...target.args], target.env);
+      assert.equal(result.code, 0, result.stderr);
+      const doc = json<{ containers: { name: string; state: string }[]; images: { tags: string[] }[] }>(result);
+      assert.deepEqual(doc.containers.filter((c) => c.name === container).map((c) => c.state), ['running']);
+      assert.ok(doc.images.some((i) => i.tags.some((t) => t.endsWith(PY3_IMAGE))), 'the test image is listed');
+      const local = json<{ containers: { name: string }[] }>(await cli(['ls', '--json']));
+      assert.ok(!local.containers.some((c) => c.name === container), 'the local engine does not have it');
+    });
+
+    it('apply in test mode reports what would change and changes nothing', async () => {
+      const before = await allChanges(engine, container);
+      const result = await cli(['apply', 'web', '--container', container, '--test', '--json', ...target.args], target.env, { cwd: join(REPO_ROOT, 'examples') });
+      const doc = json<StateDoc>(result);
+      assert.equal(doc.retcode, 0, JSON.stringify(doc.errors));
+      assert.equal(doc.states.length, 9);
+      assert.ok(doc.states.every((s) => s.result === null), 'every state would change');
+      // Salt's cachedir is made in /tmp and removed: the folder's time changes. Docker's diff does not
+      // list a folder whose content is the same; Podman's lists every folder the container wrote in.
+      const podman = (await engine.identify()).name === 'podman';
+      const after = (await allChanges(engine, container)).filter((change) => !before.includes(change));
+      assert.deepEqual(after, podman ? ['C /tmp'] : []);
+    });
+
+    it('apply runs the states and leaves nothing of Salt behind', async () => {
+      const result = await cli(['apply', 'web', '--container', container, '--json', ...target.args], target.env, { cwd: join(REPO_ROOT, 'examples') });
+      const doc = json<StateDoc>(result);
+      assert.equal(doc.retcode, 0, JSON.stringify(doc.errors));
+      assert.deepEqual(doc.states.map((s) => s.result), Array(9).fill(true));
+      assert.deepEqual(await leftovers(engine, container), []);
+    });
+
+    it('call runs a Salt function there', async () => {
+      const result = await cli(['call', 'grains.get', 'os', '--container', container, '--json', ...target.args], target.env);
+      assert.deepEqual(json(result), { retcode: 0, return: 'Debian', errors: [] });
+    });
+
+    it('build commits an image there with the base image\'s config and no Salt, and removes its container', async () => {
+      const base = `${uniqueName('sc-eng-base')}:1`;
+      const tag = `${uniqueName('sc-eng-built')}:1`;
+      made.push(base, tag);
+      const keeper = await engine.createContainer(PY3_IMAGE, { keepAlive: ['true'] });
+      await engine.commit(keeper, base, { Cmd: ['cat', 'built-marker'], Entrypoint: [], Env: ['PATH=/usr/bin:/bin', 'GREETING=hello there'], WorkingDir: '/srv', User: '', ExposedPorts: { '8080/tcp': {} }, Labels: { 'org.example.base': 'yes' } });
+      await engine.removeContainer(keeper, { force: true });
+      const result = await cli(['build', 'built', '--from', base, '--tag', tag, '--json', '--states', FIXTURES.stateRoot, ...target.args], target.env);
+      const doc = json<StateDoc & { image: { tag: string } | null }>(result);
+      assert.equal(doc.retcode, 0, JSON.stringify(doc.errors));
+      assert.equal(doc.image?.tag, tag);
+      const config = (await engine.inspectImage(tag)).Config;
+      assert.deepEqual(config.Cmd, ['cat', 'built-marker']);
+      assert.deepEqual(config.Entrypoint ?? [], []);
+      assert.equal(config.WorkingDir, '/srv');
+      assert.ok(config.Env.includes('GREETING=hello there'), config.Env.join(' '));
+      assert.deepEqual(Object.keys(config.ExposedPorts ?? {}), ['8080/tcp']);
+      assert.equal(config.Labels?.['org.example.base'], 'yes');
+      assert.equal(config.Labels?.[BUILD_LABELS.sls], 'built');
+      assert.equal(await runImage(engine, tag), 'built by built on Debian\n');
+      const salt = await runImage(engine, tag, ['python3', '-c', 'import os,glob; print(glob.glob("/tmp/*"), os.path.exists("/etc/salt"))']);
+      assert.equal(salt, '[] False\n');
+      assert.deepEqual((await engine.listContainers()).filter((c) => c.labels['io.salt-containers.build'] === tag), []);
+    });
+  });
+}
+
+describe('the CLI over ssh:// (an sshd on this machine that reaches the main engine)', () => {
+  const engine = new DockerEngine({ dockerHost: 'unix:///var/run/docker.sock' });
+  // The client's HOME holds the known_hosts line for the server and the key it accepts; the cache stays ours.
+  const sshEnv = { HOME: engines.ssh.home, SALT_CONTAINERS_CACHE: defaultCacheDir() };
+  let container: string;
+  before(async () => {
+    if (engines.ssh.error) throw new Error(`the set-up has no ssh engine: ${engines.ssh.error}`);
+    container = await startContainer(engine, PY3_IMAGE, 'sc-eng-ssh');
+  });
+  after(() => removeContainer(engine, container));
+
+  it('ls and a test-mode apply go through ssh (exec and its stdin included), with no warnings on stderr', async () => {
+    const ls = await cli(['ls', '--json', '--host', engines.ssh.host], sshEnv);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.ok(json<{ containers: { name: string }[] }>(ls).containers.some((c) => c.name === container));
+    const result = await cli(['apply', 'web', '--container', container, '--test', '--json', '--host', engines.ssh.host], sshEnv, { cwd: join(REPO_ROOT, 'examples') });
+    const doc = json<StateDoc>(result);
+    assert.equal(doc.retcode, 0, JSON.stringify(doc.errors));
+    assert.equal(doc.states.length, 9);
+    assert.equal(result.stderr, '');
+    assert.deepEqual(await leftovers(engine, container), []);
+  });
+
+  it('refuses a host whose key ~/.ssh/known_hosts does not name, as ssh does', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'sc-ssh-home-'));
+    try {
+      cpSync(join(engines.ssh.home, '.ssh', 'id_ed25519'), join(home, '.ssh', 'id_ed25519'));
+      const result = await cli(['ls', '--host', engines.ssh.host], { ...sshEnv, HOME: home });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /the SSH host key of ssh:\/\/\w+@127\.0\.0\.1:\d+ is not one ~\/\.ssh\/known_hosts names\n  hint: Connect once with ssh/);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('engine failures, said as what they are', () => {
+  it('a TLS engine named without its certificates: it speaks TLS and we did not', async () => {
+    const result = await cli(['ls'], { DOCKER_HOST: engines.tls.host });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /the engine at tcp:\/\/127\.0\.0\.1:\d+ speaks TLS and we did not\n  hint: Set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH/);
+  });
+
+  it('a TLS engine whose CA we do not have: its certificate is not signed by a CA we trust', async () => {
+    const certs = mkdtempSync(join(tmpdir(), 'sc-certs-'));
+    try {
+      for (const file of ['cert.pem', 'key.pem']) cpSync(join(engines.tls.certPath, file), join(certs, file));
+      const result = await cli(['ls', '--json'], { ...tlsEnv(), DOCKER_CERT_PATH: certs });
+      assert.equal(result.code, 1);
+      const [error] = json<{ errors: { message: string }[] }>(result).errors;
+      assert.match(error.message, /^TLS with the engine at tcp:\/\/127\.0\.0\.1:\d+ failed: unable to verify the first certificate \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\) \(The engine's certificate is not signed by a CA we trust/);
+    } finally {
+      rmSync(certs, { recursive: true, force: true });
+    }
+  });
+
+  it('an API version the engine does not speak (DOCKER_API_VERSION), too new and too old', async () => {
+    const env = { DOCKER_CONFIG: context.configDir };
+    const tooNew = await cli(['ls', '--context', 'sc-tls'], { ...env, DOCKER_API_VERSION: '1.99' });
+    assert.equal(tooNew.code, 1);
+    assert.match(tooNew.stderr, /does not speak API version 1\.99 \(it supports up to 1\.41\)\n  hint: Set DOCKER_API_VERSION to 1\.41 or lower/);
+    const tooOld = await cli(['ls', '--context', 'sc-tls'], { ...env, DOCKER_API_VERSION: '1.5' });
+    assert.equal(tooOld.code, 1);
+    assert.match(tooOld.stderr, /does not speak API version 1\.5 \(it supports from 1\.12\)\n  hint: Set DOCKER_API_VERSION to 1\.12 or higher/);
+    // Podman's Docker API answers whatever version is asked.
+    assert.equal((await cli(['ls', '--host', engines.podman.host], { DOCKER_API_VERSION: '1.5' })).code, 0);
+  });
+
+  it('a socket this user may not open: permission denied, with what to do', async () => {
+    const result = await cli(['ls'], { HOME: '/nonexistent' }, { uid: 65534 });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /permission denied opening the engine's socket at unix:\/\/\/var\/run\/docker\.sock\n  hint: Add your user to the group that owns the socket/);
+  });
+
+  it('a context that does not exist, and an engine that is not there', async () => {
+    const missing = await cli(['ls', '--context', 'sc-no-such-context'], { DOCKER_CONFIG: context.configDir });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /Docker context sc-no-such-context not found in .*contexts\n  hint: `docker context ls`/);
+    const gone = await cli(['apply', 'web', '--container', 'x', '--host', 'unix:///nonexistent/sc.sock'], {}, { cwd: join(REPO_ROOT, 'examples') });
+    assert.equal(gone.code, 1);
+    assert.match(gone.stdout, /Docker engine at unix:\/\/\/nonexistent\/sc\.sock is not reachable \(ENOENT\)/);
+  });
+
+  describe('Podman with its default ulimits, above this machine\'s hard limits', () => {
+    let service: Awaited<ReturnType<typeof startPodmanService>>;
+    before(async () => {
+      service = await startPodmanService(confWithPodmanDefaultUlimits());
+    });
+    after(() => service.stop());
+
+    it('a build whose container cannot start says why (rlimit) and how to fix it, not "no Python 3", and leaves no container', async () => {
+      const tag = `${uniqueName('sc-eng-never')}:1`;
+      const before = (await service.engine.listContainers()).length;
+      const result = await cli(['build', 'built', '--from', PY3_IMAGE, '--tag', tag, '--json', '--states', FIXTURES.stateRoot, '--host', service.host]);
+      assert.equal(result.code, 1);
+      const doc = json<StateDoc & { image: unknown }>(result);
+      assert.equal(doc.image, null);
+      assert.equal(doc.errors.length, 1);
+      assert.doesNotMatch(doc.errors[0].message, /Python/);
+      assert.match(doc.errors[0].message, /^could not start container [0-9a-f]{12}: .*error setting rlimit type \d: operation not permitted.* \(The engine's default ulimits exceed this machine's hard limits .*default_ulimits/);
+      assert.equal((await service.engine.listContainers()).length, before, 'the keep-alive container was removed');
+      await assert.rejects(service.engine.inspectImage(tag), /not found/);
+    });
+  });
+});
