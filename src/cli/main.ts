@@ -32,7 +32,7 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
   const style = process.stdout.isTTY && !process.env.NO_COLOR && !command.json ? colors : plain;
 
   if (command.verb === 'test') {
-    return testVerb(command, { engine, source, offerSalt: (signal) => offerSalt(source, command, signal), write, style, log });
+    return testVerb(command, { selection: { host: command.host, context: command.context }, source, offerSalt: (signal) => offerSalt(source, command, signal), write, style, log });
   }
 
   if (command.verb === 'ls') {

@@ -7,13 +7,16 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DockerEngine } from '../engine/docker/engine';
 import type { SaltSource } from '../engine/salt/source';
-import { defaultWorkers, findMatrixFile, junitXml, loadMatrix, runMatrix, SaltVersions, selectCells, singleEngine } from '../testing';
+import { EnginePool } from '../engine/docker/pool';
+import type { EngineSelection } from '../engine/docker/contexts';
+import { defaultWorkers, findMatrixFile, junitXml, loadMatrix, runMatrix, SaltVersions, selectCells, spreadOver } from '../testing';
 import type { CliCommand } from './args';
 import { relativeTo, type Style } from './format';
 import { formatTestRun, noteLine, progress, testJson } from './testFormat';
 
 export interface TestVerbContext {
-  engine: DockerEngine;
+  /** What `default` is in the matrix's engines: this command's --host or --context, else Docker's own choice. */
+  selection: EngineSelection;
   /** The configured Salt: cells of a matrix that names no Salt version use it. */
   source: SaltSource;
   /** Offers to install the pinned Salt when there is none (the CLI's --install-salt). */
@@ -44,8 +47,10 @@ export async function testVerb(command: CliCommand, context: TestVerbContext): P
   let cells = selectCells(matrix, filter);
   if (cells.length === 0) throw new TestUsageError(`no cells to run in ${file}`, 'Check the suites\' includes/excludes and the filters given.');
   for (const note of matrix.notes) err(noteLine(note, file, cwd, style));
-  const elsewhere = matrix.engines.filter((name) => name !== 'default');
-  if (elsewhere.length) err(style.yellow(`note: engines ${elsewhere.join(', ')}: cells run on the default engine (${context.engine.address}); spreading cells over engines comes with the engine scheduler`));
+  // The engines the matrix names (`default`: the one this command would use, --host or --context).
+  const pool = await EnginePool.open(matrix.engines, { selection: context.selection, log: context.log });
+  for (const lost of pool.unreachable) err(style.yellow(`note: engine ${lost.name}${lost.address ? ` (${lost.address})` : ''} is left out: ${lost.error.message}`));
+  if (pool.engines.length === 0) throw new TestUsageError(`none of the engines answers (${matrix.engines.join(', ')})`, pool.unreachable[0]?.error.hint ?? 'Start one of them.');
 
   // Ctrl-C or SIGTERM: every cell stops and its container goes; again: the containers go now, and we quit.
   const controller = new AbortController();
@@ -75,7 +80,7 @@ export async function testVerb(command: CliCommand, context: TestVerbContext): P
     let done = 0;
     const run = await runMatrix(matrix, {
       cells,
-      provider: singleEngine(context.engine),
+      provider: spreadOver(pool),
       salt: new SaltVersions({ configured: context.source, onProgress: (version, line) => err(`… Salt ${version}: ${line}`), log: context.log }),
       workers,
       keep: command.keep,

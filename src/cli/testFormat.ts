@@ -12,6 +12,7 @@ export function testJson(run: MatrixRun): Record<string, unknown> {
   return {
     retcode: run.retcode,
     matrix: { file: run.matrix.file, format: run.matrix.format, notes: run.matrix.notes.map((n) => ({ key: n.key, message: n.message, line: n.line ?? null })) },
+    engines: (run.engines ?? []).map((e) => ({ name: e.name, address: e.address ?? null, reachable: e.reachable, message: e.message ?? null })),
     cells: run.cells.map((cell) => ({
       suite: cell.suite,
       image: cell.image,

@@ -40,6 +40,11 @@ export function engineSettings(): EngineSettings {
   };
 }
 
+/** The primary engine as the settings name it: dockerHost wins over dockerContext, as --host over --context. */
+export function engineSelection(settings: EngineSettings = engineSettings()): { host?: string; context?: string } {
+  return settings.dockerHost ? { host: settings.dockerHost } : { context: settings.dockerContext || undefined };
+}
+
 export function saltPython(): string | undefined {
   return vscode.workspace.getConfiguration(section).get<string>('saltPython', '').trim() || undefined;
 }

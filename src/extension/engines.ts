@@ -10,7 +10,7 @@
 import * as vscode from 'vscode';
 import type { DockerEngine, ListedEngine, SaltRunnerApi, SaltSource } from '../engine';
 import type * as Runtime from './runtime';
-import { engineSettingNames, engineSettings, saltPython, section } from './config';
+import { engineSelection, engineSettingNames, engineSettings, saltPython, section } from './config';
 
 export type RuntimeApi = typeof Runtime;
 
@@ -98,8 +98,7 @@ export class Engines implements vscode.Disposable {
     const api = await loadRuntime();
     this.watchDockerConfig(api.dockerConfigDir());
     const settings = engineSettings();
-    const selection = settings.dockerHost ? { host: settings.dockerHost } : { context: settings.dockerContext || undefined };
-    const listed = api.listEngines({ selection, hosts: settings.additionalDockerHosts, contexts: settings.contexts, podman: settings.podman });
+    const listed = api.listEngines({ selection: engineSelection(settings), hosts: settings.additionalDockerHosts, contexts: settings.contexts, podman: settings.podman });
     this.listed = listed.map((l) => {
       const engine = new api.DockerEngine(l.endpoint ? { endpoint: l.endpoint } : { unusable: l.error });
       const source = sourceOf(l);

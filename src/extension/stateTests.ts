@@ -7,6 +7,7 @@
 import * as vscode from 'vscode';
 import type { CellResult, CellSpec, Matrix, PhaseResult } from '../testing';
 import type { Ctx } from './ctx';
+import { engineSelection } from './config';
 import { loadRuntime } from './engines';
 import { itemIds } from './stateTestIds';
 import type { ReportMessage } from './stateTestReport';
@@ -201,11 +202,13 @@ export class StateTests implements vscode.Disposable {
       itemFor(cell).children.forEach((child) => run.enqueued(child));
     }
     try {
-      const engine = (await this.ctx.engines.get()).engine;
       const configured = (await this.ctx.engines.runner()).salt;
+      // The engines the matrix names; `default` is the primary engine of the settings.
+      const pool = await runtime.EnginePool.open(matrix.engines, { selection: engineSelection(), log: (line) => this.ctx.log(line) });
+      for (const lost of pool.unreachable) out(`engine ${lost.name}${lost.address ? ` (${lost.address})` : ''} is left out: ${lost.error.message}`);
       const result = await runtime.runMatrix(matrix, {
         cells: specs,
-        provider: runtime.singleEngine(engine),
+        provider: runtime.spreadOver(pool),
         salt: new runtime.SaltVersions({ configured, onProgress: (version, line) => out(`Salt ${version}: ${line}`), log: (line) => this.ctx.log(line) }),
         signal: abort.signal,
         events: {

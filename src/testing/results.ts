@@ -5,6 +5,7 @@
 import type { ErrorKind, RunError, StateResult } from '../engine/results/model';
 import type { CellSpec, PhaseName } from './cells';
 import type { Matrix } from './matrix';
+import type { EngineReport } from './engines';
 
 export interface PhaseResult {
   phase: PhaseName;
@@ -41,6 +42,8 @@ export interface CellResult {
 export interface MatrixRun {
   matrix: Matrix;
   cells: CellResult[];
+  /** The engines the cells were spread over, when the provider names them (reachable or not). */
+  engines?: EngineReport[];
   /** 0 all passed, 2 a test failed, 1 anything else (an engine or Salt problem, cancel). */
   retcode: 0 | 1 | 2;
   durationMs: number;

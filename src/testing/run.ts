@@ -11,7 +11,7 @@ import type { SaltSource } from '../engine/salt/source';
 import type { RunError } from '../engine/results/model';
 import { cellError, runCell, type CellEvents } from './cell';
 import { DEFAULT_SALT, type CellSpec } from './cells';
-import type { EngineProvider } from './engines';
+import type { EngineLease, EngineProvider } from './engines';
 import type { Matrix } from './matrix';
 import { pillarTree, type PillarTree } from './pillar';
 import { retcodeOfCells, skippedPhase, type CellResult, type MatrixRun } from './results';
@@ -88,41 +88,52 @@ export async function runMatrix(matrix: Matrix, options: MatrixRunOptions): Prom
     const pillar = pillars.get(cell.suite.name)!;
     if (!('dispose' in pillar)) return notRun(cell, 'default', pillar);
     events.cellStarted?.(cell);
-    let lease;
-    try {
-      lease = await options.provider.acquire(cell, options.signal);
-    } catch (error) {
-      return notRun(cell, 'default', cellError(error));
-    }
-    try {
-      let source: SaltSource;
-      let saltVersion: string;
+    // A cell whose engine stops answering before it could say more starts again on another, if any.
+    for (;;) {
+      let lease;
       try {
-        source = await options.salt.source(cell.salt, options.signal);
-        saltVersion = (await source.info()).saltVersion;
-        // The thin is made once per Salt (seconds, on first use): before the container, not in converge's time.
-        await source.thin();
+        lease = await options.provider.acquire(cell, options.signal);
       } catch (error) {
-        return notRun(cell, lease.name, cellError(error));
+        return notRun(cell, 'default', cellError(error));
       }
-      return await runCell(cell, {
-        engine: lease.engine,
-        engineName: lease.name,
-        runner: runnerFor(lease.engine, source),
-        saltVersion,
-        tree: { stateRoot: matrix.stateRoot, pillarRoot: pillar.root },
-        saltenv: matrix.saltenv,
-        runId,
-        matrixFile: matrix.file,
-        keep: options.keep ?? false,
-        signal: options.signal,
-        events,
-        log: options.log,
-        onContainer: (id, name) => options.onContainer?.(id, name, lease.engine),
-      });
-    } finally {
-      lease.release();
+      let result: CellResult;
+      try {
+        result = await runOn(cell, lease, pillar.root);
+      } finally {
+        lease.release();
+      }
+      const lost = result.errors.find((e) => e.kind === 'engine-unreachable');
+      if (!lost || cancelled() || !options.provider.lost?.(lease, lost)) return result;
+      options.log?.(`${cell.key}: engine ${lease.name} stopped answering (${lost.message}); starting the cell elsewhere`);
     }
+  };
+
+  const runOn = async (cell: CellSpec, lease: EngineLease, pillarRoot: string | undefined): Promise<CellResult> => {
+    let source: SaltSource;
+    let saltVersion: string;
+    try {
+      source = await options.salt.source(cell.salt, options.signal);
+      saltVersion = (await source.info()).saltVersion;
+      // The thin is made once per Salt (seconds, on first use): before the container, not in converge's time.
+      await source.thin();
+    } catch (error) {
+      return notRun(cell, lease.name, cellError(error));
+    }
+    return runCell(cell, {
+      engine: lease.engine,
+      engineName: lease.name,
+      runner: runnerFor(lease.engine, source),
+      saltVersion,
+      tree: { stateRoot: matrix.stateRoot, pillarRoot },
+      saltenv: matrix.saltenv,
+      runId,
+      matrixFile: matrix.file,
+      keep: options.keep ?? false,
+      signal: options.signal,
+      events,
+      log: options.log,
+      onContainer: (id, name) => options.onContainer?.(id, name, lease.engine),
+    });
   };
 
   const results: CellResult[] = new Array(options.cells.length);
@@ -141,5 +152,5 @@ export async function runMatrix(matrix: Matrix, options: MatrixRunOptions): Prom
   } finally {
     for (const pillar of pillars.values()) if ('dispose' in pillar) pillar.dispose();
   }
-  return { matrix, cells: results, retcode: retcodeOfCells(results), durationMs: Date.now() - started, cancelled: cancelled() };
+  return { matrix, cells: results, retcode: retcodeOfCells(results), durationMs: Date.now() - started, cancelled: cancelled(), engines: options.provider.engines?.() };
 }

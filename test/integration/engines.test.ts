@@ -7,7 +7,7 @@
 // say so, not "no Python 3").
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -239,5 +239,31 @@ describe('engine failures, said as what they are', () => {
       assert.equal((await service.engine.listContainers()).length, before, 'the keep-alive container was removed');
       await assert.rejects(service.engine.inspectImage(tag), /not found/);
     });
+  });
+});
+
+describe('a state-test matrix spread over engines (salt-containers test, engines: in the matrix file)', () => {
+  it('puts cells on the engine with the fewest running cells, reports each cell’s engine, leaves an engine that does not answer out, and leaves no container on any', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sc-eng-matrix-'));
+    try {
+      cpSync(join(REPO_ROOT, 'test', 'fixtures', 'testing', 'formula'), dir, { recursive: true });
+      const gone = 'tcp://127.0.0.1:1';
+      const suite = (name: string) => `  - name: ${name}\n    states: [greeter._mapdata, greeter]\n    pillar: {greeter: test/salt/pillar/default.sls}\n    verify: [test.salt.verify]\n`;
+      writeFileSync(join(dir, 'spread.yml'), `images: [${PY3_IMAGE}]\nengines: [default, "${engines.podman.host}", "${gone}"]\nsuites:\n${suite('first')}${suite('second')}`);
+      const result = await cli(['test', '--matrix', 'spread.yml', '--workers', '2', '--json'], {}, { cwd: dir });
+      const doc = json<{ retcode: number; engines: { name: string; reachable: boolean; message: string | null }[]; cells: { suite: string; engine: string; passed: boolean }[] }>(result);
+      assert.equal(doc.retcode, 0, result.stderr);
+      assert.deepEqual(doc.cells.map((c) => c.passed), [true, true]);
+      assert.deepEqual(doc.cells.map((c) => c.engine).sort(), ['default', engines.podman.host].sort(), 'one cell on each engine that answers');
+      assert.deepEqual(doc.engines.map((e) => [e.name, e.reachable]), [['default', true], [engines.podman.host, true], [gone, false]]);
+      assert.match(doc.engines[2].message ?? '', /not reachable/);
+      assert.match(result.stderr, new RegExp(`note: engine ${gone.replace(/[.:/]/g, '\\$&')} .*is left out`));
+      for (const engine of [new DockerEngine(), engineUnderTest('podman')]) {
+        const left = (await engine.listContainers()).filter((c) => c.labels['io.salt-containers.test-matrix']?.startsWith(dir));
+        assert.deepEqual(left.map((c) => c.name), [], `cells left containers on ${engine.address}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
