@@ -6,3 +6,4 @@ export * from './salt/source';
 export * from './salt/install';
 export * from './build';
 export * from './results/parse';
+export * from './runtime';

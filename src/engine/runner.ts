@@ -11,6 +11,7 @@ import type { DockerEngine } from './docker/engine';
 import { retcodeOf, type BuildRun, type CallRun, type StateRun } from './results/model';
 import { parseCall, parseStateRun } from './results/parse';
 import { SaltCallRunner } from './run';
+import type { PythonRuntimeSetting } from './runtime/choose';
 import type { SaltSource } from './salt/source';
 
 export interface SaltTree {
@@ -20,7 +21,8 @@ export interface SaltTree {
   pillarRoot?: string;
 }
 
-export type RunStage = 'preparing' | 'injecting' | 'running' | 'cleaning' | 'committing';
+/** building-runtime: the bundled Python is being built (once per architecture; see runtime/build.ts). */
+export type RunStage = 'preparing' | 'building-runtime' | 'injecting' | 'running' | 'cleaning' | 'committing';
 
 export interface RunControl {
   /** Aborting kills salt-call in the container; cleanup still happens. */
@@ -31,7 +33,13 @@ export interface RunControl {
   log?: (line: string) => void;
 }
 
-export interface ApplyOptions extends RunControl {
+/** Which Python runs Salt in the container (the `saltContainers.pythonRuntime` setting, the CLI's --python). */
+export interface PythonOption {
+  /** auto (default): the container's when the Salt source supports it, else the bundled one. */
+  python?: PythonRuntimeSetting;
+}
+
+export interface ApplyOptions extends RunControl, PythonOption {
   /** Dry run: Salt reports what would change and changes nothing. */
   test?: boolean;
   saltenv?: string;
@@ -39,7 +47,7 @@ export interface ApplyOptions extends RunControl {
   pillar?: Record<string, unknown>;
 }
 
-export interface CallOptions extends RunControl {
+export interface CallOptions extends RunControl, PythonOption {
   saltenv?: string;
 }
 
@@ -82,7 +90,7 @@ export class SaltRunner implements SaltRunnerApi {
 
   async call(container: string, fn: string, args: string[], kwargs: Record<string, string>, tree?: SaltTree, options: CallOptions = {}): Promise<CallRun> {
     const outcome = await this.calls.run(
-      { container, args: [fn, ...args, ...Object.entries(kwargs).map(([k, v]) => `${k}=${v}`)], tree: tree ?? { stateRoot: emptyTree() }, saltenv: options.saltenv },
+      { container, args: [fn, ...args, ...Object.entries(kwargs).map(([k, v]) => `${k}=${v}`)], tree: tree ?? { stateRoot: emptyTree() }, saltenv: options.saltenv, python: options.python },
       options,
     );
     const { error, ...facts } = outcome;
@@ -101,7 +109,7 @@ export class SaltRunner implements SaltRunnerApi {
     if (options.test) args.push('test=True');
     if (options.saltenv) args.push(`saltenv=${options.saltenv}`);
     if (options.pillar && Object.keys(options.pillar).length) args.push(`pillar=${JSON.stringify(options.pillar)}`);
-    const outcome = await this.calls.run({ container, args, tree, saltenv: options.saltenv }, options);
+    const outcome = await this.calls.run({ container, args, tree, saltenv: options.saltenv, python: options.python }, options);
     const { error, ...facts } = outcome;
     const parsed = error || !outcome.raw ? { states: [], errors: [] } : parseStateRun(outcome.raw);
     const errors = error ? [...parsed.errors, error] : parsed.errors;

@@ -17,6 +17,7 @@ export type CommandFactory = (ctx: Ctx) => (...args: never[]) => unknown;
 
 const stageLabels: Record<RunStage, string> = {
   preparing: 'Preparing',
+  'building-runtime': 'Building the Python runtime (once)',
   injecting: 'Injecting Salt',
   running: 'Running states',
   cleaning: 'Cleaning up',

@@ -66,6 +66,16 @@ export interface RawOutput {
   exitCode: number | null;
 }
 
+/** The Python that ran Salt in the container. */
+export interface PythonUsed {
+  /** The container's own, or the runtime the engine brought (runtime/). */
+  kind: 'container' | 'bundled';
+  /** major.minor */
+  version: string;
+  /** Its command or path in the container. */
+  path: string;
+}
+
 export interface ContainerRef {
   id: string;
   name: string;
@@ -79,8 +89,10 @@ interface RunBase {
   saltVersion?: string;
   durationMs: number;
   raw?: RawOutput;
-  /** Worth telling about how the run went, not errors: e.g. what would make runs faster. */
+  /** Worth telling about how the run went, not errors: e.g. what would make runs faster, or that the bundled Python ran. */
   notes?: string[];
+  /** The Python that ran Salt, when one did. */
+  python?: PythonUsed;
 }
 
 export interface StateRun extends RunBase {
