@@ -14,7 +14,7 @@ import { DockerEngine, EngineError, type ExecInput, type ExecResult } from './do
 import type { PythonUsed, RawOutput, RunError } from './results/model';
 import type { RunControl, SaltTree } from './runner';
 import { buildRuntime, type BundledRuntime } from './runtime/build';
-import { chooseRuntime, minimumPython, runtimePlaces, type PythonRuntimeSetting, type PythonSeen } from './runtime/choose';
+import { chooseRuntime, minimumPython, runtimePlaces, type PythonRuntimeSetting, type PythonSeen, type RuntimeChoice } from './runtime/choose';
 import { RuntimeBuildError } from './runtime/debian';
 import { shipRuntime } from './runtime/ship';
 import { CACHE_DIR_MARK, CLEANUP, HELLO, RUN, RUN_DIR_MARK, SETUP_ERROR } from './salt/scripts';
@@ -105,8 +105,8 @@ interface RunState {
 }
 
 export class SaltCallRunner {
-  /** What ran Salt in each image (by image id), tried first: a container Python's command, or 'bundled'. */
-  private readonly pythons = new Map<string, string>();
+  /** What ran Salt in each image (by image id), tried first: a container Python's command, or the bundled one and why. */
+  private readonly pythons = new Map<string, { python: string } | { bundled: string }>();
   /** Each image's architecture (by image id). */
   private readonly arches = new Map<string, string>();
   /** The bundled runtime by architecture, built once. */
@@ -152,21 +152,23 @@ export class SaltCallRunner {
       const setting = spec.python ?? 'auto';
       const known = this.pythons.get(details.Image);
       const seen: PythonSeen[] = [];
-      if (setting !== 'bundled' && !(setting === 'auto' && known === 'bundled')) {
-        const candidates = known && known !== 'bundled' ? [known, ...PYTHON_CANDIDATES.filter((p) => p !== known)] : PYTHON_CANDIDATES;
+      let choice: RuntimeChoice | undefined = setting === 'auto' && known && 'bundled' in known ? { kind: 'bundled', reason: known.bundled } : undefined;
+      if (setting !== 'bundled' && !choice) {
+        const first = known && 'python' in known ? known.python : undefined;
+        const candidates = first ? [first, ...PYTHON_CANDIDATES.filter((p) => p !== first)] : PYTHON_CANDIDATES;
         for (const python of candidates) {
           const attempt = await this.attempt(state, { argv: [python] });
           if (attempt.kind === 'ran') {
-            this.pythons.set(details.Image, python);
+            this.pythons.set(details.Image, { python });
             return this.outcome(state, attempt, { kind: 'container', version: attempt.hello.python, path: python }, started);
           }
           seen.push({ python, version: attempt.kind === 'too-old' ? attempt.version : undefined });
         }
       }
-      const choice = chooseRuntime(setting, seen, { image: details.Config.Image, saltVersion: thin.saltVersion, minimum: state.minimum });
+      choice ??= chooseRuntime(setting, seen, { image: details.Config.Image, saltVersion: thin.saltVersion, minimum: state.minimum });
       if (choice.kind === 'none') throw new RunFailure({ kind: 'no-python', message: choice.message, hint: choice.hint });
       if (choice.kind === 'container') throw new RunFailure({ kind: 'salt', message: `${choice.python} in the container did not run the entry point` }); // not reached: a usable one ran above
-      if (setting === 'auto') this.pythons.set(details.Image, 'bundled');
+      if (setting === 'auto') this.pythons.set(details.Image, { bundled: choice.reason });
 
       const runtime = await this.runtime(details.Image, control);
       checkCancel();

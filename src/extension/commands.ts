@@ -222,7 +222,7 @@ function applyCommand(mode: { test: boolean; highstate: boolean }): CommandFacto
         ctx.log(`--- ${new Date().toISOString()} ${mode.test ? 'test ' : ''}${label} on ${container.name} (state root ${target.tree.stateRoot}${target.tree.pillarRoot ? `, pillar root ${target.tree.pillarRoot}` : ''}, saltenv ${settings.saltenv})`);
         const title = `Salt Containers: ${mode.test ? 'testing' : 'applying'} ${label} on ${container.name}`;
         const run = await ctx.withRunProgress(title, (control) => {
-          const applyOptions = { ...control, test: mode.test, saltenv: settings.saltenv };
+          const applyOptions = { ...control, test: mode.test, saltenv: settings.saltenv, python: settings.python };
           return target.highstate ? runner.highstate(container.name, target.tree, applyOptions) : runner.apply(container.name, target.mods, target.tree, applyOptions);
         }, options?.signal);
         await ctx.showStateRun(run, target.tree.stateRoot);
@@ -286,7 +286,7 @@ async function callInContainer(
   try {
     const runner = await ctx.engines.runner(container.engineKey);
     ctx.log(`--- ${new Date().toISOString()} ${call.logLine} on ${container.name}`);
-    const run = await ctx.withRunProgress(`Salt Containers: ${call.title}`, (control) => runner.call(container.name, call.fn, call.args, call.kwargs, call.roots, { ...control, saltenv: call.saltenv }), signal);
+    const run = await ctx.withRunProgress(`Salt Containers: ${call.title}`, (control) => runner.call(container.name, call.fn, call.args, call.kwargs, call.roots, { ...control, saltenv: call.saltenv, python: runSettings().python }), signal);
     await showCall(ctx, run, container.name);
     return run;
   } catch (error) {
@@ -318,7 +318,7 @@ async function chooseBaseImage(ctx: Ctx, engineKey: string | undefined, resource
   images.sort((a, b) => Number(b.label === preferred) - Number(a.label === preferred) || compareNames(a.label, b.label));
   const picked = await vscode.window.showQuickPick(
     images.map((i) => ({ ...i, description: i.label === preferred ? `${i.description} · saltContainers.defaultBaseImage` : i.description })),
-    { title: 'Salt Containers: base image', placeHolder: 'Image to build from (it needs Python 3, not Salt)' },
+    { title: 'Salt Containers: base image', placeHolder: 'Image to build from (any Linux image: it needs neither Salt nor Python)' },
   );
   return picked?.label;
 }
@@ -355,7 +355,7 @@ const buildImage: CommandFactory = (ctx) => async (arg?: unknown, options?: Buil
     const runner = await ctx.engines.runner(engineKey);
     ctx.log(`--- ${new Date().toISOString()} build ${tag} from ${baseImage} with ${target.mods.join(', ')}`);
     const run: BuildRun = await ctx.withRunProgress(`Salt Containers: building ${tag}`, (control) =>
-      runner.build(target.mods, target.tree, { ...control, baseImage, tag, saltenv: settings.saltenv, commitOnFailure: settings.commitOnFailure }),
+      runner.build(target.mods, target.tree, { ...control, baseImage, tag, saltenv: settings.saltenv, commitOnFailure: settings.commitOnFailure, python: settings.python }),
       options?.signal,
     );
     await ctx.showStateRun(run, target.tree.stateRoot);
