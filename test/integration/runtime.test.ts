@@ -4,10 +4,12 @@
  * Each trap the prototype hit has a test here.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { DockerEngine, SaltRunner, SaltSource, type StateRun } from '../../src/engine';
-import { buildRuntime, readElf } from '../../src/engine/runtime';
+import { buildRuntime, hostCommand, interpreterFor, readElf, runtimeTar } from '../../src/engine/runtime';
 import {
   BUSYBOX_IMAGE,
   DEBIAN_IMAGE,
@@ -25,6 +27,7 @@ import {
   shmEntries,
   startContainer,
 } from '../support/containers';
+import { readTar } from '../support/tar';
 
 const engine = new DockerEngine();
 const source = new SaltSource();
@@ -94,7 +97,30 @@ describe('the bundled runtime as built', () => {
       for (const p of runtime.packages) assert.ok(runtime.files.some((f) => f.path === `share/doc/${p.name}/copyright`), `licence of ${p.name}`);
       assert.ok(runtime.bytes < 30e6, `${runtime.bytes} bytes unpacked`);
     });
+
+    it(`${arch}: unpacks from its upload into a directory of its own, the interpreter pointing at that directory's loader`, async () => {
+      const runtime = await buildRuntime(arch, { cacheDir: source.cacheDir });
+      const dir = '/var/tmp/salt-containers.0123456789abcdef.python';
+      const entries = await readTar(runtimeTar(runtime, dir));
+      const top = 'salt-containers.0123456789abcdef.python';
+      assert.deepEqual(
+        runtime.files.map((f) => [f.path, entries.get(`${top}/${f.path}`)?.data.length]),
+        runtime.files.map((f) => [f.path, f.size]),
+      );
+      const python = readElf(entries.get(`${top}/bin/python3`)!.data);
+      assert.equal(python.interpreter, `${dir}/${runtime.loader}`);
+      assert.equal(python.rpath, '$ORIGIN/../lib');
+      assert.ok([...entries.entries()].filter(([, e]) => e.type === 'directory').every(([name]) => name === top || name.startsWith(`${top}/`)));
+      assert.throws(() => interpreterFor(runtime, `/${'x'.repeat(200)}/lib/ld.so`), /too long/);
+    });
   }
+
+  it('amd64: runs on this machine through its own loader, with every C extension Salt uses', async () => {
+    const runtime = await buildRuntime('amd64', { cacheDir: source.cacheDir });
+    const [loader, python] = hostCommand(runtime);
+    const { stdout } = await promisify(execFile)(loader, [python, '-I', '-c', 'import sys, ssl, _hashlib, _ctypes, lzma, bz2, _decimal, _uuid; print(sys.prefix, sys.version.split()[0], ssl.OPENSSL_VERSION.split()[1])']);
+    assert.equal(stdout.trim().replace(/ 3\.0\.\d+$/, ' 3.0'), `${runtime.root} ${runtime.pythonFull} 3.0`);
+  });
 });
 
 for (const { image, grains, port, owner } of IMAGES) {

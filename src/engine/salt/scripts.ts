@@ -187,7 +187,8 @@ export const SETUP_ERROR = 'salt-containers-error ';
  *     image's SHELL may name one it lacks), root's account when the image has no /etc/passwd entry;
  *   - RUNTIME is the bundled runtime's directory when that is the Python running this (else "-"):
  *     ctypes then finds the runtime's own libraries first (Salt looks up libcrypto and libc, and a
- *     container has no ldconfig to ask, or another libc), and the directory is removed at the end too;
+ *     container has no ldconfig to ask, or another libc), its zipped standard library keeps its index,
+ *     and the directory is removed at the end too;
  *   - runs salt-call from the thin with `-c DIR/conf` and the SALT-ARGS, and removes its directories
  *     on the way out, whatever happened. Salt's temporary files stay where a minion has them (/tmp): a
  *     script that cmd.script runs from there must be executable, also by a `runas` user, and
@@ -303,6 +304,12 @@ try:
                     return os.path.join(lib, entry)
             return find_library(library)
         ctypes.util.find_library = bundled_first
+        # Salt's loader invalidates the import caches hundreds of times a run, and a zipimporter then
+        # re-reads its whole directory (in Python): a second per run for the runtime's standard library,
+        # which cannot change while it runs.
+        import zipimport
+        invalidate = zipimport.zipimporter.invalidate_caches
+        zipimport.zipimporter.invalidate_caches = lambda self: None if self.archive.startswith(lib + os.sep) else invalidate(self)
     sys.path[0:0] = [os.path.join(here, "pyall"), os.path.join(here, "py3")]
     from salt.scripts import salt_call
     sys.argv = ["salt-call", "-c", os.path.join(here, "conf")] + sys.argv[6:]
