@@ -160,7 +160,7 @@ export class SaltCallRunner {
           const attempt = await this.attempt(state, { argv: [python] });
           if (attempt.kind === 'ran') {
             this.pythons.set(details.Image, { python });
-            return this.outcome(state, attempt, { kind: 'container', version: attempt.hello.python, path: python }, started);
+            return await this.outcome(state, attempt, { kind: 'container', version: attempt.hello.python, path: python }, started);
           }
           seen.push({ python, version: attempt.kind === 'too-old' ? attempt.version : undefined });
         }
@@ -198,7 +198,7 @@ export class SaltCallRunner {
       const attempt = await this.attempt(state, bundled);
       if (attempt.kind !== 'ran') throw new RunFailure({ kind: 'no-python', message: `the bundled Python did not start in container ${container.name}` });
       state.notes.push(`Salt ran with the bundled Python ${runtime.pythonFull} (Debian ${runtime.suite}, ${runtime.arch}): ${choice.reason}.`);
-      return this.outcome(state, attempt, { kind: 'bundled', version: attempt.hello.python, path: shipped.python }, started);
+      return await this.outcome(state, attempt, { kind: 'bundled', version: attempt.hello.python, path: shipped.python }, started);
     } catch (error) {
       if (error instanceof RunFailure && error.raw) raw = error.raw;
       return { container, saltVersion, raw, error: asRunError(error), durationMs: Date.now() - started };
@@ -243,7 +243,8 @@ export class SaltCallRunner {
       // under us, the runtime failing, the entry point failing) must not be reported as a missing Python.
       const output = `${result.stdout}${result.stderr}`;
       log(`${interpreter.argv[0]}: exit ${result.exitCode} ${output.trim()}`);
-      if (!interpreter.runtime && (/executable file not found|no such file or directory/i.test(output) || result.exitCode === 127)) return { kind: 'absent' };
+      // The engine says so with 126 (or a shell with 127); a Python that started and failed exits 1.
+      if (!interpreter.runtime && (result.exitCode === 127 || (result.exitCode === 126 && /executable file not found|no such file or directory/i.test(output)))) return { kind: 'absent' };
       await this.failedToStart(container, interpreter.argv[0], result);
     }
     if (!hello!.dir) {

@@ -234,7 +234,7 @@ try:
 except OSError as error:
     setup_error("could not make the run directory %s: %s%s" % (here, error.strerror, "; " + unfit if unfit else ""))
 cache = os.path.join(TMP, name) if not unfit else os.path.join(here, "cache")
-ours = [here, cache] + ([runtime] if runtime else [])
+ours = [here]
 code = 1
 try:
     try:
@@ -242,6 +242,7 @@ try:
     except OSError:
         cache = os.path.join(here, "cache")  # /tmp is read-only: the cache goes with the run
         os.mkdir(cache, 0o700)
+    ours += [cache] + ([runtime] if runtime else [])
     try:
         os.setpgrp()
     except OSError:
