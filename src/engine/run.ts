@@ -156,13 +156,20 @@ export class SaltCallRunner {
       if (setting !== 'bundled' && !choice) {
         const first = known && 'python' in known ? known.python : undefined;
         const candidates = first ? [first, ...PYTHON_CANDIDATES.filter((p) => p !== first)] : PYTHON_CANDIDATES;
+        let present: Set<string> | undefined;
         for (const python of candidates) {
+          if (present && !present.has(python)) {
+            seen.push({ python });
+            continue;
+          }
           const attempt = await this.attempt(state, { argv: [python] });
           if (attempt.kind === 'ran') {
             this.pythons.set(details.Image, { python });
             return await this.outcome(state, attempt, { kind: 'container', version: attempt.hello.python, path: python }, started);
           }
           seen.push({ python, version: attempt.kind === 'too-old' ? attempt.version : undefined });
+          // The first is missing: ask the engine which of the others exist (no exec each) before trying them.
+          if (attempt.kind === 'absent') present ??= await this.existing(container.id, candidates.slice(candidates.indexOf(python) + 1));
         }
       }
       choice ??= chooseRuntime(setting, seen, { image: details.Config.Image, saltVersion: thin.saltVersion, minimum: state.minimum });
@@ -270,6 +277,19 @@ export class SaltCallRunner {
     }
     if (result.inputError && result.exitCode !== 0) log(`sending to the entry point failed: ${result.inputError.message}`);
     return { container, saltVersion: state.thin.saltVersion, raw, durationMs: Date.now() - started, python, ...(notes.length ? { notes } : {}) };
+  }
+
+  /** Which of these commands the container has, on the exec's PATH (looked up with the engine's archive stat: nothing runs). */
+  private async existing(containerId: string, commands: string[]): Promise<Set<string>> {
+    const dirs = CLEAN_PATH.slice('PATH='.length).split(':');
+    const found = await Promise.all(
+      commands.map(async (command) => {
+        const paths = command.startsWith('/') ? [command] : dirs.map((dir) => `${dir}/${command}`);
+        const stats = await Promise.all(paths.map((path) => this.engine.statPath(containerId, path).catch(() => undefined)));
+        return stats.some(Boolean) ? command : undefined;
+      }),
+    );
+    return new Set(found.filter((c): c is string => c !== undefined));
   }
 
   /** The bundled runtime for an image's architecture: from the cache, else built once (progress in the log). */
