@@ -24,6 +24,18 @@ export function installEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Process
   return clean;
 }
 
+/** Work on this machine (an install, a build) that failed or was cancelled: what happened, and what to do. */
+export class HostWorkError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+    readonly cancelled = false,
+  ) {
+    super(message);
+    this.name = 'HostWorkError';
+  }
+}
+
 /** A host program was stopped by its caller's signal. */
 export class HostProgramCancelled extends Error {
   constructor(command: string) {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DockerEngine, SaltRunner, SaltSource } from '../../src/engine';
-import { EXAMPLES, FIXTURES, NOPYTHON_IMAGE, allChanges, leftovers, processesMatching, removeContainer, shmEntries, startContainer } from '../support/containers';
+import { EXAMPLES, FIXTURES, NOPYTHON_IMAGE, allChanges, applyCancelledWhileInjecting, leftovers, processesMatching, removeContainer, shmEntries, startContainer } from '../support/containers';
 
 const engine = new DockerEngine();
 const runner = new SaltRunner(engine, new SaltSource());
@@ -65,13 +65,7 @@ describe('failures around a run', () => {
     const container = await startContainer(engine);
     try {
       for (const delayMs of [20, 90]) {
-        const controller = new AbortController();
-        const run = await runner.apply(container, ['web'], EXAMPLES, {
-          signal: controller.signal,
-          onStage: (stage) => {
-            if (stage === 'injecting') setTimeout(() => controller.abort(), delayMs);
-          },
-        });
+        const run = await applyCancelledWhileInjecting(runner, container, delayMs);
         assert.equal(run.errors.at(-1)?.kind, 'cancelled', `after ${delayMs} ms`);
         assert.deepEqual(await processesMatching(engine, container, 'make_unpacker'), [], `after ${delayMs} ms`);
         assert.deepEqual(await leftovers(engine, container), [], `after ${delayMs} ms`);

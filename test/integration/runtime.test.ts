@@ -14,12 +14,14 @@ import {
   BUSYBOX_IMAGE,
   DEBIAN_IMAGE,
   EXAMPLES,
+  FAILING_RESULTS,
   FIXTURES,
   MUSL_IMAGE,
   PY39_IMAGE,
   PY3_IMAGE,
   REPO_ROOT,
   allChanges,
+  applyCancelledWhileInjecting,
   leftovers,
   processesMatching,
   readInContainer,
@@ -156,15 +158,7 @@ for (const { image, grains, port, owner } of IMAGES) {
       const run = await runner.apply(container, ['failing'], FIXTURES);
       assert.equal(run.retcode, 2);
       assert.deepEqual(run.errors, []);
-      assert.deepEqual(
-        run.states.map((s) => [s.id, s.result]),
-        [
-          ['ok_first', true],
-          ['must_fail', false],
-          ['needs_failed', false],
-          ['ok_after', true],
-        ],
-      );
+      assert.deepEqual(run.states.map((s) => [s.id, s.result]), FAILING_RESULTS);
       assert.deepEqual(await leftovers(engine, container), []);
     });
 
@@ -385,13 +379,7 @@ describe('where the bundled Python goes', () => {
   it('cancelled while the runtime and Salt are being sent: everything removed', async () => {
     await withContainer(DEBIAN_IMAGE, async (container) => {
       for (const delayMs of [5, 60, 200]) {
-        const controller = new AbortController();
-        const run = await runner.apply(container, ['web'], EXAMPLES, {
-          signal: controller.signal,
-          onStage: (stage) => {
-            if (stage === 'injecting') setTimeout(() => controller.abort(), delayMs);
-          },
-        });
+        const run = await applyCancelledWhileInjecting(runner, container, delayMs);
         assert.equal(run.errors.at(-1)?.kind, 'cancelled', `after ${delayMs} ms`);
         assert.deepEqual(await processesMatching(engine, container, 'salt-containers'), [], `after ${delayMs} ms`);
         assert.deepEqual(await leftovers(engine, container), [], `after ${delayMs} ms`);

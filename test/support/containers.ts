@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import { DockerEngine } from '../../src/engine/docker/engine';
+import type { StateRun } from '../../src/engine/results/model';
+import type { SaltRunnerApi } from '../../src/engine/runner';
 import { readTar } from './tar';
 
 export const PY3_IMAGE = 'salt-containers-test:py3';
@@ -21,6 +23,14 @@ export const MUSL_IMAGE = 'salt-containers-test:musl';
 export const REPO_ROOT = join(__dirname, '..', '..', '..');
 export const EXAMPLES = { stateRoot: join(REPO_ROOT, 'examples', 'salt'), pillarRoot: join(REPO_ROOT, 'examples', 'pillar') };
 export const FIXTURES = { stateRoot: join(REPO_ROOT, 'test', 'fixtures', 'engine', 'salt'), pillarRoot: join(REPO_ROOT, 'test', 'fixtures', 'engine', 'pillar') };
+
+/** The fixture SLS `failing` as Salt runs it: ids and results in order (a failure, a requisite failure, the others intact). */
+export const FAILING_RESULTS = [
+  ['ok_first', true],
+  ['must_fail', false],
+  ['needs_failed', false],
+  ['ok_after', true],
+];
 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
@@ -116,4 +126,15 @@ export async function topLayerPaths(engine: DockerEngine, image: string): Promis
   const top = layers.get(manifest[0]?.Layers.at(-1) ?? '');
   if (!top) throw new Error(`${image}: its top layer is not small, or not there`);
   return [...(await readTar(Readable.from([top]))).keys()].sort();
+}
+
+/** Applies the example `web` and cancels it `delayMs` after the run starts injecting (while Salt, or the runtime, is being sent). */
+export function applyCancelledWhileInjecting(runner: SaltRunnerApi, container: string, delayMs: number): Promise<StateRun> {
+  const controller = new AbortController();
+  return runner.apply(container, ['web'], EXAMPLES, {
+    signal: controller.signal,
+    onStage: (stage) => {
+      if (stage === 'injecting') setTimeout(() => controller.abort(), delayMs);
+    },
+  });
 }

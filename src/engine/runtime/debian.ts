@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HostProgramCancelled, lastLines, runHostProgram } from '../host';
+import { HostProgramCancelled, HostWorkError, lastLines, runHostProgram } from '../host';
 
 /** The Debian release the runtime is made from: its Python and its glibc. */
 export const SUITE = { codename: 'bookworm', python: '3.11' } as const;
@@ -15,15 +15,8 @@ const SECURITY = 'http://deb.debian.org/debian-security';
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
 /** Why the runtime could not be built, and what to do. */
-export class RuntimeBuildError extends Error {
-  constructor(
-    message: string,
-    readonly hint: string,
-    readonly cancelled = false,
-  ) {
-    super(message);
-    this.name = 'RuntimeBuildError';
-  }
+export class RuntimeBuildError extends HostWorkError {
+  override name = 'RuntimeBuildError';
 }
 
 /** Docker's architecture names (image `Architecture`) for Debian's. */

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HostProgramCancelled, lastLines, runHostProgram } from '../host';
+import { HostProgramCancelled, HostWorkError, lastLines, runHostProgram } from '../host';
 import { PROBE_SALT } from './scripts';
 
 export { installEnv } from '../host';
@@ -18,15 +18,8 @@ export const PINNED_SALT_VERSION = '3008.4';
 /** Written last into a complete venv. */
 const MARKER = 'salt-containers.json';
 
-export class SaltInstallError extends Error {
-  constructor(
-    message: string,
-    readonly hint: string,
-    readonly cancelled = false,
-  ) {
-    super(message);
-    this.name = 'SaltInstallError';
-  }
+export class SaltInstallError extends HostWorkError {
+  override name = 'SaltInstallError';
 }
 
 export interface InstallOptions {
