@@ -16,7 +16,7 @@ import type { RunControl, SaltTree } from './runner';
 import { buildRuntime, type BundledRuntime } from './runtime/build';
 import { chooseRuntime, minimumPython, runtimePlaces, type PythonRuntimeSetting, type PythonSeen, type RuntimeChoice } from './runtime/choose';
 import { RuntimeBuildError } from './runtime/debian';
-import { shipRuntime } from './runtime/ship';
+import { placeRuntime } from './runtime/ship';
 import { CACHE_DIR_MARK, CLEANUP, HELLO, RUN, RUN_DIR_MARK, SETUP_ERROR } from './salt/scripts';
 import { SaltSource, SaltSourceError, type Thin } from './salt/source';
 
@@ -177,27 +177,18 @@ export class SaltCallRunner {
       if (choice.kind === 'container') throw new RunFailure({ kind: 'salt', message: `${choice.python} in the container did not run the entry point` }); // not reached: a usable one ran above
       if (setting === 'auto') this.pythons.set(details.Image, { bundled: choice.reason });
 
+      const readOnly = new RunFailure({
+        kind: 'no-python',
+        message: `container ${container.name} has a read-only root filesystem and ${choice.reason}: there is no place the bundled Python can run from (/dev/shm and tmpfs mounts are noexec)`,
+        hint: 'Run the container without --read-only, or use an image with python3 (the run then needs only a writable /dev/shm or /tmp).',
+      });
+      if ('readOnly' in runtimePlaces(details)) throw readOnly; // before building a runtime it could not use
       const runtime = await this.runtime(details.Image, control);
       checkCancel();
-      const places = runtimePlaces(details);
-      if ('readOnly' in places) {
-        throw new RunFailure({
-          kind: 'no-python',
-          message: `container ${container.name} has a read-only root filesystem and ${choice.reason}: there is no place the bundled Python can run from (/dev/shm and tmpfs mounts are noexec)`,
-          hint: 'Run the container without --read-only, or use an image with python3 (the run then needs only a writable /dev/shm or /tmp).',
-        });
-      }
-      let parent: string | undefined;
-      for (const candidate of places.parents) {
-        const stat = await this.engine.statPath(container.id, candidate);
-        if (stat?.isDirectory && !stat.linkTarget) {
-          parent = candidate;
-          break;
-        }
-      }
-      if (!parent) throw new RunFailure({ kind: 'no-python', message: `container ${container.name} has no directory on its root filesystem for the bundled Python (tried ${places.parents.join(', ')})` });
       const shipStarted = Date.now();
-      const shipped = await shipRuntime(this.engine, container.id, runtime, parent, `${runName}.python`);
+      const shipped = await placeRuntime(this.engine, details, runtime, `${runName}.python`);
+      if ('readOnly' in shipped) throw readOnly;
+      if ('tried' in shipped) throw new RunFailure({ kind: 'no-python', message: `container ${container.name} has no directory on its root filesystem for the bundled Python (tried ${shipped.tried.join(', ')})` });
       const bundled = { argv: [shipped.python, ...BUNDLED_FLAGS], runtime: { dir: shipped.dir, runtime } };
       state.cleanup = { argv: bundled.argv, dirs: [shipped.dir] };
       log(`bundled Python ${runtime.pythonFull} (${runtime.arch}, ${runtime.files.length} files, ${(runtime.bytes / 1e6).toFixed(1)} MB) uploaded to ${shipped.dir} in ${Date.now() - shipStarted} ms: ${choice.reason}`);

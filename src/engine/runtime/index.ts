@@ -7,4 +7,4 @@ export { buildRuntime, cachedRuntime, hostCommand, type BundledRuntime, type Run
 export { chooseRuntime, minimumPython, PYTHON_RUNTIME_SETTINGS, runtimePlaces, versionAtLeast, type PythonRuntimeSetting, type PythonSeen, type RuntimeChoice, type RuntimePlaces } from './choose';
 export { debianArch, hostArch, RuntimeBuildError, SUITE } from './debian';
 export { readElf, type ElfInfo } from './elf';
-export { interpreterFor, runtimeTar, shipRuntime, type ShippedRuntime } from './ship';
+export { interpreterFor, placeRuntime, runtimeTar, shipRuntime, type ShippedRuntime } from './ship';

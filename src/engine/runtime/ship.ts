@@ -8,8 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pack } from 'tar-stream';
+import type Docker from 'dockerode';
 import type { DockerEngine } from '../docker/engine';
 import { LOADER_PLACEHOLDER, type BundledRuntime } from './build';
+import { runtimePlaces } from './choose';
 
 /** The interpreter's bytes with PT_INTERP naming the loader at `loaderPath` (NUL-padded to the placeholder's length). */
 export function interpreterFor(runtime: BundledRuntime, loaderPath: string): Buffer {
@@ -73,4 +75,24 @@ export async function shipRuntime(engine: DockerEngine, containerId: string, run
   const dir = `${parent === '/' ? '' : parent}/${name}`;
   await engine.putArchive(containerId, parent, runtimeTar(runtime, dir));
   return { dir, python: `${dir}/${runtime.interpreter}` };
+}
+
+/**
+ * Ships the runtime into the first place runtimePlaces allows that is a directory of the container
+ * (asked of the engine: nothing runs in the container). Else says why not: a read-only root
+ * filesystem, or none of the places there.
+ */
+export async function placeRuntime(
+  engine: DockerEngine,
+  details: Pick<Docker.ContainerInspectInfo, 'Id' | 'Mounts' | 'HostConfig'>,
+  runtime: BundledRuntime,
+  name: string,
+): Promise<ShippedRuntime | { readOnly: true } | { tried: string[] }> {
+  const places = runtimePlaces(details);
+  if ('readOnly' in places) return places;
+  for (const parent of places.parents) {
+    const stat = await engine.statPath(details.Id, parent);
+    if (stat?.isDirectory && !stat.linkTarget) return shipRuntime(engine, details.Id, runtime, parent, name);
+  }
+  return { tried: places.parents };
 }
