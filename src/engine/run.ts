@@ -232,10 +232,11 @@ export class SaltCallRunner {
         control.onStage?.('running');
       },
     });
-    // The entry point removes its directories unless it was killed or never finished.
-    if (result.exitCode !== null && result.exitCode < 128) state.cleanup = undefined;
-    if (control.signal?.aborted) throw new RunFailure({ kind: 'cancelled', message: 'cancelled: nothing more was run' });
     const hello = greeting(result.stdout.split('\n', 1)[0]);
+    // The entry point removes its directories unless it was killed or never finished; the bundled
+    // runtime's only once it got as far as greeting with a run directory.
+    if (result.exitCode !== null && result.exitCode < 128 && (hello?.dir || !interpreter.runtime)) state.cleanup = undefined;
+    if (control.signal?.aborted) throw new RunFailure({ kind: 'cancelled', message: 'cancelled: nothing more was run' });
     if (!hello) {
       // Only "no such program" means this candidate is absent; anything else (the container stopping
       // under us, the runtime failing, the entry point failing) must not be reported as a missing Python.

@@ -358,6 +358,21 @@ describe('where the bundled Python goes', () => {
     );
   });
 
+  it('an entry point that cannot set its run up says why, and the runtime it ran from is removed all the same', async () => {
+    // /dev/shm too small for Salt and /tmp a read-only tmpfs: the runtime goes to /var/tmp, the run has nowhere.
+    await withContainer(
+      DEBIAN_IMAGE,
+      async (container) => {
+        const run = await runner.apply(container, ['web'], EXAMPLES);
+        assert.equal(run.errors[0].kind, 'salt');
+        assert.match(run.errors[0].message, /^could not make the run directory \/tmp\/salt-containers\.[0-9a-f]{16}: Read-only file system; \/dev\/shm has 8 MB free/);
+        assert.equal((await engine.exec(container, ['ls', '-A', '/var/tmp'])).stdout, '');
+        assert.deepEqual(await leftovers(engine, container), []);
+      },
+      { ShmSize: 8 * 1024 * 1024, Tmpfs: { '/tmp': 'ro' } },
+    );
+  });
+
   it('a read-only root filesystem with no exec-capable place: a clear error that says so', async () => {
     await withContainer(
       DEBIAN_IMAGE,
