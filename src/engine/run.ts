@@ -14,7 +14,7 @@ import { DockerEngine, EngineError, type ExecInput, type ExecResult } from './do
 import type { PythonUsed, RawOutput, RunError } from './results/model';
 import type { RunControl, SaltTree } from './runner';
 import { buildRuntime, type BundledRuntime } from './runtime/build';
-import { chooseRuntime, minimumPython, runtimePlaces, type PythonRuntimeSetting, type PythonSeen, type RuntimeChoice } from './runtime/choose';
+import { chooseRuntime, minimumPython, runtimePlaces, type PythonSeen, type RuntimeChoice } from './runtime/choose';
 import { RuntimeBuildError } from './runtime/debian';
 import { placeRuntime } from './runtime/ship';
 import { CACHE_DIR_MARK, CLEANUP, HELLO, RUN, RUN_DIR_MARK, SETUP_ERROR } from './salt/scripts';
@@ -26,30 +26,30 @@ export interface SaltCallSpec {
   args: string[];
   tree: SaltTree;
   saltenv?: string;
-  /** Which Python runs Salt: the container's, the bundled one, or the container's when usable (default). */
-  python?: PythonRuntimeSetting;
 }
 
 export interface SaltCallOutcome {
   container: { id: string; name: string };
   saltVersion?: string;
+  /** The Python that ran Salt. */
+  python?: PythonUsed;
   raw?: RawOutput;
   /** Set when the run could not produce Salt output at all (engine, container, Python, cancel). */
   error?: RunError;
   durationMs: number;
   notes?: string[];
-  /** The Python that ran Salt. */
-  python?: PythonUsed;
 }
 
 /** The PATH salt-call sees: the usual system directories, nothing from the host or the image's env. */
-const CLEAN_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const PYTHON_CANDIDATES = ['python3', '/usr/libexec/platform-python', 'python'];
+export const CLEAN_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const PYTHON_CANDIDATES = ['python3', '/usr/libexec/platform-python', 'python'];
 /** For an entry point that could not set up its directory: what the container must offer. */
 const ROOM_HINT = 'Salt needs about 30 MB for the run in a writable /dev/shm or /tmp in the container.';
-const SALT_OPTIONS = ['--local', '--retcode-passthrough', '--out', 'json', '-l', 'quiet'];
+export const SALT_OPTIONS = ['--local', '--retcode-passthrough', '--out', 'json', '-l', 'quiet'];
 /** Root by uid: images without /etc/passwd cannot resolve the name. */
-const ROOT = '0:0';
+export const ROOT = '0:0';
+/** The environment of the entry point (and of Salt under it). */
+export const RUN_ENV = [CLEAN_PATH, 'LANG=C.UTF-8', 'LC_ALL=C.UTF-8', 'HOME=/root', 'PYTHONDONTWRITEBYTECODE=1', 'PYTHONIOENCODING=utf-8'];
 /** How the bundled interpreter starts: isolated from the image's PYTHON* variables (-I), writing no bytecode (-B). */
 const BUNDLED_FLAGS = ['-I', '-B'];
 
@@ -105,8 +105,10 @@ interface RunState {
 }
 
 export class SaltCallRunner {
-  /** What ran Salt in each image (by image id), tried first: a container Python's command, or the bundled one and why. */
-  private readonly pythons = new Map<string, { python: string } | { bundled: string }>();
+  /** The Python each image ran with (by image id), tried first. */
+  readonly pythons = new Map<string, string>();
+  /** Images that ran with the bundled runtime in auto mode (by image id): why (they have no Python to try). */
+  private readonly bundledImages = new Map<string, string>();
   /** Each image's architecture (by image id). */
   private readonly arches = new Map<string, string>();
   /** The bundled runtime by architecture, built once. */
@@ -137,9 +139,7 @@ export class SaltCallRunner {
       if (!details.State.Running) {
         throw new RunFailure({ kind: 'container-not-running', message: `container ${container.name} is not running (${details.State.Status})`, hint: 'Start the container first.' });
       }
-      // /dev/shm is the container's own unless it shares the host's or another container's.
-      const ipc = details.HostConfig?.IpcMode ?? '';
-      const where = ipc === 'host' || ipc.startsWith('container:') ? 'tmp' : 'shm';
+      const where = runPlace(details);
       const bundle = await bundleBytes({ runDir: RUN_DIR_MARK, cacheDir: CACHE_DIR_MARK, tree: spec.tree, minionId: container.name, saltenv: spec.saltenv ?? 'base' });
       // Room the run takes: the bundle, and the thin's sources or its bytecode (about the same for every Python).
       const need = bundle.length + Math.max(thin.bytes, (await this.salt.bytecode(thin.pythonVersion))?.bytes ?? 0);
@@ -149,13 +149,13 @@ export class SaltCallRunner {
       checkCancel();
 
       control.onStage?.('injecting');
-      const setting = spec.python ?? 'auto';
-      const known = this.pythons.get(details.Image);
+      const setting = control.python ?? 'auto';
       const seen: PythonSeen[] = [];
-      let choice: RuntimeChoice | undefined = setting === 'auto' && known && 'bundled' in known ? { kind: 'bundled', reason: known.bundled } : undefined;
+      const bundledBefore = this.bundledImages.get(details.Image);
+      let choice: RuntimeChoice | undefined = setting === 'auto' && bundledBefore ? { kind: 'bundled', reason: bundledBefore } : undefined;
       if (setting !== 'bundled' && !choice) {
-        const first = known && 'python' in known ? known.python : undefined;
-        const candidates = first ? [first, ...PYTHON_CANDIDATES.filter((p) => p !== first)] : PYTHON_CANDIDATES;
+        const known = this.pythons.get(details.Image);
+        const candidates = known ? [known, ...PYTHON_CANDIDATES.filter((p) => p !== known)] : PYTHON_CANDIDATES;
         let present: Set<string> | undefined;
         for (const python of candidates) {
           if (present && !present.has(python)) {
@@ -164,7 +164,7 @@ export class SaltCallRunner {
           }
           const attempt = await this.attempt(state, { argv: [python] });
           if (attempt.kind === 'ran') {
-            this.pythons.set(details.Image, { python });
+            this.pythons.set(details.Image, python);
             return await this.outcome(state, attempt, { kind: 'container', version: attempt.hello.python, path: python }, started);
           }
           seen.push({ python, version: attempt.kind === 'too-old' ? attempt.version : undefined });
@@ -175,7 +175,7 @@ export class SaltCallRunner {
       choice ??= chooseRuntime(setting, seen, { image: details.Config.Image, saltVersion: thin.saltVersion, minimum: state.minimum });
       if (choice.kind === 'none') throw new RunFailure({ kind: 'no-python', message: choice.message, hint: choice.hint });
       if (choice.kind === 'container') throw new RunFailure({ kind: 'salt', message: `${choice.python} in the container did not run the entry point` }); // not reached: a usable one ran above
-      if (setting === 'auto') this.pythons.set(details.Image, { bundled: choice.reason });
+      if (setting === 'auto') this.bundledImages.set(details.Image, choice.reason);
 
       const readOnly = new RunFailure({
         kind: 'no-python',
@@ -203,7 +203,7 @@ export class SaltCallRunner {
     } finally {
       if (state?.cleanup) {
         control.onStage?.('cleaning');
-        await this.cleanup(state.container.id, state.cleanup.argv, state.runName, state.cleanup.dirs, log);
+        await this.cleanup(state.container.id, state.cleanup.argv, state.runName, log, state.cleanup.dirs);
       }
     }
   }
@@ -215,11 +215,12 @@ export class SaltCallRunner {
    */
   private async attempt(state: RunState, interpreter: Interpreter): Promise<Attempt> {
     const { spec, control, log, container } = state;
-    const argv = [...interpreter.argv, '-c', RUN, state.runName, state.where, String(state.need), state.minimum, interpreter.runtime?.dir ?? '-', ...SALT_OPTIONS, '--', ...spec.args];
+    const argv = [...interpreter.argv, '-c', RUN, state.runName, state.where, String(state.need), ...SALT_OPTIONS, '--', ...spec.args];
     log(`exec ${container.name}: ${JSON.stringify([...interpreter.argv, '-c', '<salt-containers entry point>', ...argv.slice(interpreter.argv.length + 2)])}`);
     // Until it says otherwise, the entry point may leave directories it will not remove itself.
     state.cleanup = { argv: interpreter.argv, dirs: interpreter.runtime ? [interpreter.runtime.dir] : [] };
-    const env = [CLEAN_PATH, 'LANG=C.UTF-8', 'LC_ALL=C.UTF-8', 'HOME=/root', 'PYTHONDONTWRITEBYTECODE=1', 'PYTHONIOENCODING=utf-8'];
+    // The entry point's options (see RUN): it takes them out of the environment before Salt starts.
+    const env = [...RUN_ENV, `SALT_CONTAINERS_MINIMUM_PYTHON=${state.minimum}`, ...(interpreter.runtime ? [`SALT_CONTAINERS_RUNTIME=${interpreter.runtime.dir}`] : [])];
     // As root, like a minion: states install packages and manage services (they drop privileges with runas).
     const result = await this.engine.exec(container.id, argv, {
       env,
@@ -313,7 +314,7 @@ export class SaltCallRunner {
    * bundle and the thin: precompiled for the container's Python when this machine has that Python
    * (see SaltSource.bytecode), else its sources.
    */
-  private async send(io: ExecInput, pythonVersion: string, bundle: Buffer, thin: Thin, log: (line: string) => void, notes: string[]): Promise<void> {
+  async send(io: ExecInput, pythonVersion: string, bundle: Buffer, thin: Thin, log: (line: string) => void, notes: string[]): Promise<void> {
     const bytecode = await this.salt.bytecode(pythonVersion);
     if (!bytecode) {
       notes.push(
@@ -357,11 +358,14 @@ export class SaltCallRunner {
     return undefined;
   }
 
-  /** Kills what is left of a run and removes its directories; quiet when the container is gone. */
-  private async cleanup(containerId: string, python: string[], runName: string, dirs: string[], log: (line: string) => void): Promise<void> {
+  /**
+   * Kills what is left of a run and removes its directories (the run's, and `dirs`: the bundled
+   * runtime's); quiet when the container is gone. `python`: its command, or the bundled one's argv.
+   */
+  async cleanup(containerId: string, python: string | string[], runName: string, log: (line: string) => void, dirs: string[] = []): Promise<void> {
     try {
       log(`cleanup ${runName}`);
-      const result = await this.engine.exec(containerId, [...python, '-c', CLEANUP, runName, ...dirs], { user: ROOT, env: [CLEAN_PATH] });
+      const result = await this.engine.exec(containerId, [...(typeof python === 'string' ? [python] : python), '-c', CLEANUP, runName, ...dirs], { user: ROOT, env: [CLEAN_PATH] });
       if (!result.stdout.includes('removed')) log(`cleanup of ${runName} did not finish: ${result.stdout}${result.stderr}`);
     } catch (error) {
       log(`cleanup of ${runName} not possible: ${(error as Error).message}`);
@@ -369,8 +373,14 @@ export class SaltCallRunner {
   }
 }
 
+/** Where the entry point may put the run: /dev/shm is the container's own unless it shares the host's or another container's. */
+export function runPlace(details: { HostConfig?: { IpcMode?: string } }): 'shm' | 'tmp' {
+  const ipc = details.HostConfig?.IpcMode ?? '';
+  return ipc === 'host' || ipc.startsWith('container:') ? 'tmp' : 'shm';
+}
+
 /** The entry point's greeting, if the line is one (else the program that started is not ours). */
-function greeting(line: string | undefined): Hello | undefined {
+export function greeting(line: string | undefined): Hello | undefined {
   if (!line?.startsWith(HELLO)) return undefined;
   return JSON.parse(line.slice(HELLO.length)) as Hello;
 }

@@ -27,19 +27,15 @@ export type RunStage = 'preparing' | 'building-runtime' | 'injecting' | 'running
 export interface RunControl {
   /** Aborting kills salt-call in the container; cleanup still happens. */
   signal?: AbortSignal;
+  /** Which Python runs Salt (the `saltContainers.pythonRuntime` setting, the CLI's --python): auto (default: the container's when the Salt source supports it, else the bundled one), container, bundled. */
+  python?: PythonRuntimeSetting;
   /** Called as the run moves through its stages (for progress notifications). */
   onStage?: (stage: RunStage) => void;
   /** The exact engine calls and Salt's raw output, line by line (for an output channel or --debug). */
   log?: (line: string) => void;
 }
 
-/** Which Python runs Salt in the container (the `saltContainers.pythonRuntime` setting, the CLI's --python). */
-export interface PythonOption {
-  /** auto (default): the container's when the Salt source supports it, else the bundled one. */
-  python?: PythonRuntimeSetting;
-}
-
-export interface ApplyOptions extends RunControl, PythonOption {
+export interface ApplyOptions extends RunControl {
   /** Dry run: Salt reports what would change and changes nothing. */
   test?: boolean;
   saltenv?: string;
@@ -47,7 +43,7 @@ export interface ApplyOptions extends RunControl, PythonOption {
   pillar?: Record<string, unknown>;
 }
 
-export interface CallOptions extends RunControl, PythonOption {
+export interface CallOptions extends RunControl {
   saltenv?: string;
 }
 
@@ -90,7 +86,7 @@ export class SaltRunner implements SaltRunnerApi {
 
   async call(container: string, fn: string, args: string[], kwargs: Record<string, string>, tree?: SaltTree, options: CallOptions = {}): Promise<CallRun> {
     const outcome = await this.calls.run(
-      { container, args: [fn, ...args, ...Object.entries(kwargs).map(([k, v]) => `${k}=${v}`)], tree: tree ?? { stateRoot: emptyTree() }, saltenv: options.saltenv, python: options.python },
+      { container, args: [fn, ...args, ...Object.entries(kwargs).map(([k, v]) => `${k}=${v}`)], tree: tree ?? { stateRoot: emptyTree() }, saltenv: options.saltenv },
       options,
     );
     const { error, ...facts } = outcome;
@@ -109,7 +105,7 @@ export class SaltRunner implements SaltRunnerApi {
     if (options.test) args.push('test=True');
     if (options.saltenv) args.push(`saltenv=${options.saltenv}`);
     if (options.pillar && Object.keys(options.pillar).length) args.push(`pillar=${JSON.stringify(options.pillar)}`);
-    const outcome = await this.calls.run({ container, args, tree, saltenv: options.saltenv, python: options.python }, options);
+    const outcome = await this.calls.run({ container, args, tree, saltenv: options.saltenv }, options);
     const { error, ...facts } = outcome;
     const parsed = error || !outcome.raw ? { states: [], errors: [] } : parseStateRun(outcome.raw);
     const errors = error ? [...parsed.errors, error] : parsed.errors;

@@ -87,12 +87,12 @@ interface RunBase {
   errors: RunError[];
   container?: ContainerRef;
   saltVersion?: string;
-  durationMs: number;
-  raw?: RawOutput;
-  /** Worth telling about how the run went, not errors: e.g. what would make runs faster, or that the bundled Python ran. */
-  notes?: string[];
   /** The Python that ran Salt, when one did. */
   python?: PythonUsed;
+  durationMs: number;
+  raw?: RawOutput;
+  /** Worth telling about how the run went, not errors: e.g. what would make runs faster. */
+  notes?: string[];
 }
 
 export interface StateRun extends RunBase {

@@ -170,9 +170,7 @@ export const CACHE_DIR_MARK = '@SALT_CONTAINERS_CACHE_DIR@';
 export const SETUP_ERROR = 'salt-containers-error ';
 
 /**
- * Container: the whole run in one exec, `python -c RUN NAME shm|tmp NEED MINIMUM RUNTIME SALT-ARGS...`. It
- *   - stops at once, greeting with its version only, when it is older than MINIMUM (major.minor: the
- *     oldest Python the Salt source runs on) or a Python 2;
+ * Container: the whole run in one exec, `python -c RUN NAME shm|tmp NEED SALT-ARGS...`. It
  *   - makes the run's private directory NAME under /dev/shm when that is a tmpfs with NEED bytes and
  *     room to spare (files there never touch the container's disk, which is what unpacking 2,500
  *     files costs), else under /tmp;
@@ -185,28 +183,48 @@ export const SETUP_ERROR = 'salt-containers-error ';
  *     unpacks them; puts the directories into the bundle's minion config (RUN_DIR_MARK, CACHE_DIR_MARK);
  *   - makes the container's own facts what Salt sees: the shell grain a shell the container has (an
  *     image's SHELL may name one it lacks), root's account when the image has no /etc/passwd entry;
- *   - RUNTIME is the bundled runtime's directory when that is the Python running this (else "-"):
- *     ctypes then finds the runtime's own libraries first (Salt looks up libcrypto and libc, and a
- *     container has no ldconfig to ask, or another libc), its zipped standard library keeps its index,
- *     and the directory is removed at the end too;
  *   - runs salt-call from the thin with `-c DIR/conf` and the SALT-ARGS, and removes its directories
  *     on the way out, whatever happened. Salt's temporary files stay where a minion has them (/tmp): a
  *     script that cmd.script runs from there must be executable, also by a `runas` user, and
  *     /dev/shm is noexec and the run directory private.
+ * The engine's options come in its environment, taken out of it at once (nothing Salt starts sees them):
+ *   - SALT_CONTAINERS_MINIMUM_PYTHON (major.minor, default 3): the oldest Python the Salt source runs
+ *     on; an older one (or a Python 2) stops at once, greeting with its version only;
+ *   - SALT_CONTAINERS_RUNTIME: the bundled runtime's directory, when that is the Python running this
+ *     (runtime/): ctypes then finds the runtime's own libraries first (Salt looks up libcrypto and
+ *     libc, and a container has no ldconfig to ask, or another libc), its zipped standard library keeps
+ *     its index, and the directory is removed at the very end too.
  * It stays Python 2 syntax up to the version check, so an old `python` says what it is (and stops).
  */
-export const RUN = `${UNPACKER}
+export const RUN = entryPoint(`
+    # Salt reads nothing from the engine: give it an empty stdin, as a minion has.
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    sys.path[0:0] = [os.path.join(here, "pyall"), os.path.join(here, "py3")]
+    from salt.scripts import salt_call
+    sys.argv = ["salt-call", "-c", os.path.join(here, "conf")] + sys.argv[4:]
+    salt_call()
+    code = 0`);
+
+/**
+ * The entry point around `body`: everything RUN does but running Salt, which `body` does (Python at
+ * the indentation of RUN's main block, with `here`, `cache` and `code` in scope; exiting or raising
+ * SystemExit ends the run, and both directories are removed whatever happens). A warm session
+ * (engine/session) has its own body.
+ */
+export function entryPoint(body: string): string {
+  return `${UNPACKER}
 def hello(info):
     import json
     sys.stdout.write("${HELLO}" + json.dumps(info) + "\\n")
     sys.stdout.flush()
 version = "%d.%d" % sys.version_info[:2]
-if sys.version_info[:2] < tuple(int(n) for n in sys.argv[4].split(".")):
+minimum = os.environ.pop("SALT_CONTAINERS_MINIMUM_PYTHON", "3")
+runtime = os.environ.pop("SALT_CONTAINERS_RUNTIME", None)
+if sys.version_info[:2] < tuple(int(n) for n in minimum.split(".")):
     hello({"python": version})
     sys.exit(3)
 import glob, shutil, time
-name, where, need, runtime = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[5]
-runtime = None if runtime == "-" else runtime
+name, where, need = sys.argv[1], sys.argv[2], int(sys.argv[3])
 SHM, TMP, SPARE = "/dev/shm", "/tmp", 16 << 20
 def shm_unfit():
     """Why /dev/shm cannot take this run, or None when it can."""
@@ -271,20 +289,6 @@ try:
                 shutil.rmtree(stale, ignore_errors=True)
         except Exception:
             pass
-    unpack = make_unpacker(sys.stdin.buffer, here)
-    try:
-        sizes = [int(n) for n in sys.stdin.buffer.readline().split()]
-        for size in sizes:
-            unpack(size)
-        conf = os.path.join(here, "conf", "minion")
-        with open(conf) as f:
-            text = f.read().replace("${RUN_DIR_MARK}", here).replace("${CACHE_DIR_MARK}", cache)
-        with open(conf, "w") as f:
-            f.write(text)
-    except Exception as error:
-        setup_error("could not unpack Salt into %s: %s" % (here, getattr(error, "strerror", None) or error))
-    # Salt reads nothing from the engine: give it an empty stdin, as a minion has.
-    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     if os.environ.get("SHELL") and not os.access(os.environ["SHELL"], os.X_OK):
         os.environ["SHELL"] = "/bin/sh"
     import pwd
@@ -311,11 +315,18 @@ try:
         import zipimport
         invalidate = zipimport.zipimporter.invalidate_caches
         zipimport.zipimporter.invalidate_caches = lambda self: None if self.archive.startswith(lib + os.sep) else invalidate(self)
-    sys.path[0:0] = [os.path.join(here, "pyall"), os.path.join(here, "py3")]
-    from salt.scripts import salt_call
-    sys.argv = ["salt-call", "-c", os.path.join(here, "conf")] + sys.argv[6:]
-    salt_call()
-    code = 0
+    unpack = make_unpacker(sys.stdin.buffer, here)
+    try:
+        sizes = [int(n) for n in sys.stdin.buffer.readline().split()]
+        for size in sizes:
+            unpack(size)
+        conf = os.path.join(here, "conf", "minion")
+        with open(conf) as f:
+            text = f.read().replace("${RUN_DIR_MARK}", here).replace("${CACHE_DIR_MARK}", cache)
+        with open(conf, "w") as f:
+            f.write(text)
+    except Exception as error:
+        setup_error("could not unpack Salt into %s: %s" % (here, getattr(error, "strerror", None) or error))${body}
 except SystemExit as exit:
     code = exit.code
 finally:
@@ -328,6 +339,7 @@ finally:
         shutil.rmtree(runtime, ignore_errors=True)
 sys.exit(code)
 `;
+}
 
 /**
  * Container: argv[1] = the run directory's name, under /dev/shm or /tmp; argv[2:] = other directories
