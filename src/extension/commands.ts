@@ -222,7 +222,7 @@ function applyCommand(mode: { test: boolean; highstate: boolean }): CommandFacto
         ctx.log(`--- ${new Date().toISOString()} ${mode.test ? 'test ' : ''}${label} on ${container.name} (state root ${target.tree.stateRoot}${target.tree.pillarRoot ? `, pillar root ${target.tree.pillarRoot}` : ''}, saltenv ${settings.saltenv})`);
         const title = `Salt Containers: ${mode.test ? 'testing' : 'applying'} ${label} on ${container.name}`;
         const run = await ctx.withRunProgress(title, (control) => {
-          const applyOptions = { ...control, test: mode.test, saltenv: settings.saltenv, python: settings.python };
+          const applyOptions = { ...control, test: mode.test, saltenv: settings.saltenv };
           return target.highstate ? runner.highstate(container.name, target.tree, applyOptions) : runner.apply(container.name, target.mods, target.tree, applyOptions);
         }, options?.signal);
         await ctx.showStateRun(run, target.tree.stateRoot);
@@ -286,7 +286,7 @@ async function callInContainer(
   try {
     const runner = await ctx.engines.runner(container.engineKey);
     ctx.log(`--- ${new Date().toISOString()} ${call.logLine} on ${container.name}`);
-    const run = await ctx.withRunProgress(`Salt Containers: ${call.title}`, (control) => runner.call(container.name, call.fn, call.args, call.kwargs, call.roots, { ...control, saltenv: call.saltenv, python: runSettings().python }), signal);
+    const run = await ctx.withRunProgress(`Salt Containers: ${call.title}`, (control) => runner.call(container.name, call.fn, call.args, call.kwargs, call.roots, { ...control, saltenv: call.saltenv }), signal);
     await showCall(ctx, run, container.name);
     return run;
   } catch (error) {
@@ -355,7 +355,7 @@ const buildImage: CommandFactory = (ctx) => async (arg?: unknown, options?: Buil
     const runner = await ctx.engines.runner(engineKey);
     ctx.log(`--- ${new Date().toISOString()} build ${tag} from ${baseImage} with ${target.mods.join(', ')}`);
     const run: BuildRun = await ctx.withRunProgress(`Salt Containers: building ${tag}`, (control) =>
-      runner.build(target.mods, target.tree, { ...control, baseImage, tag, saltenv: settings.saltenv, commitOnFailure: settings.commitOnFailure, python: settings.python }),
+      runner.build(target.mods, target.tree, { ...control, baseImage, tag, saltenv: settings.saltenv, commitOnFailure: settings.commitOnFailure }),
       options?.signal,
     );
     await ctx.showStateRun(run, target.tree.stateRoot);

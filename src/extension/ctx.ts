@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { AnyRun, BuildRun, RunControl, RunError, RunStage, StateRun } from '../engine';
-import { section } from './config';
+import { runSettings, section } from './config';
 import { RunDiagnostics } from './diagnostics';
 import { Engines, loadRuntime } from './engines';
 import { errorWithHint } from './format';
@@ -92,6 +92,8 @@ export class Ctx implements vscode.Disposable {
             signal: abort.signal,
             onStage: (stage) => progress.report({ message: stageLabels[stage] ?? stage }),
             log: (line) => this.log(line),
+            // Every run of the extension goes through here: the Python setting too.
+            python: runSettings().python,
           });
         } finally {
           cancel.dispose();
