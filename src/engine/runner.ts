@@ -11,8 +11,8 @@ import type { DockerEngine } from './docker/engine';
 import { retcodeOf, type BuildRun, type CallRun, type StateRun } from './results/model';
 import { parseCall, parseStateRun } from './results/parse';
 import { SaltCallRunner } from './run';
-import type { PythonRuntimeSetting } from './runtime/choose';
 import type { SaltSource } from './salt/source';
+import type { PythonRuntimeSetting } from './runtime/choose';
 
 export interface SaltTree {
   /** file_roots: the folder holding top.sls and the SLS files. */
