@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BUILD_LABELS, DockerEngine, SaltRunner, SaltSource } from '../../src/engine';
-import { BUSYBOX_IMAGE, DEBIAN_IMAGE, FIXTURES, PY3_IMAGE, topLayerPaths, uniqueName } from '../support/containers';
+import { BUSYBOX_IMAGE, DEBIAN_IMAGE, FIXTURES, MUSL_IMAGE, PY3_IMAGE, topLayerPaths, uniqueName } from '../support/containers';
 
 const engine = new DockerEngine();
 const runner = new SaltRunner(engine, new SaltSource());
@@ -112,7 +112,7 @@ describe('build', () => {
     await assert.rejects(engine.inspectImage(tag), /not found/);
   });
 
-  for (const from of [DEBIAN_IMAGE, BUSYBOX_IMAGE]) {
+  for (const from of [DEBIAN_IMAGE, BUSYBOX_IMAGE, MUSL_IMAGE]) {
     it(`builds from ${from} (no Python) the same way: the image holds the states' effect and no Python, Salt or runtime`, async () => {
       const tag = `${uniqueName('sc-it-nopython')}:1`;
       made.push(tag);
@@ -125,7 +125,7 @@ describe('build', () => {
       const baseConfig = (await engine.inspectImage(from)).Config;
       assert.deepEqual(image.Config.Cmd, baseConfig.Cmd);
       assert.deepEqual(image.Config.Env, baseConfig.Env);
-      assert.equal(await runImage(tag, ['cat', '/srv/built-marker']), `built by built on${from === DEBIAN_IMAGE ? ' Debian' : ''}\n`);
+      assert.equal(await runImage(tag, ['cat', '/srv/built-marker']), `built by built on${{ [DEBIAN_IMAGE]: ' Debian', [MUSL_IMAGE]: ' musl userland' }[from] ?? ''}\n`);
     });
   }
 
