@@ -74,21 +74,6 @@ debootstrap_image "$PY3_IMAGE" bookworm
 # Another Python than the Salt venv's 3.11 (Debian 13: 3.13), for the runs that ship Salt to a different Python.
 [ -n "$MAIN_ONLY" ] || debootstrap_image "$PY313_IMAGE" trixie
 
-step "image $NOPY_IMAGE"
-if docker image inspect "$NOPY_IMAGE" >/dev/null 2>&1; then
-  done_ "present"
-else
-  apt_install busybox-static
-  rootfs=$(mktemp -d "$CACHE/rootfs.XXXXXX")
-  mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/etc"
-  cp /bin/busybox "$rootfs/bin/busybox"
-  for applet in sh sleep ls cat rm mkdir; do ln -s busybox "$rootfs/bin/$applet"; done
-  chmod 1777 "$rootfs/tmp"
-  tar -C "$rootfs" -c . | docker import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' - "$NOPY_IMAGE" >/dev/null
-  rm -rf "$rootfs"
-  done_ "built from busybox"
-fi
-
 # Images without a Python Salt can use, for the bundled runtime (src/engine/runtime): tests only.
 if [ -z "$MAIN_ONLY" ]; then
   # Debian 12 minbase without python3, like the official debian:12; and Debian 11, whose Python 3.9 is
@@ -146,6 +131,21 @@ if [ -z "$MAIN_ONLY" ]; then
   step "bundled python runtime"
   [ -f "$(dirname "$0")/../out/src/engine/runtime/build.js" ] || node "$(dirname "$0")/build.mjs"
   done_ "$(node "$(dirname "$0")/build-runtime.mjs" amd64 arm64)"
+fi
+
+step "image $NOPY_IMAGE"
+if docker image inspect "$NOPY_IMAGE" >/dev/null 2>&1; then
+  done_ "present"
+else
+  apt_install busybox-static
+  rootfs=$(mktemp -d "$CACHE/rootfs.XXXXXX")
+  mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/etc"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for applet in sh sleep ls cat rm mkdir; do ln -s busybox "$rootfs/bin/$applet"; done
+  chmod 1777 "$rootfs/tmp"
+  tar -C "$rootfs" -c . | docker import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' - "$NOPY_IMAGE" >/dev/null
+  rm -rf "$rootfs"
+  done_ "built from busybox"
 fi
 
 step "salt"
