@@ -33,8 +33,8 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
 }
 
 const containers: string[] = [];
-async function newContainer(): Promise<string> {
-  const id = await engine.createContainer(IMAGE, { keepAlive: ['sleep', 'infinity'], labels: { 'io.salt-containers.bench': '1' } });
+async function newContainer(image = IMAGE): Promise<string> {
+  const id = await engine.createContainer(image, { keepAlive: ['sleep', 'infinity'], labels: { 'io.salt-containers.bench': '1' } });
   await engine.startContainer(id);
   containers.push(id);
   return id;
@@ -207,6 +207,30 @@ async function main(): Promise<void> {
   }
   const buildFloor = median(floorCold) + median(commits) + median(lifecycles);
 
+  // An image without Python (Debian 12 minbase: the engine brings its runtime) against the Python
+  // image, turn about, cold and warm. Target: <= 1.5x.
+  const NOPYTHON_IMAGE = 'salt-containers-test:debian';
+  const applyWith = async (runner: SaltRunner, container: string, python: 'container' | 'bundled') => {
+    const run = await runner.apply(container, [SLS], TREE);
+    if (run.retcode !== 0 || run.python?.kind !== python) throw new Error(`engine run failed or used the ${run.python?.kind} Python: ${JSON.stringify(run.errors)}`);
+  };
+  const runtimeRuns = { pythonCold: [] as number[], bundledCold: [] as number[], pythonWarm: [] as number[], bundledWarm: [] as number[] };
+  await applyWith(new SaltRunner(engine, source), await newContainer(NOPYTHON_IMAGE), 'bundled'); // builds the runtime if the cache has none
+  for (let i = 0; i < RUNS; i++) {
+    const withPython = await newContainer();
+    runtimeRuns.pythonCold.push((await timed(() => applyWith(new SaltRunner(engine, source), withPython, 'container')))[0]);
+    const without = await newContainer(NOPYTHON_IMAGE);
+    runtimeRuns.bundledCold.push((await timed(() => applyWith(new SaltRunner(engine, source), without, 'bundled')))[0]);
+  }
+  const [warmPython, warmBundled] = [await newContainer(), await newContainer(NOPYTHON_IMAGE)];
+  const runtimeRunner = new SaltRunner(engine, source);
+  await applyWith(runtimeRunner, warmPython, 'container');
+  await applyWith(runtimeRunner, warmBundled, 'bundled');
+  for (let i = 0; i < RUNS; i++) {
+    runtimeRuns.pythonWarm.push((await timed(() => applyWith(runtimeRunner, warmPython, 'container')))[0]);
+    runtimeRuns.bundledWarm.push((await timed(() => applyWith(runtimeRunner, warmBundled, 'bundled')))[0]);
+  }
+
   console.log('\nmedians');
   row('floor: salt-call, thin already there, cold', median(floorCold));
   row('engine apply, cold (new container)', median(engineCold), `${(median(engineCold) / median(floorCold)).toFixed(2)}x floor (target <= 1.3x)`);
@@ -217,6 +241,12 @@ async function main(): Promise<void> {
   row('watch: saved edit to its result', median(watchTimes), `${(median(watchTimes) / median(cliCold)).toFixed(2)}x cold CLI apply (target <= 0.4x)`);
   row('floor build: create + cold salt-call + commit + rm', buildFloor);
   row('engine build', median(builds), `${(median(builds) / buildFloor).toFixed(2)}x floor (target <= 1.5x)`);
+  const ratio = (a: number[], b: number[]) => `${(median(a) / median(b)).toFixed(2)}x the Python image (target <= 1.5x)`;
+  row(`engine apply on ${IMAGE}, cold`, median(runtimeRuns.pythonCold));
+  row(`engine apply on ${NOPYTHON_IMAGE} (bundled), cold`, median(runtimeRuns.bundledCold), ratio(runtimeRuns.bundledCold, runtimeRuns.pythonCold));
+  row(`engine apply on ${IMAGE}, warm`, median(runtimeRuns.pythonWarm));
+  row(`engine apply on ${NOPYTHON_IMAGE} (bundled), warm`, median(runtimeRuns.bundledWarm), ratio(runtimeRuns.bundledWarm, runtimeRuns.pythonWarm));
+  console.log(`  raw (ms): ${Object.entries(runtimeRuns).map(([name, ms]) => `${name} ${ms.map(Math.round)}`).join(', ')}`);
 
   // Salt's own docker module, where it runs (needs the `docker` Python package in the Salt venv).
   if (!args.includes('--no-salt-docker')) {

@@ -4,6 +4,9 @@
 #   - test images: salt-containers-test:py3 (Debian bookworm minbase + python3, no Salt),
 #     salt-containers-test:py3.13 (the same from Debian trixie: another Python than Salt's) and
 #     salt-containers-test:nopython (busybox only), built with debootstrap / docker import, skipped when present
+#   - for the bundled Python runtime: salt-containers-test:debian (bookworm minbase, no python3),
+#     :py3.9 (bullseye + its python3 3.9), :busybox (busybox-static, no libc), :musl (musl + busybox);
+#     the runtime itself for amd64 and arm64, in the cache
 #   - Salt: the pinned version from PyPI in a venv of the cache, by the product's own installer
 #   - for the engine tests: Podman's API and a second dockerd with TLS, with the test images (setup-engines.sh)
 # With --main, only what `npm start` needs: the images only tests use are left out.
@@ -47,9 +50,10 @@ else
   done_ "started dockerd ($(docker version --format '{{.Server.Version}}'))"
 fi
 
-# debootstrap_image IMAGE SUITE: Debian SUITE minbase + python3 (no Salt), imported as IMAGE.
+# debootstrap_image IMAGE SUITE [INCLUDE]: Debian SUITE minbase + INCLUDE (default python3; "" for
+# none, like the official image), no Salt, imported as IMAGE.
 debootstrap_image() {
-  local image=$1 suite=$2 rootfs
+  local image=$1 suite=$2 include=${3-python3} rootfs
   step "image $image"
   if docker image inspect "$image" >/dev/null 2>&1; then
     done_ "present"
@@ -58,18 +62,77 @@ debootstrap_image() {
   apt_install debootstrap
   rootfs=$(mktemp -d "$CACHE/rootfs.XXXXXX")
   mkdir -p "$CACHE/debootstrap-debs-$suite"
-  debootstrap --variant=minbase --include=python3 --cache-dir="$CACHE/debootstrap-debs-$suite" \
+  debootstrap --variant=minbase ${include:+--include=$include} --cache-dir="$CACHE/debootstrap-debs-$suite" \
     "$suite" "$rootfs" http://deb.debian.org/debian >"$CACHE/debootstrap-$suite.log" 2>&1 \
     || { tail -20 "$CACHE/debootstrap-$suite.log" >&2; rm -rf "$rootfs"; exit 1; }
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
   tar -C "$rootfs" -c . | docker import -c 'CMD ["/bin/bash"]' - "$image" >/dev/null
   rm -rf "$rootfs"
-  done_ "built with debootstrap ($suite)"
+  done_ "built with debootstrap ($suite${include:+ + $include})"
 }
 
 debootstrap_image "$PY3_IMAGE" bookworm
 # Another Python than the Salt venv's 3.11 (Debian 13: 3.13), for the runs that ship Salt to a different Python.
 [ -n "$MAIN_ONLY" ] || debootstrap_image "$PY313_IMAGE" trixie
+
+# Images without a Python Salt can use, for the bundled runtime (src/engine/runtime): tests only.
+if [ -z "$MAIN_ONLY" ]; then
+  # Debian 12 minbase without python3, like the official debian:12; and Debian 11, whose Python 3.9 is
+  # older than Salt 3008 runs on.
+  debootstrap_image salt-containers-test:debian bookworm ""
+  debootstrap_image salt-containers-test:py3.9 bullseye
+
+  # busybox_rootfs DIR: busybox-static with every applet linked, and the accounts, like the official
+  # busybox image: no libc at all.
+  busybox_rootfs() {
+    local rootfs=$1 applet
+    mkdir -p "$rootfs"/{bin,etc,root,home,tmp,var/spool/mail,var/www}
+    cp /bin/busybox "$rootfs/bin/busybox"
+    for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"; done
+    printf '%s\n' root:x:0:0:root:/root:/bin/sh daemon:x:1:1:daemon:/usr/sbin:/bin/false bin:x:2:2:bin:/bin:/bin/false \
+      sys:x:3:3:sys:/dev:/bin/false www-data:x:33:33:www-data:/var/www:/bin/false nobody:x:65534:65534:nobody:/home:/bin/false >"$rootfs/etc/passwd"
+    printf '%s\n' root:x:0: daemon:x:1: bin:x:2: sys:x:3: www-data:x:33: users:x:100: nogroup:x:65534: >"$rootfs/etc/group"
+    chmod 1777 "$rootfs/tmp"
+    chmod 700 "$rootfs/root"
+  }
+
+  step "image salt-containers-test:busybox"
+  if docker image inspect salt-containers-test:busybox >/dev/null 2>&1; then
+    done_ "present"
+  else
+    apt_install busybox-static
+    rootfs=$(mktemp -d "$CACHE/rootfs.XXXXXX")
+    busybox_rootfs "$rootfs"
+    tar -C "$rootfs" -c . | docker import -c 'CMD ["sh"]' -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - salt-containers-test:busybox >/dev/null
+    rm -rf "$rootfs"
+    done_ "built from busybox-static"
+  fi
+
+  # A musl userland (as Alpine lays it out): Debian's musl as the only libc, busybox as the tools.
+  step "image salt-containers-test:musl"
+  if docker image inspect salt-containers-test:musl >/dev/null 2>&1; then
+    done_ "present"
+  else
+    apt_install busybox-static musl
+    rootfs=$(mktemp -d "$CACHE/rootfs.XXXXXX")
+    busybox_rootfs "$rootfs"
+    arch=$(uname -m)
+    mkdir -p "$rootfs/lib" "$rootfs/usr/bin"
+    cp "/usr/lib/$arch-linux-musl/libc.so" "$rootfs/lib/ld-musl-$arch.so.1"
+    ln -s "ld-musl-$arch.so.1" "$rootfs/lib/libc.musl-$arch.so.1"
+    ln -s "/lib/ld-musl-$arch.so.1" "$rootfs/usr/bin/ldd" # musl's loader is its ldd, as on Alpine
+    version=$(dpkg-query -W -f='${Version}' musl)
+    printf '%s\n' 'NAME="musl userland"' 'ID=musl' "VERSION_ID=${version%%-*}" "PRETTY_NAME=\"musl ${version%%-*} with busybox\"" >"$rootfs/etc/os-release"
+    tar -C "$rootfs" -c . | docker import -c 'CMD ["sh"]' -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - salt-containers-test:musl >/dev/null
+    rm -rf "$rootfs"
+    done_ "built from musl $version + busybox-static"
+  fi
+
+  # The bundled Python runtime itself (what a run builds on first use), for amd64 and arm64.
+  step "bundled python runtime"
+  [ -f "$(dirname "$0")/../out/src/engine/runtime/build.js" ] || node "$(dirname "$0")/build.mjs"
+  done_ "$(node "$(dirname "$0")/build-runtime.mjs" amd64 arm64)"
+fi
 
 step "image $NOPY_IMAGE"
 if docker image inspect "$NOPY_IMAGE" >/dev/null 2>&1; then

@@ -1,5 +1,6 @@
 /** The CLI's command line: verbs, options and their checks. Pure: no I/O, unit-tested. */
 import { parseArgs } from 'node:util';
+import { PYTHON_RUNTIME_SETTINGS, type PythonRuntimeSetting } from '../engine/runtime/choose';
 
 export const USAGE = `salt-containers: apply Salt states in Docker containers, with Salt injected for the run and removed after
 
@@ -22,6 +23,8 @@ options:
   --from IMAGE         build: the base image
   --tag TAG            build: the image to make (repo[:tag])
   --commit-on-failure  build: commit a failed run as TAG-failed for inspection
+  --python WHICH       the Python that runs Salt in the container: auto (default: the container's
+                       when Salt supports it, else one Salt Containers brings), container, bundled
   --install-salt       when this machine has no Python with Salt, install the pinned Salt from PyPI
                        into the cache first (on a terminal you are asked instead)
   --matrix FILE        test: salt-containers.yml or kitchen.yml (default: salt-containers.yml, else
@@ -62,6 +65,8 @@ export interface CliCommand {
   from?: string;
   tag?: string;
   commitOnFailure: boolean;
+  /** --python: which Python runs Salt in the container (undefined: auto). */
+  python?: PythonRuntimeSetting;
   /** Install the pinned Salt into the cache when no Python with Salt is found. */
   installSalt: boolean;
   /** The engine's address (--host), as DOCKER_HOST spells it. */
@@ -104,6 +109,7 @@ export function parseCommandLine(argv: string[]): Parsed {
         from: { type: 'string' },
         tag: { type: 'string', short: 't' },
         'commit-on-failure': { type: 'boolean' },
+        python: { type: 'string' },
         'install-salt': { type: 'boolean' },
         host: { type: 'string', short: 'H' },
         context: { type: 'string' },
@@ -141,6 +147,7 @@ export function parseCommandLine(argv: string[]): Parsed {
     from: values.from,
     tag: values.tag,
     commitOnFailure: values['commit-on-failure'] ?? false,
+    python: values.python as PythonRuntimeSetting | undefined,
     installSalt: values['install-salt'] ?? false,
     host: values.host,
     context: values.context,
@@ -199,5 +206,6 @@ export function parseCommandLine(argv: string[]): Parsed {
   }
   // As the docker CLI: one or the other names the engine.
   if (command.host && command.context) problem = 'conflicting options: give --host or --context, not both';
+  if (command.python !== undefined && !PYTHON_RUNTIME_SETTINGS.includes(command.python)) problem ??= `--python takes ${PYTHON_RUNTIME_SETTINGS.join(', ')} (got ${command.python})`;
   return problem ? { kind: 'usage-error', message: problem } : { kind: 'command', command };
 }

@@ -57,7 +57,7 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
   });
   // Stages go to a terminal's stderr only: stdout is for the result, which scripts read.
   const control = { signal: controller.signal, log, onStage: process.stderr.isTTY && !command.json ? (stage: string) => process.stderr.write(`… ${stage}\n`) : undefined };
-  const options = { ...control, test: command.test, saltenv: command.saltenv };
+  const options = { ...control, test: command.test, saltenv: command.saltenv, python: command.python };
   await offerSalt(source, command, controller.signal);
 
   if (command.verb === 'watch') {
@@ -89,7 +89,7 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
       run = await runner.highstate(command.container!, tree, options);
       break;
     case 'call':
-      run = await runner.call(command.container!, command.fn!, command.args, command.kwargs, tree, control);
+      run = await runner.call(command.container!, command.fn!, command.args, command.kwargs, tree, { ...control, python: command.python });
       break;
     case 'build':
       run = await runner.build(command.mods, tree, { ...options, baseImage: command.from!, tag: command.tag!, commitOnFailure: command.commitOnFailure });

@@ -11,7 +11,7 @@ import type { BuildOptions, SaltTree } from './runner';
 /** Labels a built image carries. */
 export const BUILD_LABELS = { sls: 'io.salt-containers.sls', saltVersion: 'io.salt-containers.salt-version', baseImage: 'io.salt-containers.base-image' } as const;
 
-/** Ways to keep a container up whatever its image does: coreutils' sleep, else Python (which Salt needs anyway). */
+/** Ways to keep a container up whatever its image does: sleep (coreutils, busybox), else the image's Python. */
 const KEEP_ALIVE = [
   ['sleep', 'infinity'],
   ['python3', '-c', 'import signal; signal.pause()'],
@@ -77,7 +77,11 @@ export async function buildImage(engine: DockerEngine, apply: ApplyFn, mods: str
   try {
     containerId = await startKeptAlive(engine, options.baseImage, { labels: { 'io.salt-containers.build': options.tag } }, (line) => log(`build: ${line}`));
     if (!containerId) {
-      return fail({ kind: 'no-python', message: `image ${options.baseImage} has no Python 3: Salt needs python3 in the image`, hint: 'Use a base image with python3 installed.' });
+      return fail({
+        kind: 'salt',
+        message: `image ${options.baseImage} has neither sleep nor python3 to keep the build container running`,
+        hint: 'Build from an image with a sleep command (coreutils or busybox), e.g. one that adds busybox-static.',
+      });
     }
     const run = await apply(containerId, mods, tree, options);
     const failed = run.retcode !== 0;

@@ -8,6 +8,7 @@ export * from './results/model';
 export * from './runner';
 export * from './salt/source';
 export * from './salt/install';
+export * from './runtime';
 export * from './build';
 export * from './results/parse';
 export * from './session/session';

@@ -4,14 +4,20 @@
  * the run's bundle and the cached thin into its stdin; it unpacks them, runs salt-call with an argv
  * array and a clean environment, and removes its directory on the way out. When it could not (cancel,
  * container stopped, the exec lost), the engine kills what is left and removes it here.
+ * The entry point runs with the container's Python when it has one the Salt source supports; else
+ * (or when asked) the engine first uploads its own Python runtime (runtime/) and runs it with that.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { bundleBytes } from './bundle';
-import { DockerEngine, type ExecInput } from './docker/engine';
+import { DockerEngine, type ExecInput, type ExecResult } from './docker/engine';
 import { runErrorFrom } from './failures';
-import type { RawOutput, RunError } from './results/model';
+import type { PythonUsed, RawOutput, RunError } from './results/model';
 import type { RunControl, SaltTree } from './runner';
+import { buildRuntime, type BundledRuntime } from './runtime/build';
+import { chooseRuntime, minimumPython, runtimePlaces, type PythonSeen, type RuntimeChoice } from './runtime/choose';
+import { RuntimeBuildError } from './runtime/debian';
+import { placeRuntime } from './runtime/ship';
 import { CACHE_DIR_MARK, CLEANUP, HELLO, RUN, RUN_DIR_MARK, SETUP_ERROR } from './salt/scripts';
 import { SaltSource, type Thin } from './salt/source';
 
@@ -26,6 +32,8 @@ export interface SaltCallSpec {
 export interface SaltCallOutcome {
   container: { id: string; name: string };
   saltVersion?: string;
+  /** The Python that ran Salt. */
+  python?: PythonUsed;
   raw?: RawOutput;
   /** Set when the run could not produce Salt output at all (engine, container, Python, cancel). */
   error?: RunError;
@@ -45,6 +53,8 @@ export const SALT_OPTIONS = ['--local', '--retcode-passthrough', '--out', 'json'
 export const ROOT = '0:0';
 /** The environment of the entry point (and of Salt under it). */
 export const RUN_ENV = [CLEAN_PATH, 'LANG=C.UTF-8', 'LC_ALL=C.UTF-8', 'HOME=/root', 'PYTHONDONTWRITEBYTECODE=1', 'PYTHONIOENCODING=utf-8'];
+/** How the bundled interpreter starts: isolated from the image's PYTHON* variables (-I), writing no bytecode (-B). */
+const BUNDLED_FLAGS = ['-I', '-B'];
 
 /** What the entry point says first: where the run lives (none from a Python 2) and which Python runs it. */
 interface Hello {
@@ -54,7 +64,11 @@ interface Hello {
 
 /** Thrown inside a run to end it with a RunError. */
 class RunFailure extends Error {
-  constructor(readonly error: RunError) {
+  constructor(
+    readonly error: RunError,
+    /** Salt's output, when it got as far as printing some. */
+    readonly raw?: RawOutput,
+  ) {
     super(error.message);
   }
 }
@@ -63,9 +77,41 @@ function asRunError(error: unknown): RunError {
   return error instanceof RunFailure ? error.error : runErrorFrom(error);
 }
 
+/** One Python to try in the container: the argv that starts it, and, for the bundled one, its directory there. */
+interface Interpreter {
+  argv: string[];
+  runtime?: { dir: string; runtime: BundledRuntime };
+}
+
+/** What one try of the entry point came to. */
+type Attempt = { kind: 'absent' } | { kind: 'too-old'; version: string } | { kind: 'ran'; result: ExecResult; hello: Required<Hello> };
+
+/** What a run knows while it runs (for its tries and its cleanup). */
+interface RunState {
+  spec: SaltCallSpec;
+  control: RunControl;
+  log: (line: string) => void;
+  container: { id: string; name: string };
+  runName: string;
+  where: string;
+  need: number;
+  minimum: string;
+  bundle: Buffer;
+  thin: Thin;
+  notes: string[];
+  /** The interpreter the cleanup runs, and the run's directories beyond the entry point's own. */
+  cleanup?: { argv: string[]; dirs: string[] };
+}
+
 export class SaltCallRunner {
   /** The Python each image ran with (by image id), tried first. */
   readonly pythons = new Map<string, string>();
+  /** Images that ran with the bundled runtime in auto mode (by image id): why (they have no Python to try). */
+  private readonly bundledImages = new Map<string, string>();
+  /** Each image's architecture (by image id). */
+  private readonly arches = new Map<string, string>();
+  /** The bundled runtime by architecture, built once. */
+  private readonly runtimes = new Map<string, Promise<BundledRuntime>>();
 
   constructor(
     readonly engine: DockerEngine,
@@ -78,16 +124,10 @@ export class SaltCallRunner {
     const log = control.log ?? (() => undefined);
     let container = { id: spec.container, name: spec.container };
     let saltVersion: string | undefined;
-    // Chosen here, so a cleanup knows the directory even if the entry point never said where it is.
-    const runName = `salt-containers.${randomBytes(8).toString('hex')}`;
-    // True while the entry point (run by `python`) may have left a directory it will not remove itself.
-    let leftover = false;
-    let python = PYTHON_CANDIDATES[0];
     let raw: RawOutput | undefined;
-    const notes: string[] = [];
-    const cancelled = () => control.signal?.aborted === true;
+    let state: RunState | undefined;
     const checkCancel = () => {
-      if (cancelled()) throw new RunFailure({ kind: 'cancelled', message: 'cancelled: nothing more was run' });
+      if (control.signal?.aborted) throw new RunFailure({ kind: 'cancelled', message: 'cancelled: nothing more was run' });
     };
     try {
       control.onStage?.('preparing');
@@ -102,72 +142,170 @@ export class SaltCallRunner {
       const bundle = await bundleBytes({ runDir: RUN_DIR_MARK, cacheDir: CACHE_DIR_MARK, tree: spec.tree, minionId: container.name, saltenv: spec.saltenv ?? 'base' });
       // Room the run takes: the bundle, and the thin's sources or its bytecode (about the same for every Python).
       const need = bundle.length + Math.max(thin.bytes, (await this.salt.bytecode(thin.pythonVersion))?.bytes ?? 0);
-      const known = this.pythons.get(details.Image);
-      const candidates = known ? [known, ...PYTHON_CANDIDATES.filter((p) => p !== known)] : PYTHON_CANDIDATES;
+      // Chosen here, so a cleanup knows the directory even if the entry point never said where it is.
+      const runName = `salt-containers.${randomBytes(8).toString('hex')}`;
+      state = { spec, control, log, container, runName, where, need, minimum: minimumPython(thin.saltVersion), bundle, thin, notes: [] };
       checkCancel();
 
       control.onStage?.('injecting');
-      const env = RUN_ENV;
-      for (const candidate of candidates) {
-        python = candidate;
-        const argv = [python, '-c', RUN, runName, where, String(need), ...SALT_OPTIONS, '--', ...spec.args];
-        log(`exec ${container.name}: ${JSON.stringify([python, '-c', '<salt-containers entry point>', ...argv.slice(3)])}`);
-        leftover = true;
-        // As root, like a minion: states install packages and manage services (they drop privileges with runas).
-        const result = await this.engine.exec(container.id, argv, {
-          env,
-          user: ROOT,
-          signal: control.signal,
-          input: async (io) => {
-            const hello = greeting(await io.firstLine());
-            if (!hello?.dir) return; // not our entry point talking, or not a Python 3: it stops by itself
-            await this.send(io, hello.python, bundle, thin, log, notes);
-            control.onStage?.('running');
-          },
-        });
-        // The entry point removes its directory unless it was killed or never finished.
-        leftover = result.exitCode === null || result.exitCode >= 128;
-        checkCancel();
-        const hello = greeting(result.stdout.split('\n', 1)[0]);
-        if (!hello) {
-          // Only "no such program" means this candidate is absent; anything else (the container stopping
-          // under us, the runtime failing, the entry point failing) must not be reported as a missing Python.
-          const output = `${result.stdout}${result.stderr}`;
-          log(`${python}: exit ${result.exitCode} ${output.trim()}`);
-          if (/executable file not found|no such file or directory/i.test(output) || result.exitCode === 127) continue;
-          await this.failedToStart(container, python, result);
+      const setting = control.python ?? 'auto';
+      const seen: PythonSeen[] = [];
+      const bundledBefore = this.bundledImages.get(details.Image);
+      let choice: RuntimeChoice | undefined = setting === 'auto' && bundledBefore ? { kind: 'bundled', reason: bundledBefore } : undefined;
+      if (setting !== 'bundled' && !choice) {
+        const known = this.pythons.get(details.Image);
+        const candidates = known ? [known, ...PYTHON_CANDIDATES.filter((p) => p !== known)] : PYTHON_CANDIDATES;
+        let present: Set<string> | undefined;
+        for (const python of candidates) {
+          if (present && !present.has(python)) {
+            seen.push({ python });
+            continue;
+          }
+          const attempt = await this.attempt(state, { argv: [python] });
+          if (attempt.kind === 'ran') {
+            this.pythons.set(details.Image, python);
+            return await this.outcome(state, attempt, { kind: 'container', version: attempt.hello.python, path: python }, started);
+          }
+          seen.push({ python, version: attempt.kind === 'too-old' ? attempt.version : undefined });
+          // The first is missing: ask the engine which of the others exist (no exec each) before trying them.
+          if (attempt.kind === 'absent') present ??= await this.existing(container.id, candidates.slice(candidates.indexOf(python) + 1));
         }
-        if (!hello!.dir) {
-          log(`${python} is Python ${hello!.python}`);
-          continue;
-        }
-        this.pythons.set(details.Image, python);
-        const stdout = result.stdout.slice(result.stdout.indexOf('\n') + 1);
-        raw = { argv: ['salt-call', '-c', `${hello!.dir}/conf`, ...SALT_OPTIONS, '--', ...spec.args], stdout, stderr: result.stderr, exitCode: result.exitCode };
-        log(`exit ${result.exitCode ?? '(none)'} in ${hello!.dir}; stdout ${stdout.length} bytes; stderr:\n${result.stderr.trimEnd()}`);
-        log(`stdout:\n${stdout.trimEnd()}`);
-        const setupError = setupErrorOf(result.stderr);
-        if (setupError) throw new RunFailure({ kind: 'salt', message: setupError, hint: ROOM_HINT });
-        if (result.exitCode === null || result.exitCode >= 128) {
-          const gone = await this.containerGone(container);
-          if (gone) throw new RunFailure({ kind: 'container-gone', message: `Salt did not finish: container ${gone} while it ran`, hint: 'Keep the container running during the run.' });
-        }
-        if (result.inputError && result.exitCode !== 0) log(`sending to the entry point failed: ${result.inputError.message}`);
-        return { container, saltVersion, raw, durationMs: Date.now() - started, ...(notes.length ? { notes } : {}) };
       }
-      throw new RunFailure({
+      choice ??= chooseRuntime(setting, seen, { image: details.Config.Image, saltVersion: thin.saltVersion, minimum: state.minimum });
+      if (choice.kind === 'none') throw new RunFailure({ kind: 'no-python', message: choice.message, hint: choice.hint });
+      if (choice.kind === 'container') throw new RunFailure({ kind: 'salt', message: `${choice.python} in the container did not run the entry point` }); // not reached: a usable one ran above
+      if (setting === 'auto') this.bundledImages.set(details.Image, choice.reason);
+
+      const readOnly = new RunFailure({
         kind: 'no-python',
-        message: `image ${details.Config.Image} has no Python 3: Salt needs python3 in the image`,
-        hint: 'Use an image with python3 installed (e.g. add `RUN apt-get install -y python3` to its Dockerfile).',
+        message: `container ${container.name} has a read-only root filesystem and ${choice.reason}: there is no place the bundled Python can run from (/dev/shm and tmpfs mounts are noexec)`,
+        hint: 'Run the container without --read-only, or use an image with python3 (the run then needs only a writable /dev/shm or /tmp).',
       });
+      if ('readOnly' in runtimePlaces(details)) throw readOnly; // before building a runtime it could not use
+      const runtime = await this.runtime(details.Image, control);
+      checkCancel();
+      const shipStarted = Date.now();
+      const shipped = await placeRuntime(this.engine, details, runtime, `${runName}.python`);
+      if ('readOnly' in shipped) throw readOnly;
+      if ('tried' in shipped) throw new RunFailure({ kind: 'no-python', message: `container ${container.name} has no directory on its root filesystem for the bundled Python (tried ${shipped.tried.join(', ')})` });
+      const bundled = { argv: [shipped.python, ...BUNDLED_FLAGS], runtime: { dir: shipped.dir, runtime } };
+      state.cleanup = { argv: bundled.argv, dirs: [shipped.dir] };
+      log(`bundled Python ${runtime.pythonFull} (${runtime.arch}, ${runtime.files.length} files, ${(runtime.bytes / 1e6).toFixed(1)} MB) uploaded to ${shipped.dir} in ${Date.now() - shipStarted} ms: ${choice.reason}`);
+      checkCancel();
+      const attempt = await this.attempt(state, bundled);
+      if (attempt.kind !== 'ran') throw new RunFailure({ kind: 'no-python', message: `the bundled Python did not start in container ${container.name}` });
+      state.notes.push(`Salt ran with the bundled Python ${runtime.pythonFull} (Debian ${runtime.suite}, ${runtime.arch}): ${choice.reason}.`);
+      return await this.outcome(state, attempt, { kind: 'bundled', version: attempt.hello.python, path: shipped.python }, started);
     } catch (error) {
+      if (error instanceof RunFailure && error.raw) raw = error.raw;
       return { container, saltVersion, raw, error: asRunError(error), durationMs: Date.now() - started };
     } finally {
-      if (leftover) {
+      if (state?.cleanup) {
         control.onStage?.('cleaning');
-        await this.cleanup(container.id, python, runName, log);
+        await this.cleanup(state.container.id, state.cleanup.argv, state.runName, log, state.cleanup.dirs);
       }
     }
+  }
+
+  /**
+   * Runs the entry point with one interpreter, streaming it the bundle and the thin once it greets.
+   * 'absent': no such program; 'too-old': a Python older than the Salt source supports (it stopped
+   * by itself); 'ran': the entry point ran Salt (whatever Salt's outcome).
+   */
+  private async attempt(state: RunState, interpreter: Interpreter): Promise<Attempt> {
+    const { spec, control, log, container } = state;
+    const argv = [...interpreter.argv, '-c', RUN, state.runName, state.where, String(state.need), ...SALT_OPTIONS, '--', ...spec.args];
+    log(`exec ${container.name}: ${JSON.stringify([...interpreter.argv, '-c', '<salt-containers entry point>', ...argv.slice(interpreter.argv.length + 2)])}`);
+    // Until it says otherwise, the entry point may leave directories it will not remove itself.
+    state.cleanup = { argv: interpreter.argv, dirs: interpreter.runtime ? [interpreter.runtime.dir] : [] };
+    // The entry point's options (see RUN): it takes them out of the environment before Salt starts.
+    const env = [...RUN_ENV, `SALT_CONTAINERS_MINIMUM_PYTHON=${state.minimum}`, ...(interpreter.runtime ? [`SALT_CONTAINERS_RUNTIME=${interpreter.runtime.dir}`] : [])];
+    // As root, like a minion: states install packages and manage services (they drop privileges with runas).
+    const result = await this.engine.exec(container.id, argv, {
+      env,
+      user: ROOT,
+      signal: control.signal,
+      input: async (io) => {
+        const hello = greeting(await io.firstLine());
+        if (!hello?.dir) return; // not our entry point talking, or a Python too old: it stops by itself
+        await this.send(io, hello.python, state.bundle, state.thin, log, state.notes);
+        control.onStage?.('running');
+      },
+    });
+    const hello = greeting(result.stdout.split('\n', 1)[0]);
+    // The entry point removes its directories unless it was killed or never finished; the bundled
+    // runtime's only once it got as far as greeting with a run directory.
+    if (result.exitCode !== null && result.exitCode < 128 && (hello?.dir || !interpreter.runtime)) state.cleanup = undefined;
+    if (control.signal?.aborted) throw new RunFailure({ kind: 'cancelled', message: 'cancelled: nothing more was run' });
+    if (!hello) {
+      // Only "no such program" means this candidate is absent; anything else (the container stopping
+      // under us, the runtime failing, the entry point failing) must not be reported as a missing Python.
+      const output = `${result.stdout}${result.stderr}`;
+      log(`${interpreter.argv[0]}: exit ${result.exitCode} ${output.trim()}`);
+      // The engine says so with 126 (or a shell with 127); a Python that started and failed exits 1.
+      if (!interpreter.runtime && (result.exitCode === 127 || (result.exitCode === 126 && /executable file not found|no such file or directory/i.test(output)))) return { kind: 'absent' };
+      await this.failedToStart(container, interpreter.argv[0], result);
+    }
+    if (!hello!.dir) {
+      log(`${interpreter.argv[0]} is Python ${hello!.python}: Salt ${state.thin.saltVersion} needs ${state.minimum} or newer`);
+      return { kind: 'too-old', version: hello!.python };
+    }
+    return { kind: 'ran', result, hello: hello as Required<Hello> };
+  }
+
+  /** A run whose entry point ran: Salt's raw output, or why the run could not finish. */
+  private async outcome(state: RunState, attempt: Extract<Attempt, { kind: 'ran' }>, python: PythonUsed, started: number): Promise<SaltCallOutcome> {
+    const { result, hello } = attempt;
+    const { spec, log, container, notes } = state;
+    const stdout = result.stdout.slice(result.stdout.indexOf('\n') + 1);
+    const raw: RawOutput = { argv: ['salt-call', '-c', `${hello.dir}/conf`, ...SALT_OPTIONS, '--', ...spec.args], stdout, stderr: result.stderr, exitCode: result.exitCode };
+    log(`exit ${result.exitCode ?? '(none)'} in ${hello.dir}; stdout ${stdout.length} bytes; stderr:\n${result.stderr.trimEnd()}`);
+    log(`stdout:\n${stdout.trimEnd()}`);
+    const setupError = setupErrorOf(result.stderr);
+    if (setupError) throw new RunFailure({ kind: 'salt', message: setupError, hint: ROOM_HINT }, raw);
+    if (result.exitCode === null || result.exitCode >= 128) {
+      const gone = await this.containerGone(container);
+      if (gone) throw new RunFailure({ kind: 'container-gone', message: `Salt did not finish: container ${gone} while it ran`, hint: 'Keep the container running during the run.' }, raw);
+    }
+    if (result.inputError && result.exitCode !== 0) log(`sending to the entry point failed: ${result.inputError.message}`);
+    return { container, saltVersion: state.thin.saltVersion, raw, durationMs: Date.now() - started, python, ...(notes.length ? { notes } : {}) };
+  }
+
+  /** Which of these commands the container has, on the exec's PATH (looked up with the engine's archive stat: nothing runs). */
+  private async existing(containerId: string, commands: string[]): Promise<Set<string>> {
+    const dirs = CLEAN_PATH.slice('PATH='.length).split(':');
+    const found = await Promise.all(
+      commands.map(async (command) => {
+        const paths = command.startsWith('/') ? [command] : dirs.map((dir) => `${dir}/${command}`);
+        const stats = await Promise.all(paths.map((path) => this.engine.statPath(containerId, path).catch(() => undefined)));
+        return stats.some(Boolean) ? command : undefined;
+      }),
+    );
+    return new Set(found.filter((c): c is string => c !== undefined));
+  }
+
+  /** The bundled runtime for an image's architecture: from the cache, else built once (progress in the log). */
+  private async runtime(imageId: string, control: RunControl): Promise<BundledRuntime> {
+    let arch = this.arches.get(imageId);
+    if (!arch) {
+      arch = (await this.engine.inspectImage(imageId)).Architecture || 'amd64';
+      this.arches.set(imageId, arch);
+    }
+    let pending = this.runtimes.get(arch);
+    if (!pending) {
+      const log = control.log ?? (() => undefined);
+      pending = buildRuntime(arch, {
+        cacheDir: this.salt.cacheDir,
+        signal: control.signal,
+        progress: (line) => {
+          control.onStage?.('building-runtime');
+          log(`runtime: ${line}`);
+        },
+      });
+      pending.catch(() => this.runtimes.delete(arch!));
+      this.runtimes.set(arch, pending);
+    }
+    return pending;
   }
 
   /**
@@ -219,11 +357,14 @@ export class SaltCallRunner {
     return undefined;
   }
 
-  /** Kills what is left of a run and removes its directory; quiet when the container is gone. */
-  async cleanup(containerId: string, python: string, runName: string, log: (line: string) => void): Promise<void> {
+  /**
+   * Kills what is left of a run and removes its directories (the run's, and `dirs`: the bundled
+   * runtime's); quiet when the container is gone. `python`: its command, or the bundled one's argv.
+   */
+  async cleanup(containerId: string, python: string | string[], runName: string, log: (line: string) => void, dirs: string[] = []): Promise<void> {
     try {
       log(`cleanup ${runName}`);
-      const result = await this.engine.exec(containerId, [python, '-c', CLEANUP, runName], { user: ROOT, env: [CLEAN_PATH] });
+      const result = await this.engine.exec(containerId, [...(typeof python === 'string' ? [python] : python), '-c', CLEANUP, runName, ...dirs], { user: ROOT, env: [CLEAN_PATH] });
       if (!result.stdout.includes('removed')) log(`cleanup of ${runName} did not finish: ${result.stdout}${result.stderr}`);
     } catch (error) {
       log(`cleanup of ${runName} not possible: ${(error as Error).message}`);

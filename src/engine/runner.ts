@@ -13,6 +13,7 @@ import { retcodeOf, type BuildRun, type CallRun, type RawOutput, type RunError, 
 import { parseCall, parseRenderError, parseStateRun } from './results/parse';
 import { SaltCallRunner, type SaltCallOutcome, type SaltCallSpec } from './run';
 import type { SaltSource } from './salt/source';
+import type { PythonRuntimeSetting } from './runtime/choose';
 
 export interface SaltTree {
   /** file_roots: the folder holding top.sls and the SLS files. */
@@ -21,11 +22,14 @@ export interface SaltTree {
   pillarRoot?: string;
 }
 
-export type RunStage = 'preparing' | 'injecting' | 'running' | 'cleaning' | 'committing';
+/** building-runtime: the bundled Python is being built (once per architecture; see runtime/build.ts). */
+export type RunStage = 'preparing' | 'building-runtime' | 'injecting' | 'running' | 'cleaning' | 'committing';
 
 export interface RunControl {
   /** Aborting kills salt-call in the container; cleanup still happens. */
   signal?: AbortSignal;
+  /** Which Python runs Salt (the `saltContainers.pythonRuntime` setting, the CLI's --python): auto (default: the container's when the Salt source supports it, else the bundled one), container, bundled. */
+  python?: PythonRuntimeSetting;
   /** Called as the run moves through its stages (for progress notifications). */
   onStage?: (stage: RunStage) => void;
   /** The exact engine calls and Salt's raw output, line by line (for an output channel or --debug). */

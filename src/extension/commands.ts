@@ -413,7 +413,7 @@ async function chooseBaseImage(ctx: Ctx, engineKey: string | undefined, resource
   images.sort((a, b) => Number(b.label === preferred) - Number(a.label === preferred) || compareNames(a.label, b.label));
   const picked = await vscode.window.showQuickPick(
     images.map((i) => ({ ...i, description: i.label === preferred ? `${i.description} · saltContainers.defaultBaseImage` : i.description })),
-    { title: 'Salt Containers: base image', placeHolder: 'Image to build from (it needs Python 3, not Salt)' },
+    { title: 'Salt Containers: base image', placeHolder: 'Image to build from (any Linux image: it needs neither Salt nor Python)' },
   );
   return picked?.label;
 }

@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { PythonRuntimeSetting } from '../engine/runtime/choose';
 import { findRoots, type SaltRoots } from '../sls/roots';
 
 export const section = 'saltContainers';
@@ -60,11 +61,18 @@ export function defaultBaseImage(resource?: vscode.Uri): string | undefined {
 export interface RunSettings {
   saltenv: string;
   commitOnFailure: boolean;
+  /** Which Python runs Salt in containers (saltContainers.pythonRuntime). */
+  python: PythonRuntimeSetting;
 }
 
 export function runSettings(resource?: vscode.Uri): RunSettings {
   const config = vscode.workspace.getConfiguration(section, resource);
-  return { saltenv: config.get<string>('saltenv', 'base').trim() || 'base', commitOnFailure: config.get<boolean>('commitOnFailure', false) };
+  const python = config.get<string>('pythonRuntime', 'auto');
+  return {
+    saltenv: config.get<string>('saltenv', 'base').trim() || 'base',
+    commitOnFailure: config.get<boolean>('commitOnFailure', false),
+    python: python === 'container' || python === 'bundled' ? python : 'auto',
+  };
 }
 
 /** The workspace folder a resource belongs to, else the first folder. */

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { AnyRun, BuildRun, RunControl, RunError, RunStage, SaltRunnerApi, StateRun } from '../engine';
 import { ApplyOnSave } from './applyOnSave';
 import { SlsCodeLens } from './codelens';
-import { section } from './config';
+import { runSettings, section } from './config';
 import { RunDiagnostics } from './diagnostics';
 import { InlineResults } from './inline';
 import { RenderedDocuments } from './rendered';
@@ -24,6 +24,7 @@ export type CommandFactory = (ctx: Ctx) => (...args: never[]) => unknown;
 
 const stageLabels: Record<RunStage, string> = {
   preparing: 'Preparing',
+  'building-runtime': 'Building the Python runtime (once)',
   injecting: 'Injecting Salt',
   running: 'Running states',
   cleaning: 'Cleaning up',
@@ -155,6 +156,8 @@ export class Ctx implements vscode.Disposable {
             signal: abort.signal,
             onStage: (stage) => progress.report({ message: stageLabels[stage] ?? stage }),
             log: (line) => this.log(line),
+            // Every run of the extension goes through here: the Python setting too.
+            python: runSettings().python,
           });
         } finally {
           cancel.dispose();

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DockerEngine, SaltRunner, SaltSource, summarize } from '../../src/engine';
-import { EXAMPLES, FIXTURES, allChanges, leftovers, readInContainer, removeContainer, shmEntries, startContainer } from '../support/containers';
+import { EXAMPLES, FAILING_RESULTS, FIXTURES, allChanges, leftovers, readInContainer, removeContainer, shmEntries, startContainer } from '../support/containers';
 
 const engine = new DockerEngine();
 const runner = new SaltRunner(engine, new SaltSource());
@@ -51,15 +51,7 @@ describe('apply on a running container', () => {
     const run = await runner.apply(container, ['failing'], FIXTURES);
     assert.equal(run.retcode, 2);
     assert.deepEqual(run.errors, []);
-    assert.deepEqual(
-      run.states.map((s) => [s.id, s.result]),
-      [
-        ['ok_first', true],
-        ['must_fail', false],
-        ['needs_failed', false],
-        ['ok_after', true],
-      ],
-    );
+    assert.deepEqual(run.states.map((s) => [s.id, s.result]), FAILING_RESULTS);
     assert.match(run.states[2].comment, /One or more requisite failed: failing\.must_fail/);
     assert.equal(await readInContainer(engine, container, '/srv/fixture/ok_after'), 'after\n');
     const summary = summarize(run.states);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BUILD_LABELS, DockerEngine, SaltRunner, SaltSource } from '../../src/engine';
-import { FIXTURES, PY3_IMAGE, runImage as runOn, uniqueName } from '../support/containers';
+import { BUSYBOX_IMAGE, DEBIAN_IMAGE, FIXTURES, MUSL_IMAGE, PY3_IMAGE, runImage as runOn, topLayerPaths, uniqueName } from '../support/containers';
 
 const engine = new DockerEngine();
 const runner = new SaltRunner(engine, new SaltSource());
@@ -78,6 +78,23 @@ describe('build', () => {
     await engine.inspectImage(`${tag}-failed`);
     await assert.rejects(engine.inspectImage(tag), /not found/);
   });
+
+  for (const from of [DEBIAN_IMAGE, BUSYBOX_IMAGE, MUSL_IMAGE]) {
+    it(`builds from ${from} (no Python) the same way: the image holds the states' effect and no Python, Salt or runtime`, async () => {
+      const tag = `${uniqueName('sc-it-nopython')}:1`;
+      made.push(tag);
+      const run = await runner.build(['built'], FIXTURES, { baseImage: from, tag });
+      assert.equal(run.retcode, 0, JSON.stringify(run.errors));
+      assert.equal(run.python?.kind, 'bundled');
+      // The states' file, and /tmp's own entry (its mtime: the run came and went there), nothing in it.
+      assert.deepEqual(await topLayerPaths(engine, tag), ['srv/', 'srv/built-marker', 'tmp/']);
+      const image = await engine.inspectImage(tag);
+      const baseConfig = (await engine.inspectImage(from)).Config;
+      assert.deepEqual(image.Config.Cmd, baseConfig.Cmd);
+      assert.deepEqual(image.Config.Env, baseConfig.Env);
+      assert.equal(await runImage(tag, ['cat', '/srv/built-marker']), `built by built on${{ [DEBIAN_IMAGE]: ' Debian', [MUSL_IMAGE]: ' musl userland' }[from] ?? ''}\n`);
+    });
+  }
 
   it('names a base image that does not exist', async () => {
     const run = await runner.build(['built'], FIXTURES, { baseImage: 'sc-no-such-image:1', tag: 'sc-never:1' });

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DockerEngine } from '../../src/engine';
-import { REPO_ROOT, removeContainer, startContainer, uniqueName } from '../support/containers';
+import { DEBIAN_IMAGE, REPO_ROOT, removeContainer, startContainer, uniqueName } from '../support/containers';
 
 const CLI = join(REPO_ROOT, 'dist', 'cli.js');
 const engine = new DockerEngine();
@@ -59,6 +59,22 @@ describe('salt-containers CLI', () => {
     assert.deepEqual(JSON.parse(result.stdout), { retcode: 0, return: 126, errors: [] });
     const human = await cli(['call', 'grains.get', 'os', '--container', container], REPO_ROOT);
     assert.equal(human.stdout, 'Debian\n');
+  });
+
+  it('--python chooses the Python: bundled says so in a note, container on an image without one fails clearly', async () => {
+    const bundled = await cli(['call', 'grains.get', 'os', '--container', container, '--python', 'bundled'], REPO_ROOT);
+    assert.equal(bundled.code, 0, bundled.stderr);
+    assert.match(bundled.stdout, /^Debian\nnote: Salt ran with the bundled Python 3\.11\.\d+ \(Debian bookworm, amd64\): the python runtime setting asks for it \(bundled\)\.\n$/);
+    const without = await startContainer(engine, DEBIAN_IMAGE, 'sc-cli');
+    try {
+      const json = await cli(['call', 'test.ping', '--container', without, '--python', 'container', '--json'], REPO_ROOT);
+      assert.equal(json.code, 1);
+      assert.match(JSON.parse(json.stdout).errors[0].message, /^image salt-containers-test:debian has no Python 3 \(The python runtime setting is "container" \(--python container\)/);
+      const auto = await cli(['call', 'test.ping', '--container', without, '--json'], REPO_ROOT);
+      assert.deepEqual(JSON.parse(auto.stdout), { retcode: 0, return: true, errors: [] });
+    } finally {
+      await removeContainer(engine, without);
+    }
   });
 
   it('highstate --test changes nothing and exits 0', async () => {

@@ -2,26 +2,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DockerEngine, SaltRunner, SaltSource } from '../../src/engine';
-import { EXAMPLES, FIXTURES, NOPYTHON_IMAGE, allChanges, leftovers, removeContainer, shmEntries, startContainer } from '../support/containers';
+import { EXAMPLES, FIXTURES, NOPYTHON_IMAGE, allChanges, applyCancelledWhileInjecting, leftovers, processesMatching, removeContainer, shmEntries, startContainer } from '../support/containers';
 
 const engine = new DockerEngine();
 const runner = new SaltRunner(engine, new SaltSource());
 
-/** Processes in the container whose command line contains `needle` (read from /proc: no ps in minimal images). */
-async function processesMatching(container: string, needle: string): Promise<string[]> {
-  const script = 'import os,sys\nfor p in os.listdir("/proc"):\n  if p.isdigit() and p != str(os.getpid()):\n    try: c=open("/proc/%s/cmdline"%p,"rb").read().replace(b"\\0",b" ").decode()\n    except Exception: continue\n    if sys.argv[1] in c: print(c)';
-  const result = await engine.exec(container, ['python3', '-c', script, needle]);
-  return result.stdout.split('\n').filter(Boolean);
-}
-
 describe('failures around a run', () => {
-  it('says an image without Python cannot run Salt, and leaves nothing behind', async () => {
+  it("says an image without Python cannot run Salt when asked for the container's own, and leaves nothing behind", async () => {
     const container = await startContainer(engine, NOPYTHON_IMAGE);
     try {
-      const run = await runner.apply(container, ['web'], EXAMPLES);
+      const run = await runner.apply(container, ['web'], EXAMPLES, { python: 'container' });
       assert.equal(run.retcode, 1);
       assert.equal(run.errors[0].kind, 'no-python');
-      assert.equal(run.errors[0].message, `image ${NOPYTHON_IMAGE} has no Python 3: Salt needs python3 in the image`);
+      assert.equal(run.errors[0].message, `image ${NOPYTHON_IMAGE} has no Python 3`);
       assert.deepEqual(await allChanges(engine, container), []);
     } finally {
       await removeContainer(engine, container);
@@ -61,7 +54,7 @@ describe('failures around a run', () => {
       assert.equal(run.retcode, 1);
       assert.equal(run.errors.at(-1)?.kind, 'cancelled');
       assert.deepEqual(stages, ['preparing', 'injecting', 'running', 'cleaning']);
-      assert.deepEqual(await processesMatching(container, 'sleep 60'), []);
+      assert.deepEqual(await processesMatching(engine, container, 'sleep 60'), []);
       assert.deepEqual(await leftovers(engine, container), []);
     } finally {
       await removeContainer(engine, container);
@@ -72,15 +65,9 @@ describe('failures around a run', () => {
     const container = await startContainer(engine);
     try {
       for (const delayMs of [20, 90]) {
-        const controller = new AbortController();
-        const run = await runner.apply(container, ['web'], EXAMPLES, {
-          signal: controller.signal,
-          onStage: (stage) => {
-            if (stage === 'injecting') setTimeout(() => controller.abort(), delayMs);
-          },
-        });
+        const run = await applyCancelledWhileInjecting(runner, container, delayMs);
         assert.equal(run.errors.at(-1)?.kind, 'cancelled', `after ${delayMs} ms`);
-        assert.deepEqual(await processesMatching(container, 'make_unpacker'), [], `after ${delayMs} ms`);
+        assert.deepEqual(await processesMatching(engine, container, 'make_unpacker'), [], `after ${delayMs} ms`);
         assert.deepEqual(await leftovers(engine, container), [], `after ${delayMs} ms`);
       }
     } finally {

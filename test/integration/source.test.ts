@@ -1,8 +1,11 @@
 /** The Salt source on the host: the thin, and its bytecode per container Python version. */
 import assert from 'node:assert/strict';
-import { createReadStream } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DockerEngine, SaltRunner, SaltSource } from '../../src/engine';
+import { buildRuntime, hostArch, hostCommand } from '../../src/engine/runtime';
 import type { ThinBytecode } from '../../src/engine/salt/source';
 import { EXAMPLES, PY313_IMAGE, leftovers, removeContainer, startContainer } from '../support/containers';
 import { readTar } from '../support/tar';
@@ -38,6 +41,44 @@ describe('Salt source', () => {
     assert.ok(sources.get('pyall/salt/state.py')! > 10_000);
     assert.ok(![...sources.keys()].some((name) => name.includes('__pycache__')));
     assert.equal(sources.size, thin.files);
+  });
+
+  it("compiles for the bundled runtime's Python with the runtime itself when this machine has no other Python of that version", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'sc-source-'));
+    const saved = { PATH: process.env.PATH, PYENV_ROOT: process.env.PYENV_ROOT, UV_PYTHON_INSTALL_DIR: process.env.UV_PYTHON_INSTALL_DIR };
+    try {
+      const usual = new SaltSource();
+      const runtime = await buildRuntime(hostArch(), { cacheDir: usual.cacheDir });
+      const [info, thin] = [await usual.info(), await usual.thin()];
+      mkdirSync(join(cacheDir, 'runtime'));
+      symlinkSync(join(runtime.root, '..'), join(cacheDir, 'runtime', basename(join(runtime.root, '..'))));
+      // As on a machine whose Salt runs on another Python (its thin made there) and that has no other
+      // Python of the runtime's version.
+      const other = join(cacheDir, 'thin', `${info.saltVersion}-py3.99-v4`);
+      mkdirSync(other, { recursive: true });
+      symlinkSync(thin.tarPath, join(other, 'thin.tar'));
+      writeFileSync(join(other, 'meta.json'), JSON.stringify({ salt: thin.saltVersion, python: '3.99', files: thin.files, bytes: thin.bytes }));
+      Object.assign(process.env, { PATH: '/nonexistent', PYENV_ROOT: '/nonexistent', UV_PYTHON_INSTALL_DIR: '/nonexistent' });
+      class SaltOnAnotherPython extends SaltSource {
+        override async info() {
+          return { ...info, pythonVersion: '3.99' };
+        }
+      }
+      const lines: string[] = [];
+      const source = new SaltOnAnotherPython({ cacheDir, log: (line) => lines.push(line) });
+      const bytecode = await source.bytecode(runtime.pythonVersion);
+      assert.ok(bytecode, lines.join('\n'));
+      const [loader, python] = hostCommand(runtime).map((path) => path.replace(usual.cacheDir, cacheDir));
+      assert.ok(lines.some((line) => line.endsWith(`for Python ${runtime.pythonVersion} with ${loader} ${python}`)), lines.join('\n'));
+      const files = await filesIn(bytecode.tarPath);
+      assert.ok(files.get(`pyall/salt/__pycache__/state.cpython-${runtime.pythonVersion.replace('.', '')}.pyc`)! > 10_000);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
   });
 
   it('has no bytecode for a Python version this machine lacks', async () => {

@@ -1,15 +1,36 @@
 /** Test containers on the real engine: made from the test images, kept alive, always removed. */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { extract } from 'tar-stream';
 import { DockerEngine } from '../../src/engine/docker/engine';
+import type { StateRun } from '../../src/engine/results/model';
+import type { SaltRunnerApi } from '../../src/engine/runner';
+import { readTar } from './tar';
 
 export const PY3_IMAGE = 'salt-containers-test:py3';
 export const NOPYTHON_IMAGE = 'salt-containers-test:nopython';
 /** Debian 13's Python 3.13: another version than the Salt venv's. */
 export const PY313_IMAGE = 'salt-containers-test:py3.13';
+/** Debian 12 minbase without python3, like the official debian:12. */
+export const DEBIAN_IMAGE = 'salt-containers-test:debian';
+/** Debian 11 with its python3: 3.9, older than Salt 3008 runs on. */
+export const PY39_IMAGE = 'salt-containers-test:py3.9';
+/** busybox-static and the accounts, like the official busybox image: no libc at all. */
+export const BUSYBOX_IMAGE = 'salt-containers-test:busybox';
+/** Debian's musl as the only libc, busybox as the tools. */
+export const MUSL_IMAGE = 'salt-containers-test:musl';
 export const REPO_ROOT = join(__dirname, '..', '..', '..');
 export const EXAMPLES = { stateRoot: join(REPO_ROOT, 'examples', 'salt'), pillarRoot: join(REPO_ROOT, 'examples', 'pillar') };
 export const FIXTURES = { stateRoot: join(REPO_ROOT, 'test', 'fixtures', 'engine', 'salt'), pillarRoot: join(REPO_ROOT, 'test', 'fixtures', 'engine', 'pillar') };
+
+/** The fixture SLS `failing` as Salt runs it: ids and results in order (a failure, a requisite failure, the others intact). */
+export const FAILING_RESULTS = [
+  ['ok_first', true],
+  ['must_fail', false],
+  ['needs_failed', false],
+  ['ok_after', true],
+];
 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
@@ -88,4 +109,55 @@ function demux(buffer: Buffer): string {
     i += 8 + size;
   }
   return out;
+}
+
+/** Command lines of the container's processes that contain `needle` (from /proc, with sh and tr: no ps or Python needed). */
+export async function processesMatching(engine: DockerEngine, name: string, needle: string): Promise<string[]> {
+  const script = 'for p in /proc/[0-9]*/cmdline; do tr "\\0" " " < "$p"; echo; done 2>/dev/null';
+  const result = await engine.exec(name, ['sh', '-c', script]);
+  return result.stdout.split('\n').filter((line) => line.includes(needle) && !line.includes('/proc/[0-9]*'));
+}
+
+/**
+ * The paths in an image's top layer (what its last commit added or changed), read from `docker save`:
+ * for a built image, everything the build left in it.
+ */
+export async function topLayerPaths(engine: DockerEngine, image: string): Promise<string[]> {
+  const layers = new Map<string, Buffer>();
+  let manifest: { Layers: string[] }[] = [];
+  const reader = extract();
+  await new Promise<void>((resolve, reject) => {
+    reader.on('entry', (header, stream, next) => {
+      const small = (header.size ?? 0) < 16 << 20; // the base image's own layers are large: skip their bytes
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: unknown) => {
+        if (small) chunks.push(chunk as Buffer);
+      });
+      stream.on('end', () => {
+        if (header.name === 'manifest.json') manifest = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof manifest;
+        else if (small && header.name.endsWith('layer.tar')) layers.set(header.name, Buffer.concat(chunks));
+        next();
+      });
+    });
+    reader.on('finish', resolve);
+    reader.on('error', reject);
+    engine.docker
+      .getImage(image)
+      .get()
+      .then((stream) => stream.pipe(reader as unknown as NodeJS.WritableStream), reject);
+  });
+  const top = layers.get(manifest[0]?.Layers.at(-1) ?? '');
+  if (!top) throw new Error(`${image}: its top layer is not small, or not there`);
+  return [...(await readTar(Readable.from([top]))).keys()].sort();
+}
+
+/** Applies the example `web` and cancels it `delayMs` after the run starts injecting (while Salt, or the runtime, is being sent). */
+export function applyCancelledWhileInjecting(runner: SaltRunnerApi, container: string, delayMs: number): Promise<StateRun> {
+  const controller = new AbortController();
+  return runner.apply(container, ['web'], EXAMPLES, {
+    signal: controller.signal,
+    onStage: (stage) => {
+      if (stage === 'injecting') setTimeout(() => controller.abort(), delayMs);
+    },
+  });
 }

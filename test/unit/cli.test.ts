@@ -45,6 +45,19 @@ describe('command line', () => {
     assert.equal(message(['frobnicate']), 'unknown command frobnicate');
     assert.match(message(['ls', '--bogus']), /Unknown option '--bogus'/);
     assert.equal(message(['--help']), 'help');
+    assert.equal(message(['call', 'test.ping', '--container', 'c', '--python', 'system']), '--python takes auto, container, bundled (got system)');
+  });
+
+  it('reads --python for every verb that runs Salt', () => {
+    for (const argv of [['apply', 'web', '-c', 'c'], ['highstate', '-c', 'c'], ['call', 'test.ping', '-c', 'c'], ['build', 'web', '--from', 'i', '--tag', 't']]) {
+      for (const python of ['auto', 'container', 'bundled']) {
+        const parsed = parseCommandLine([...argv, '--python', python]);
+        assert.ok(parsed.kind === 'command', `${argv.join(' ')} --python ${python}`);
+        if (parsed.kind === 'command') assert.equal(parsed.command.python, python);
+      }
+    }
+    const none = parseCommandLine(['call', 'test.ping', '-c', 'c']);
+    assert.ok(none.kind === 'command' && none.command.python === undefined);
   });
 });
 

@@ -431,6 +431,23 @@ export class DockerEngine {
   }
 
   /**
+   * What the container's filesystem has at `path`, as the engine sees it (HEAD /containers/ID/archive:
+   * nothing runs in the container), or undefined when nothing is there.
+   */
+  async statPath(containerId: string, path: string): Promise<{ name: string; size: number; isDirectory: boolean; linkTarget: string } | undefined> {
+    try {
+      const response = (await this.docker.getContainer(containerId).infoArchive({ path })) as NodeJS.ReadableStream & { headers?: Record<string, string> };
+      response.resume();
+      const stat = JSON.parse(Buffer.from(response.headers?.['x-docker-container-path-stat'] ?? '', 'base64').toString('utf8') || '{}') as { name?: string; size?: number; mode?: number; linkTarget?: string };
+      // Go's os.FileMode: the directory bit is the top one.
+      return { name: stat.name ?? '', size: stat.size ?? 0, isDirectory: ((stat.mode ?? 0) & 0x80000000) !== 0, linkTarget: stat.linkTarget ?? '' };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw this.translate(error, { container: containerId });
+    }
+  }
+
+  /**
    * Commits a container to repo:tag with `config` as the image config. The engine fills fields that
    * are null from the container's own config: pass every field to keep, and [] for "none". Podman
    * ignores a config in the body (podman#13770): it gets the same config as Dockerfile instructions.

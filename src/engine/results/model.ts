@@ -68,6 +68,16 @@ export interface RawOutput {
   exitCode: number | null;
 }
 
+/** The Python that ran Salt in the container. */
+export interface PythonUsed {
+  /** The container's own, or the runtime the engine brought (runtime/). */
+  kind: 'container' | 'bundled';
+  /** major.minor */
+  version: string;
+  /** Its command or path in the container. */
+  path: string;
+}
+
 export interface ContainerRef {
   id: string;
   name: string;
@@ -79,6 +89,8 @@ interface RunBase {
   errors: RunError[];
   container?: ContainerRef;
   saltVersion?: string;
+  /** The Python that ran Salt, when one did. */
+  python?: PythonUsed;
   durationMs: number;
   raw?: RawOutput;
   /** Worth telling about how the run went, not errors: e.g. what would make runs faster. */

@@ -4,11 +4,13 @@
  * set-up uses, and what a test matrix's Salt versions use. A venv is built beside its place and renamed
  * into it when complete, so a cancelled or failed install leaves nothing and two installs never mix.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { HostProgramCancelled, HostWorkError, lastLines, runHostProgram } from '../host';
 import { PROBE_SALT } from './scripts';
+
+export { installEnv } from '../host';
 
 /** The Salt the product installs when none is named: the newest that installs and runs on Debian 12's Python here. */
 export const PINNED_SALT_VERSION = '3008.4';
@@ -16,15 +18,8 @@ export const PINNED_SALT_VERSION = '3008.4';
 /** Written last into a complete venv. */
 const MARKER = 'salt-containers.json';
 
-export class SaltInstallError extends Error {
-  constructor(
-    message: string,
-    readonly hint: string,
-    readonly cancelled = false,
-  ) {
-    super(message);
-    this.name = 'SaltInstallError';
-  }
+export class SaltInstallError extends HostWorkError {
+  override name = 'SaltInstallError';
 }
 
 export interface InstallOptions {
@@ -55,61 +50,14 @@ export function installedSalt(cacheDir: string, version = PINNED_SALT_VERSION): 
   return { version, python: join(dir, 'bin', 'python') };
 }
 
-/**
- * The environment for installs this program starts: ours less what a calling npm adds about itself
- * (npm_config_user_agent names npm's Node; node_modules/.bin on PATH shadows the machine's tools).
- * scripts/lib/common.sh applies the same rule to the set-up scripts.
- */
-export function installEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (/^(npm_|NPM_)/.test(name) || ['INIT_CWD', 'NODE', 'COLOR'].includes(name)) continue;
-    clean[name] = value;
+/** Runs a program of the install (see runHostProgram); a cancel stops it and says nothing was installed. */
+async function runStep(command: string, args: string[], signal: AbortSignal | undefined, onLine?: (line: string) => void): Promise<{ code: number | null; output: string }> {
+  try {
+    return await runHostProgram(command, args, { signal, onLine, env: { PIP_DISABLE_PIP_VERSION_CHECK: '1', PYTHONWARNINGS: 'ignore' } });
+  } catch (error) {
+    if (error instanceof HostProgramCancelled) throw new SaltInstallError('the Salt install was cancelled', 'Nothing was installed.', true);
+    throw error;
   }
-  clean.PATH = (env.PATH ?? '')
-    .split(delimiter)
-    .filter((entry) => entry && !entry.endsWith('/node_modules/.bin') && !entry.endsWith('/node-gyp-bin'))
-    .join(delimiter);
-  return clean;
-}
-
-/** Runs a program of the install (argv, no shell) in its own process group, so a cancel stops what it started too. */
-function runStep(command: string, args: string[], signal: AbortSignal | undefined, onLine?: (line: string) => void): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new SaltInstallError('the Salt install was cancelled', 'Nothing was installed.', true));
-    const child = spawn(command, args, { env: { ...installEnv(), PIP_DISABLE_PIP_VERSION_CHECK: '1', PYTHONWARNINGS: 'ignore' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let output = '';
-    let partial = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk;
-      const lines = (partial + chunk.toString()).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) onLine?.(line.trim());
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
-    const abort = () => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
-    signal?.addEventListener('abort', abort, { once: true });
-    child.on('error', (error) => {
-      signal?.removeEventListener('abort', abort);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      signal?.removeEventListener('abort', abort);
-      if (signal?.aborted) reject(new SaltInstallError('the Salt install was cancelled', 'Nothing was installed.', true));
-      else resolve({ code, output });
-    });
-  });
-}
-
-function lastLines(output: string, count = 3): string {
-  return output.trim().split('\n').slice(-count).join(' / ');
 }
 
 /** The host python3 that can make venvs, or an error that says what to install. */

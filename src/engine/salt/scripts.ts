@@ -181,10 +181,19 @@ export const SETUP_ERROR = 'salt-containers-error ';
  *   - sweeps run directories that earlier runs could not remove (their process is gone);
  *   - reads from stdin a line with the sizes of the tars that follow (the run's bundle, the thin) and
  *     unpacks them; puts the directories into the bundle's minion config (RUN_DIR_MARK, CACHE_DIR_MARK);
- *   - runs salt-call from the thin with `-c DIR/conf` and the SALT-ARGS, and removes both directories
+ *   - makes the container's own facts what Salt sees: the shell grain a shell the container has (an
+ *     image's SHELL may name one it lacks), root's account when the image has no /etc/passwd entry;
+ *   - runs salt-call from the thin with `-c DIR/conf` and the SALT-ARGS, and removes its directories
  *     on the way out, whatever happened. Salt's temporary files stay where a minion has them (/tmp): a
  *     script that cmd.script runs from there must be executable, also by a `runas` user, and
  *     /dev/shm is noexec and the run directory private.
+ * The engine's options come in its environment, taken out of it at once (nothing Salt starts sees them):
+ *   - SALT_CONTAINERS_MINIMUM_PYTHON (major.minor, default 3): the oldest Python the Salt source runs
+ *     on; an older one (or a Python 2) stops at once, greeting with its version only;
+ *   - SALT_CONTAINERS_RUNTIME: the bundled runtime's directory, when that is the Python running this
+ *     (runtime/): ctypes then finds the runtime's own libraries first (Salt looks up libcrypto and
+ *     libc, and a container has no ldconfig to ask, or another libc), its zipped standard library keeps
+ *     its index, and the directory is removed at the very end too.
  * It stays Python 2 syntax up to the version check, so an old `python` says what it is (and stops).
  */
 export const RUN = entryPoint(`
@@ -209,7 +218,9 @@ def hello(info):
     sys.stdout.write("${HELLO}" + json.dumps(info) + "\\n")
     sys.stdout.flush()
 version = "%d.%d" % sys.version_info[:2]
-if sys.version_info[0] < 3:
+minimum = os.environ.pop("SALT_CONTAINERS_MINIMUM_PYTHON", "3")
+runtime = os.environ.pop("SALT_CONTAINERS_RUNTIME", None)
+if sys.version_info[:2] < tuple(int(n) for n in minimum.split(".")):
     hello({"python": version})
     sys.exit(3)
 import glob, shutil, time
@@ -241,6 +252,7 @@ try:
 except OSError as error:
     setup_error("could not make the run directory %s: %s%s" % (here, error.strerror, "; " + unfit if unfit else ""))
 cache = os.path.join(TMP, name) if not unfit else os.path.join(here, "cache")
+ours = [here]
 code = 1
 try:
     try:
@@ -248,11 +260,12 @@ try:
     except OSError:
         cache = os.path.join(here, "cache")  # /tmp is read-only: the cache goes with the run
         os.mkdir(cache, 0o700)
+    ours += [cache] + ([runtime] if runtime else [])
     try:
         os.setpgrp()
     except OSError:
         pass  # docker exec made us a session leader: already the leader of our own group
-    for d in set([here, cache]):
+    for d in set(ours):
         with open(os.path.join(d, "pid"), "w") as f:
             f.write(str(os.getpgrp()))
     try:
@@ -261,8 +274,9 @@ try:
     except Exception:
         pass
     hello({"dir": here, "python": version})
-    for stale in glob.glob(os.path.join(SHM, "salt-containers.*")) + glob.glob(os.path.join(TMP, "salt-containers.*")):
-        if stale == here:
+    bases = set([SHM, TMP] + ([os.path.dirname(runtime)] if runtime else []))
+    for stale in [entry for base in bases for entry in glob.glob(os.path.join(base, "salt-containers.*"))]:
+        if stale in ours:
             continue
         try:
             with open(os.path.join(stale, "pid")) as f:
@@ -275,6 +289,32 @@ try:
                 shutil.rmtree(stale, ignore_errors=True)
         except Exception:
             pass
+    if os.environ.get("SHELL") and not os.access(os.environ["SHELL"], os.X_OK):
+        os.environ["SHELL"] = "/bin/sh"
+    import pwd
+    try:
+        pwd.getpwuid(0)
+    except KeyError:
+        # No /etc/passwd entry for root (an image FROM scratch): Salt asks for its user at import.
+        root = pwd.struct_passwd(("root", "x", 0, 0, "root", "/root", "/bin/sh"))
+        getpwuid, getpwnam = pwd.getpwuid, pwd.getpwnam
+        pwd.getpwuid = lambda uid: root if uid == 0 else getpwuid(uid)
+        pwd.getpwnam = lambda user: root if user == "root" else getpwnam(user)
+    if runtime:
+        import ctypes.util
+        find_library, lib = ctypes.util.find_library, os.path.join(runtime, "lib")
+        def bundled_first(library):
+            for entry in sorted(os.listdir(lib)):
+                if entry.startswith("lib%s.so" % library):
+                    return os.path.join(lib, entry)
+            return find_library(library)
+        ctypes.util.find_library = bundled_first
+        # Salt's loader invalidates the import caches hundreds of times a run, and a zipimporter then
+        # re-reads its whole directory (in Python): a second per run for the runtime's standard library,
+        # which cannot change while it runs.
+        import zipimport
+        invalidate = zipimport.zipimporter.invalidate_caches
+        zipimport.zipimporter.invalidate_caches = lambda self: None if self.archive.startswith(lib + os.sep) else invalidate(self)
     unpack = make_unpacker(sys.stdin.buffer, here)
     try:
         sizes = [int(n) for n in sys.stdin.buffer.readline().split()]
@@ -292,18 +332,24 @@ except SystemExit as exit:
 finally:
     shutil.rmtree(here, ignore_errors=True)
     shutil.rmtree(cache, ignore_errors=True)
+    if runtime:
+        # Last: this interpreter runs from there. Nothing is imported after it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        shutil.rmtree(runtime, ignore_errors=True)
 sys.exit(code)
 `;
 }
 
 /**
- * Container: argv[1] = the run directory's name, under /dev/shm or /tmp. Kills the run's process group
- * if it is still running (waiting briefly for its pid file, as a cancel can come before salt-call
- * starts), then removes the directory.
+ * Container: argv[1] = the run directory's name, under /dev/shm or /tmp; argv[2:] = other directories
+ * of the run (the bundled runtime's, absolute). Kills the run's process group if it is still running
+ * (waiting briefly for its pid file, as a cancel can come before salt-call starts), then removes the
+ * directories.
  */
 export const CLEANUP = `
 import os, shutil, signal, sys, time
-dirs = [os.path.join(base, sys.argv[1]) for base in ("/dev/shm", "/tmp")]
+dirs = [os.path.join(base, sys.argv[1]) for base in ("/dev/shm", "/tmp")] + sys.argv[2:]
 for _ in range(20):
     if any(os.path.exists(os.path.join(d, "pid")) for d in dirs) or not any(os.path.isdir(d) for d in dirs):
         break

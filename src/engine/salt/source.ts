@@ -9,6 +9,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { cachedRuntime, hostCommand } from '../runtime/build';
+import { hostArch } from '../runtime/debian';
 import { installedSalt, PINNED_SALT_VERSION } from './install';
 import { COMPILE_THIN, GENERATE_THIN, PROBE_SALT } from './scripts';
 
@@ -225,15 +227,16 @@ export class SaltSource {
     };
     const cached = read();
     if (cached) return cached;
-    const python = await this.hostPython(pythonVersion);
-    if (!python) {
+    const command = await this.hostPython(pythonVersion);
+    if (!command) {
       this.options.log?.(`no Python ${pythonVersion} on this machine to precompile Salt for containers with that version`);
       return undefined;
     }
+    const python = command.join(' ');
     this.options.log?.(`precompiling the Salt ${thin.saltVersion} thin for Python ${pythonVersion} with ${python}`);
     const partial = `${tarPath}.${process.pid}.partial`;
     try {
-      const { stdout } = await runPython(python, ['-c', COMPILE_THIN, thin.tarPath, partial], 300_000);
+      const { stdout } = await runPython(command[0], [...command.slice(1), '-c', COMPILE_THIN, thin.tarPath, partial], 300_000);
       const meta = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { python: string; files: number; bytes: number };
       if (meta.python !== pythonVersion) throw new Error(`${python} is Python ${meta.python}`);
       // The tar first, then its meta: a meta file says the tar beside it is complete.
@@ -249,12 +252,13 @@ export class SaltSource {
   }
 
   /**
-   * A host Python of this major.minor: the Salt one, `pythonX.Y` on PATH, or one that pyenv or uv
-   * installed. Only its version matters: it compiles, it needs no Salt.
+   * The argv of a host Python of this major.minor: the Salt one, `pythonX.Y` on PATH, one that pyenv or
+   * uv installed, or the bundled runtime for this machine's architecture when the cache has it. Only
+   * its version matters: it compiles, it needs no Salt.
    */
-  private async hostPython(version: string): Promise<string | undefined> {
+  private async hostPython(version: string): Promise<string[] | undefined> {
     const info = await this.info();
-    if (info.pythonVersion === version) return info.python;
+    if (info.pythonVersion === version) return [info.python];
     const candidates: string[] = [];
     for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir) candidates.push(join(dir, `python${version}`));
     const installed = (root: string, prefix: string, bin: string) => {
@@ -270,12 +274,13 @@ export class SaltSource {
       if (!existsSync(python)) continue;
       try {
         const { stdout } = await runPython(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], 30_000);
-        if (stdout.trim() === version) return python;
+        if (stdout.trim() === version) return [python];
       } catch {
         // not runnable: try the next
       }
     }
-    return undefined;
+    const runtime = cachedRuntime(this.cacheDir, hostArch());
+    return runtime?.pythonVersion === version ? hostCommand(runtime) : undefined;
   }
 }
 
