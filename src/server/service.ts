@@ -641,7 +641,8 @@ export class SlsService {
       if (data) d.data = data;
       out.push(d);
     };
-    for (const p of parsed.problems) add(p.span, p.message, p.severity === 'error' ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning, p.code);
+    const severities = { error: DiagnosticSeverity.Error, warning: DiagnosticSeverity.Warning, information: DiagnosticSeverity.Information };
+    for (const p of parsed.problems) add(p.span, p.message, severities[p.severity], p.code);
     if (parsed.renderer) return out;
 
     for (const include of parsed.includes) {
@@ -663,7 +664,8 @@ export class SlsService {
     }
 
     const closure = tree.closure(entry.file);
-    const inReach = new StateLookup(closure);
+    // Requisites and extend entries are judged as Salt runs them: any run that applies this file.
+    const inReach = new StateLookup(tree.runContext(entry.file));
     for (const requisite of parsed.requisites) {
       if (requisite.templated || /[*?[]/.test(requisite.target)) continue;
       if (requisite.module === 'sls') {
@@ -675,15 +677,15 @@ export class SlsService {
       const elsewhere = tree.findTarget(tree.all(), requisite.target, requisite.module).filter((h) => h.file.module);
       if (elsewhere.length) {
         const module = elsewhere[0].file.module as string;
-        add(requisite.span, `${requisite.keyword}: ${kind} '${requisite.target}' is declared in '${module}', which this file does not include`, DiagnosticSeverity.Warning, 'unresolved-requisite', { fix: { kind: 'include', module } });
+        add(requisite.span, `${requisite.keyword}: ${kind} '${requisite.target}' is declared in '${module}', which no run of this file applies (nothing that applies this file includes it)`, DiagnosticSeverity.Warning, 'unresolved-requisite', { fix: { kind: 'include', module } });
       } else {
-        add(requisite.span, `${requisite.keyword}: no ${kind} '${requisite.target}' in this file or the files it includes`, DiagnosticSeverity.Warning, 'unresolved-requisite');
+        add(requisite.span, `${requisite.keyword}: no ${kind} '${requisite.target}' in any run of this file (this file, what includes it and what they include)`, DiagnosticSeverity.Warning, 'unresolved-requisite');
       }
     }
     for (const extend of parsed.extends) {
       if (extend.templated) continue;
       if (!inReach.find(extend.id).some((h) => h.state.id === extend.id || h.state.templated))
-        add(extend.span, `extend: no state '${extend.id}' in the files this file includes`, DiagnosticSeverity.Error, 'unresolved-extend');
+        add(extend.span, `extend: no state '${extend.id}' in any run of this file`, DiagnosticSeverity.Error, 'unresolved-extend');
     }
 
     // Duplicate IDs: in this file outside Jinja blocks (Salt refuses them), and across included files.
@@ -714,7 +716,8 @@ export class SlsService {
       const shipped = new Set(this.catalogue.shippedModules ?? []);
       for (const state of [...parsed.states, ...parsed.extends]) {
         for (const f of state.functions) {
-          if (custom.has(f.module)) continue;
+          // A name Jinja makes is not known until rendered; one in a branch for other Salt versions is not for this one.
+          if (f.templated || f.versionGuarded || custom.has(f.module)) continue;
           // Shipped with Salt but not loadable on the host (a missing library): the container may load it.
           if (!this.catalogueModules.has(f.module) && shipped.has(f.module)) continue;
           if (!f.fun) {
@@ -726,11 +729,11 @@ export class SlsService {
           if (this.catalogue.functions[name]) continue;
           const span = f.funSpan ?? f.span;
           const suggestions = closest(name, Object.keys(this.catalogue.functions));
-          const message = this.catalogueModules.has(f.module)
-            ? `Unknown state function '${name}' (Salt ${this.catalogue.saltVersion})`
-            : `Unknown state module '${f.module}' (Salt ${this.catalogue.saltVersion}; custom ones go in _states/)`;
           const replacement = f.funSpan && f.funSpan !== f.span ? suggestions.map((s) => s.slice(f.module.length + 1)).filter((s) => !s.includes('.')) : suggestions;
-          add(span, message, DiagnosticSeverity.Warning, 'unknown-function', replacement.length ? { fix: { kind: 'replace', with: replacement } } : undefined);
+          const fix = replacement.length ? { fix: { kind: 'replace' as const, with: replacement } } : undefined;
+          // A function a known module lacks is certain; a module Salt lacks may come from a Salt extension or another tree's _states/.
+          if (this.catalogueModules.has(f.module)) add(span, `Unknown state function '${name}' (Salt ${this.catalogue.saltVersion})`, DiagnosticSeverity.Warning, 'unknown-function', fix);
+          else add(span, `State module '${f.module}' is not in Salt ${this.catalogue.saltVersion}: it needs a Salt extension or a custom module in _states/`, DiagnosticSeverity.Information, 'unknown-module', fix);
         }
       }
     }

@@ -3,10 +3,48 @@
  * file (open editors overlay the disk), with the questions the language features ask: which file is a
  * module, what a file includes (transitively), where a state ID is declared, who refers to it.
  */
-import { readdirSync, readFileSync, existsSync, type Dirent } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, statSync, type Dirent } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { candidateFiles, moduleForFile, resolveInclude } from './modules';
 import { parseSls, type ParsedSls, type StateDeclaration, type Requisite, type ExtendEntry, type IncludeEntry } from './parse';
+import type { RenderContext } from './render';
+import { parse as parseYaml } from 'yaml';
+
+/** The file a Jinja import names (`{% from "web/map.jinja" ... %}`): below the state root, or beside the importing file. */
+export function templateFile(root: string, fromFile: string, path: string): string | undefined {
+  const candidates = path.startsWith('./') || path.startsWith('../') ? [resolve(dirname(fromFile), path)] : [join(root, path), resolve(dirname(fromFile), path)];
+  return candidates.find((c) => {
+    try {
+      return statSync(c).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Where an SLS file is for Jinja (`tpldir`...) and how its imports are read: `read` gives a file's text. */
+export function renderContext(root: string, file: string, read: (file: string) => string | undefined): RenderContext {
+  const rel = relative(root, file);
+  return {
+    path: rel && !rel.startsWith('..') ? rel.split(sep).join('/') : undefined,
+    load: (path, from) => {
+      const target = templateFile(root, from ? join(root, from) : file, path);
+      try {
+        return target ? read(target) : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+const readText = (file: string): string | undefined => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
 
 export interface TreeFile {
   file: string;
@@ -23,12 +61,18 @@ export interface StateHit {
 }
 
 const SKIP_DIRS = new Set(['node_modules', '.git', '.hg', '.svn', '__pycache__']);
+/** Folders of pillar data inside a state tree (a formula's `test/salt/pillar/`): their .sls files are not states. */
+const PILLAR_DIRS = new Set(['pillar', 'pillars']);
 const MAX_SCAN_ENTRIES = 200_000;
 
 export class StateTree {
   readonly root: string;
   private readonly files = new Map<string, TreeFile>();
+  /** Templates open in an editor (their text is not the disk's). */
+  private readonly templates = new Map<string, string>();
   private byId?: Map<string, StateHit[]>;
+  /** Who includes whom and what top.sls applies together, with the run context of each file asked for. */
+  private runs?: { includers: Map<string, string[]>; topGroups: Set<string>[]; reach: Map<string, string[]> };
   private templatedStates?: StateHit[];
   private scanned = false;
 
@@ -39,6 +83,11 @@ export class StateTree {
   contains(file: string): boolean {
     const rel = relative(this.root, file);
     return !!rel && !rel.startsWith('..') && !rel.startsWith(sep);
+  }
+
+  /** A file of the tree that holds pillar data, not states (see PILLAR_DIRS). */
+  isPillarFile(file: string): boolean {
+    return relative(this.root, file).split(sep).slice(0, -1).some((dir) => PILLAR_DIRS.has(dir));
   }
 
   /** Reads every .sls file under the root (once; later changes come through update/remove). */
@@ -57,7 +106,7 @@ export class StateTree {
       }
       budget -= entries.length;
       for (const entry of entries) {
-        if (entry.name.startsWith('.') || SKIP_DIRS.has(entry.name)) continue;
+        if (entry.name.startsWith('.') || SKIP_DIRS.has(entry.name) || (entry.isDirectory() && PILLAR_DIRS.has(entry.name))) continue;
         const path = join(dir, entry.name);
         if (entry.isDirectory()) walk(path);
         else if (entry.name.endsWith('.sls') && !this.files.has(path)) this.load(path);
@@ -84,16 +133,30 @@ export class StateTree {
       module: isTop ? undefined : moduleForFile(this.root, file),
       isInit: basename(file) === 'init.sls',
       isTop,
-      parsed: parseSls(text, { isTop, previous }),
+      parsed: parseSls(text, { isTop, previous, context: renderContext(this.root, file, (f) => this.templateText(f)) }),
     };
     this.files.set(file, entry);
     this.byId = undefined;
     this.templatedStates = undefined;
+    // Run contexts change only when what files include (or top.sls) changes, not on every edit.
+    if (!previous || linksOf(previous) !== linksOf(entry.parsed)) this.runs = undefined;
     return entry;
   }
 
+  /** A template's text: the editor's when it is open, else the disk's. */
+  templateText(file: string): string | undefined {
+    return this.templates.get(file) ?? readText(file);
+  }
+
+  /** An editor's text for a template (undefined: the editor closed it, the disk's text counts again). */
+  setTemplate(file: string, text: string | undefined) {
+    if (text === undefined) this.templates.delete(file);
+    else this.templates.set(file, text);
+  }
+
   /** New text for a file (an editor's buffer, or the disk after a change). */
-  update(file: string, text: string): TreeFile {
+  update(file: string, text: string): TreeFile | undefined {
+    if (this.isPillarFile(file)) return undefined;
     const known = this.files.get(file);
     if (known && known.parsed.source === text) return known;
     return this.set(file, text);
@@ -109,11 +172,12 @@ export class StateTree {
     if (this.files.delete(file)) {
       this.byId = undefined;
       this.templatedStates = undefined;
+      this.runs = undefined;
     }
   }
 
   get(file: string): TreeFile | undefined {
-    return this.files.get(file) ?? (this.contains(file) && file.endsWith('.sls') ? this.load(file) : undefined);
+    return this.files.get(file) ?? (this.contains(file) && file.endsWith('.sls') && !this.isPillarFile(file) ? this.load(file) : undefined);
   }
 
   all(): TreeFile[] {
@@ -158,6 +222,77 @@ export class StateTree {
       }
     }
     return out;
+  }
+
+  /**
+   * Every file a run that applies `file` may apply with it, as Salt runs states: `state.apply` of this file
+   * or of any file that includes it (transitively), and each top.sls target that applies it; each such run
+   * applies what its files include. A requisite may name any state in there.
+   */
+  runContext(file: string): TreeFile[] {
+    const runs = this.runGraph();
+    const known = runs.reach.get(file);
+    // Paths are kept, not entries: a file edited since is read as it is now.
+    if (known) return known.map((f) => this.get(f)).filter((f): f is TreeFile => !!f);
+    const roots = new Set<string>([file]);
+    const queue = [file];
+    while (queue.length) {
+      for (const includer of runs.includers.get(queue.pop()!) ?? []) {
+        if (roots.has(includer)) continue;
+        roots.add(includer);
+        queue.push(includer);
+      }
+    }
+    const reach = new Map<string, TreeFile>();
+    for (const root of roots) for (const f of this.closure(root)) reach.set(f.file, f);
+    for (const group of runs.topGroups) {
+      if (![...roots].some((r) => group.has(r))) continue;
+      for (const member of group) {
+        const f = reach.has(member) ? undefined : this.files.get(member);
+        if (f) reach.set(member, f);
+      }
+    }
+    runs.reach.set(file, [...reach.keys()]);
+    return [...reach.values()];
+  }
+
+  private runGraph() {
+    if (this.runs) return this.runs;
+    const includers = new Map<string, string[]>();
+    const topGroups: Set<string>[] = [];
+    for (const from of this.all()) {
+      for (const include of from.parsed.includes) {
+        if (include.templated) continue;
+        const target = this.includeTarget(from, include);
+        if (!target) continue;
+        const list = includers.get(target);
+        if (list) list.push(from.file);
+        else includers.set(target, [from.file]);
+      }
+      if (!from.isTop) continue;
+      const groups = new Map<string, Set<string>>();
+      for (const entry of from.parsed.topEntries) {
+        const target = entry.templated ? undefined : this.fileForModule(entry.module);
+        if (!target) continue;
+        const key = `${entry.saltenv}\u0000${entry.target}`;
+        const group = groups.get(key) ?? new Set<string>();
+        groups.set(key, group);
+        // Everything a top.sls target applies runs together: each applied file and what it includes.
+        for (const f of this.closure(target)) group.add(f.file);
+      }
+      topGroups.push(...groups.values());
+    }
+    // A formula's kitchen.yml says what its test suites apply together (`state_top`), as a top.sls would.
+    for (const modules of kitchenStateTops(this.root)) {
+      const group = new Set<string>();
+      for (const module of modules) {
+        const target = this.fileForModule(module);
+        if (target) for (const f of this.closure(target)) group.add(f.file);
+      }
+      topGroups.push(group);
+    }
+    this.runs = { includers, topGroups, reach: new Map() };
+    return this.runs;
   }
 
   private index(): Map<string, StateHit[]> {
@@ -210,6 +345,37 @@ export class StateTree {
       .sort();
   }
 }
+
+/** The module lists of every `state_top` target in the root's kitchen.yml (test-kitchen's salt_solo provisioner). */
+function kitchenStateTops(root: string): string[][] {
+  const out: string[][] = [];
+  for (const name of ['kitchen.yml', '.kitchen.yml']) {
+    const text = readText(join(root, name));
+    if (text === undefined) continue;
+    let doc: unknown;
+    try {
+      doc = parseYaml(text, { strict: false, uniqueKeys: false });
+    } catch {
+      continue;
+    }
+    const visit = (node: unknown, depth: number) => {
+      if (!node || typeof node !== 'object' || depth > 12) return;
+      for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
+        if (key === 'state_top' && value && typeof value === 'object') {
+          for (const targets of Object.values(value as Record<string, unknown>)) {
+            if (!targets || typeof targets !== 'object') continue;
+            for (const list of Object.values(targets as Record<string, unknown>)) if (Array.isArray(list)) out.push(list.filter((m): m is string => typeof m === 'string'));
+          }
+        } else visit(value, depth + 1);
+      }
+    };
+    visit(doc, 0);
+  }
+  return out;
+}
+
+/** What a file says about how it links to others: its includes and top.sls entries. */
+const linksOf = (parsed: ParsedSls) => JSON.stringify([parsed.includes.map((i) => [i.module, i.templated]), parsed.topEntries.map((t) => [t.saltenv, t.target, t.module])]);
 
 /** Requisite targets among a set of files, indexed once for many look-ups (a file's diagnostics). */
 export class StateLookup {
