@@ -649,6 +649,10 @@ export class SlsService {
       if (include.templated) continue;
       if (!tree.includeTarget(entry, include)) {
         const name = tree.resolveIncludeName(entry, include.module);
+        if (tree.isForeignModule(name)) {
+          add(include.span, `Included SLS '${name}' is not in this formula: another formula provides it where they run together`, DiagnosticSeverity.Information, 'foreign-include');
+          continue;
+        }
         const near = closest(name, tree.modules());
         add(
           include.span,
@@ -665,15 +669,32 @@ export class SlsService {
 
     const closure = tree.closure(entry.file);
     // Requisites and extend entries are judged as Salt runs them: any run that applies this file.
-    const inReach = new StateLookup(tree.runContext(entry.file));
+    const runContext = tree.runContext(entry.file);
+    const inReach = new StateLookup(runContext);
+    // A run that includes a module this tree lacks (another formula's) may hold any state.
+    const foreign = (f: TreeFile, module: string) => !tree.fileForModule(tree.resolveIncludeName(f, module)) && tree.isForeignModule(tree.resolveIncludeName(f, module));
+    const runIncludesForeign = runContext.some(
+      (f) => f.parsed.includes.some((i) => !i.templated && foreign(f, i.module)) || f.parsed.requisites.some((r) => r.module === 'sls' && !r.templated && foreign(f, r.target)),
+    );
     for (const requisite of parsed.requisites) {
       if (requisite.templated || /[*?[]/.test(requisite.target)) continue;
       if (requisite.module === 'sls') {
-        if (!tree.fileForModule(tree.resolveIncludeName(entry, requisite.target))) add(requisite.span, `SLS '${requisite.target}' not found`, DiagnosticSeverity.Warning, 'unresolved-requisite');
+        const name = tree.resolveIncludeName(entry, requisite.target);
+        if (tree.fileForModule(name)) continue;
+        if (tree.isForeignModule(name)) add(requisite.span, `SLS '${name}' is not in this formula: another formula provides it where they run together`, DiagnosticSeverity.Information, 'foreign-requisite');
+        else add(requisite.span, `SLS '${requisite.target}' not found`, DiagnosticSeverity.Warning, 'unresolved-requisite');
         continue;
       }
       if (inReach.find(requisite.target, requisite.module).length) continue;
       const kind = requisite.module ? `${requisite.module} state` : 'state';
+      if (inReach.mayBeNamed(requisite.target, requisite.module).length) {
+        add(requisite.span, `${requisite.keyword}: no ${kind} with the ID '${requisite.target}'; a state whose name Jinja makes may be it`, DiagnosticSeverity.Information, 'unresolved-requisite');
+        continue;
+      }
+      if (runIncludesForeign) {
+        add(requisite.span, `${requisite.keyword}: '${requisite.target}' is not in this formula; the other formulas its runs include may declare it`, DiagnosticSeverity.Information, 'foreign-requisite');
+        continue;
+      }
       const elsewhere = tree.findTarget(tree.all(), requisite.target, requisite.module).filter((h) => h.file.module);
       if (elsewhere.length) {
         const module = elsewhere[0].file.module as string;

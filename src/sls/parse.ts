@@ -48,6 +48,8 @@ export interface StateDeclaration {
   functions: StateFunction[];
   /** Values of the `name` argument (requisites may target a state by name). */
   names: string[];
+  /** `name` values Jinja makes: the names they may take. */
+  namePatterns: RegExp[];
 }
 
 export const REQUISITE_KEYWORDS = ['require', 'watch', 'onchanges', 'onfail', 'prereq', 'listen', 'use'] as const;
@@ -69,10 +71,12 @@ export interface Requisite {
 }
 
 export interface IncludeEntry {
-  /** As written (`.motd`, `common`). */
+  /** As written (`.motd`, `common`), or its value when Jinja gives one the source decides. */
   module: string;
   span: TextSpan;
   templated: boolean;
+  /** For a templated entry (or a whole list Jinja makes: `include: {{ includes|yaml }}`): the modules it may name. */
+  pattern?: RegExp;
 }
 
 export interface ExtendEntry {
@@ -315,6 +319,7 @@ class Reader {
         if (known) {
           for (const fn of state.functions) if (!known.functions.some((f) => f.span.start === fn.span.start && f.fun === fn.fun)) known.functions.push(fn);
           for (const name of state.names) if (!known.names.includes(name)) known.names.push(name);
+          known.namePatterns.push(...state.namePatterns);
           continue;
         }
         if (!fresh('state', state, state.id)) continue;
@@ -373,7 +378,7 @@ class Reader {
     for (const pair of root.items) {
       const key = this.keyOf(pair);
       if (!key) continue;
-      if (key.text === 'include') this.readInclude(pair.value as Node | null);
+      if (key.text === 'include') this.readInclude(pair.value as Node | null, key.span);
       else if (key.text === 'extend') this.readExtend(pair.value as Node | null);
       else if (key.text === 'exclude') continue;
       else this.readState(pair, key);
@@ -441,19 +446,32 @@ class Reader {
     return key && key.text !== '' ? key : undefined;
   }
 
-  private readInclude(node: Node | null) {
+  private readInclude(node: Node | null, keySpan: TextSpan) {
+    if (isScalar(node)) {
+      const s = this.scalarOf(node);
+      if (s?.templated) this.out.includes.push({ module: s.text, span: s.span, templated: true, pattern: /^.*$/s });
+      // `include:` then `{{ includes|yaml }}` alone on the next line: Jinja writes the list.
+      else if (node.value == null) {
+        const { source, jinja } = this.model;
+        const lineEnd = source.indexOf('\n', keySpan.end);
+        const next = jinja.find((t) => t.start > keySpan.end && t.kind === 'expression');
+        const between = next && lineEnd >= 0 ? source.slice(lineEnd + 1, next.start) : undefined;
+        if (next && between !== undefined && /^[ \t]+$/.test(between)) this.out.includes.push({ module: source.slice(next.start, next.end), span: { start: next.start, end: next.end }, templated: true, pattern: /^.*$/s });
+      }
+      return;
+    }
     if (!isSeq(node)) return;
     for (const item of node.items) {
       if (isScalar(item)) {
         const s = this.scalarOf(item);
-        if (s && s.text) this.out.includes.push({ module: s.text, span: s.span, templated: s.templated });
+        if (s && s.text) this.out.includes.push({ module: s.text, span: s.span, templated: s.templated, pattern: s.pattern });
       } else if (isMap(item)) {
         // `- saltenv: module` or `- module: {defaults: ...}`
         for (const pair of item.items) {
           const key = this.keyOf(pair);
           const value = this.scalarOf(pair.value);
           const entry = value && value.text && !isMap(pair.value) ? value : key;
-          if (entry) this.out.includes.push({ module: entry.text, span: entry.span, templated: entry.templated });
+          if (entry) this.out.includes.push({ module: entry.text, span: entry.span, templated: entry.templated, pattern: entry.pattern });
         }
       }
     }
@@ -474,7 +492,8 @@ class Reader {
     const valueRange = (pair.value as Node | null)?.range;
     const extent = { start: key.span.start, end: valueRange ? Math.max(key.span.end, this.map.end(valueRange[2] + this.base)) : key.span.end };
     const names: string[] = [];
-    const functions = this.readBody(pair.value as Node | null, key.text, names);
+    const namePatterns: RegExp[] = [];
+    const functions = this.readBody(pair.value as Node | null, key.text, names, namePatterns);
     const state: StateDeclaration = {
       id: key.text,
       span: key.span,
@@ -484,13 +503,14 @@ class Reader {
       inJinjaBlock: this.map.rendered.pieces.some((p) => p.expanded && p.start === key.span.start && p.end === key.span.end),
       functions,
       names,
+      namePatterns,
     };
     if (key.pattern) state.pattern = key.pattern;
     this.out.states.push(state);
   }
 
   /** A state body: `{pkg.installed: [args]}`, `{pkg: [installed, args]}` or the short `pkg.installed`. */
-  private readBody(node: Node | null, owner: string, names: string[] = []): StateFunction[] {
+  private readBody(node: Node | null, owner: string, names: string[] = [], namePatterns: RegExp[] = []): StateFunction[] {
     const functions: StateFunction[] = [];
     if (isScalar(node)) {
       const s = this.scalarOf(node);
@@ -510,7 +530,7 @@ class Reader {
           ? { module: key.text.slice(0, dot), fun: key.text.slice(dot + 1), span: key.span, funSpan: key.span, args: [], templated: key.templated }
           : { module: key.text, span: key.span, args: [], templated: key.templated };
       const value = pair.value as Node | null;
-      if (isSeq(value)) this.readArgs(value, fn, owner, names);
+      if (isSeq(value)) this.readArgs(value, fn, owner, names, namePatterns);
       else if (isScalar(value) && dot < 0) {
         // `pkg: installed` is not valid Salt, but the intent is plain: read the function.
         const s = this.scalarOf(value);
@@ -525,7 +545,7 @@ class Reader {
     return functions;
   }
 
-  private readArgs(seq: YAMLSeq, fn: StateFunction, owner: string, names: string[]) {
+  private readArgs(seq: YAMLSeq, fn: StateFunction, owner: string, names: string[], namePatterns: RegExp[]) {
     for (const item of seq.items) {
       if (isScalar(item)) {
         const s = this.scalarOf(item);
@@ -541,15 +561,18 @@ class Reader {
         const key = this.keyOf(pair);
         if (!key) continue;
         if (!key.templated) fn.args.push({ name: key.text, span: key.span });
-        if (key.text === 'name') {
-          const value = this.scalarOf(pair.value);
-          if (value && !value.templated && value.text) names.push(value.text);
-        } else if (key.text === 'names' && isSeq(pair.value)) {
+        const addName = (value: ScalarText | undefined) => {
+          if (value?.templated && value.pattern) namePatterns.push(value.pattern);
+          else if (value?.text) names.push(value.text);
+        };
+        if (key.text === 'name') addName(this.scalarOf(pair.value));
+        else if (key.text === 'names' && isSeq(pair.value)) {
           // Each of `names` is a state of its own that requisites may name.
-          for (const item of pair.value.items) {
-            const value = isMap(item) ? (item.items[0] ? this.keyOf(item.items[0]) : undefined) : this.scalarOf(item);
-            if (value && !value.templated && value.text) names.push(value.text);
-          }
+          for (const item of pair.value.items) addName(isMap(item) ? (item.items[0] ? this.keyOf(item.items[0]) : undefined) : this.scalarOf(item));
+        } else if (key.text === 'names' && isScalar(pair.value)) {
+          // `names: {{ list|yaml }}`: any name.
+          const value = this.scalarOf(pair.value);
+          if (value?.templated) namePatterns.push(/^.*$/s);
         } else if (isRequisiteKeyword(key.text)) this.readRequisites(key.text, pair.value as Node | null, owner);
       }
     }

@@ -53,6 +53,7 @@ const PLACEHOLDER = 'JINJA';
 const MAX_DEPTH = 6;
 const MAX_PIECES = 200_000;
 const MAX_PASSES = 4;
+const MAX_EXPRESSION = 400;
 
 // ------------------------------------------------------------------------------------------ structure
 
@@ -90,6 +91,8 @@ interface BlockNode {
   branches: Branch[];
 }
 
+/** The statements that bind names or load templates (the others, `do` and the like, make nothing to read). */
+const STATEMENTS_READ = new Set(['set', 'from', 'import', 'import_yaml', 'import_json', 'import_text', 'include', 'extends']);
 const OPENERS = new Set(['if', 'for', 'macro', 'call', 'filter', 'with', 'autoescape', 'block', 'trans', 'raw']);
 
 /** The inside of a tag without its delimiters and whitespace-control marks. */
@@ -237,7 +240,8 @@ type Lookup = (name: string) => string | undefined;
  */
 export function evaluate(expr: string, lookup: Lookup, depth = 0): string | undefined {
   const text = expr.trim();
-  if (!text || depth > 20) return undefined;
+  // Lists, dicts and long expressions are never a string the source decides (and would cost time to split).
+  if (!text || depth > 20 || text.length > MAX_EXPRESSION || text[0] === '[' || text[0] === '{') return undefined;
   const literal = stringLiteral(text);
   if (literal !== undefined) return literal;
   if (/^-?\d+(\.\d+)?$/.test(text)) return text;
@@ -296,6 +300,26 @@ export function evaluate(expr: string, lookup: Lookup, depth = 0): string | unde
   return value;
 }
 
+/** A concatenation of known text and unknown expressions, in order (`unknown` holds the expression). */
+type Shape = { text: string; unknown?: string }[];
+
+/** The shape of `'a_' ~ x ~ '_b'` when it has some known text; undefined otherwise. */
+function shapeOf(expr: string, lookup: Lookup): Shape | undefined {
+  if (expr.length > MAX_EXPRESSION) return undefined;
+  for (const op of ['~', '+']) {
+    const parts = splitTopLevel(expr.trim(), op);
+    if (parts.length < 2) continue;
+    const shape: Shape = parts.map((part) => {
+      const value = evaluate(part, lookup);
+      return value === undefined ? { text: '', unknown: part } : { text: value };
+    });
+    return shape.some((p) => p.unknown === undefined && p.text !== '') ? shape : undefined;
+  }
+  return undefined;
+}
+
+const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((p, i) => p.text === b[i].text && (p.unknown === undefined) === (b[i].unknown === undefined));
+
 /** `name(args) | filter ...` or `lib.name(args)`: a call whose result is the whole expression. */
 function callOf(inner: string): { name: string; args: string[]; filters: string[] } | undefined {
   const m = /^([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)?)\s*\(/.exec(inner);
@@ -342,11 +366,27 @@ interface Unit {
   libraries: Map<string, Unit>;
   /** Names bound by a top-level `{% set %}` once, with a value the source decides. */
   values: Map<string, string>;
+  /**
+   * Names every `{% set %}` of which gives the same mix of known text and unknown parts
+   * (`'server_conf_' ~ loop.index0`): null where two sets of the name disagree.
+   */
+  shapes: Map<string, Shape | null>;
   imports: { path: string; start: number; end: number }[];
   /** `{% include %}` statements by where they start: the path they name. */
   includes: Map<number, string>;
   /** The path this unit was loaded by (undefined for the SLS file itself). */
   path?: string;
+}
+
+const templates = new Map<string, Node[]>();
+function templateNodes(source: string): Node[] {
+  let nodes = templates.get(source);
+  if (!nodes) {
+    if (templates.size >= 128) templates.clear();
+    nodes = parseTemplate(source, scanJinja(source));
+    templates.set(source, nodes);
+  }
+  return nodes;
 }
 
 /** Salt's names for where the template is (`tpldir`, `sls`, `slspath`...). */
@@ -406,9 +446,10 @@ class Renderer {
     this.salt = saltNames(context.path);
   }
 
-  unit(source: string, tags: readonly JinjaTag[], importedFrom?: string): Unit {
-    const nodes = parseTemplate(source, tags);
-    const unit: Unit = { source, nodes, macros: new Map(), libraries: new Map(), values: new Map(), imports: [], includes: new Map(), path: importedFrom };
+  /** `tags` of the SLS file itself are known; an imported template's structure is kept across files (many import the same map.jinja). */
+  unit(source: string, tags: readonly JinjaTag[] | undefined, importedFrom?: string): Unit {
+    const nodes = tags ? parseTemplate(source, tags) : templateNodes(source);
+    const unit: Unit = { source, nodes, macros: new Map(), libraries: new Map(), values: new Map(), shapes: new Map(), imports: [], includes: new Map(), path: importedFrom };
     const counts = boundNames(nodes);
     const lookup: Lookup = (name) => unit.values.get(name) ?? this.salt.get(name);
     const visit = (list: readonly Node[], top: boolean) => {
@@ -425,12 +466,16 @@ class Renderer {
   }
 
   private statement(unit: Unit, node: StmtNode, top: boolean, counts: Map<string, number>, lookup: Lookup) {
-    const { inner } = node;
+    const { inner, keyword } = node;
+    if (!STATEMENTS_READ.has(keyword)) return;
     const set = /^set\s+(\w+)\s*=\s*([\s\S]*)$/.exec(inner);
     if (set) {
-      if (top && counts.get(set[1]) === 1) {
-        const value = evaluate(set[2], lookup);
-        if (value !== undefined) unit.values.set(set[1], value);
+      const value = evaluate(set[2], lookup);
+      if (top && counts.get(set[1]) === 1 && value !== undefined) unit.values.set(set[1], value);
+      else {
+        const shape = value === undefined ? shapeOf(set[2], lookup) : undefined;
+        const known = unit.shapes.get(set[1]);
+        unit.shapes.set(set[1], shape && (known === undefined || (known && sameShape(known, shape))) ? shape : null);
       }
       return;
     }
@@ -467,7 +512,7 @@ class Renderer {
     this.units.set(key, null); // a template importing itself stops here
     const text = this.context.load?.(path, from);
     if (text === undefined) return undefined;
-    const unit = this.unit(text, scanJinja(text), path);
+    const unit = this.unit(text, undefined, path);
     this.units.set(key, unit);
     return unit;
   }
@@ -519,6 +564,15 @@ class Renderer {
     const value = evaluate(node.inner, (name) => scope.lookup(name));
     if (value !== undefined) {
       out.push({ text: value, start: at.start, end: at.end, exact: false, label, unknown: false, expanded: !!site });
+      return;
+    }
+    const shape = /^\w+$/.test(node.inner) ? scope.shape(node.inner) : undefined;
+    if (shape) {
+      // What the name is made of shows instead of the name: `server_conf_{{ loop.index0 }}`.
+      for (const part of shape) {
+        if (part.unknown === undefined) out.push({ text: part.text, start: at.start, end: at.end, exact: false, unknown: false, expanded: true });
+        else out.push({ text: PLACEHOLDER, start: at.start, end: at.end, exact: false, label: `{{ ${part.unknown} }}`, unknown: true, expanded: true });
+      }
       return;
     }
     const slot: Slot = { slot: true, start: at.start, end: at.end, label, expanded: !!site };
@@ -634,6 +688,11 @@ class Scope {
     if (this.hidden.has(name)) return undefined;
     if (this.params.has(name)) return this.params.get(name);
     return this.unit.values.get(name) ?? this.parent?.lookup(name) ?? this.salt.get(name);
+  }
+
+  shape(name: string): Shape | undefined {
+    if (this.hidden.has(name) || this.params.has(name) || this.unit.values.has(name)) return undefined;
+    return this.unit.shapes.get(name) ?? this.parent?.shape(name);
   }
 
   without(names: string[]): Scope {

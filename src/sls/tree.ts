@@ -9,6 +9,7 @@ import { candidateFiles, moduleForFile, resolveInclude } from './modules';
 import { parseSls, type ParsedSls, type StateDeclaration, type Requisite, type ExtendEntry, type IncludeEntry } from './parse';
 import type { RenderContext } from './render';
 import { parse as parseYaml } from 'yaml';
+import { formulaName } from './roots';
 
 /** The file a Jinja import names (`{% from "web/map.jinja" ... %}`): below the state root, or beside the importing file. */
 export function templateFile(root: string, fromFile: string, path: string): string | undefined {
@@ -76,8 +77,21 @@ export class StateTree {
   private templatedStates?: StateHit[];
   private scanned = false;
 
+  /** The formula's name when the root is a Salt formula's repository (see roots.ts). */
+  readonly formula?: string;
+
   constructor(stateRoot: string) {
     this.root = resolve(stateRoot);
+    this.formula = formulaName(this.root);
+  }
+
+  /**
+   * A module this tree cannot have: in a formula's repository, one outside the formula's own folders
+   * (`vim` from users-formula): another formula provides it where the formulas run together.
+   */
+  isForeignModule(module: string): boolean {
+    const top = module.split('.')[0];
+    return !!this.formula && !existsSync(join(this.root, top)) && !existsSync(join(this.root, `${top}.sls`));
   }
 
   contains(file: string): boolean {
@@ -87,7 +101,8 @@ export class StateTree {
 
   /** A file of the tree that holds pillar data, not states (see PILLAR_DIRS). */
   isPillarFile(file: string): boolean {
-    return relative(this.root, file).split(sep).slice(0, -1).some((dir) => PILLAR_DIRS.has(dir));
+    const parts = relative(this.root, file).split(sep);
+    return parts.slice(0, -1).some((dir) => PILLAR_DIRS.has(dir)) || /^pillar[_-]top\.sls$/.test(parts[parts.length - 1]);
   }
 
   /** Reads every .sls file under the root (once; later changes come through update/remove). */
@@ -126,7 +141,8 @@ export class StateTree {
   }
 
   private set(file: string, text: string): TreeFile {
-    const isTop = basename(file) === 'top.sls' && dirname(file) === this.root;
+    // top.sls at the root, or a top file kept elsewhere under its own name (`dev/state_top.sls`).
+    const isTop = (basename(file) === 'top.sls' && dirname(file) === this.root) || /[_-]top\.sls$/.test(basename(file));
     const previous = this.files.get(file)?.parsed;
     const entry: TreeFile = {
       file,
@@ -260,14 +276,17 @@ export class StateTree {
     if (this.runs) return this.runs;
     const includers = new Map<string, string[]>();
     const topGroups: Set<string>[] = [];
-    for (const from of this.all()) {
+    const all = this.all();
+    for (const from of all) {
       for (const include of from.parsed.includes) {
-        if (include.templated) continue;
+        if (include.templated) {
+          // A module Jinja names may be any the pattern matches.
+          const pattern = include.pattern;
+          if (pattern) for (const f of all) if (f.module && f !== from && pattern.test(f.module)) add(includers, f.file, from.file);
+          continue;
+        }
         const target = this.includeTarget(from, include);
-        if (!target) continue;
-        const list = includers.get(target);
-        if (list) list.push(from.file);
-        else includers.set(target, [from.file]);
+        if (target) add(includers, target, from.file);
       }
       if (!from.isTop) continue;
       const groups = new Map<string, Set<string>>();
@@ -374,6 +393,12 @@ function kitchenStateTops(root: string): string[][] {
   return out;
 }
 
+function add<T>(map: Map<string, T[]>, key: string, value: T) {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
 /** What a file says about how it links to others: its includes and top.sls entries. */
 const linksOf = (parsed: ParsedSls) => JSON.stringify([parsed.includes.map((i) => [i.module, i.templated]), parsed.topEntries.map((t) => [t.saltenv, t.target, t.module])]);
 
@@ -382,18 +407,15 @@ export class StateLookup {
   private readonly byId = new Map<string, StateHit[]>();
   private readonly byName = new Map<string, StateHit[]>();
   private readonly templated: StateHit[] = [];
+  private readonly namedByJinja: StateHit[] = [];
 
   constructor(files: readonly TreeFile[]) {
-    const add = (map: Map<string, StateHit[]>, key: string, hit: StateHit) => {
-      const list = map.get(key);
-      if (list) list.push(hit);
-      else map.set(key, [hit]);
-    };
     for (const file of files) {
       for (const state of file.parsed.states) {
         const hit = { file, state };
         if (state.templated) this.templated.push(hit);
         else add(this.byId, state.id, hit);
+        if (state.namePatterns.length) this.namedByJinja.push(hit);
         for (const name of state.names) add(this.byName, name, hit);
       }
     }
@@ -401,6 +423,11 @@ export class StateLookup {
 
   has(id: string): boolean {
     return this.byId.has(id);
+  }
+
+  /** States whose `name` Jinja makes and may be `target`: a requisite may mean one of them, the source cannot say. */
+  mayBeNamed(target: string, module?: string): StateHit[] {
+    return this.namedByJinja.filter((h) => (!module || h.state.functions.some((f) => f.module === module)) && h.state.namePatterns.some((p) => p.test(target)));
   }
 
   /** Exact IDs win; else states whose `name` is the target, or whose Jinja-made ID may be it. */
