@@ -146,25 +146,15 @@ export function overlapsJinja(tags: readonly JinjaTag[], start: number, end: num
   return lo < tags.length && tags[lo].start < end;
 }
 
-/** The innermost `for` block around an offset, if any. */
-export function enclosingBlocks(blocks: readonly JinjaBlock[], offset: number): JinjaBlock[] {
-  return blocks.filter((b) => b.start <= offset && offset < b.end);
-}
-
 /**
- * A pattern for the values a templated text may take: literal parts kept, each Jinja tag matching anything.
- * `web_site_{{ site }}` matches `web_site_blog`.
+ * A pattern for the values a text written with Jinja may take: literal parts kept, each tag matching
+ * anything. `web_site_{{ site }}` matches `web_site_blog`.
  */
-export function templatePattern(source: string, start: number, end: number, tags: readonly JinjaTag[]): RegExp {
-  let pattern = '';
-  let at = start;
-  for (const tag of tags) {
-    if (tag.end <= start || tag.start >= end) continue;
-    pattern += escapeRegExp(source.slice(at, Math.max(at, tag.start)));
-    if (tag.kind === 'expression' || tag.kind === 'statement') pattern += '.*?';
-    at = Math.max(at, tag.end);
-  }
-  pattern += escapeRegExp(source.slice(at, end));
+export function templateRegex(text: string): RegExp {
+  const pattern = text
+    .split(/(\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\})/)
+    .map((part, i) => (i % 2 ? '.*?' : escapeRegExp(part)))
+    .join('');
   return new RegExp(`^${pattern.replace(/(\.\*\?)+/g, '.*?')}$`, 's');
 }
 

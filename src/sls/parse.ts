@@ -447,18 +447,15 @@ class Reader {
   }
 
   private readInclude(node: Node | null, keySpan: TextSpan) {
-    if (isScalar(node)) {
-      const s = this.scalarOf(node);
-      if (s?.templated) this.out.includes.push({ module: s.text, span: s.span, templated: true, pattern: /^.*$/s });
+    const s = isScalar(node) ? this.scalarOf(node) : undefined;
+    if (s?.templated) this.out.includes.push({ module: s.text, span: s.span, templated: true, pattern: /^.*$/s });
+    else if (node == null || (isScalar(node) && node.value == null)) {
       // `include:` then `{{ includes|yaml }}` alone on the next line: Jinja writes the list.
-      else if (node.value == null) {
-        const { source, jinja } = this.model;
-        const lineEnd = source.indexOf('\n', keySpan.end);
-        const next = jinja.find((t) => t.start > keySpan.end && t.kind === 'expression');
-        const between = next && lineEnd >= 0 ? source.slice(lineEnd + 1, next.start) : undefined;
-        if (next && between !== undefined && /^[ \t]+$/.test(between)) this.out.includes.push({ module: source.slice(next.start, next.end), span: { start: next.start, end: next.end }, templated: true, pattern: /^.*$/s });
-      }
-      return;
+      const { source, jinja } = this.model;
+      const lineEnd = source.indexOf('\n', keySpan.end);
+      const next = jinja.find((t) => t.start > keySpan.end && t.kind === 'expression');
+      const between = next && lineEnd >= 0 ? source.slice(lineEnd + 1, next.start) : undefined;
+      if (next && between !== undefined && /^[ \t]+$/.test(between)) this.out.includes.push({ module: source.slice(next.start, next.end), span: { start: next.start, end: next.end }, templated: true, pattern: /^.*$/s });
     }
     if (!isSeq(node)) return;
     for (const item of node.items) {

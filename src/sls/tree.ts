@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, existsSync, statSync, type Dirent } from 'no
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { candidateFiles, moduleForFile, resolveInclude } from './modules';
 import { parseSls, type ParsedSls, type StateDeclaration, type Requisite, type ExtendEntry, type IncludeEntry } from './parse';
+import { templateRegex } from './jinja';
 import type { RenderContext } from './render';
 import { parse as parseYaml } from 'yaml';
 import { formulaName } from './roots';
@@ -221,23 +222,35 @@ export class StateTree {
     return this.fileForModule(this.resolveIncludeName(from, include.module));
   }
 
-  /** The files `file` includes, transitively, itself first. */
-  closure(file: string): TreeFile[] {
+  /**
+   * The files `file` includes, transitively, itself first. `possibly`: with every module an include Jinja
+   * makes may name (`- .{{ grains.os_family|lower }}`), as a run may.
+   */
+  closure(file: string, possibly = false): TreeFile[] {
     const start = this.get(file);
     if (!start) return [];
     const seen = new Set<string>([start.file]);
     const out: TreeFile[] = [start];
+    const visit = (next: TreeFile | undefined) => {
+      if (!next || seen.has(next.file)) return;
+      seen.add(next.file);
+      out.push(next);
+    };
     for (let i = 0; i < out.length; i++) {
       for (const include of out[i].parsed.includes) {
-        if (include.templated) continue;
-        const target = this.includeTarget(out[i], include);
-        if (!target || seen.has(target)) continue;
-        seen.add(target);
-        const next = this.get(target);
-        if (next) out.push(next);
+        if (!include.templated) {
+          const target = this.includeTarget(out[i], include);
+          if (target && !seen.has(target)) visit(this.get(target));
+        } else if (possibly) for (const f of this.mayInclude(out[i], include, this.all())) visit(f);
       }
     }
     return out;
+  }
+
+  /** The files an include entry Jinja makes may name: those whose module fits its pattern (relative entries resolved). */
+  private mayInclude(from: TreeFile, include: IncludeEntry, files: readonly TreeFile[]): TreeFile[] {
+    const pattern = include.module.startsWith('{') || !include.pattern ? include.pattern : templateRegex(this.resolveIncludeName(from, include.module));
+    return pattern ? files.filter((f) => f.module && f !== from && pattern.test(f.module)) : [];
   }
 
   /**
@@ -260,7 +273,7 @@ export class StateTree {
       }
     }
     const reach = new Map<string, TreeFile>();
-    for (const root of roots) for (const f of this.closure(root)) reach.set(f.file, f);
+    for (const root of roots) for (const f of this.closure(root, true)) reach.set(f.file, f);
     for (const group of runs.topGroups) {
       if (![...roots].some((r) => group.has(r))) continue;
       for (const member of group) {
@@ -280,9 +293,7 @@ export class StateTree {
     for (const from of all) {
       for (const include of from.parsed.includes) {
         if (include.templated) {
-          // A module Jinja names may be any the pattern matches.
-          const pattern = include.pattern;
-          if (pattern) for (const f of all) if (f.module && f !== from && pattern.test(f.module)) add(includers, f.file, from.file);
+          for (const f of this.mayInclude(from, include, all)) add(includers, f.file, from.file);
           continue;
         }
         const target = this.includeTarget(from, include);
@@ -297,7 +308,7 @@ export class StateTree {
         const group = groups.get(key) ?? new Set<string>();
         groups.set(key, group);
         // Everything a top.sls target applies runs together: each applied file and what it includes.
-        for (const f of this.closure(target)) group.add(f.file);
+        for (const f of this.closure(target, true)) group.add(f.file);
       }
       topGroups.push(...groups.values());
     }
@@ -306,7 +317,7 @@ export class StateTree {
       const group = new Set<string>();
       for (const module of modules) {
         const target = this.fileForModule(module);
-        if (target) for (const f of this.closure(target)) group.add(f.file);
+        if (target) for (const f of this.closure(target, true)) group.add(f.file);
       }
       topGroups.push(group);
     }

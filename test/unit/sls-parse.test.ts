@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { blankJinja, jinjaIdentifierAt, jinjaNames, scanJinja, templatePattern } from '../../src/sls/jinja';
+import { blankJinja, jinjaIdentifierAt, jinjaNames, scanJinja, templateRegex } from '../../src/sls/jinja';
 import { parseSls, LineIndex } from '../../src/sls/parse';
 
 const text = (lines: string[]) => lines.join('\n') + '\n';
@@ -69,8 +69,7 @@ describe('blankJinja', () => {
   });
 
   it('makes a pattern of the IDs a templated key produces', () => {
-    const source = 'web_site_{{ site }}_{{ n }}:';
-    const pattern = templatePattern(source, 0, source.length - 1, scanJinja(source));
+    const pattern = templateRegex('web_site_{{ site }}_{{ n }}');
     assert.ok(pattern.test('web_site_blog_1'));
     assert.ok(!pattern.test('web_config'));
   });
