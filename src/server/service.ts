@@ -55,6 +55,8 @@ interface DiagnosticData {
 
 export class SlsService {
   private readonly trees: StateTree[] = [];
+  /** The workspace folders' pillar trees: their .sls files are pillar data, not states. */
+  private readonly pillarRoots: string[] = [];
   /** Open Jinja templates (`.jinja`, `.j2`): only their Jinja is read. */
   private readonly templates = new Map<string, string>();
   catalogue?: StateCatalogue;
@@ -69,13 +71,15 @@ export class SlsService {
 
   /** A workspace folder's state tree (found as everywhere else: findRoots). */
   addFolder(folder: string) {
-    const { stateRoot } = findRoots(folder, this.explicitRoots);
+    const { stateRoot, pillarRoot } = findRoots(folder, this.explicitRoots);
     if (!this.trees.some((t) => t.root === resolve(stateRoot))) this.trees.push(new StateTree(stateRoot));
+    if (pillarRoot && !this.pillarRoots.includes(pillarRoot)) this.pillarRoots.push(pillarRoot);
   }
 
   removeFolder(folder: string) {
     const base = resolve(folder);
     for (let i = this.trees.length - 1; i >= 0; i--) if (isUnder(base, this.trees[i].root)) this.trees.splice(i, 1);
+    for (let i = this.pillarRoots.length - 1; i >= 0; i--) if (isUnder(base, this.pillarRoots[i])) this.pillarRoots.splice(i, 1);
   }
 
   setCatalogue(catalogue: StateCatalogue | undefined) {
@@ -121,7 +125,7 @@ export class SlsService {
       this.templates.set(file, text);
       return undefined;
     }
-    if (!file.endsWith('.sls')) return undefined;
+    if (!file.endsWith('.sls') || this.isPillar(file)) return undefined;
     return this.treeFor(file).update(file, text);
   }
 
@@ -137,9 +141,14 @@ export class SlsService {
     for (const tree of this.trees) if (tree.contains(file)) tree.reload(file);
   }
 
+  /** A file of a pillar tree (and of no state tree inside it). */
+  private isPillar(file: string): boolean {
+    return this.pillarRoots.some((root) => isUnder(root, file) && !this.trees.some((t) => t.root.length > root.length && t.contains(file)));
+  }
+
   private fileOf(uri: string): { tree: StateTree; entry: TreeFile } | undefined {
     const file = uriToPath(uri);
-    if (!file || !file.endsWith('.sls')) return undefined;
+    if (!file || !file.endsWith('.sls') || this.isPillar(file)) return undefined;
     const tree = this.treeFor(file);
     const entry = tree.get(file);
     return entry ? { tree, entry } : undefined;

@@ -358,7 +358,7 @@ class Reader {
   private readBlock(text: string, start: number, end: number, isTop: boolean): ChunkResult {
     this.base = start;
     this.out = emptyChunk(this.map.start(start));
-    const { problems } = this.out;
+    const problems = this.out.problems;
     let doc;
     try {
       doc = parseDocument(text, { uniqueKeys: false, version: '1.1', prettyErrors: false, strict: false });
@@ -367,6 +367,9 @@ class Reader {
       return this.out;
     }
     for (const error of doc.errors) this.yamlProblem(error.message, error.pos[0] + start, error.pos[1] + start, start, end);
+    // The YAML reader may say the same thing twice about one line.
+    const lineOf = (p: SlsProblem) => this.model.lines.position(p.span.start).line;
+    this.out.problems = problems.filter((p, i) => problems.findIndex((q) => q.message === p.message && lineOf(q) === lineOf(p)) === i);
     const root = doc.contents;
     if (!root) return this.out;
     this.collectSaltUrls(root);

@@ -235,8 +235,8 @@ function stringLiteral(text: string): string | undefined {
 type Lookup = (name: string) => string | undefined;
 
 /**
- * The string value of a small expression when the source decides it: literals, known names, `~` and `+`
- * of strings, `.split(sep)[i]`, `.replace(a, b)`, `| replace(a, b)`, `| lower`, `| upper`; else undefined.
+ * The string value of a small expression when the source decides it (filters bind tighter than `~` and
+ * `+`, as in Jinja): literals, known names, `~` and `+` of strings, `.split(sep)[i]`, `.replace(a, b)`, `| replace(a, b)`, `| lower`, `| upper`; else undefined.
  */
 export function evaluate(expr: string, lookup: Lookup, depth = 0): string | undefined {
   const text = expr.trim();
@@ -245,6 +245,13 @@ export function evaluate(expr: string, lookup: Lookup, depth = 0): string | unde
   const literal = stringLiteral(text);
   if (literal !== undefined) return literal;
   if (/^-?\d+(\.\d+)?$/.test(text)) return text;
+  for (const op of ['~', '+']) {
+    const parts = splitTopLevel(text, op);
+    if (parts.length > 1) {
+      const values = parts.map((p) => evaluate(p, lookup, depth + 1));
+      return values.every((v) => v !== undefined) ? values.join('') : undefined;
+    }
+  }
   const filters = splitTopLevel(text, '|');
   if (filters.length > 1) {
     let value = evaluate(filters[0], lookup, depth + 1);
@@ -265,13 +272,6 @@ export function evaluate(expr: string, lookup: Lookup, depth = 0): string | unde
       } else return undefined;
     }
     return value;
-  }
-  for (const op of ['~', '+']) {
-    const parts = splitTopLevel(text, op);
-    if (parts.length > 1) {
-      const values = parts.map((p) => evaluate(p, lookup, depth + 1));
-      return values.every((v) => v !== undefined) ? values.join('') : undefined;
-    }
   }
   if (text.startsWith('(') && closingBracket(text, 0) === text.length - 1) return evaluate(text.slice(1, -1), lookup, depth + 1);
   const name = /^[A-Za-z_]\w*/.exec(text);
@@ -712,22 +712,36 @@ interface Slot {
 type Item = Piece | Slot;
 const isSlot = (item: Item): item is Slot => 'slot' in item;
 
-/** Items with `width` spaces after each newline (and before the first line when `first`), as Jinja's indent filter. */
+/**
+ * Items with `width` spaces before every line but the first (and the first too when `first`), as Jinja's
+ * indent filter does; empty lines stay empty.
+ */
 function indented(items: Item[], width: number, first: boolean, site: { start: number; end: number }): Item[] {
   const pad = (at: number): Piece => ({ text: ' '.repeat(width), start: at, end: at, exact: false, unknown: false, expanded: true });
-  const out: Item[] = first ? [pad(site.start)] : [];
+  const out: Item[] = [];
+  let pending = first;
   for (const item of items) {
     if (isSlot(item)) {
+      if (pending) out.push(pad(item.start));
+      pending = false;
       out.push(item.expansion ? { ...item, expansion: indented(item.expansion, width, false, site) } : item);
       continue;
     }
     let from = 0;
-    for (let i = item.text.indexOf('\n'); i >= 0; i = item.text.indexOf('\n', i + 1)) {
-      // Jinja leaves blank lines unindented.
-      if (item.text[i + 1] === '\n' || i + 1 === item.text.length) continue;
-      out.push(slice(item, from, i + 1));
-      out.push(pad(item.exact ? item.start + i + 1 : item.end));
-      from = i + 1;
+    for (let i = 0; i <= item.text.length; i++) {
+      const atEnd = i === item.text.length;
+      if (!atEnd && item.text[i] !== '\n') {
+        if (pending) {
+          if (i > from) out.push(slice(item, from, i));
+          out.push(pad(item.exact ? item.start + i : site.start));
+          from = i;
+          pending = false;
+        }
+        continue;
+      }
+      if (atEnd) break;
+      // A newline: the next line is indented once its first character comes (an empty line is not).
+      pending = true;
     }
     out.push(slice(item, from, item.text.length));
   }
@@ -891,7 +905,7 @@ export class SourceMap {
     if (!touched.some((t) => t.piece.expanded)) return { text: own, value, jinja };
     let text = '';
     for (const { piece, offset } of touched) {
-      if (piece.label !== undefined) text += piece.label;
+      if (piece.unknown && piece.label !== undefined) text += piece.label;
       else text += piece.text.slice(Math.max(0, from - offset), Math.max(0, to - offset));
     }
     text = text.trim();

@@ -3,8 +3,8 @@
  * it over its stdin/stdout, as an editor would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import type { Diagnostic, PublishDiagnosticsParams } from 'vscode-languageserver-protocol';
@@ -13,10 +13,29 @@ export const repoRoot = resolve(__dirname, '..', '..', '..');
 export const serverPath = resolve(repoRoot, 'dist', 'server.js');
 export const fixtureTree = resolve(repoRoot, 'test', 'fixtures', 'sls', 'tree');
 export const examplesWorkspace = resolve(repoRoot, 'examples');
+/** State trees written in the style of public Salt formulas (see test/fixtures/sls/corpus/README.md). */
+export const corpus = resolve(repoRoot, 'test', 'fixtures', 'sls', 'corpus');
+/** The corpus's state trees, one workspace folder each. */
+export const corpusFolders = readdirSync(corpus, { withFileTypes: true })
+  .filter((e) => e.isDirectory())
+  .map((e) => join(corpus, e.name));
+
+/** The corpus's state files: every .sls outside its pillar folders. */
+export function corpusStateFiles(dir = corpus): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory() && entry.name !== 'pillar') out.push(...corpusStateFiles(path));
+    else if (entry.isFile() && entry.name.endsWith('.sls')) out.push(path);
+  }
+  return out.sort();
+}
 export const uriOf = (file: string) => pathToFileURL(file).href;
 
 export interface StartOptions {
   folder: string;
+  /** More workspace folders after `folder`. */
+  moreFolders?: string[];
   env?: NodeJS.ProcessEnv;
   initializationOptions?: Record<string, unknown>;
   capabilities?: Record<string, unknown>;
@@ -67,7 +86,7 @@ export class LspClient {
     await client.connection.sendRequest('initialize', {
       processId: process.pid,
       rootUri: uriOf(options.folder),
-      workspaceFolders: [{ uri: uriOf(options.folder), name: 'ws' }],
+      workspaceFolders: [options.folder, ...(options.moreFolders ?? [])].map((folder, i) => ({ uri: uriOf(folder), name: `ws${i}` })),
       capabilities: options.capabilities ?? { textDocument: { synchronization: { didSave: true }, publishDiagnostics: { versionSupport: true } }, workspace: { workspaceFolders: true } },
       initializationOptions: options.initializationOptions ?? {},
     });
