@@ -221,16 +221,3 @@ export function jinjaIdentifierAt(source: string, tags: readonly JinjaTag[], off
 }
 
 const JINJA_KEYWORDS = new Set(['from', 'import', 'as', 'with', 'without', 'context', 'set', 'for', 'in', 'if', 'elif', 'else', 'endif', 'endfor', 'macro', 'endmacro', 'call', 'endcall', 'include', 'import_yaml', 'import_json', 'import_text', 'is', 'not', 'and', 'or', 'true', 'false', 'none', 'True', 'False', 'None', 'raw', 'endraw', 'do', 'filter', 'endfilter', 'block', 'endblock', 'extends', 'recursive', 'ignore', 'missing']);
-
-/** The files Jinja statements load: `{% from "x" import y %}`, `{% import_yaml 'a.yaml' as b %}`, `{% include 'c' %}`. */
-export function jinjaImportPaths(source: string, tags: readonly JinjaTag[]): { path: string; start: number; end: number }[] {
-  const out: { path: string; start: number; end: number }[] = [];
-  for (const tag of tags) {
-    if (tag.kind !== 'statement') continue;
-    const m = /^\{%[-+]?\s*(?:from|import|import_yaml|import_json|import_text|include|extends)\s+(['"])([^'"\n]+)\1/.exec(source.slice(tag.start, Math.min(tag.end, tag.start + 1024)));
-    if (!m) continue;
-    const start = tag.start + m[0].length - 1 - m[2].length;
-    out.push({ path: m[2], start, end: start + m[2].length });
-  }
-  return out;
-}

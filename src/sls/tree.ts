@@ -169,6 +169,10 @@ export class StateTree {
   setTemplate(file: string, text: string | undefined) {
     if (text === undefined) this.templates.delete(file);
     else this.templates.set(file, text);
+    // The SLS files that import it read it again: its macros and names may have changed.
+    for (const entry of [...this.files.values()]) {
+      if (entry.parsed.jinjaImports.some((i) => templateFile(this.root, entry.file, i.path) === file)) this.set(entry.file, entry.parsed.source);
+    }
   }
 
   /** New text for a file (an editor's buffer, or the disk after a change). */
