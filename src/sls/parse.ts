@@ -6,7 +6,7 @@
  */
 import { parseDocument, isMap, isSeq, isScalar, isPair, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
 import { blankJinja, escapeRegExp, overlapsJinja, type JinjaBlock, type JinjaTag } from './jinja';
-import { renderJinja, SourceMap, type JinjaChain, type RenderContext } from './render';
+import { lastAtOrBefore, renderJinja, SourceMap, type JinjaChain, type RenderContext } from './render';
 
 /** Offsets in the source, end exclusive. */
 export interface TextSpan {
@@ -209,14 +209,8 @@ export class LineIndex {
     return this.starts.length;
   }
   position(offset: number): { line: number; character: number } {
-    let lo = 0;
-    let hi = this.starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo, character: offset - this.starts[lo] };
+    const line = lastAtOrBefore(this.starts, offset);
+    return { line, character: offset - this.starts[line] };
   }
   offset(line: number, character: number): number {
     if (line < 0) return 0;

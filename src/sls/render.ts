@@ -179,13 +179,14 @@ function parseTemplate(source: string, tags: readonly JinjaTag[]): Node[] {
 
 // ------------------------------------------------------------------------------------------ expressions
 
-/** Splits at top-level commas (outside quotes and brackets). */
-function splitTopLevel(text: string, separator = ','): string[] {
-  const parts: string[] = [];
+/**
+ * Walks `text` from `from`, skipping quoted strings, and calls `visit` for each other character with the
+ * bracket depth before it; stops where `visit` returns true (that index), else -1.
+ */
+function walkTopLevel(text: string, from: number, visit: (c: string, i: number, depth: number) => boolean | void): number {
   let depth = 0;
   let quote = '';
-  let from = 0;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = from; i < text.length; i++) {
     const c = text[i];
     if (quote) {
       if (c === '\\') i++;
@@ -193,13 +194,23 @@ function splitTopLevel(text: string, separator = ','): string[] {
       continue;
     }
     if (c === '"' || c === "'") quote = c;
-    else if ('([{'.includes(c)) depth++;
+    else if (visit(c, i, depth)) return i;
+    if ('([{'.includes(c)) depth++;
     else if (')]}'.includes(c)) depth--;
-    else if (c === separator && depth === 0) {
+  }
+  return -1;
+}
+
+/** Splits at top-level separators (outside quotes and brackets). */
+function splitTopLevel(text: string, separator = ','): string[] {
+  const parts: string[] = [];
+  let from = 0;
+  walkTopLevel(text, 0, (c, i, depth) => {
+    if (c === separator && depth === 0) {
       parts.push(text.slice(from, i));
       from = i + 1;
     }
-  }
+  });
   parts.push(text.slice(from));
   const trimmed = parts.map((p) => p.trim());
   return trimmed.length === 1 && trimmed[0] === '' ? [] : trimmed;
@@ -207,20 +218,7 @@ function splitTopLevel(text: string, separator = ','): string[] {
 
 /** The index of the bracket that closes the one at `open`, or -1. */
 function closingBracket(text: string, open: number): number {
-  let depth = 0;
-  let quote = '';
-  for (let i = open; i < text.length; i++) {
-    const c = text[i];
-    if (quote) {
-      if (c === '\\') i++;
-      else if (c === quote) quote = '';
-      continue;
-    }
-    if (c === '"' || c === "'") quote = c;
-    else if ('([{'.includes(c)) depth++;
-    else if (')]}'.includes(c) && --depth === 0) return i;
-  }
-  return -1;
+  return walkTopLevel(text, open, (c, _i, depth) => ')]}'.includes(c) && depth === 1);
 }
 
 const STRING = /^(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")$/s;
@@ -833,6 +831,18 @@ function merge(pieces: Piece[]): Piece[] {
   return out;
 }
 
+/** The index of the last of ascending `sorted` that is at most `value` (0 when none is). */
+export function lastAtOrBefore(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (sorted[mid] <= value) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 /** Rendered offsets back to source offsets, and what a rendered range shows. */
 export class SourceMap {
   /** Offset in the rendered text where each piece starts (pieces are never empty). */
@@ -851,14 +861,7 @@ export class SourceMap {
 
   /** Index of the piece holding rendered offset `at` (clamped to the first and last piece). */
   private pieceAt(at: number): number {
-    let lo = 0;
-    let hi = this.offsets.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.offsets[mid] <= at) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    return lastAtOrBefore(this.offsets, at);
   }
 
   /** The source offset where a rendered range starting at `at` starts. */

@@ -3,8 +3,11 @@
  * it over its stdin/stdout, as an editor would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { defaultCacheDir } from '../../src/engine/salt/source';
 import { pathToFileURL } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import type { Diagnostic, PublishDiagnosticsParams } from 'vscode-languageserver-protocol';
@@ -160,3 +163,15 @@ export class LspClient {
 }
 
 export const pos = (line: number, character: number) => ({ line, character });
+
+/** The host Python with Salt the set-up provides (scripts/setup-env.sh). */
+export const saltPython = process.env.SALT_CONTAINERS_PYTHON || join(defaultCacheDir(), 'salt-venv', 'bin', 'python');
+
+/** A server with the state catalogue of the host Salt, made in a fresh cache folder; ready once the catalogue is. */
+export async function startWithCatalogue(options: Omit<StartOptions, 'env'>, cachePrefix: string): Promise<{ client: LspClient; cache: string }> {
+  assert.ok(existsSync(saltPython), `a Python with Salt is needed at ${saltPython} (scripts/setup-env.sh makes it)`);
+  const cache = mkdtempSync(join(tmpdir(), cachePrefix));
+  const client = await LspClient.start({ ...options, env: { SALT_CONTAINERS_CACHE: cache, SALT_CONTAINERS_PYTHON: saltPython } });
+  await client.until('the catalogue', () => client.logs.find((l) => l.startsWith('state catalogue: Salt')), 120_000);
+  return { client, cache };
+}

@@ -1,15 +1,11 @@
 // The SLS language server with a real state catalogue, made from the host Salt (the test venv) in the test.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CodeAction, CompletionItem, Hover } from 'vscode-languageserver-protocol';
-import { defaultCacheDir } from '../../src/engine/salt/source';
-import { LspClient, fixtureTree, pos } from './lsp';
+import { LspClient, startWithCatalogue, fixtureTree, pos } from './lsp';
 
-/** The host Python with Salt the set-up provides. */
-const python = process.env.SALT_CONTAINERS_PYTHON || join(defaultCacheDir(), 'salt-venv', 'bin', 'python');
 const salt = join(fixtureTree, 'salt');
 
 describe('SLS language server with the state catalogue', () => {
@@ -17,10 +13,7 @@ describe('SLS language server with the state catalogue', () => {
   let cache: string;
 
   before(async () => {
-    assert.ok(existsSync(python), `a Python with Salt is needed at ${python} (scripts/setup-env.sh makes it)`);
-    cache = mkdtempSync(join(tmpdir(), 'sls-catalogue-test-'));
-    client = await LspClient.start({ folder: fixtureTree, env: { SALT_CONTAINERS_CACHE: cache, SALT_CONTAINERS_PYTHON: python } });
-    await client.until('the catalogue', () => client.logs.find((l) => l.startsWith('state catalogue: Salt')), 120_000);
+    ({ client, cache } = await startWithCatalogue({ folder: fixtureTree }, 'sls-catalogue-test-'));
   });
   after(async () => {
     await client.stop();

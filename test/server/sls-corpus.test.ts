@@ -2,14 +2,11 @@
 // with the state catalogue of the host Salt. No false alarm where Jinja decides, real problems still caught.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Diagnostic, DocumentSymbol, Location } from 'vscode-languageserver-protocol';
-import { defaultCacheDir } from '../../src/engine/salt/source';
-import { LspClient, corpus, corpusFolders, corpusStateFiles, pos } from './lsp';
+import { LspClient, startWithCatalogue, corpus, corpusFolders, corpusStateFiles, pos } from './lsp';
 
-const python = process.env.SALT_CONTAINERS_PYTHON || join(defaultCacheDir(), 'salt-venv', 'bin', 'python');
 const at = (...parts: string[]) => join(corpus, ...parts);
 const text = (lines: string[]) => lines.join('\n') + '\n';
 
@@ -18,11 +15,8 @@ describe('SLS language server on the formula corpus', () => {
   let cache: string;
 
   before(async () => {
-    assert.ok(existsSync(python), `a Python with Salt is needed at ${python} (scripts/setup-env.sh makes it)`);
-    cache = mkdtempSync(join(tmpdir(), 'sls-corpus-test-'));
     const [first, ...rest] = corpusFolders;
-    client = await LspClient.start({ folder: first, moreFolders: rest, env: { SALT_CONTAINERS_CACHE: cache, SALT_CONTAINERS_PYTHON: python } });
-    await client.until('the catalogue', () => client.logs.find((l) => l.startsWith('state catalogue: Salt')), 120_000);
+    ({ client, cache } = await startWithCatalogue({ folder: first, moreFolders: rest }, 'sls-corpus-test-'));
   });
   after(async () => {
     await client.stop();
