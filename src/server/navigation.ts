@@ -130,8 +130,11 @@ export function prepareRename(service: SlsService, uri: string, position: Positi
     ...parsed.extends.filter((e) => !e.templated).map((e) => e.span),
   ];
   const span = spans.find((sp) => within(sp, offset));
-  return span ? rangeOf(parsed, span) : null;
+  return span && !writtenByJinja(parsed.source, span) ? rangeOf(parsed, span) : null;
 }
+
+/** An ID Jinja writes (`{{ tplroot }}-service`, its value known or not) is renamed in its Jinja, not as text. */
+const writtenByJinja = (source: string, span: TextSpan) => /\{[{%]/.test(source.slice(span.start, span.end));
 
 /** Renames a state ID everywhere the tree names it: declarations, requisites, extend entries. */
 export function rename(service: SlsService, uri: string, position: Position, newName: string): WorkspaceEdit | null {
@@ -141,7 +144,10 @@ export function rename(service: SlsService, uri: string, position: Position, new
   const id = idAt(entry, entry.parsed.lines.offset(position.line, position.character));
   if (!id || !newName.trim()) return null;
   const changes: Record<string, TextEdit[]> = {};
-  const edit = (file: TreeFile, span: TextSpan) => (changes[pathToUri(file.file)] ??= []).push(TextEdit.replace(rangeOf(file.parsed, span), newName));
+  const edit = (file: TreeFile, span: TextSpan) => {
+    if (writtenByJinja(file.parsed.source, span)) return;
+    (changes[pathToUri(file.file)] ??= []).push(TextEdit.replace(rangeOf(file.parsed, span), newName));
+  };
   for (const hit of tree.declarations(id)) if (!hit.state.templated) edit(hit.file, hit.state.span);
   for (const ref of tree.references(id)) {
     const span = ref.requisite?.span ?? ref.extend?.span;

@@ -117,6 +117,19 @@ describe('SLS language server on the formula corpus', () => {
     assert.match(found[0].message, /declared in 'base\.motd', which no run of this file applies/);
   });
 
+  it('reads an ID a set name decides as its value, and leaves renaming it to its Jinja', async () => {
+    const source = text(["{%- set prefix = 'webserver-extra' %}", '{{ prefix }}-svc:', '  test.nop: []', 'other:', '  test.nop:', '    - require:', '      - test: webserver-extra-svc']);
+    const uri = client.open(at('webserver-formula', 'webserver', 'extra.sls'), source);
+    const symbols = await client.request<DocumentSymbol[]>('textDocument/documentSymbol', { textDocument: { uri } });
+    assert.deepEqual(symbols.map((s) => `${s.selectionRange.start.line}: ${s.name}`), ['1: webserver-extra-svc', '3: other']);
+    assert.deepEqual(await client.diagnosticsOf(uri), []);
+    const toDeclaration = await client.request<Location[]>('textDocument/definition', { textDocument: { uri }, position: pos(6, 16) });
+    assert.deepEqual(toDeclaration.map((l) => l.range.start.line), [1]);
+    assert.equal(await client.request('textDocument/prepareRename', { textDocument: { uri }, position: pos(1, 4) }), null);
+    assert.ok(await client.request('textDocument/prepareRename', { textDocument: { uri }, position: pos(6, 16) }));
+    client.close(uri);
+  });
+
   it('reads pillar files as pillar, not states', async () => {
     for (const file of [at('webserver-formula', 'test', 'salt', 'pillar', 'webserver.sls'), at('site', 'pillar', 'common.sls')]) {
       const uri = client.open(file);
