@@ -94,7 +94,8 @@ export function scanJinja(source: string): JinjaTag[] {
   return tags;
 }
 
-function matchBlocks(tags: JinjaTag[]): JinjaBlock[] {
+/** The `{% for %}`/`{% if %}`/... blocks the tags open and close. */
+export function matchBlocks(tags: readonly JinjaTag[]): JinjaBlock[] {
   const blocks: JinjaBlock[] = [];
   const stack: { keyword: string; start: number }[] = [];
   for (const tag of tags) {

@@ -5,7 +5,7 @@
  * whatever cannot be read becomes a problem.
  */
 import { parseDocument, isMap, isSeq, isScalar, isPair, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
-import { blankJinja, escapeRegExp, overlapsJinja, type JinjaBlock, type JinjaTag } from './jinja';
+import { blankJinja, escapeRegExp, matchBlocks, overlapsJinja, scanJinja, type JinjaBlock, type JinjaTag } from './jinja';
 import { lastAtOrBefore, renderJinja, SourceMap, type JinjaChain, type RenderContext } from './render';
 
 /** Offsets in the source, end exclusive. */
@@ -153,8 +153,11 @@ type ChunkCache = Map<string, ChunkResult>;
 
 /** A model with the source, its Jinja blanked, and nothing read yet. */
 function emptyModel(source: string): ParsedSls {
-  const { text, tags, blocks } = blankJinja(source);
-  return { source, blanked: text, lines: new LineIndex(source), jinja: tags, blocks, states: [], includes: [], extends: [], requisites: [], saltUrls: [], jinjaImports: [], topEntries: [], problems: [], chains: [] };
+  const tags = scanJinja(source);
+  const model: Omit<ParsedSls, 'blanked'> = { source, lines: new LineIndex(source), jinja: tags, blocks: matchBlocks(tags), states: [], includes: [], extends: [], requisites: [], saltUrls: [], jinjaImports: [], topEntries: [], problems: [], chains: [] };
+  // The blanked lines serve completion in the file being edited: made when first asked for.
+  let blanked: string | undefined;
+  return Object.defineProperty(model, 'blanked', { get: () => (blanked ??= blankJinja(source).text), enumerable: true }) as ParsedSls;
 }
 
 const emptyChunk = (base: number): ChunkResult => ({ base, states: [], includes: [], extends: [], requisites: [], saltUrls: [], topEntries: [], problems: [] });
