@@ -402,7 +402,6 @@ function saltNames(path: string | undefined): Map<string, string> {
   names.set('slsdotpath', tpldir.split('/').join('.'));
   names.set('slscolonpath', tpldir.split('/').join(':'));
   if (path.endsWith('.sls')) names.set('sls', module);
-  names.set('tplroot', tpldir.split('/')[0]);
   return names;
 }
 
@@ -898,14 +897,13 @@ export class SourceMap {
    * What a rendered range reads as. `text`: its source where this file wrote it (Jinja included:
    * `web_site_{{ site }}`); where a macro made it, the macro's text with the Jinja of its unknown parts
    * (`postgres_database-{{ name }}`), or the call itself when the macro gives nothing literal. `value`:
-   * the rendered text when every part of it is known. `jinja`: Jinja had a hand in it.
+   * the rendered text when every part of it is known.
    */
-  describe(from: number, to: number): { text: string; value?: string; jinja: boolean } {
+  describe(from: number, to: number): { text: string; value?: string } {
     const touched = this.touched(from, to);
     const value = touched.some((t) => t.piece.unknown) ? undefined : this.rendered.text.slice(from, to);
-    const jinja = touched.some((t) => !t.piece.exact) || this.source.slice(this.start(from), this.end(to)).includes('{');
     const own = this.source.slice(this.start(from), this.end(to));
-    if (!touched.some((t) => t.piece.expanded)) return { text: own, value, jinja };
+    if (!touched.some((t) => t.piece.expanded)) return { text: own, value };
     let text = '';
     for (const { piece, offset } of touched) {
       if (piece.unknown && piece.label !== undefined) text += piece.label;
@@ -913,7 +911,7 @@ export class SourceMap {
     }
     text = text.trim();
     if (text.replace(/\{\{[\s\S]*?\}\}/g, '').trim() === '') text = own;
-    return { text, value, jinja };
+    return { text, value };
   }
 
   /** The parts of a rendered range for a pattern of the values it may take: known text, or unknown. */
