@@ -1,7 +1,7 @@
 /** Hover: a state function's doc and signature, an argument's description, a requisite's target, an include's file, a state's references. */
 import { relative } from 'node:path';
 import { Hover, MarkupKind, Position } from 'vscode-languageserver';
-import { isRequisiteKeyword } from '../sls/parse';
+import { isRequisiteKeyword, type StateFunction } from '../sls/parse';
 import { argumentDoc, functionMarkdown, GLOBAL_ARGS } from './docs';
 import { functionNames, rangeOf, targetHits, within, type SlsService } from './service';
 
@@ -17,7 +17,7 @@ export function hover(service: SlsService, uri: string, position: Position): Hov
     if (onFunction && f.fun) {
       const name = `${f.module}.${f.fun}`;
       const fn = service.catalogue?.functions[name];
-      const value = fn ? functionMarkdown(name, fn.args, fn.doc) : service.catalogue ? `\`${name}\`: not a state function of Salt ${service.catalogue.saltVersion}` : `\`${name}\`\n\n_No state catalogue: docs and arguments need a Python with Salt (see "Salt Containers: Refresh State Catalogue")._`;
+      const value = fn ? functionMarkdown(name, fn.args, fn.doc) : missingFunction(service, name, f);
       return { contents: { kind: MarkupKind.Markdown, value }, range: rangeOf(parsed, within(f.span, offset) ? f.span : (f.funSpan ?? f.span)) };
     }
     for (const arg of f.args) {
@@ -61,4 +61,13 @@ export function hover(service: SlsService, uri: string, position: Position): Hov
     return { contents: { kind: MarkupKind.Markdown, value: lines.join('\n\n') }, range: rangeOf(parsed, state.span) };
   }
   return null;
+}
+
+/** What hover says of a function the catalogue lacks: made by Jinja, meant for other Salt versions, or not Salt's. */
+function missingFunction(service: SlsService, name: string, f: StateFunction): string {
+  if (f.templated) return `\`${name}\`: the name is made by Jinja; the rendered state says which function it is`;
+  if (!service.catalogue) return `\`${name}\`\n\n_No state catalogue: docs and arguments need a Python with Salt (see "Salt Containers: Refresh State Catalogue")._`;
+  const version = service.catalogue.saltVersion;
+  if (f.versionGuarded) return `\`${name}\`: not a state function of Salt ${version}; this branch of the file is for other Salt versions`;
+  return `\`${name}\`: not a state function of Salt ${version}`;
 }
