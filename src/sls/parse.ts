@@ -388,8 +388,9 @@ class Reader {
 
   /**
    * A YAML error as sure as the source makes it: an error where the top-level block around it is the file's
-   * own text, outside any Jinja block; information where only expressions inside lines (placeholders) touch
-   * it; nothing where Jinja decides the structure (statements, whitespace control, macros, blocks).
+   * own text, outside any Jinja block (a warning inside one: it may not be rendered); information where only
+   * expressions inside lines (placeholders) touch it; nothing where Jinja decides the structure (statements,
+   * whitespace control, macros).
    */
   private yamlProblem(raw: string, at: number, to: number, start: number, end: number) {
     const rendered = this.map.rendered.text;
@@ -397,15 +398,19 @@ class Reader {
     let blockStart = start;
     for (const s of starts) if (s <= at) blockStart = s;
     const next = starts.find((s) => s > at);
-    const blockEnd = next ?? end;
+    let blockEnd = next ?? end;
+    // The block's own text: the whitespace Jinja tags leave around it is not part of it.
+    while (blockEnd > blockStart && /\s/.test(rendered[blockEnd - 1])) blockEnd--;
     const sourceStart = this.map.start(blockStart);
     const sourceEnd = this.map.end(blockEnd);
     const { jinja, blocks } = this.model;
     const inBlock = blocks.some((b) => b.keyword !== 'raw' && b.start < sourceEnd && sourceStart < b.end);
     const message = raw.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     const span = { start: this.map.start(at), end: Math.max(this.map.end(Math.max(to, at + 1)), this.map.start(at) + 1) };
-    if (!inBlock && this.map.plain(blockStart, blockEnd) && !overlapsJinja(jinja, sourceStart, sourceEnd)) {
-      this.out.problems.push({ message, span, severity: 'error', code: 'yaml' });
+    if (this.map.plain(blockStart, blockEnd) && !overlapsJinja(jinja, sourceStart, sourceEnd)) {
+      // Plain text inside a Jinja block is wrong wherever Jinja renders the block.
+      if (inBlock) this.out.problems.push({ message: `${message} (where Jinja renders this block)`, span, severity: 'warning', code: 'yaml' });
+      else this.out.problems.push({ message, span, severity: 'error', code: 'yaml' });
       return;
     }
     const { source } = this.model;

@@ -183,6 +183,12 @@ describe('parseSls', () => {
     assert.ok(soft.problems.length > 0 && soft.problems.every((p) => p.severity === 'information' && /Jinja/.test(p.message)), JSON.stringify(soft.problems));
     const structural = parseSls(text(['{% if x %}', 'a:', '  test.nop: []', '{% else %}', '  test.nop', '{% endif %}', 'b: [', '{% for i in l %}', '  {{ i }},', '{% endfor %}', ']']));
     assert.deepEqual(structural.problems, [], 'structure Jinja decides is never a YAML error');
+    const guarded = parseSls(text(["{% if grains.os_family == 'Debian' %}", 'plain:', '  cmd.run:', '    - name: "unclosed', '{% endif %}']));
+    assert.deepEqual(
+      guarded.problems.map((p) => [p.severity, /where Jinja renders this block/.test(p.message)]),
+      [['warning', true]],
+      'plain text inside a Jinja block: wrong wherever it is rendered',
+    );
   });
 
   it('reads a Jinja-heavy file (loops, if/else branches, templated keys) without false errors', () => {
