@@ -433,9 +433,9 @@ class Reader {
     const span = { start: this.map.start(from), end: this.map.end(to) };
     const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
     const value = node.value == null ? '' : String(node.value);
-    const described = this.map.describe(from, to);
-    if (described.value !== undefined) return { text: value, span, templated: false };
-    let text = described.text;
+    // Most scalars: every part known (the file's own text, or values Jinja's source decides).
+    if (this.map.known(from, to)) return { text: value, span, templated: false };
+    let text = this.map.describe(from, to).text;
     if (quoted && /^['"]/.test(text) && text.length >= 2 && text[0] === text[text.length - 1]) text = text.slice(1, -1);
     const inner = quoted ? [from + 1, to - 1] : [from, to];
     const pattern = this.map

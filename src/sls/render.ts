@@ -901,7 +901,7 @@ export class SourceMap {
    */
   describe(from: number, to: number): { text: string; value?: string } {
     const touched = this.touched(from, to);
-    const value = touched.some((t) => t.piece.unknown) ? undefined : this.rendered.text.slice(from, to);
+    const value = this.known(from, to) ? this.rendered.text.slice(from, to) : undefined;
     const own = this.source.slice(this.start(from), this.end(to));
     if (!touched.some((t) => t.piece.expanded)) return { text: own, value };
     let text = '';
@@ -921,6 +921,15 @@ export class SourceMap {
 
   /** True when the rendered range is the file's own text, untouched by Jinja. */
   plain(from: number, to: number): boolean {
-    return this.touched(from, to).every((t) => t.piece.exact);
+    const { pieces } = this.rendered;
+    for (let i = this.pieceAt(from); i < pieces.length && this.offsets[i] < Math.max(to, from + 1); i++) if (!pieces[i].exact) return false;
+    return true;
+  }
+
+  /** True when no piece is unknown in the rendered range (its text is what Salt reads). */
+  known(from: number, to: number): boolean {
+    const { pieces } = this.rendered;
+    for (let i = this.pieceAt(from); i < pieces.length && this.offsets[i] < Math.max(to, from + 1); i++) if (pieces[i].unknown) return false;
+    return true;
   }
 }
