@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { fileForModule, resolveInclude } from './modules';
 import { escapeRegExp } from './jinja';
 import { parseSls, type ParsedSls } from './parse';
-import { renderContext } from './tree';
+import { mostSpecificFirst, renderContext } from './tree';
 
 export interface SourceLocation {
   file: string;
@@ -49,7 +49,7 @@ export function locateState(stateRoot: string, sls: string, id: string): SourceL
   };
   const exact = parsed.states.find((s) => !s.templated && s.id === id);
   if (exact) return at(exact.span.start);
-  const made = parsed.states.find((s) => s.templated && s.pattern?.test(id));
+  const made = mostSpecificFirst(parsed.states.filter((s) => s.templated && s.pattern?.test(id)).map((state) => ({ state })))[0]?.state;
   if (made) return at(made.span.start);
   // YAML the parser could not read (or a state in an unusual place): the literal key line, if there is one.
   const pattern = new RegExp(`^\\s*(['"]?)${escapeRegExp(id)}\\1\\s*:`);

@@ -352,7 +352,7 @@ export class StateTree {
   /** Declarations of an ID anywhere in the tree (exact IDs first, then Jinja-made IDs that may produce it). */
   declarations(id: string): StateHit[] {
     const exact = this.index().get(id) ?? [];
-    const made = (this.templatedStates ?? []).filter((h) => h.state.pattern?.test(id));
+    const made = mostSpecificFirst((this.templatedStates ?? []).filter((h) => h.state.pattern?.test(id)));
     return [...exact, ...made];
   }
 
@@ -408,6 +408,12 @@ function kitchenStateTops(root: string): string[][] {
   return out;
 }
 
+/** IDs Jinja makes that fit one ID, the one with the most literal text first (`x-{{ m }}-reload` before `x-{{ m }}`). */
+export function mostSpecificFirst<T extends { state: StateDeclaration }>(hits: T[]): T[] {
+  const literal = (h: T) => h.state.id.replace(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g, '').length;
+  return hits.sort((a, b) => literal(b) - literal(a));
+}
+
 function add<T>(map: Map<string, T[]>, key: string, value: T) {
   const list = map.get(key);
   if (list) list.push(value);
@@ -451,7 +457,7 @@ export class StateLookup {
     const exact = (this.byId.get(target) ?? []).filter(fits);
     if (exact.length) return exact;
     const named = (this.byName.get(target) ?? []).filter(fits);
-    const made = this.templated.filter((h) => fits(h) && h.state.pattern?.test(target));
+    const made = mostSpecificFirst(this.templated.filter((h) => fits(h) && h.state.pattern?.test(target)));
     return [...new Set([...named, ...made])];
   }
 }
