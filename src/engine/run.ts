@@ -16,7 +16,6 @@ import type { PythonUsed, RawOutput, RunError } from './results/model';
 import type { RunControl, SaltTree } from './runner';
 import { buildRuntime, type BundledRuntime } from './runtime/build';
 import { chooseRuntime, minimumPython, runtimePlaces, type PythonSeen, type RuntimeChoice } from './runtime/choose';
-import { RuntimeBuildError } from './runtime/debian';
 import { placeRuntime } from './runtime/ship';
 import { CACHE_DIR_MARK, CLEANUP, HELLO, RUN, RUN_DIR_MARK, SETUP_ERROR } from './salt/scripts';
 import { SaltSource, type Thin } from './salt/source';

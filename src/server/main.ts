@@ -18,6 +18,12 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { fileURLToPath } from 'node:url';
 import { SlsService, uriToPath } from './service';
+import { documentSymbols, workspaceSymbols } from './symbols';
+import { definition, highlights, prepareRename, references, rename } from './navigation';
+import { completion, resolveCompletion } from './completion';
+import { hover } from './hover';
+import { diagnostics } from './diagnostics';
+import { codeActions } from './actions';
 import { REFRESH_CATALOGUE_REQUEST, type RefreshCatalogueResult, type ServerInitializationOptions } from './protocol';
 import { getCatalogue, howToGetCatalogue, loadAnyCachedCatalogue, CatalogueUnavailable, type StateCatalogue } from '../sls/catalogue';
 
@@ -136,11 +142,11 @@ function schedule(uri: string, delay = 150) {
       const document = documents.get(uri);
       if (!document) return;
       const version = document.version;
-      const diagnostics = guard('diagnostics', [], () => {
+      const published = guard('diagnostics', [], () => {
         sync(uri);
-        return service.diagnostics(uri);
+        return diagnostics(service, uri);
       })(undefined);
-      void connection.sendDiagnostics({ uri, version, diagnostics });
+      void connection.sendDiagnostics({ uri, version, diagnostics: published });
     }, delay),
   );
 }
@@ -173,23 +179,23 @@ connection.onDidChangeWatchedFiles((params) => {
   scheduleAll();
 });
 
-connection.onDocumentSymbol(guard('documentSymbol', [], (p) => (sync(p.textDocument.uri), service.documentSymbols(p.textDocument.uri))));
-connection.onWorkspaceSymbol(guard('workspaceSymbol', [], (p) => service.workspaceSymbols(p.query)));
-connection.onDefinition(guard('definition', [], (p) => (sync(p.textDocument.uri), service.definition(p.textDocument.uri, p.position))));
-connection.onDocumentHighlight(guard('documentHighlight', [], (p) => (sync(p.textDocument.uri), service.highlights(p.textDocument.uri, p.position))));
-connection.onPrepareRename(guard('prepareRename', null, (p) => (sync(p.textDocument.uri), service.prepareRename(p.textDocument.uri, p.position))));
-connection.onRenameRequest(guard('rename', null, (p) => (sync(p.textDocument.uri), service.rename(p.textDocument.uri, p.position, p.newName))));
-connection.onReferences(guard('references', [], (p) => (sync(p.textDocument.uri), service.references(p.textDocument.uri, p.position, p.context.includeDeclaration))));
-connection.onCompletion(guard('completion', [], (p) => (sync(p.textDocument.uri), service.completion(p.textDocument.uri, p.position))));
+connection.onDocumentSymbol(guard('documentSymbol', [], (p) => (sync(p.textDocument.uri), documentSymbols(service, p.textDocument.uri))));
+connection.onWorkspaceSymbol(guard('workspaceSymbol', [], (p) => workspaceSymbols(service, p.query)));
+connection.onDefinition(guard('definition', [], (p) => (sync(p.textDocument.uri), definition(service, p.textDocument.uri, p.position))));
+connection.onDocumentHighlight(guard('documentHighlight', [], (p) => (sync(p.textDocument.uri), highlights(service, p.textDocument.uri, p.position))));
+connection.onPrepareRename(guard('prepareRename', null, (p) => (sync(p.textDocument.uri), prepareRename(service, p.textDocument.uri, p.position))));
+connection.onRenameRequest(guard('rename', null, (p) => (sync(p.textDocument.uri), rename(service, p.textDocument.uri, p.position, p.newName))));
+connection.onReferences(guard('references', [], (p) => (sync(p.textDocument.uri), references(service, p.textDocument.uri, p.position, p.context.includeDeclaration))));
+connection.onCompletion(guard('completion', [], (p) => (sync(p.textDocument.uri), completion(service, p.textDocument.uri, p.position))));
 connection.onCompletionResolve((item) => {
   try {
-    return service.resolveCompletion(item);
+    return resolveCompletion(service, item);
   } catch {
     return item;
   }
 });
-connection.onHover(guard('hover', null, (p) => (sync(p.textDocument.uri), service.hover(p.textDocument.uri, p.position))));
-connection.onCodeAction(guard('codeAction', [], (p) => (sync(p.textDocument.uri), service.codeActions(p.textDocument.uri, p.context.diagnostics))));
+connection.onHover(guard('hover', null, (p) => (sync(p.textDocument.uri), hover(service, p.textDocument.uri, p.position))));
+connection.onCodeAction(guard('codeAction', [], (p) => (sync(p.textDocument.uri), codeActions(service, p.textDocument.uri, p.context.diagnostics))));
 
 connection.onRequest(REFRESH_CATALOGUE_REQUEST, async (): Promise<RefreshCatalogueResult | null> => {
   const catalogue = await loadCatalogue(true);

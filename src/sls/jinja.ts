@@ -94,7 +94,8 @@ export function scanJinja(source: string): JinjaTag[] {
   return tags;
 }
 
-function matchBlocks(tags: JinjaTag[]): JinjaBlock[] {
+/** The `{% for %}`/`{% if %}`/... blocks the tags open and close. */
+export function matchBlocks(tags: readonly JinjaTag[]): JinjaBlock[] {
   const blocks: JinjaBlock[] = [];
   const stack: { keyword: string; start: number }[] = [];
   for (const tag of tags) {
@@ -146,25 +147,15 @@ export function overlapsJinja(tags: readonly JinjaTag[], start: number, end: num
   return lo < tags.length && tags[lo].start < end;
 }
 
-/** The innermost `for` block around an offset, if any. */
-export function enclosingBlocks(blocks: readonly JinjaBlock[], offset: number): JinjaBlock[] {
-  return blocks.filter((b) => b.start <= offset && offset < b.end);
-}
-
 /**
- * A pattern for the values a templated text may take: literal parts kept, each Jinja tag matching anything.
- * `web_site_{{ site }}` matches `web_site_blog`.
+ * A pattern for the values a text written with Jinja may take: literal parts kept, each tag matching
+ * anything. `web_site_{{ site }}` matches `web_site_blog`.
  */
-export function templatePattern(source: string, start: number, end: number, tags: readonly JinjaTag[]): RegExp {
-  let pattern = '';
-  let at = start;
-  for (const tag of tags) {
-    if (tag.end <= start || tag.start >= end) continue;
-    pattern += escapeRegExp(source.slice(at, Math.max(at, tag.start)));
-    if (tag.kind === 'expression' || tag.kind === 'statement') pattern += '.*?';
-    at = Math.max(at, tag.end);
-  }
-  pattern += escapeRegExp(source.slice(at, end));
+export function templateRegex(text: string): RegExp {
+  const pattern = text
+    .split(/(\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\})/)
+    .map((part, i) => (i % 2 ? '.*?' : escapeRegExp(part)))
+    .join('');
   return new RegExp(`^${pattern.replace(/(\.\*\?)+/g, '.*?')}$`, 's');
 }
 
@@ -231,16 +222,3 @@ export function jinjaIdentifierAt(source: string, tags: readonly JinjaTag[], off
 }
 
 const JINJA_KEYWORDS = new Set(['from', 'import', 'as', 'with', 'without', 'context', 'set', 'for', 'in', 'if', 'elif', 'else', 'endif', 'endfor', 'macro', 'endmacro', 'call', 'endcall', 'include', 'import_yaml', 'import_json', 'import_text', 'is', 'not', 'and', 'or', 'true', 'false', 'none', 'True', 'False', 'None', 'raw', 'endraw', 'do', 'filter', 'endfilter', 'block', 'endblock', 'extends', 'recursive', 'ignore', 'missing']);
-
-/** The files Jinja statements load: `{% from "x" import y %}`, `{% import_yaml 'a.yaml' as b %}`, `{% include 'c' %}`. */
-export function jinjaImportPaths(source: string, tags: readonly JinjaTag[]): { path: string; start: number; end: number }[] {
-  const out: { path: string; start: number; end: number }[] = [];
-  for (const tag of tags) {
-    if (tag.kind !== 'statement') continue;
-    const m = /^\{%[-+]?\s*(?:from|import|import_yaml|import_json|import_text|include|extends)\s+(['"])([^'"\n]+)\1/.exec(source.slice(tag.start, Math.min(tag.end, tag.start + 1024)));
-    if (!m) continue;
-    const start = tag.start + m[0].length - 1 - m[2].length;
-    out.push({ path: m[2], start, end: start + m[2].length });
-  }
-  return out;
-}

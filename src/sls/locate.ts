@@ -8,6 +8,7 @@ import { basename, join } from 'node:path';
 import { fileForModule, resolveInclude } from './modules';
 import { escapeRegExp } from './jinja';
 import { parseSls, type ParsedSls } from './parse';
+import { mostSpecificFirst, renderContext } from './tree';
 
 export interface SourceLocation {
   file: string;
@@ -22,12 +23,13 @@ export interface SourceLocation {
 /** Parsed files by path, valid while size and mtime stay the same (a run maps many results to few files). */
 const cache = new Map<string, { mtimeMs: number; size: number; parsed: ParsedSls }>();
 
-function parsedFile(file: string): ParsedSls | undefined {
+function parsedFile(stateRoot: string, file: string): ParsedSls | undefined {
   try {
     const { mtimeMs, size } = statSync(file);
     const hit = cache.get(file);
     if (hit && hit.mtimeMs === mtimeMs && hit.size === size) return hit.parsed;
-    const parsed = parseSls(readFileSync(file, 'utf8'), { isTop: basename(file) === 'top.sls' });
+    const read = (f: string) => readFileSync(f, 'utf8');
+    const parsed = parseSls(read(file), { isTop: basename(file) === 'top.sls', context: renderContext(stateRoot, file, read) });
     if (cache.size > 256) cache.clear();
     cache.set(file, { mtimeMs, size, parsed });
     return parsed;
@@ -39,7 +41,7 @@ function parsedFile(file: string): ParsedSls | undefined {
 export function locateState(stateRoot: string, sls: string, id: string): SourceLocation | undefined {
   const file = fileForModule(stateRoot, sls);
   if (!file) return undefined;
-  const parsed = parsedFile(file);
+  const parsed = parsedFile(stateRoot, file);
   if (!parsed) return { file, line: 0, column: 0, exact: false };
   const at = (offset: number): SourceLocation => {
     const { line, character } = parsed.lines.position(offset);
@@ -47,7 +49,7 @@ export function locateState(stateRoot: string, sls: string, id: string): SourceL
   };
   const exact = parsed.states.find((s) => !s.templated && s.id === id);
   if (exact) return at(exact.span.start);
-  const made = parsed.states.find((s) => s.templated && s.pattern?.test(id));
+  const made = mostSpecificFirst(parsed.states.filter((s) => s.templated && s.pattern?.test(id)).map((state) => ({ state })))[0]?.state;
   if (made) return at(made.span.start);
   // YAML the parser could not read (or a state in an unusual place): the literal key line, if there is one.
   const pattern = new RegExp(`^\\s*(['"]?)${escapeRegExp(id)}\\1\\s*:`);
@@ -77,7 +79,7 @@ export function locateInclude(stateRoot: string, from: { mods: string[]; highsta
   const queue = [...from.mods];
   if (from.highstate) {
     const top = join(stateRoot, 'top.sls');
-    const parsed = parsedFile(top);
+    const parsed = parsedFile(stateRoot, top);
     for (const entry of parsed?.topEntries ?? []) {
       if (entry.module === missing) return at(top, parsed!, entry.span.start);
       queue.push(entry.module);
@@ -89,7 +91,7 @@ export function locateInclude(stateRoot: string, from: { mods: string[]; highsta
     if (seen.has(module)) continue;
     seen.add(module);
     const file = fileForModule(stateRoot, module);
-    const parsed = file && parsedFile(file);
+    const parsed = file && parsedFile(stateRoot, file);
     if (!file || !parsed) continue;
     for (const include of parsed.includes) {
       const named = resolveInclude(include.module, { module, isInit: basename(file) === 'init.sls' });

@@ -1,11 +1,12 @@
 /**
- * The SLS source model of one file: Jinja blanked (see jinja.ts), the YAML parsed with positions and read
- * as Salt reads it: state IDs and their functions (`pkg.installed: [...]` and `pkg: [installed, ...]`),
+ * The SLS source model of one file: Jinja rendered as far as the source decides it (see render.ts), the
+ * rendered YAML parsed and mapped back to source positions, and read as Salt reads it: state IDs and their functions (`pkg.installed: [...]` and `pkg: [installed, ...]`),
  * include, extend, requisites, `salt://` references, Jinja imports and top.sls entries. Never throws:
  * whatever cannot be read becomes a problem.
  */
 import { parseDocument, isMap, isSeq, isScalar, isPair, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
-import { blankJinja, jinjaImportPaths, overlapsJinja, templatePattern, type JinjaBlock, type JinjaTag } from './jinja';
+import { blankJinja, escapeRegExp, matchBlocks, overlapsJinja, scanJinja, type JinjaBlock, type JinjaTag } from './jinja';
+import { lastAtOrBefore, renderJinja, SourceMap, type JinjaChain, type RenderContext } from './render';
 
 /** Offsets in the source, end exclusive. */
 export interface TextSpan {
@@ -27,6 +28,10 @@ export interface StateFunction {
   /** Where the function name is written (the list item in the list form). */
   funSpan?: TextSpan;
   args: StateArgument[];
+  /** Jinja makes the module or function name (`service.{{ fn }}`): not to be judged. */
+  templated: boolean;
+  /** Written in a branch of an `if` on the Salt version: meant for other Salt versions too. */
+  versionGuarded?: boolean;
 }
 
 export interface StateDeclaration {
@@ -43,6 +48,8 @@ export interface StateDeclaration {
   functions: StateFunction[];
   /** Values of the `name` argument (requisites may target a state by name). */
   names: string[];
+  /** `name` values Jinja makes: the names they may take. */
+  namePatterns: RegExp[];
 }
 
 export const REQUISITE_KEYWORDS = ['require', 'watch', 'onchanges', 'onfail', 'prereq', 'listen', 'use'] as const;
@@ -64,10 +71,12 @@ export interface Requisite {
 }
 
 export interface IncludeEntry {
-  /** As written (`.motd`, `common`). */
+  /** As written (`.motd`, `common`), or its value when Jinja gives one the source decides. */
   module: string;
   span: TextSpan;
   templated: boolean;
+  /** For a templated entry (or a whole list Jinja makes: `include: {{ includes|yaml }}`): the modules it may name. */
+  pattern?: RegExp;
 }
 
 export interface ExtendEntry {
@@ -102,13 +111,13 @@ export interface TopEntry {
 export interface SlsProblem {
   message: string;
   span: TextSpan;
-  severity: 'error' | 'warning';
+  severity: 'error' | 'warning' | 'information';
   code: string;
 }
 
 export interface ParsedSls {
   source: string;
-  /** The source with Jinja blanked (same length). */
+  /** The source with Jinja blanked (same length): the lines as typed, for where the cursor is. */
   blanked: string;
   lines: LineIndex;
   jinja: JinjaTag[];
@@ -123,11 +132,13 @@ export interface ParsedSls {
   jinjaImports: JinjaImport[];
   topEntries: TopEntry[];
   problems: SlsProblem[];
+  /** The file's `if` chains (and `for` ... `else`): conditions and branch spans. */
+  chains: JinjaChain[];
   /** What each top-level block read to, for the next parse of this file (see parseSls). */
   chunks?: ChunkCache;
 }
 
-/** What one top-level block of YAML holds: spans are absolute for the `base` it was read at. */
+/** What one top-level block of rendered YAML holds: spans are source spans for the source offset `base` it was read at. */
 interface ChunkResult {
   base: number;
   states: StateDeclaration[];
@@ -142,8 +153,11 @@ type ChunkCache = Map<string, ChunkResult>;
 
 /** A model with the source, its Jinja blanked, and nothing read yet. */
 function emptyModel(source: string): ParsedSls {
-  const { text, tags, blocks } = blankJinja(source);
-  return { source, blanked: text, lines: new LineIndex(source), jinja: tags, blocks, states: [], includes: [], extends: [], requisites: [], saltUrls: [], jinjaImports: [], topEntries: [], problems: [] };
+  const tags = scanJinja(source);
+  const model: Omit<ParsedSls, 'blanked'> = { source, lines: new LineIndex(source), jinja: tags, blocks: matchBlocks(tags), states: [], includes: [], extends: [], requisites: [], saltUrls: [], jinjaImports: [], topEntries: [], problems: [], chains: [] };
+  // The blanked lines serve completion in the file being edited: made when first asked for.
+  let blanked: string | undefined;
+  return Object.defineProperty(model, 'blanked', { get: () => (blanked ??= blankJinja(source).text), enumerable: true }) as ParsedSls;
 }
 
 const emptyChunk = (base: number): ChunkResult => ({ base, states: [], includes: [], extends: [], requisites: [], saltUrls: [], topEntries: [], problems: [] });
@@ -174,7 +188,7 @@ function moveChunk(chunk: ChunkResult, base: number): ChunkResult {
 }
 
 /**
- * Top-level blocks of the blanked text: a block starts at a line that begins in column 0 with YAML (not
+ * Top-level blocks of rendered text: a block starts at a line that begins in column 0 with YAML (not
  * blank, a comment, a list item or flow punctuation). Each is read on its own, so an edit re-reads one block.
  */
 function chunkStarts(blanked: string): number[] {
@@ -198,14 +212,8 @@ export class LineIndex {
     return this.starts.length;
   }
   position(offset: number): { line: number; character: number } {
-    let lo = 0;
-    let hi = this.starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo, character: offset - this.starts[lo] };
+    const line = lastAtOrBefore(this.starts, offset);
+    return { line, character: offset - this.starts[line] };
   }
   offset(line: number, character: number): number {
     if (line < 0) return 0;
@@ -222,12 +230,26 @@ export class LineIndex {
 
 const YAML_RENDERERS = new Set(['jinja', 'yaml', 'yamlex', 'mako', 'wempy', 'genshi', 'cheetah', 'gpg', 'nacl', 'stateconf', 'json', 'json5', 'hjson', 'text', 'aws_kms']);
 
+/** A condition that asks which Salt runs the file: its branches are for other Salt versions too. */
+const SALT_VERSION_CHECK = /salt_?version/i;
+
+interface ScalarText {
+  /** The value when Jinja leaves it known, else the text as written (`web_site_{{ site }}`). */
+  text: string;
+  span: TextSpan;
+  templated: boolean;
+  /** The regexp of the values a templated text may take. */
+  pattern?: RegExp;
+}
+
 class Reader {
   readonly model: ParsedSls;
-  /** Where the block being read starts in the file, and what it holds so far. */
+  /** The rendered text of the pass being read, its map to the source, and the block being read. */
+  private map!: SourceMap;
   private base = 0;
   private out: ChunkResult = emptyChunk(0);
-  constructor(source: string, isTop: boolean, previous?: ChunkCache) {
+
+  constructor(source: string, isTop: boolean, previous: ChunkCache | undefined, context: RenderContext) {
     this.model = emptyModel(source);
     const shebang = /^#!\s*(\S+)/.exec(source);
     if (shebang) {
@@ -238,136 +260,220 @@ class Reader {
         return;
       }
     }
-    this.readJinja();
-    this.readChunks(isTop, previous);
-  }
-
-  private readChunks(isTop: boolean, previous: ChunkCache | undefined) {
-    const { blanked, source, blocks } = this.model;
+    this.readJinjaTags();
     const cache: ChunkCache = new Map();
-    // A first read takes the file whole (fastest for the many small files of a tree); re-reads of a file
-    // being edited go block by block and keep the blocks for the next edit.
-    const starts = previous ? chunkStarts(blanked) : [0];
-    for (let i = 0; i < starts.length; i++) {
-      const start = starts[i];
-      const end = i + 1 < starts.length ? starts[i + 1] : blanked.length;
-      const text = blanked.slice(start, end);
-      if (text.trim() === '') continue;
-      const key = previous ? `${text}\u0000${source.slice(start, end)}` : '';
-      let chunk = previous?.get(key);
-      if (chunk) chunk = moveChunk(chunk, start);
-      else {
-        this.base = start;
-        this.out = emptyChunk(start);
-        this.readYaml(text, isTop);
-        chunk = this.out;
+    const seen = new Set<string>();
+    let passes = 1;
+    for (let pass = 0; pass < passes; pass++) {
+      const rendered = renderJinja(source, this.model.jinja, context, pass);
+      passes = rendered.passes;
+      if (pass === 0) {
+        this.model.chains = rendered.chains;
+        for (const { path, start, end } of rendered.imports) this.model.jinjaImports.push({ path, span: { start, end } });
       }
-      if (previous) cache.set(key, chunk);
-      const m = this.model;
-      for (const state of chunk.states) {
-        state.inJinjaBlock = blocks.some((b) => b.start <= state.span.start && state.span.start < b.end && b.keyword !== 'raw');
-        m.states.push(state);
-      }
-      m.includes.push(...chunk.includes);
-      m.extends.push(...chunk.extends);
-      m.requisites.push(...chunk.requisites);
-      m.saltUrls.push(...chunk.saltUrls);
-      m.topEntries.push(...chunk.topEntries);
-      m.problems.push(...chunk.problems);
+      this.map = new SourceMap(rendered, source);
+      this.readChunks(rendered.text, isTop, pass, previous, cache, seen);
     }
+    this.markVersionGuards();
     this.model.chunks = previous ? cache : new Map();
   }
 
-  private readJinja() {
-    const { source, jinja, problems, jinjaImports } = this.model;
+  /**
+   * Reads the rendered text: whole when it reads cleanly (fastest for the many small files of a tree), else,
+   * and for re-reads of a file being edited, top-level block by block (an error stays in its block, and an
+   * edit re-reads the block it touched). Later passes only add what earlier ones did not find.
+   */
+  private readChunks(text: string, isTop: boolean, pass: number, previous: ChunkCache | undefined, cache: ChunkCache, seen: Set<string>) {
+    const whole = !previous ? this.readBlock(text, 0, text.length, isTop) : undefined;
+    const chunks: ChunkResult[] = [];
+    if (whole && whole.problems.length === 0) chunks.push(whole);
+    else {
+      const starts = chunkStarts(text);
+      for (let i = 0; i < starts.length; i++) {
+        const start = starts[i];
+        const end = i + 1 < starts.length ? starts[i + 1] : text.length;
+        const part = text.slice(start, end);
+        if (part.trim() === '') continue;
+        const sourceStart = this.map.start(start);
+        const key = `${pass}\u0000${part}\u0000${this.model.source.slice(sourceStart, this.map.end(end))}`;
+        let chunk = previous?.get(key);
+        if (chunk) chunk = moveChunk(chunk, sourceStart);
+        else chunk = this.readBlock(part, start, end, isTop);
+        cache.set(key, chunk);
+        chunks.push(chunk);
+      }
+    }
+    const m = this.model;
+    const fresh = <T extends { span: TextSpan }>(kind: string, item: T, name: string) => {
+      const key = `${kind}:${item.span.start}:${item.span.end}:${name}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    };
+    for (const chunk of chunks) {
+      for (const state of chunk.states) {
+        const known = pass > 0 ? m.states.find((s) => s.span.start === state.span.start && s.id === state.id) : undefined;
+        if (known) {
+          for (const fn of state.functions) if (!known.functions.some((f) => f.span.start === fn.span.start && f.fun === fn.fun)) known.functions.push(fn);
+          for (const name of state.names) if (!known.names.includes(name)) known.names.push(name);
+          known.namePatterns.push(...state.namePatterns);
+          continue;
+        }
+        if (!fresh('state', state, state.id)) continue;
+        state.inJinjaBlock ||= m.blocks.some((b) => b.start <= state.span.start && state.span.start < b.end && b.keyword !== 'raw');
+        m.states.push(state);
+      }
+      m.includes.push(...chunk.includes.filter((i) => fresh('include', i, i.module)));
+      m.extends.push(...chunk.extends.filter((e) => fresh('extend', e, e.id)));
+      m.requisites.push(...chunk.requisites.filter((r) => fresh('requisite', r, `${r.keyword}:${r.module}:${r.target}`)));
+      m.saltUrls.push(...chunk.saltUrls.filter((u) => fresh('url', u, u.url)));
+      m.topEntries.push(...chunk.topEntries.filter((t) => fresh('top', t, t.module)));
+      // What Jinja makes is read in every pass; its problems are those of the first.
+      if (pass === 0) m.problems.push(...chunk.problems);
+    }
+  }
+
+  /** Functions written in a branch of an `if` that asks for the Salt version: meant for other Salt versions too. */
+  private markVersionGuards() {
+    const guarded = this.model.chains.filter((c) => c.conditions.some((cond) => SALT_VERSION_CHECK.test(cond))).flatMap((c) => c.branches);
+    if (!guarded.length) return;
+    for (const state of [...this.model.states, ...this.model.extends]) {
+      for (const fn of state.functions) if (guarded.some((b) => b.start <= fn.span.start && fn.span.start < b.end)) fn.versionGuarded = true;
+    }
+  }
+
+  private readJinjaTags() {
+    const { jinja, problems } = this.model;
     for (const tag of jinja) {
       if (!tag.unterminated) continue;
       const closer = tag.kind === 'expression' ? '}}' : tag.kind === 'statement' ? '%}' : '#}';
       problems.push({ message: `Jinja tag not closed: expected \`${closer}\``, span: { start: tag.start, end: tag.end }, severity: 'error', code: 'jinja-unclosed' });
     }
-    for (const { path, start, end } of jinjaImportPaths(source, jinja)) jinjaImports.push({ path, span: { start, end } });
   }
 
-  private readYaml(blanked: string, isTop: boolean) {
-    const { problems } = this.out;
+  /** Reads rendered text [start, end) (a block, or the whole text) to a chunk of source-positioned results. */
+  private readBlock(text: string, start: number, end: number, isTop: boolean): ChunkResult {
+    this.base = start;
+    this.out = emptyChunk(this.map.start(start));
+    const problems = this.out.problems;
     let doc;
     try {
-      doc = parseDocument(blanked, { uniqueKeys: false, version: '1.1', prettyErrors: false, strict: false });
+      doc = parseDocument(text, { uniqueKeys: false, version: '1.1', prettyErrors: false, strict: false });
     } catch (error) {
-      problems.push({ message: `YAML could not be read: ${(error as Error).message}`, span: { start: this.base, end: this.base }, severity: 'error', code: 'yaml' });
-      return;
+      problems.push({ message: `YAML could not be read: ${(error as Error).message}`, span: { start: this.map.start(start), end: this.map.start(start) }, severity: 'error', code: 'yaml' });
+      return this.out;
     }
-    for (const error of doc.errors) {
-      const start = error.pos[0] + this.base;
-      const end = error.pos[1] + this.base;
-      const lineOf = this.model.lines.position(start).line;
-      const lineSpan = { start: this.model.lines.starts[lineOf], end: this.model.lines.offset(lineOf, Number.MAX_SAFE_INTEGER) };
-      // Jinja decides what YAML Salt finally reads: where it is near, a structure error may not be one.
-      const onJinjaLine = overlapsJinja(this.model.jinja, lineSpan.start, lineSpan.end);
-      const inJinjaBlock = this.model.blocks.some((b) => b.keyword !== 'raw' && b.start <= start && start < b.end);
-      const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-      const why = onJinjaLine ? 'this line holds Jinja' : inJinjaBlock ? 'inside a Jinja block' : '';
-      problems.push({
-        message: why ? `${message} (${why}: the rendered YAML may differ)` : message,
-        span: { start, end: Math.max(end, start + 1) },
-        severity: why ? 'warning' : 'error',
-        code: 'yaml',
-      });
-    }
+    for (const error of doc.errors) this.yamlProblem(error.message, error.pos[0] + start, error.pos[1] + start, start, end);
+    // The YAML reader may say the same thing twice about one line.
+    const lineOf = (p: SlsProblem) => this.model.lines.position(p.span.start).line;
+    this.out.problems = problems.filter((p, i) => problems.findIndex((q) => q.message === p.message && lineOf(q) === lineOf(p)) === i);
     const root = doc.contents;
-    if (!root) return;
+    if (!root) return this.out;
     this.collectSaltUrls(root);
-    if (!isMap(root)) return;
-    if (isTop) return this.readTop(root);
+    if (!isMap(root)) return this.out;
+    if (isTop) {
+      this.readTop(root);
+      return this.out;
+    }
     for (const pair of root.items) {
       const key = this.keyOf(pair);
       if (!key) continue;
-      if (key.text === 'include') this.readInclude(pair.value as Node | null);
+      if (key.text === 'include') this.readInclude(pair.value as Node | null, key.span);
       else if (key.text === 'extend') this.readExtend(pair.value as Node | null);
       else if (key.text === 'exclude') continue;
       else this.readState(pair, key);
     }
+    return this.out;
   }
 
-  /** A scalar's text and span, Jinja included: `web_site_{{ site }}` rather than the blanked `web_site_`. */
-  private scalarOf(node: unknown): { text: string; span: TextSpan; templated: boolean } | undefined {
-    if (!isScalar(node) || !node.range) return undefined;
-    const start = node.range[0] + this.base;
-    const valueEnd = node.range[1] + this.base;
-    const { source, blanked, jinja } = this.model;
-    // Jinja blanked to spaces around a plain scalar is left out by the YAML parser: take it back.
-    let end = valueEnd;
-    for (let j = valueEnd; j < blanked.length && (blanked[j] === ' ' || blanked[j] === '\t'); j++) if (blanked[j] !== source[j]) end = j + 1;
-    let realStart = start;
-    for (let j = start - 1; j >= 0 && (blanked[j] === ' ' || blanked[j] === '\t'); j--) if (blanked[j] !== source[j]) realStart = j;
-    const templated = overlapsJinja(jinja, realStart, end);
-    if (node.type === 'PLAIN' || templated) {
-      let text = source.slice(realStart, end);
-      if (!templated) text = node.value == null ? '' : String(node.value);
-      else if (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') text = text.slice(1, -1);
-      return { text, span: { start: realStart, end }, templated };
+  /**
+   * A YAML error as sure as the source makes it: an error where the top-level block around it is the file's
+   * own text, outside any Jinja block (a warning inside one: it may not be rendered); information where only
+   * expressions inside lines (placeholders) touch it; nothing where Jinja decides the structure (statements,
+   * whitespace control, macros).
+   */
+  private yamlProblem(raw: string, at: number, to: number, start: number, end: number) {
+    const rendered = this.map.rendered.text;
+    const starts = chunkStarts(rendered.slice(start, end)).map((s) => s + start);
+    let blockStart = start;
+    for (const s of starts) if (s <= at) blockStart = s;
+    const next = starts.find((s) => s > at);
+    let blockEnd = next ?? end;
+    // The block's own text: the whitespace Jinja tags leave around it is not part of it.
+    while (blockEnd > blockStart && /\s/.test(rendered[blockEnd - 1])) blockEnd--;
+    const sourceStart = this.map.start(blockStart);
+    const sourceEnd = this.map.end(blockEnd);
+    const { jinja, blocks } = this.model;
+    const inBlock = blocks.some((b) => b.keyword !== 'raw' && b.start < sourceEnd && sourceStart < b.end);
+    const message = raw.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    const span = { start: this.map.start(at), end: Math.max(this.map.end(Math.max(to, at + 1)), this.map.start(at) + 1) };
+    if (this.map.plain(blockStart, blockEnd) && !overlapsJinja(jinja, sourceStart, sourceEnd)) {
+      // Plain text inside a Jinja block is wrong wherever Jinja renders the block.
+      if (inBlock) this.out.problems.push({ message: `${message} (where Jinja renders this block)`, span, severity: 'warning', code: 'yaml' });
+      else this.out.problems.push({ message, span, severity: 'error', code: 'yaml' });
+      return;
     }
-    return { text: node.value == null ? '' : String(node.value), span: { start, end: valueEnd }, templated: false };
+    const { source } = this.model;
+    const trims = (t: JinjaTag) => source[t.start + 2] === '-' || source[t.end - 3] === '-';
+    const onlyExpressions = !inBlock && jinja.filter((t) => t.start < sourceEnd && sourceStart < t.end).every((t) => t.kind !== 'statement' && !trims(t));
+    if (onlyExpressions && !this.touchesExpansion(blockStart, blockEnd)) {
+      this.out.problems.push({ message: `${message} (if Jinja's values keep this line's shape)`, span, severity: 'information', code: 'yaml-jinja' });
+    }
   }
 
-  private keyOf(pair: Pair): { text: string; span: TextSpan; templated: boolean } | undefined {
+  private touchesExpansion(from: number, to: number): boolean {
+    return this.map.rendered.pieces.some((p) => p.expanded && p.start >= this.map.start(from) && p.end <= this.map.end(to));
+  }
+
+  /** A scalar's text and source span (see ScalarText). */
+  private scalarOf(node: unknown): ScalarText | undefined {
+    if (!isScalar(node) || !node.range) return undefined;
+    const from = node.range[0] + this.base;
+    const to = node.range[1] + this.base;
+    const span = { start: this.map.start(from), end: this.map.end(to) };
+    const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
+    const value = node.value == null ? '' : String(node.value);
+    // Most scalars: every part known (the file's own text, or values Jinja's source decides).
+    if (this.map.known(from, to)) return { text: value, span, templated: false };
+    let text = this.map.describe(from, to).text;
+    if (quoted && /^['"]/.test(text) && text.length >= 2 && text[0] === text[text.length - 1]) text = text.slice(1, -1);
+    const inner = quoted ? [from + 1, to - 1] : [from, to];
+    const pattern = this.map
+      .parts(inner[0], inner[1])
+      .map((p) => (p.unknown ? '.*?' : escapeRegExp(p.text)))
+      .join('')
+      .replace(/(\.\*\?)+/g, '.*?');
+    return { text, span, templated: true, pattern: new RegExp(`^${pattern}$`, 's') };
+  }
+
+  private keyOf(pair: Pair): ScalarText | undefined {
     const key = this.scalarOf(pair.key);
     return key && key.text !== '' ? key : undefined;
   }
 
-  private readInclude(node: Node | null) {
+  private readInclude(node: Node | null, keySpan: TextSpan) {
+    const s = isScalar(node) ? this.scalarOf(node) : undefined;
+    if (s?.templated) this.out.includes.push({ module: s.text, span: s.span, templated: true, pattern: /^.*$/s });
+    else if (node == null || (isScalar(node) && node.value == null)) {
+      // `include:` then `{{ includes|yaml }}` alone on the next line: Jinja writes the list.
+      const { source, jinja } = this.model;
+      const lineEnd = source.indexOf('\n', keySpan.end);
+      const next = jinja.find((t) => t.start > keySpan.end && t.kind === 'expression');
+      const between = next && lineEnd >= 0 ? source.slice(lineEnd + 1, next.start) : undefined;
+      if (next && between !== undefined && /^[ \t]+$/.test(between)) this.out.includes.push({ module: source.slice(next.start, next.end), span: { start: next.start, end: next.end }, templated: true, pattern: /^.*$/s });
+    }
     if (!isSeq(node)) return;
     for (const item of node.items) {
       if (isScalar(item)) {
         const s = this.scalarOf(item);
-        if (s && s.text) this.out.includes.push({ module: s.text, span: s.span, templated: s.templated });
+        if (s && s.text) this.out.includes.push({ module: s.text, span: s.span, templated: s.templated, pattern: s.pattern });
       } else if (isMap(item)) {
         // `- saltenv: module` or `- module: {defaults: ...}`
         for (const pair of item.items) {
           const key = this.keyOf(pair);
           const value = this.scalarOf(pair.value);
           const entry = value && value.text && !isMap(pair.value) ? value : key;
-          if (entry) this.out.includes.push({ module: entry.text, span: entry.span, templated: entry.templated });
+          if (entry) this.out.includes.push({ module: entry.text, span: entry.span, templated: entry.templated, pattern: entry.pattern });
         }
       }
     }
@@ -383,34 +489,36 @@ class Reader {
     }
   }
 
-  private readState(pair: Pair, key: { text: string; span: TextSpan; templated: boolean }) {
+  private readState(pair: Pair, key: ScalarText) {
     if (key.text.startsWith('__')) return;
-    const { source, jinja } = this.model;
     const valueRange = (pair.value as Node | null)?.range;
-    const extent = { start: key.span.start, end: valueRange ? valueRange[2] + this.base : key.span.end };
+    const extent = { start: key.span.start, end: valueRange ? Math.max(key.span.end, this.map.end(valueRange[2] + this.base)) : key.span.end };
     const names: string[] = [];
-    const functions = this.readBody(pair.value as Node | null, key.text, names);
+    const namePatterns: RegExp[] = [];
+    const functions = this.readBody(pair.value as Node | null, key.text, names, namePatterns);
     const state: StateDeclaration = {
       id: key.text,
       span: key.span,
       extent,
       templated: key.templated,
-      inJinjaBlock: false, // set for the whole file in readChunks
+      // A state a macro made stands where the macro is called: like a Jinja block, it may be there any number of times.
+      inJinjaBlock: this.map.rendered.pieces.some((p) => p.expanded && p.start === key.span.start && p.end === key.span.end),
       functions,
       names,
+      namePatterns,
     };
-    if (key.templated) state.pattern = templatePattern(source, key.span.start, key.span.end, jinja);
+    if (key.pattern) state.pattern = key.pattern;
     this.out.states.push(state);
   }
 
   /** A state body: `{pkg.installed: [args]}`, `{pkg: [installed, args]}` or the short `pkg.installed`. */
-  private readBody(node: Node | null, owner: string, names: string[] = []): StateFunction[] {
+  private readBody(node: Node | null, owner: string, names: string[] = [], namePatterns: RegExp[] = []): StateFunction[] {
     const functions: StateFunction[] = [];
     if (isScalar(node)) {
       const s = this.scalarOf(node);
       if (s && s.text.includes('.')) {
         const [module, ...rest] = s.text.split('.');
-        functions.push({ module, fun: rest.join('.'), span: s.span, funSpan: s.span, args: [] });
+        functions.push({ module, fun: rest.join('.'), span: s.span, funSpan: s.span, args: [], templated: s.templated });
       }
       return functions;
     }
@@ -419,15 +527,19 @@ class Reader {
       const key = this.keyOf(pair);
       if (!key || key.text.startsWith('__')) continue;
       const dot = key.text.indexOf('.');
-      const fn: StateFunction = dot > 0 ? { module: key.text.slice(0, dot), fun: key.text.slice(dot + 1), span: key.span, funSpan: key.span, args: [] } : { module: key.text, span: key.span, args: [] };
+      const fn: StateFunction =
+        dot > 0
+          ? { module: key.text.slice(0, dot), fun: key.text.slice(dot + 1), span: key.span, funSpan: key.span, args: [], templated: key.templated }
+          : { module: key.text, span: key.span, args: [], templated: key.templated };
       const value = pair.value as Node | null;
-      if (isSeq(value)) this.readArgs(value, fn, owner, names);
+      if (isSeq(value)) this.readArgs(value, fn, owner, names, namePatterns);
       else if (isScalar(value) && dot < 0) {
         // `pkg: installed` is not valid Salt, but the intent is plain: read the function.
         const s = this.scalarOf(value);
         if (s && s.text) {
           fn.fun = s.text;
           fn.funSpan = s.span;
+          fn.templated ||= s.templated;
         }
       }
       functions.push(fn);
@@ -435,13 +547,14 @@ class Reader {
     return functions;
   }
 
-  private readArgs(seq: YAMLSeq, fn: StateFunction, owner: string, names: string[]) {
+  private readArgs(seq: YAMLSeq, fn: StateFunction, owner: string, names: string[], namePatterns: RegExp[]) {
     for (const item of seq.items) {
       if (isScalar(item)) {
         const s = this.scalarOf(item);
         if (s && s.text && fn.fun === undefined) {
           fn.fun = s.text;
           fn.funSpan = s.span;
+          fn.templated ||= s.templated;
         }
         continue;
       }
@@ -449,26 +562,29 @@ class Reader {
       for (const pair of (item as YAMLMap).items) {
         const key = this.keyOf(pair);
         if (!key) continue;
-        fn.args.push({ name: key.text, span: key.span });
-        if (key.text === 'name') {
-          const value = this.scalarOf(pair.value);
-          if (value && !value.templated && value.text) names.push(value.text);
-        } else if (key.text === 'names' && isSeq(pair.value)) {
+        if (!key.templated) fn.args.push({ name: key.text, span: key.span });
+        const addName = (value: ScalarText | undefined) => {
+          if (value?.templated && value.pattern) namePatterns.push(value.pattern);
+          else if (value?.text) names.push(value.text);
+        };
+        if (key.text === 'name') addName(this.scalarOf(pair.value));
+        else if (key.text === 'names' && isSeq(pair.value)) {
           // Each of `names` is a state of its own that requisites may name.
-          for (const item of pair.value.items) {
-            const value = isMap(item) ? (item.items[0] ? this.keyOf(item.items[0]) : undefined) : this.scalarOf(item);
-            if (value && !value.templated && value.text) names.push(value.text);
-          }
+          for (const item of pair.value.items) addName(isMap(item) ? (item.items[0] ? this.keyOf(item.items[0]) : undefined) : this.scalarOf(item));
+        } else if (key.text === 'names' && isScalar(pair.value)) {
+          // `names: {{ list|yaml }}`: any name.
+          const value = this.scalarOf(pair.value);
+          if (value?.templated) namePatterns.push(/^.*$/s);
         } else if (isRequisiteKeyword(key.text)) this.readRequisites(key.text, pair.value as Node | null, owner);
       }
     }
   }
 
   private readRequisites(keyword: string, node: Node | null, owner: string) {
-    const push = (module: string | undefined, target: unknown) => {
+    const push = (module: ScalarText | undefined, target: unknown) => {
       const s = this.scalarOf(target);
       if (!s || !s.text) return;
-      this.out.requisites.push({ keyword, module, target: s.text, span: s.span, templated: s.templated, owner });
+      this.out.requisites.push({ keyword, module: module?.text, target: s.text, span: s.span, templated: s.templated || !!module?.templated, owner });
     };
     const readEntry = (entry: unknown) => {
       if (isScalar(entry)) push(undefined, entry);
@@ -476,8 +592,8 @@ class Reader {
         for (const pair of entry.items) {
           const key = this.keyOf(pair);
           if (!key) continue;
-          if (isSeq(pair.value)) for (const target of pair.value.items) push(key.text, target);
-          else push(key.text, pair.value);
+          if (isSeq(pair.value)) for (const target of pair.value.items) push(key, target);
+          else push(key, pair.value);
         }
       }
     };
@@ -519,11 +635,12 @@ class Reader {
 
 /**
  * Reads one SLS file. `isTop` reads top.sls entries instead of states. `previous` (the last model of the
- * same file) lets unchanged top-level blocks be reused, so an edit costs the block it touched.
+ * same file) lets unchanged top-level blocks be reused, so an edit costs the block it touched. `context`
+ * says where the file is in its tree and reads the templates it imports (for macros and `tpldir`).
  */
-export function parseSls(source: string, options: { isTop?: boolean; previous?: ParsedSls } = {}): ParsedSls {
+export function parseSls(source: string, options: { isTop?: boolean; previous?: ParsedSls; context?: RenderContext } = {}): ParsedSls {
   try {
-    return new Reader(source, options.isTop ?? false, options.previous?.chunks).model;
+    return new Reader(source, options.isTop ?? false, options.previous?.chunks, options.context ?? {}).model;
   } catch (error) {
     // The reader is meant never to throw; should it, the file still gets a model and a problem.
     const model = emptyModel(source);

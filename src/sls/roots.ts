@@ -1,10 +1,12 @@
 /**
- * Where a workspace keeps its state tree and pillar tree. One rule for the extension and the CLI:
- * explicit settings win; else `salt/` and `pillar/` folders; else the folder that holds top.sls;
- * else the folder itself (and no pillar).
+ * Where a workspace keeps its state tree and pillar tree. One rule for the extension, the language server
+ * and the CLI: explicit settings win; else a Salt formula's repository (FORMULA, kitchen.yml or
+ * pillar.example at its root and its `<name>/init.sls`) is a state tree rooted at the repository, whatever
+ * `<name>` is (`salt` too: the formula for Salt itself); else `salt/` (or `srv/salt/`) and `pillar/` (or
+ * `srv/pillar/`) folders; else the folder itself (and no pillar).
  */
-import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 
 export interface SaltRoots {
   stateRoot: string;
@@ -14,10 +16,26 @@ export interface SaltRoots {
 
 const isDir = (path: string) => existsSync(path) && statSync(path).isDirectory();
 
+const FORMULA_MARKERS = ['FORMULA', 'kitchen.yml', '.kitchen.yml', 'pillar.example'];
+
+/** The formula's own folder in a formula repository (`nginx` in nginx-formula), or undefined when `base` is not one. */
+export function formulaName(base: string): string | undefined {
+  if (!FORMULA_MARKERS.some((marker) => existsSync(join(base, marker)))) return undefined;
+  let named: string | undefined;
+  try {
+    named = /^name:\s*['"]?([\w-]+)/m.exec(readFileSync(join(base, 'FORMULA'), 'utf8'))?.[1];
+  } catch {
+    // no FORMULA file: the repository's name says it
+  }
+  const candidates = [named, basename(base).replace(/-formula$/, '')];
+  return candidates.find((name) => !!name && existsSync(join(base, name, 'init.sls')));
+}
+
 export function findRoots(folder: string, explicit: { stateRoot?: string; pillarRoot?: string } = {}): SaltRoots {
   const base = resolve(folder);
   let stateRoot: string;
   if (explicit.stateRoot) stateRoot = resolve(base, explicit.stateRoot);
+  else if (formulaName(base)) stateRoot = base;
   else if (isDir(join(base, 'salt'))) stateRoot = join(base, 'salt');
   else if (isDir(join(base, 'srv', 'salt'))) stateRoot = join(base, 'srv', 'salt');
   else stateRoot = base;

@@ -3,10 +3,50 @@
  * file (open editors overlay the disk), with the questions the language features ask: which file is a
  * module, what a file includes (transitively), where a state ID is declared, who refers to it.
  */
-import { readdirSync, readFileSync, existsSync, type Dirent } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, statSync, type Dirent } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { candidateFiles, moduleForFile, resolveInclude } from './modules';
 import { parseSls, type ParsedSls, type StateDeclaration, type Requisite, type ExtendEntry, type IncludeEntry } from './parse';
+import { templateRegex } from './jinja';
+import type { RenderContext } from './render';
+import { parse as parseYaml } from 'yaml';
+import { formulaName } from './roots';
+
+/** The file a Jinja import names (`{% from "web/map.jinja" ... %}`): below the state root, or beside the importing file. */
+export function templateFile(root: string, fromFile: string, path: string): string | undefined {
+  const candidates = path.startsWith('./') || path.startsWith('../') ? [resolve(dirname(fromFile), path)] : [join(root, path), resolve(dirname(fromFile), path)];
+  return candidates.find((c) => {
+    try {
+      return statSync(c).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Where an SLS file is for Jinja (`tpldir`...) and how its imports are read: `read` gives a file's text. */
+export function renderContext(root: string, file: string, read: (file: string) => string | undefined): RenderContext {
+  const rel = relative(root, file);
+  return {
+    path: rel && !rel.startsWith('..') ? rel.split(sep).join('/') : undefined,
+    load: (path, from) => {
+      const target = templateFile(root, from ? join(root, from) : file, path);
+      try {
+        return target ? read(target) : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+const readText = (file: string): string | undefined => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
 
 export interface TreeFile {
   file: string;
@@ -23,22 +63,47 @@ export interface StateHit {
 }
 
 const SKIP_DIRS = new Set(['node_modules', '.git', '.hg', '.svn', '__pycache__']);
+/** Folders of pillar data inside a state tree (a formula's `test/salt/pillar/`): their .sls files are not states. */
+const PILLAR_DIRS = new Set(['pillar', 'pillars']);
 const MAX_SCAN_ENTRIES = 200_000;
 
 export class StateTree {
   readonly root: string;
   private readonly files = new Map<string, TreeFile>();
+  /** Templates open in an editor (their text is not the disk's). */
+  private readonly templates = new Map<string, string>();
   private byId?: Map<string, StateHit[]>;
+  /** Who includes whom and what top.sls applies together, with the run context of each file asked for. */
+  private runs?: { includers: Map<string, string[]>; topGroups: Set<string>[]; reach: Map<string, string[]> };
   private templatedStates?: StateHit[];
   private scanned = false;
 
+  /** The formula's name when the root is a Salt formula's repository (see roots.ts). */
+  readonly formula?: string;
+
   constructor(stateRoot: string) {
     this.root = resolve(stateRoot);
+    this.formula = formulaName(this.root);
+  }
+
+  /**
+   * A module this tree cannot have: in a formula's repository, one outside the formula's own folders
+   * (`vim` from users-formula): another formula provides it where the formulas run together.
+   */
+  isForeignModule(module: string): boolean {
+    const top = module.split('.')[0];
+    return !!this.formula && !existsSync(join(this.root, top)) && !existsSync(join(this.root, `${top}.sls`));
   }
 
   contains(file: string): boolean {
     const rel = relative(this.root, file);
     return !!rel && !rel.startsWith('..') && !rel.startsWith(sep);
+  }
+
+  /** A file of the tree that holds pillar data, not states (see PILLAR_DIRS). */
+  isPillarFile(file: string): boolean {
+    const parts = relative(this.root, file).split(sep);
+    return parts.slice(0, -1).some((dir) => PILLAR_DIRS.has(dir)) || /^pillar[_-]top\.sls$/.test(parts[parts.length - 1]);
   }
 
   /** Reads every .sls file under the root (once; later changes come through update/remove). */
@@ -57,7 +122,7 @@ export class StateTree {
       }
       budget -= entries.length;
       for (const entry of entries) {
-        if (entry.name.startsWith('.') || SKIP_DIRS.has(entry.name)) continue;
+        if (entry.name.startsWith('.') || SKIP_DIRS.has(entry.name) || (entry.isDirectory() && PILLAR_DIRS.has(entry.name))) continue;
         const path = join(dir, entry.name);
         if (entry.isDirectory()) walk(path);
         else if (entry.name.endsWith('.sls') && !this.files.has(path)) this.load(path);
@@ -77,23 +142,42 @@ export class StateTree {
   }
 
   private set(file: string, text: string): TreeFile {
-    const isTop = basename(file) === 'top.sls' && dirname(file) === this.root;
+    // top.sls at the root, or a top file kept elsewhere under its own name (`dev/state_top.sls`).
+    const isTop = (basename(file) === 'top.sls' && dirname(file) === this.root) || /[_-]top\.sls$/.test(basename(file));
     const previous = this.files.get(file)?.parsed;
     const entry: TreeFile = {
       file,
       module: isTop ? undefined : moduleForFile(this.root, file),
       isInit: basename(file) === 'init.sls',
       isTop,
-      parsed: parseSls(text, { isTop, previous }),
+      parsed: parseSls(text, { isTop, previous, context: renderContext(this.root, file, (f) => this.templateText(f)) }),
     };
     this.files.set(file, entry);
     this.byId = undefined;
     this.templatedStates = undefined;
+    // Run contexts change only when what files include (or top.sls) changes, not on every edit.
+    if (!previous || linksOf(previous) !== linksOf(entry.parsed)) this.runs = undefined;
     return entry;
   }
 
+  /** A template's text: the editor's when it is open, else the disk's. */
+  templateText(file: string): string | undefined {
+    return this.templates.get(file) ?? readText(file);
+  }
+
+  /** An editor's text for a template (undefined: the editor closed it, the disk's text counts again). */
+  setTemplate(file: string, text: string | undefined) {
+    if (text === undefined) this.templates.delete(file);
+    else this.templates.set(file, text);
+    // The SLS files that import it read it again: its macros and names may have changed.
+    for (const entry of [...this.files.values()]) {
+      if (entry.parsed.jinjaImports.some((i) => templateFile(this.root, entry.file, i.path) === file)) this.set(entry.file, entry.parsed.source);
+    }
+  }
+
   /** New text for a file (an editor's buffer, or the disk after a change). */
-  update(file: string, text: string): TreeFile {
+  update(file: string, text: string): TreeFile | undefined {
+    if (this.isPillarFile(file)) return undefined;
     const known = this.files.get(file);
     if (known && known.parsed.source === text) return known;
     return this.set(file, text);
@@ -109,11 +193,12 @@ export class StateTree {
     if (this.files.delete(file)) {
       this.byId = undefined;
       this.templatedStates = undefined;
+      this.runs = undefined;
     }
   }
 
   get(file: string): TreeFile | undefined {
-    return this.files.get(file) ?? (this.contains(file) && file.endsWith('.sls') ? this.load(file) : undefined);
+    return this.files.get(file) ?? (this.contains(file) && file.endsWith('.sls') && !this.isPillarFile(file) ? this.load(file) : undefined);
   }
 
   all(): TreeFile[] {
@@ -141,23 +226,107 @@ export class StateTree {
     return this.fileForModule(this.resolveIncludeName(from, include.module));
   }
 
-  /** The files `file` includes, transitively, itself first. */
-  closure(file: string): TreeFile[] {
+  /**
+   * The files `file` includes, transitively, itself first. `possibly`: with every module an include Jinja
+   * makes may name (`- .{{ grains.os_family|lower }}`), as a run may.
+   */
+  closure(file: string, possibly = false): TreeFile[] {
     const start = this.get(file);
     if (!start) return [];
     const seen = new Set<string>([start.file]);
     const out: TreeFile[] = [start];
+    const visit = (next: TreeFile | undefined) => {
+      if (!next || seen.has(next.file)) return;
+      seen.add(next.file);
+      out.push(next);
+    };
     for (let i = 0; i < out.length; i++) {
       for (const include of out[i].parsed.includes) {
-        if (include.templated) continue;
-        const target = this.includeTarget(out[i], include);
-        if (!target || seen.has(target)) continue;
-        seen.add(target);
-        const next = this.get(target);
-        if (next) out.push(next);
+        if (!include.templated) {
+          const target = this.includeTarget(out[i], include);
+          if (target && !seen.has(target)) visit(this.get(target));
+        } else if (possibly) for (const f of this.mayInclude(out[i], include, this.all())) visit(f);
       }
     }
     return out;
+  }
+
+  /** The files an include entry Jinja makes may name: those whose module fits its pattern (relative entries resolved). */
+  private mayInclude(from: TreeFile, include: IncludeEntry, files: readonly TreeFile[]): TreeFile[] {
+    const pattern = include.module.startsWith('{') || !include.pattern ? include.pattern : templateRegex(this.resolveIncludeName(from, include.module));
+    return pattern ? files.filter((f) => f.module && f !== from && pattern.test(f.module)) : [];
+  }
+
+  /**
+   * Every file a run that applies `file` may apply with it, as Salt runs states: `state.apply` of this file
+   * or of any file that includes it (transitively), and each top.sls target that applies it; each such run
+   * applies what its files include. A requisite may name any state in there.
+   */
+  runContext(file: string): TreeFile[] {
+    const runs = this.runGraph();
+    const known = runs.reach.get(file);
+    // Paths are kept, not entries: a file edited since is read as it is now.
+    if (known) return known.map((f) => this.get(f)).filter((f): f is TreeFile => !!f);
+    const roots = new Set<string>([file]);
+    const queue = [file];
+    while (queue.length) {
+      for (const includer of runs.includers.get(queue.pop()!) ?? []) {
+        if (roots.has(includer)) continue;
+        roots.add(includer);
+        queue.push(includer);
+      }
+    }
+    const reach = new Map<string, TreeFile>();
+    for (const root of roots) for (const f of this.closure(root, true)) reach.set(f.file, f);
+    for (const group of runs.topGroups) {
+      if (![...roots].some((r) => group.has(r))) continue;
+      for (const member of group) {
+        const f = reach.has(member) ? undefined : this.files.get(member);
+        if (f) reach.set(member, f);
+      }
+    }
+    runs.reach.set(file, [...reach.keys()]);
+    return [...reach.values()];
+  }
+
+  private runGraph() {
+    if (this.runs) return this.runs;
+    const includers = new Map<string, string[]>();
+    const topGroups: Set<string>[] = [];
+    const all = this.all();
+    for (const from of all) {
+      for (const include of from.parsed.includes) {
+        if (include.templated) {
+          for (const f of this.mayInclude(from, include, all)) add(includers, f.file, from.file);
+          continue;
+        }
+        const target = this.includeTarget(from, include);
+        if (target) add(includers, target, from.file);
+      }
+      if (!from.isTop) continue;
+      const groups = new Map<string, Set<string>>();
+      for (const entry of from.parsed.topEntries) {
+        const target = entry.templated ? undefined : this.fileForModule(entry.module);
+        if (!target) continue;
+        const key = `${entry.saltenv}\u0000${entry.target}`;
+        const group = groups.get(key) ?? new Set<string>();
+        groups.set(key, group);
+        // Everything a top.sls target applies runs together: each applied file and what it includes.
+        for (const f of this.closure(target, true)) group.add(f.file);
+      }
+      topGroups.push(...groups.values());
+    }
+    // A formula's kitchen.yml says what its test suites apply together (`state_top`), as a top.sls would.
+    for (const modules of kitchenStateTops(this.root)) {
+      const group = new Set<string>();
+      for (const module of modules) {
+        const target = this.fileForModule(module);
+        if (target) for (const f of this.closure(target, true)) group.add(f.file);
+      }
+      topGroups.push(group);
+    }
+    this.runs = { includers, topGroups, reach: new Map() };
+    return this.runs;
   }
 
   private index(): Map<string, StateHit[]> {
@@ -183,7 +352,7 @@ export class StateTree {
   /** Declarations of an ID anywhere in the tree (exact IDs first, then Jinja-made IDs that may produce it). */
   declarations(id: string): StateHit[] {
     const exact = this.index().get(id) ?? [];
-    const made = (this.templatedStates ?? []).filter((h) => h.state.pattern?.test(id));
+    const made = mostSpecificFirst((this.templatedStates ?? []).filter((h) => h.state.pattern?.test(id)));
     return [...exact, ...made];
   }
 
@@ -211,23 +380,63 @@ export class StateTree {
   }
 }
 
+/** The module lists of every `state_top` target in the root's kitchen.yml (test-kitchen's salt_solo provisioner). */
+function kitchenStateTops(root: string): string[][] {
+  const out: string[][] = [];
+  for (const name of ['kitchen.yml', '.kitchen.yml']) {
+    const text = readText(join(root, name));
+    if (text === undefined) continue;
+    let doc: unknown;
+    try {
+      doc = parseYaml(text, { strict: false, uniqueKeys: false });
+    } catch {
+      continue;
+    }
+    const visit = (node: unknown, depth: number) => {
+      if (!node || typeof node !== 'object' || depth > 12) return;
+      for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
+        if (key === 'state_top' && value && typeof value === 'object') {
+          for (const targets of Object.values(value as Record<string, unknown>)) {
+            if (!targets || typeof targets !== 'object') continue;
+            for (const list of Object.values(targets as Record<string, unknown>)) if (Array.isArray(list)) out.push(list.filter((m): m is string => typeof m === 'string'));
+          }
+        } else visit(value, depth + 1);
+      }
+    };
+    visit(doc, 0);
+  }
+  return out;
+}
+
+/** IDs Jinja makes that fit one ID, the one with the most literal text first (`x-{{ m }}-reload` before `x-{{ m }}`). */
+export function mostSpecificFirst<T extends { state: StateDeclaration }>(hits: T[]): T[] {
+  const literal = (h: T) => h.state.id.replace(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g, '').length;
+  return hits.sort((a, b) => literal(b) - literal(a));
+}
+
+function add<T>(map: Map<string, T[]>, key: string, value: T) {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+/** What a file says about how it links to others: its includes and top.sls entries. */
+const linksOf = (parsed: ParsedSls) => JSON.stringify([parsed.includes.map((i) => [i.module, i.templated]), parsed.topEntries.map((t) => [t.saltenv, t.target, t.module])]);
+
 /** Requisite targets among a set of files, indexed once for many look-ups (a file's diagnostics). */
 export class StateLookup {
   private readonly byId = new Map<string, StateHit[]>();
   private readonly byName = new Map<string, StateHit[]>();
   private readonly templated: StateHit[] = [];
+  private readonly namedByJinja: StateHit[] = [];
 
   constructor(files: readonly TreeFile[]) {
-    const add = (map: Map<string, StateHit[]>, key: string, hit: StateHit) => {
-      const list = map.get(key);
-      if (list) list.push(hit);
-      else map.set(key, [hit]);
-    };
     for (const file of files) {
       for (const state of file.parsed.states) {
         const hit = { file, state };
         if (state.templated) this.templated.push(hit);
         else add(this.byId, state.id, hit);
+        if (state.namePatterns.length) this.namedByJinja.push(hit);
         for (const name of state.names) add(this.byName, name, hit);
       }
     }
@@ -237,13 +446,18 @@ export class StateLookup {
     return this.byId.has(id);
   }
 
+  /** States whose `name` Jinja makes and may be `target`: a requisite may mean one of them, the source cannot say. */
+  mayBeNamed(target: string, module?: string): StateHit[] {
+    return this.namedByJinja.filter((h) => (!module || h.state.functions.some((f) => f.module === module)) && h.state.namePatterns.some((p) => p.test(target)));
+  }
+
   /** Exact IDs win; else states whose `name` is the target, or whose Jinja-made ID may be it. */
   find(target: string, module?: string): StateHit[] {
     const fits = (h: StateHit) => !module || h.state.functions.length === 0 || h.state.functions.some((f) => f.module === module);
     const exact = (this.byId.get(target) ?? []).filter(fits);
     if (exact.length) return exact;
     const named = (this.byName.get(target) ?? []).filter(fits);
-    const made = this.templated.filter((h) => fits(h) && h.state.pattern?.test(target));
+    const made = mostSpecificFirst(this.templated.filter((h) => fits(h) && h.state.pattern?.test(target)));
     return [...new Set([...named, ...made])];
   }
 }

@@ -3,8 +3,12 @@
  * it over its stdin/stdout, as an editor would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { installedSalt, PINNED_SALT_VERSION } from '../../src/engine/salt/install';
+import { defaultCacheDir } from '../../src/engine/salt/source';
 import { pathToFileURL } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import type { Diagnostic, PublishDiagnosticsParams } from 'vscode-languageserver-protocol';
@@ -13,10 +17,29 @@ export const repoRoot = resolve(__dirname, '..', '..', '..');
 export const serverPath = resolve(repoRoot, 'dist', 'server.js');
 export const fixtureTree = resolve(repoRoot, 'test', 'fixtures', 'sls', 'tree');
 export const examplesWorkspace = resolve(repoRoot, 'examples');
+/** State trees written in the style of public Salt formulas (see test/fixtures/sls/corpus/README.md). */
+export const corpus = resolve(repoRoot, 'test', 'fixtures', 'sls', 'corpus');
+/** The corpus's state trees, one workspace folder each. */
+export const corpusFolders = readdirSync(corpus, { withFileTypes: true })
+  .filter((e) => e.isDirectory())
+  .map((e) => join(corpus, e.name));
+
+/** The corpus's state files: every .sls outside its pillar folders. */
+export function corpusStateFiles(dir = corpus): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory() && entry.name !== 'pillar') out.push(...corpusStateFiles(path));
+    else if (entry.isFile() && entry.name.endsWith('.sls')) out.push(path);
+  }
+  return out.sort();
+}
 export const uriOf = (file: string) => pathToFileURL(file).href;
 
 export interface StartOptions {
   folder: string;
+  /** More workspace folders after `folder`. */
+  moreFolders?: string[];
   env?: NodeJS.ProcessEnv;
   initializationOptions?: Record<string, unknown>;
   capabilities?: Record<string, unknown>;
@@ -67,7 +90,7 @@ export class LspClient {
     await client.connection.sendRequest('initialize', {
       processId: process.pid,
       rootUri: uriOf(options.folder),
-      workspaceFolders: [{ uri: uriOf(options.folder), name: 'ws' }],
+      workspaceFolders: [options.folder, ...(options.moreFolders ?? [])].map((folder, i) => ({ uri: uriOf(folder), name: `ws${i}` })),
       capabilities: options.capabilities ?? { textDocument: { synchronization: { didSave: true }, publishDiagnostics: { versionSupport: true } }, workspace: { workspaceFolders: true } },
       initializationOptions: options.initializationOptions ?? {},
     });
@@ -141,3 +164,15 @@ export class LspClient {
 }
 
 export const pos = (line: number, character: number) => ({ line, character });
+
+/** The host Python with Salt the set-up provides (scripts/setup-env.sh). */
+export const saltPython = process.env.SALT_CONTAINERS_PYTHON || (installedSalt(defaultCacheDir())?.python ?? join(defaultCacheDir(), 'salt', PINNED_SALT_VERSION, 'bin', 'python'));
+
+/** A server with the state catalogue of the host Salt, made in a fresh cache folder; ready once the catalogue is. */
+export async function startWithCatalogue(options: Omit<StartOptions, 'env'>, cachePrefix: string): Promise<{ client: LspClient; cache: string }> {
+  assert.ok(existsSync(saltPython), `a Python with Salt is needed at ${saltPython} (scripts/setup-env.sh makes it)`);
+  const cache = mkdtempSync(join(tmpdir(), cachePrefix));
+  const client = await LspClient.start({ ...options, env: { SALT_CONTAINERS_CACHE: cache, SALT_CONTAINERS_PYTHON: saltPython } });
+  await client.until('the catalogue', () => client.logs.find((l) => l.startsWith('state catalogue: Salt')), 120_000);
+  return { client, cache };
+}

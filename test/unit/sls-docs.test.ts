@@ -1,7 +1,7 @@
 // Salt docstrings (as sys.state_doc gives them) made into hover Markdown.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { argumentDoc, functionMarkdown } from '../../src/server/service';
+import { argumentDoc, functionMarkdown } from '../../src/server/docs';
 
 const DOC = [
   'Changed in version 3007.0',

@@ -18,6 +18,15 @@ describe('locateState', () => {
     assert.deepEqual(locateState(stateRoot, 'web', 'web_site_blog'), { file: join(stateRoot, 'web', 'init.sls'), line: 21, column: 0, exact: true });
   });
 
+  it('maps a state a macro made to the line that calls the macro, and one a set name made to its key', () => {
+    const formula = resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sls', 'corpus', 'database-formula');
+    const manage = join(formula, 'database', 'manage.sls');
+    assert.deepEqual(locateState(formula, 'database.manage', 'postgres_database-inventory'), { file: manage, line: 20, column: 0, exact: true });
+    assert.deepEqual(locateState(formula, 'database.manage', 'postgres_user-app'), { file: manage, line: 13, column: 0, exact: true });
+    const webserver = resolve(formula, '..', 'webserver-formula');
+    assert.deepEqual(locateState(webserver, 'webserver.config.modules', 'webserver-config-module-rewrite-reload'), { file: join(webserver, 'webserver', 'config', 'modules.sls'), line: 16, column: 0, exact: true });
+  });
+
   it('falls back to the top of the right file, never another file', () => {
     // app_root is declared in common (included by web): a result says __sls__ web only if web declared it.
     assert.deepEqual(locateState(stateRoot, 'web', 'app_root'), { file: join(stateRoot, 'web', 'init.sls'), line: 0, column: 0, exact: false });

@@ -1,0 +1,82 @@
+// Where the state tree is (src/sls/roots.ts, for the server and the engine alike) and what runs apply together (tree.ts).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { findRoots, formulaName } from '../../src/sls/roots';
+import { StateTree } from '../../src/sls/tree';
+
+const corpus = resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sls', 'corpus');
+
+describe('findRoots', () => {
+  let work: string;
+  const write = (rel: string, text = '') => {
+    mkdirSync(dirname(join(work, rel)), { recursive: true });
+    writeFileSync(join(work, rel), text);
+  };
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), 'sls-roots-test-'));
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  it('roots a formula repository at the repository, also when the formula is Salt itself', () => {
+    assert.equal(findRoots(join(corpus, 'salt-formula')).stateRoot, join(corpus, 'salt-formula'));
+    assert.equal(formulaName(join(corpus, 'salt-formula')), 'salt');
+    assert.equal(findRoots(join(corpus, 'webserver-formula')).stateRoot, join(corpus, 'webserver-formula'));
+  });
+
+  it('knows a formula by FORMULA, kitchen.yml or pillar.example with <name>/init.sls', () => {
+    write('nginx-formula/pillar.example', 'nginx: {}\n');
+    write('nginx-formula/nginx/init.sls', 'x:\n  test.nop: []\n');
+    assert.equal(formulaName(join(work, 'nginx-formula')), 'nginx', 'the repository name without -formula');
+    write('checkout/FORMULA', 'name: salt\n');
+    write('checkout/salt/init.sls', 'x:\n  test.nop: []\n');
+    assert.equal(findRoots(join(work, 'checkout')).stateRoot, join(work, 'checkout'), "FORMULA's name, whatever the folder's");
+  });
+
+  it('keeps salt/ as the state tree of a workspace that is not a formula', () => {
+    write('ws/salt/top.sls', 'base: {}\n');
+    write('ws/salt/init.sls', 'x:\n  test.nop: []\n');
+    write('ws/pillar/top.sls', 'base: {}\n');
+    assert.deepEqual(findRoots(join(work, 'ws')), { stateRoot: join(work, 'ws', 'salt'), pillarRoot: join(work, 'ws', 'pillar') });
+    write('kitchen-ws/kitchen.yml', 'suites: []\n');
+    write('kitchen-ws/salt/web.sls', 'x:\n  test.nop: []\n');
+    assert.equal(findRoots(join(work, 'kitchen-ws')).stateRoot, join(work, 'kitchen-ws', 'salt'), 'a kitchen.yml without <name>/init.sls is not a formula');
+  });
+});
+
+describe('StateTree run contexts', () => {
+  const files = (tree: StateTree, file: string) =>
+    tree
+      .runContext(file)
+      .map((f) => relative(tree.root, f.file))
+      .sort();
+
+  it('applies a file with what includes it and what they include', () => {
+    const tree = new StateTree(join(corpus, 'webserver-formula'));
+    const sites = files(tree, join(tree.root, 'webserver', 'config', 'sites.sls'));
+    for (const rel of ['webserver/init.sls', 'webserver/config/sites.sls', 'webserver/service/running.sls', 'webserver/package/install.sls']) assert.ok(sites.includes(rel), `${rel} in ${sites.join(', ')}`);
+    assert.ok(!sites.includes('webserver/clean.sls'), 'clean.sls does not include it');
+  });
+
+  it("adds kitchen.yml's state_top and top.sls targets as runs", () => {
+    const webserver = new StateTree(join(corpus, 'webserver-formula'));
+    assert.ok(files(webserver, join(webserver.root, 'webserver', 'config', 'snippets.sls')).includes('webserver/config/file.sls'));
+    const site = new StateTree(join(corpus, 'site', 'salt'));
+    assert.deepEqual(files(site, join(site.root, 'web.sls')), ['base/motd.sls', 'web.sls']);
+  });
+
+  it('follows includes Jinja makes to the modules they may name', () => {
+    const database = new StateTree(join(corpus, 'database-formula'));
+    assert.ok(files(database, join(database.root, 'database', 'server', 'image.sls')).includes('database/server/config.sls'), 'include: {{ includes|yaml }}');
+    const salt = new StateTree(join(corpus, 'salt-formula'));
+    assert.ok(files(salt, join(salt.root, 'salt', 'minion.sls')).includes('salt/pkgrepo/debian.sls'), "- .{{ grains['os_family'] | lower }}");
+  });
+
+  it('reads no pillar folder as states', () => {
+    const tree = new StateTree(join(corpus, 'webserver-formula'));
+    assert.ok(!tree.all().some((f) => f.file.includes(`${join('test', 'salt', 'pillar')}`)));
+    assert.equal(tree.get(join(tree.root, 'test', 'salt', 'pillar', 'webserver.sls')), undefined);
+  });
+});
