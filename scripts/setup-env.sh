@@ -50,10 +50,13 @@ else
   done_ "started dockerd ($(docker version --format '{{.Server.Version}}'))"
 fi
 
-# debootstrap_image IMAGE SUITE [INCLUDE]: Debian SUITE minbase + INCLUDE (default python3; "" for
-# none, like the official image), no Salt, imported as IMAGE.
+# debootstrap_image IMAGE SUITE [INCLUDE [CMD [CHANGE...]]]: Debian SUITE minbase + INCLUDE (default
+# python3; "" for none, like the official image), no Salt, imported as IMAGE with CMD (default bash)
+# and more `docker import -c` CHANGEs. An empty machine-id, as images ship it: each container makes its own.
 debootstrap_image() {
-  local image=$1 suite=$2 include=${3-python3} rootfs
+  local image=$1 suite=$2 include=${3-python3} cmd=${4:-'["/bin/bash"]'} rootfs log
+  local changes=(-c "CMD $cmd")
+  for change in "${@:5}"; do changes+=(-c "$change"); done
   step "image $image"
   if docker image inspect "$image" >/dev/null 2>&1; then
     done_ "present"
@@ -61,12 +64,14 @@ debootstrap_image() {
   fi
   apt_install debootstrap
   rootfs=$(mktemp -d "$CACHE/rootfs.XXXXXX")
+  log="$CACHE/debootstrap-${image//[:\/]/-}.log"
   mkdir -p "$CACHE/debootstrap-debs-$suite"
   debootstrap --variant=minbase ${include:+--include=$include} --cache-dir="$CACHE/debootstrap-debs-$suite" \
-    "$suite" "$rootfs" http://deb.debian.org/debian >"$CACHE/debootstrap-$suite.log" 2>&1 \
-    || { tail -20 "$CACHE/debootstrap-$suite.log" >&2; rm -rf "$rootfs"; exit 1; }
+    "$suite" "$rootfs" http://deb.debian.org/debian >"$log" 2>&1 \
+    || { tail -20 "$log" >&2; rm -rf "$rootfs"; exit 1; }
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-  tar -C "$rootfs" -c . | docker import -c 'CMD ["/bin/bash"]' - "$image" >/dev/null
+  : >"$rootfs/etc/machine-id"
+  tar -C "$rootfs" -c . | docker import "${changes[@]}" - "$image" >/dev/null
   rm -rf "$rootfs"
   done_ "built with debootstrap ($suite${include:+ + $include})"
 }
@@ -150,26 +155,9 @@ else
 fi
 
 # State tests (salt-containers test, init: systemd): Debian bookworm minbase + python3 + systemd as PID 1,
-# no Salt. Its own block; not for --main. An empty machine-id, as images ship it: each container makes its own.
+# no Salt. Not for --main.
 SYSTEMD_IMAGE=salt-containers-test:systemd
-if [ -z "$MAIN_ONLY" ]; then
-  step "image $SYSTEMD_IMAGE"
-  if docker image inspect "$SYSTEMD_IMAGE" >/dev/null 2>&1; then
-    done_ "present"
-  else
-    apt_install debootstrap
-    rootfs=$(mktemp -d "$CACHE/rootfs.XXXXXX")
-    mkdir -p "$CACHE/debootstrap-debs-bookworm"
-    debootstrap --variant=minbase --include=python3,systemd,systemd-sysv,dbus --cache-dir="$CACHE/debootstrap-debs-bookworm" \
-      bookworm "$rootfs" http://deb.debian.org/debian >"$CACHE/debootstrap-systemd.log" 2>&1 \
-      || { tail -20 "$CACHE/debootstrap-systemd.log" >&2; rm -rf "$rootfs"; exit 1; }
-    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-    : >"$rootfs/etc/machine-id"
-    tar -C "$rootfs" -c . | docker import -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' - "$SYSTEMD_IMAGE" >/dev/null
-    rm -rf "$rootfs"
-    done_ "built with debootstrap (bookworm + systemd)"
-  fi
-fi
+[ -n "$MAIN_ONLY" ] || debootstrap_image "$SYSTEMD_IMAGE" bookworm python3,systemd,systemd-sysv,dbus '["/lib/systemd/systemd"]' 'ENV container=docker'
 
 step "salt"
 # The product's installer (the CLI's --install-salt), built into out/ (test.mjs and start.mjs build first).
