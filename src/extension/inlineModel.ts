@@ -66,7 +66,7 @@ export function escapeMarkdown(text: string): string {
 }
 
 /** The run's results by file (absolute path) and line; states whose file is unknown are left out. */
-export function inlineResultsOf(run: StateRun | BuildRun, stateRoot: string): Map<string, LineResult[]> {
+export function inlineResultsOf(run: Pick<StateRun | BuildRun, 'states'>, stateRoot: string): Map<string, LineResult[]> {
   const byFile = new Map<string, Map<number, StateResult[]>>();
   for (const state of run.states) {
     const location = stateLocation(stateRoot, state);

@@ -258,6 +258,12 @@ export class StateTests implements vscode.Disposable {
     out: (line: string) => void,
   ): void {
     out(`${cell.key} on ${cell.engine}: ${cell.passed ? 'passed' : cell.passed === false ? 'failed' : 'cancelled'} in ${(cell.durationMs / 1000).toFixed(1)} s`);
+    // Inline, as after an apply: what the converge of the cell that finished last did on each state's line.
+    const converge = cell.phases.find((p) => p.phase === 'converge' && p.passed !== null);
+    if (converge) {
+      const lines = runtime.inlineResultsOf(converge, matrix.stateRoot);
+      this.ctx.inline.update([...lines.keys()], lines);
+    }
     // Phases that never started are skipped (reportPhase saw only the ones that ran).
     for (const phase of cell.phases) {
       const child = item.children.get(itemIds.phase(item.id, phase.phase));

@@ -1,6 +1,7 @@
 // State tests in the Testing view of a real VS Code: the example workspace's salt-containers.yml
 // discovered as file -> suite -> cell -> phase; a run on the real engine (common passes, web's
-// module.run fails idempotence at its line, with the changes as a diff); continuous run; nothing left.
+// module.run fails idempotence at its line, with the changes as a diff; the converge inline at the
+// state lines); continuous run; nothing left.
 import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -72,6 +73,12 @@ describe('State tests in the Testing view', function () {
     assert.match(readFileSync(webSls, 'utf8').split('\n')[greeting.location!.range.start.line], /^web_greeting:/);
     assert.equal(greeting.expectedOutput, 'no changes\n');
     assert.match(greeting.actualOutput ?? '', /demo\.greet/);
+    // Results inline, as after an apply: the converge's outcome at the end of web_greeting's line.
+    const api = await vscode.extensions.getExtension<SaltContainersApi>('salt-containers.salt-containers')!.activate();
+    const inline = api.inlineResults(webSls)?.results.find((r) => r.ids.includes('web_greeting'));
+    assert.ok(inline, `no inline result for web_greeting: ${JSON.stringify(api.inlineResults(webSls))}`);
+    assert.equal(inline.line, greeting.location!.range.start.line);
+    assert.match(inline.label, /changed \(\d+\)/);
     assert.deepEqual(await containersOfMatrix(), []);
   });
 
