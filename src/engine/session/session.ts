@@ -377,6 +377,8 @@ export class WarmSession {
 
 /** Engine events that end a container's processes. */
 const STOPS = new Set(['die', 'kill', 'stop', 'restart', 'destroy', 'pause', 'oom']);
+/** Engine events of a container removed (Podman says `remove` for Docker's `destroy`). */
+const REMOVED = new Set(['destroy', 'remove']);
 
 /**
  * The sessions of one engine, one per container, for the runner (WarmRuns): a run asking to be warm is
@@ -460,6 +462,10 @@ export class WarmSessions implements WarmRuns {
               const session = await pending;
               if (session?.container.id === event.id && !session.ended) void session.end('container-stopped');
             }
+          }
+          if (REMOVED.has(event.action)) {
+            // A removed container took the session's files with it: nothing waits for its start.
+            if (this.stopped.delete(event.id) && this.sessions.size === 0 && this.stopped.size === 0) this.stopFollowing();
           } else if (event.action === 'start') {
             const session = this.stopped.get(event.id);
             if (!session) continue;
