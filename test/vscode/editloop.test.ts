@@ -144,13 +144,15 @@ describe('the edit loop', function () {
     const tplFile = join(dir, 'tpl.sls');
     writeFileSync(tplFile, ["{%- set tplroot = tpldir.split('/')[0] %}", '{{ tplroot }}-marker:', '  test.succeed_without_changes: []', ''].join('\n'));
     const tplUri = vscode.Uri.file(tplFile);
+    await vscode.window.showTextDocument(tplUri); // the workbench asks providers for open documents only
     const lenses = await until('the CodeLens', async () => {
       const found = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', tplUri, 100)) ?? [];
       return found.length ? found : undefined;
     });
     const test = lenses.find((l) => l.range.start.line === 1 && l.command?.command === 'saltContainers.applyStateTest');
     assert.ok(test, lenses.map((l) => `${l.range.start.line} ${l.command?.title}`).join(', '));
-    assert.deepEqual(test.command!.arguments, [tplUri, `${module}-marker`]);
+    const [lensUri, id] = test.command!.arguments ?? [];
+    assert.deepEqual([String(lensUri), id], [tplUri.toString(), `${module}-marker`]);
     const run = (await vscode.commands.executeCommand(test.command!.command, ...(test.command!.arguments ?? []))) as StateRun;
     assert.deepEqual(run.errors, []);
     assert.deepEqual(
