@@ -8,6 +8,7 @@
  * (or when asked) the engine first uploads its own Python runtime (runtime/) and runs it with that.
  */
 import { randomBytes } from 'node:crypto';
+import type Docker from 'dockerode';
 import { createReadStream, statSync } from 'node:fs';
 import { bundleBytes } from './bundle';
 import { DockerEngine, type ExecInput, type ExecResult } from './docker/engine';
@@ -55,8 +56,13 @@ export const RUN_ENV = [CLEAN_PATH, 'LANG=C.UTF-8', 'LC_ALL=C.UTF-8', 'HOME=/roo
 /** How the bundled interpreter starts: isolated from the image's PYTHON* variables (-I), writing no bytecode (-B). */
 const BUNDLED_FLAGS = ['-I', '-B'];
 
+/** The entry point's environment for one interpreter: RUN_ENV and its options (see salt/scripts.ts RUN), which it takes out before Salt starts. */
+export function entryEnv(minimum: string, interpreter: Interpreter): string[] {
+  return [...RUN_ENV, `SALT_CONTAINERS_MINIMUM_PYTHON=${minimum}`, ...(interpreter.runtime ? [`SALT_CONTAINERS_RUNTIME=${interpreter.runtime.dir}`] : [])];
+}
+
 /** What the entry point says first: where the run lives (none from a Python 2) and which Python runs it. */
-interface Hello {
+export interface Hello {
   dir?: string;
   python: string;
 }
@@ -77,13 +83,39 @@ function asRunError(error: unknown): RunError {
 }
 
 /** One Python to try in the container: the argv that starts it, and, for the bundled one, its directory there. */
-interface Interpreter {
+export interface Interpreter {
   argv: string[];
   runtime?: { dir: string; runtime: BundledRuntime };
 }
 
-/** What one try of the entry point came to. */
-type Attempt = { kind: 'absent' } | { kind: 'too-old'; version: string } | { kind: 'ran'; result: ExecResult; hello: Required<Hello> };
+/**
+ * What one try of an entry point with one interpreter came to: no such program; a Python older than
+ * the Salt source supports (it stopped by itself); or it greeted with its run directory (`value`:
+ * what the caller made of the try, e.g. the finished exec, or a session's live one).
+ */
+export type Attempt<T> = { kind: 'absent' } | { kind: 'too-old'; version: string } | { kind: 'ran'; value: T; version: string };
+
+/** The Python choosePython settled on, and what its try gave. */
+export interface ChosenPython<T> {
+  value: T;
+  interpreter: Interpreter;
+  python: PythonUsed;
+  /** For the bundled runtime: the note that says it ran, and why. */
+  note?: string;
+}
+
+/** What the choice needs to know of the container and the Salt source. */
+export interface PythonTarget {
+  details: Docker.ContainerInspectInfo;
+  /** The run's (or session's) name: the bundled runtime goes to NAME.python. */
+  name: string;
+  saltVersion: string;
+  /** minimumPython(saltVersion) */
+  minimum: string;
+}
+
+/** A cold run's try: the finished exec and the entry point's greeting. */
+type Ran = { result: ExecResult; hello: Required<Hello> };
 
 /** What a run knows while it runs (for its tries and its cleanup). */
 interface RunState {
@@ -104,7 +136,7 @@ interface RunState {
 
 export class SaltCallRunner {
   /** The Python each image ran with (by image id), tried first. */
-  readonly pythons = new Map<string, string>();
+  private readonly pythons = new Map<string, string>();
   /** Images that ran with the bundled runtime in auto mode (by image id): why (they have no Python to try). */
   private readonly bundledImages = new Map<string, string>();
   /** Each image's architecture (by image id). */
@@ -143,58 +175,14 @@ export class SaltCallRunner {
       const need = bundle.length + Math.max(thin.bytes, (await this.salt.bytecode(thin.pythonVersion))?.bytes ?? 0);
       // Chosen here, so a cleanup knows the directory even if the entry point never said where it is.
       const runName = `salt-containers.${randomBytes(8).toString('hex')}`;
-      state = { spec, control, log, container, runName, where, need, minimum: minimumPython(thin.saltVersion), bundle, thin, notes: [] };
+      const run: RunState = { spec, control, log, container, runName, where, need, minimum: minimumPython(thin.saltVersion), bundle, thin, notes: [] };
+      state = run;
       checkCancel();
 
       control.onStage?.('injecting');
-      const setting = control.python ?? 'auto';
-      const seen: PythonSeen[] = [];
-      const bundledBefore = this.bundledImages.get(details.Image);
-      let choice: RuntimeChoice | undefined = setting === 'auto' && bundledBefore ? { kind: 'bundled', reason: bundledBefore } : undefined;
-      if (setting !== 'bundled' && !choice) {
-        const known = this.pythons.get(details.Image);
-        const candidates = known ? [known, ...PYTHON_CANDIDATES.filter((p) => p !== known)] : PYTHON_CANDIDATES;
-        let present: Set<string> | undefined;
-        for (const python of candidates) {
-          if (present && !present.has(python)) {
-            seen.push({ python });
-            continue;
-          }
-          const attempt = await this.attempt(state, { argv: [python] });
-          if (attempt.kind === 'ran') {
-            this.pythons.set(details.Image, python);
-            return await this.outcome(state, attempt, { kind: 'container', version: attempt.hello.python, path: python }, started);
-          }
-          seen.push({ python, version: attempt.kind === 'too-old' ? attempt.version : undefined });
-          // The first is missing: ask the engine which of the others exist (no exec each) before trying them.
-          if (attempt.kind === 'absent') present ??= await this.existing(container.id, candidates.slice(candidates.indexOf(python) + 1));
-        }
-      }
-      choice ??= chooseRuntime(setting, seen, { image: details.Config.Image, saltVersion: thin.saltVersion, minimum: state.minimum });
-      if (choice.kind === 'none') throw new RunFailure({ kind: 'no-python', message: choice.message, hint: choice.hint });
-      if (choice.kind === 'container') throw new RunFailure({ kind: 'salt', message: `${choice.python} in the container did not run the entry point` }); // not reached: a usable one ran above
-      if (setting === 'auto') this.bundledImages.set(details.Image, choice.reason);
-
-      const readOnly = new RunFailure({
-        kind: 'no-python',
-        message: `container ${container.name} has a read-only root filesystem and ${choice.reason}: there is no place the bundled Python can run from (/dev/shm and tmpfs mounts are noexec)`,
-        hint: 'Run the container without --read-only, or use an image with python3 (the run then needs only a writable /dev/shm or /tmp).',
-      });
-      if ('readOnly' in runtimePlaces(details)) throw readOnly; // before building a runtime it could not use
-      const runtime = await this.runtime(details.Image, control);
-      checkCancel();
-      const shipStarted = Date.now();
-      const shipped = await placeRuntime(this.engine, details, runtime, `${runName}.python`);
-      if ('readOnly' in shipped) throw readOnly;
-      if ('tried' in shipped) throw new RunFailure({ kind: 'no-python', message: `container ${container.name} has no directory on its root filesystem for the bundled Python (tried ${shipped.tried.join(', ')})` });
-      const bundled = { argv: [shipped.python, ...BUNDLED_FLAGS], runtime: { dir: shipped.dir, runtime } };
-      state.cleanup = { argv: bundled.argv, dirs: [shipped.dir] };
-      log(`bundled Python ${runtime.pythonFull} (${runtime.arch}, ${runtime.files.length} files, ${(runtime.bytes / 1e6).toFixed(1)} MB) uploaded to ${shipped.dir} in ${Date.now() - shipStarted} ms: ${choice.reason}`);
-      checkCancel();
-      const attempt = await this.attempt(state, bundled);
-      if (attempt.kind !== 'ran') throw new RunFailure({ kind: 'no-python', message: `the bundled Python did not start in container ${container.name}` });
-      state.notes.push(`Salt ran with the bundled Python ${runtime.pythonFull} (Debian ${runtime.suite}, ${runtime.arch}): ${choice.reason}.`);
-      return await this.outcome(state, attempt, { kind: 'bundled', version: attempt.hello.python, path: shipped.python }, started);
+      const chosen = await this.choosePython({ details, name: runName, saltVersion: thin.saltVersion, minimum: run.minimum }, control, (interpreter) => this.attempt(run, interpreter));
+      if (chosen.note) run.notes.push(chosen.note);
+      return await this.outcome(run, chosen.value, chosen.python, started);
     } catch (error) {
       if (error instanceof RunFailure && error.raw) raw = error.raw;
       return { container, saltVersion, raw, error: asRunError(error), durationMs: Date.now() - started };
@@ -207,21 +195,87 @@ export class SaltCallRunner {
   }
 
   /**
+   * The one choice of the Python that runs an entry point in a container, for cold runs and warm
+   * sessions alike: unless the setting asks for the bundled runtime (or, in auto, the image already
+   * ran with it), the container's candidates in turn (the one this image ran with first; when the
+   * first is missing the engine says which of the others exist), each tried by `attempt`, which runs
+   * the entry point with it (the entry point checks the version and greets); then, when none is one
+   * the Salt source supports, the bundled runtime (runtime/choose.ts decides), placed in NAME.python
+   * on the container's root filesystem and tried the same way. Once placed, its directory is the
+   * caller's to remove: `attempt` learns of it (Interpreter.runtime) before anything can fail.
+   * Throws a RunFailure when no Python can run the entry point.
+   */
+  async choosePython<T>(target: PythonTarget, control: RunControl, attempt: (interpreter: Interpreter) => Promise<Attempt<T>>): Promise<ChosenPython<T>> {
+    const { details } = target;
+    const log = control.log ?? (() => undefined);
+    const name = details.Name.replace(/^\//, '');
+    const setting = control.python ?? 'auto';
+    const seen: PythonSeen[] = [];
+    const bundledBefore = this.bundledImages.get(details.Image);
+    let choice: RuntimeChoice | undefined = setting === 'auto' && bundledBefore ? { kind: 'bundled', reason: bundledBefore } : undefined;
+    if (setting !== 'bundled' && !choice) {
+      const known = this.pythons.get(details.Image);
+      const candidates = known ? [known, ...PYTHON_CANDIDATES.filter((p) => p !== known)] : PYTHON_CANDIDATES;
+      let present: Set<string> | undefined;
+      for (const python of candidates) {
+        if (present && !present.has(python)) {
+          seen.push({ python });
+          continue;
+        }
+        const tried = await attempt({ argv: [python] });
+        if (tried.kind === 'ran') {
+          this.pythons.set(details.Image, python);
+          return { value: tried.value, interpreter: { argv: [python] }, python: { kind: 'container', version: tried.version, path: python } };
+        }
+        seen.push({ python, version: tried.kind === 'too-old' ? tried.version : undefined });
+        // The first is missing: ask the engine which of the others exist (no exec each) before trying them.
+        if (tried.kind === 'absent') present ??= await this.existing(details.Id, candidates.slice(candidates.indexOf(python) + 1));
+      }
+    }
+    choice ??= chooseRuntime(setting, seen, { image: details.Config.Image, saltVersion: target.saltVersion, minimum: target.minimum });
+    if (choice.kind === 'none') throw new RunFailure({ kind: 'no-python', message: choice.message, hint: choice.hint });
+    if (choice.kind === 'container') throw new RunFailure({ kind: 'salt', message: `${choice.python} in the container did not run the entry point` }); // not reached: a usable one ran above
+    if (setting === 'auto') this.bundledImages.set(details.Image, choice.reason);
+
+    const readOnly = new RunFailure({
+      kind: 'no-python',
+      message: `container ${name} has a read-only root filesystem and ${choice.reason}: there is no place the bundled Python can run from (/dev/shm and tmpfs mounts are noexec)`,
+      hint: 'Run the container without --read-only, or use an image with python3 (the run then needs only a writable /dev/shm or /tmp).',
+    });
+    if ('readOnly' in runtimePlaces(details)) throw readOnly; // before building a runtime it could not use
+    const runtime = await this.runtime(details.Image, control);
+    if (control.signal?.aborted) throw new RunFailure({ kind: 'cancelled', message: 'cancelled: nothing more was run' });
+    const shipStarted = Date.now();
+    const shipped = await placeRuntime(this.engine, details, runtime, `${target.name}.python`);
+    if ('readOnly' in shipped) throw readOnly;
+    if ('tried' in shipped) throw new RunFailure({ kind: 'no-python', message: `container ${name} has no directory on its root filesystem for the bundled Python (tried ${shipped.tried.join(', ')})` });
+    const bundled: Interpreter = { argv: [shipped.python, ...BUNDLED_FLAGS], runtime: { dir: shipped.dir, runtime } };
+    log(`bundled Python ${runtime.pythonFull} (${runtime.arch}, ${runtime.files.length} files, ${(runtime.bytes / 1e6).toFixed(1)} MB) uploaded to ${shipped.dir} in ${Date.now() - shipStarted} ms: ${choice.reason}`);
+    const tried = await attempt(bundled);
+    if (tried.kind !== 'ran') throw new RunFailure({ kind: 'no-python', message: `the bundled Python did not start in container ${name}` });
+    return {
+      value: tried.value,
+      interpreter: bundled,
+      python: { kind: 'bundled', version: tried.version, path: shipped.python },
+      note: `Salt ran with the bundled Python ${runtime.pythonFull} (Debian ${runtime.suite}, ${runtime.arch}): ${choice.reason}.`,
+    };
+  }
+
+  /**
    * Runs the entry point with one interpreter, streaming it the bundle and the thin once it greets.
    * 'absent': no such program; 'too-old': a Python older than the Salt source supports (it stopped
    * by itself); 'ran': the entry point ran Salt (whatever Salt's outcome).
    */
-  private async attempt(state: RunState, interpreter: Interpreter): Promise<Attempt> {
+  private async attempt(state: RunState, interpreter: Interpreter): Promise<Attempt<Ran>> {
     const { spec, control, log, container } = state;
-    const argv = [...interpreter.argv, '-c', RUN, state.runName, state.where, String(state.need), ...SALT_OPTIONS, '--', ...spec.args];
-    log(`exec ${container.name}: ${JSON.stringify([...interpreter.argv, '-c', '<salt-containers entry point>', ...argv.slice(interpreter.argv.length + 2)])}`);
     // Until it says otherwise, the entry point may leave directories it will not remove itself.
     state.cleanup = { argv: interpreter.argv, dirs: interpreter.runtime ? [interpreter.runtime.dir] : [] };
-    // The entry point's options (see RUN): it takes them out of the environment before Salt starts.
-    const env = [...RUN_ENV, `SALT_CONTAINERS_MINIMUM_PYTHON=${state.minimum}`, ...(interpreter.runtime ? [`SALT_CONTAINERS_RUNTIME=${interpreter.runtime.dir}`] : [])];
+    if (control.signal?.aborted) throw new RunFailure({ kind: 'cancelled', message: 'cancelled: nothing more was run' });
+    const argv = [...interpreter.argv, '-c', RUN, state.runName, state.where, String(state.need), ...SALT_OPTIONS, '--', ...spec.args];
+    log(`exec ${container.name}: ${JSON.stringify([...interpreter.argv, '-c', '<salt-containers entry point>', ...argv.slice(interpreter.argv.length + 2)])}`);
     // As root, like a minion: states install packages and manage services (they drop privileges with runas).
     const result = await this.engine.exec(container.id, argv, {
-      env,
+      env: entryEnv(state.minimum, interpreter),
       user: ROOT,
       signal: control.signal,
       input: async (io) => {
@@ -236,7 +290,27 @@ export class SaltCallRunner {
     // runtime's only once it got as far as greeting with a run directory.
     if (result.exitCode !== null && result.exitCode < 128 && (hello?.dir || !interpreter.runtime)) state.cleanup = undefined;
     if (control.signal?.aborted) throw new RunFailure({ kind: 'cancelled', message: 'cancelled: nothing more was run' });
+    const verdict = await this.verdict(container, interpreter, hello, result, state.thin.saltVersion, state.minimum, log);
+    return verdict.kind === 'ran' ? { kind: 'ran', value: { result, hello: verdict.hello }, version: verdict.hello.python } : verdict;
+  }
+
+  /**
+   * What an entry point's greeting (or its silence) says of a try with one interpreter: 'absent' (no
+   * such program), 'too-old' (it said its version and stopped), 'ran' (it greeted with its run
+   * directory). Throws a RunFailure when it failed otherwise: the container went away, the entry point
+   * could not set its run up, the program failed. `ended`: the exec's result (awaited only when it did not greet).
+   */
+  async verdict(
+    container: { id: string; name: string },
+    interpreter: Interpreter,
+    hello: Hello | undefined,
+    ended: ExecResult | Promise<ExecResult>,
+    saltVersion: string,
+    minimum: string,
+    log: (line: string) => void,
+  ): Promise<{ kind: 'absent' } | { kind: 'too-old'; version: string } | { kind: 'ran'; hello: Required<Hello> }> {
     if (!hello) {
+      const result = await ended;
       // Only "no such program" means this candidate is absent; anything else (the container stopping
       // under us, the runtime failing, the entry point failing) must not be reported as a missing Python.
       const output = `${result.stdout}${result.stderr}`;
@@ -246,15 +320,15 @@ export class SaltCallRunner {
       await this.failedToStart(container, interpreter.argv[0], result);
     }
     if (!hello!.dir) {
-      log(`${interpreter.argv[0]} is Python ${hello!.python}: Salt ${state.thin.saltVersion} needs ${state.minimum} or newer`);
+      log(`${interpreter.argv[0]} is Python ${hello!.python}: Salt ${saltVersion} needs ${minimum} or newer`);
       return { kind: 'too-old', version: hello!.python };
     }
-    return { kind: 'ran', result, hello: hello as Required<Hello> };
+    return { kind: 'ran', hello: hello as Required<Hello> };
   }
 
   /** A run whose entry point ran: Salt's raw output, or why the run could not finish. */
-  private async outcome(state: RunState, attempt: Extract<Attempt, { kind: 'ran' }>, python: PythonUsed, started: number): Promise<SaltCallOutcome> {
-    const { result, hello } = attempt;
+  private async outcome(state: RunState, ran: Ran, python: PythonUsed, started: number): Promise<SaltCallOutcome> {
+    const { result, hello } = ran;
     const { spec, log, container, notes } = state;
     const stdout = result.stdout.slice(result.stdout.indexOf('\n') + 1);
     const raw: RawOutput = { argv: ['salt-call', '-c', `${hello.dir}/conf`, ...SALT_OPTIONS, '--', ...spec.args], stdout, stderr: result.stderr, exitCode: result.exitCode };

@@ -1,8 +1,10 @@
 /**
  * CodeLens on SLS files of the state tree: above the file Apply file, Test file and Show rendered;
- * above each state ID Apply and Test for that state alone (`state.sls_id ID mods=MODULE`). IDs made by
- * Jinja (`web_site_{{ site }}`) get none: Salt knows them only after rendering. None in Restricted Mode.
+ * above each state ID Apply and Test for that state alone (`state.sls_id ID mods=MODULE`), IDs that
+ * `{% set %}` and `tpldir` decide too (stateLenses.ts). IDs made by Jinja from data
+ * (`web_site_{{ site }}`) get none: Salt knows them only after rendering. None in Restricted Mode.
  */
+import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { moduleForFile } from '../sls/modules';
 import { rootsFor, section } from './config';
@@ -10,6 +12,17 @@ import { loadRuntime } from './engines';
 
 export function codeLensEnabled(resource?: vscode.Uri): boolean {
   return vscode.workspace.getConfiguration(section, resource).get<boolean>('codeLens', true);
+}
+
+/** A template's text for the render context: an open editor's (unsaved edits too), else the file's. */
+function textOf(file: string): string | undefined {
+  const open = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && d.uri.fsPath === file);
+  if (open) return open.getText();
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 export class SlsCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
@@ -39,11 +52,9 @@ export class SlsCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
       new vscode.CodeLens(top, { title: '$(file-code) Show rendered', command: 'saltContainers.showRendered', arguments: [document.uri], tooltip: 'What Salt renders this file to for the target container' }),
     ];
     // The parser is in the runtime bundle: activation does not pay for it.
-    const parsed = (await loadRuntime()).parseSls(document.getText());
-    for (const state of parsed.states) {
-      if (state.templated) continue;
-      const { line } = parsed.lines.position(state.span.start);
-      const range = new vscode.Range(line, 0, line, 0);
+    const states = (await loadRuntime()).stateLenses(roots.stateRoot, document.uri.fsPath, document.getText(), textOf);
+    for (const state of states) {
+      const range = new vscode.Range(state.line, 0, state.line, 0);
       lenses.push(
         new vscode.CodeLens(range, { title: '$(play) Apply', command: 'saltContainers.applyState', arguments: [document.uri, state.id], tooltip: `state.sls_id ${state.id} mods=${module}` }),
         new vscode.CodeLens(range, { title: '$(beaker) Test', command: 'saltContainers.applyStateTest', arguments: [document.uri, state.id], tooltip: `state.sls_id ${state.id} mods=${module} test=True` }),

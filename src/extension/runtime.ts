@@ -7,7 +7,7 @@ export * from '../engine';
 export { filesOfRun, problemsOf, problemsOfRender, runKey } from './problems';
 export { inlineResultsOf } from './inlineModel';
 export { buildResultsModel, compareModels } from './resultsView';
-export { parseSls } from '../sls/parse';
+export { stateLenses } from './stateLenses';
 export { StateTree } from '../sls/tree';
 export * from '../testing';
 export { cellErrorMessages, phaseMessages } from './stateTestReport';

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { DockerEngine, SaltRunner, SaltSource, type StateRun } from '../../src/engine';
+import { DockerEngine, SaltRunner, SaltSource, WarmSessions, type StateRun } from '../../src/engine';
 import { buildRuntime, hostCommand, interpreterFor, readElf, runtimeTar } from '../../src/engine/runtime';
 import {
   BUSYBOX_IMAGE,
@@ -36,6 +36,15 @@ const source = new SaltSource();
 const runner = new SaltRunner(engine, source);
 const PROBES = { stateRoot: join(REPO_ROOT, 'test', 'fixtures', 'engine', 'runtime') };
 const BUNDLED_NOTE = /^Salt ran with the bundled Python 3\.11\.\d+ \(Debian bookworm, amd64\): /;
+/** Warm sessions for the runs that ask for one (the edit loop's path); other runs go cold. */
+const sessions = new WarmSessions(runner.calls, { idleTimeoutMs: 60_000 });
+runner.warm = sessions;
+after(() => sessions.dispose());
+/** The two ways Salt runs: a cold run of its own, and a forked child of a warm session; each trap must hold in both (the same entry point). */
+const WAYS = [
+  { name: 'cold', options: {}, warm: undefined },
+  { name: 'in a warm session', options: { warm: true }, warm: true },
+] as const;
 
 /** A container from image, removed after fn. */
 async function withContainer<T>(image: string, fn: (name: string) => Promise<T>, hostConfig?: Record<string, unknown>, env?: string[]): Promise<T> {
@@ -186,107 +195,119 @@ for (const { image, grains, port, owner } of IMAGES) {
   });
 }
 
-describe('each trap of a bundled Python', () => {
-  it("DT_RPATH: a container's LD_LIBRARY_PATH full of broken libraries hijacks neither the runtime nor what it starts", async () => {
-    // Every library the runtime carries, except libc (the container's own shell needs that), as garbage.
-    const broken = ['libm.so.6', 'libz.so.1', 'libexpat.so.1', 'libssl.so.3', 'libcrypto.so.3', 'libffi.so.8', 'liblzma.so.5', 'libbz2.so.1.0', 'libuuid.so.1', 'libcrypt.so.1'];
-    await withContainer(
-      DEBIAN_IMAGE,
-      async (container) => {
-        await engine.exec(container, ['sh', '-c', `mkdir /hijack && for l in ${broken.join(' ')}; do echo broken > /hijack/$l; done`]);
-        // The hijack is real: the container's own apt-get (libz, liblzma, libbz2...) cannot start.
-        const apt = await engine.exec(container, ['apt-get', '--version']);
-        assert.notEqual(apt.exitCode, 0);
-        assert.match(apt.stderr, /hijack\/lib.*(invalid ELF header|file too short)/);
-        const run = await runner.call(container, 'runtime_probe.libcrypto', [], {}, PROBES);
-        assert.deepEqual(run.errors, []);
-        const found = run.return as { loaded: string };
-        assert.match(found.loaded, /^\/tmp\/salt-containers\.[0-9a-f]{16}\.python\/lib\/libcrypto\.so\.3$/);
-        const children = await runner.apply(container, ['children'], PROBES);
-        const asRoot = stateOf(children, 'python_as_root');
-        assert.equal(asRoot.result, true, asRoot.comment);
-        assert.match(String(asRoot.changes.stdout), /^\/tmp\/salt-containers\.[0-9a-f]{16}\.python 0 OpenSSL$/);
-      },
-      undefined,
-      ['LD_LIBRARY_PATH=/hijack'],
-    );
-  });
+for (const way of WAYS) {
+  describe(`each trap of a bundled Python, ${way.name}`, () => {
+    it("DT_RPATH: a container's LD_LIBRARY_PATH full of broken libraries hijacks neither the runtime nor what it starts", async () => {
+      // Every library the runtime carries, except libc (the container's own shell needs that), as garbage.
+      const broken = ['libm.so.6', 'libz.so.1', 'libexpat.so.1', 'libssl.so.3', 'libcrypto.so.3', 'libffi.so.8', 'liblzma.so.5', 'libbz2.so.1.0', 'libuuid.so.1', 'libcrypt.so.1'];
+      await withContainer(
+        DEBIAN_IMAGE,
+        async (container) => {
+          await engine.exec(container, ['sh', '-c', `mkdir /hijack && for l in ${broken.join(' ')}; do echo broken > /hijack/$l; done`]);
+          // The hijack is real: the container's own apt-get (libz, liblzma, libbz2...) cannot start.
+          const apt = await engine.exec(container, ['apt-get', '--version']);
+          assert.notEqual(apt.exitCode, 0);
+          assert.match(apt.stderr, /hijack\/lib.*(invalid ELF header|file too short)/);
+          const run = await runner.call(container, 'runtime_probe.libcrypto', [], {}, PROBES, way.options);
+          assert.deepEqual(run.errors, []);
+          assert.equal(run.warm, way.warm);
+          const found = run.return as { loaded: string };
+          assert.match(found.loaded, /^\/tmp\/salt-containers\.[0-9a-f]{16}\.python\/lib\/libcrypto\.so\.3$/);
+          const children = await runner.apply(container, ['children'], PROBES, way.options);
+          assert.equal(children.warm, way.warm);
+          const asRoot = stateOf(children, 'python_as_root');
+          assert.equal(asRoot.result, true, asRoot.comment);
+          assert.match(String(asRoot.changes.stdout), /^\/tmp\/salt-containers\.[0-9a-f]{16}\.python 0 OpenSSL$/);
+        },
+        undefined,
+        ['LD_LIBRARY_PATH=/hijack'],
+      );
+    });
 
-  for (const image of [DEBIAN_IMAGE, BUSYBOX_IMAGE]) {
-    it(`${image}: processes Salt starts with sys.executable run, as root and as another user (cmd.run runas)`, async () => {
-      await withContainer(image, async (container) => {
-        const run = await runner.apply(container, ['children'], PROBES);
-        assert.deepEqual(run.errors, []);
-        assert.deepEqual(
-          run.states.filter((s) => s.result !== true).map((s) => [s.id, s.comment, s.changes]),
-          [],
-        );
-        assert.match(String(stateOf(run, 'python_as_root').changes.stdout), /^\/tmp\/salt-containers\.[0-9a-f]{16}\.python 0 OpenSSL$/);
-        assert.match(String(stateOf(run, 'python_as_nobody').changes.stdout), /^\/tmp\/salt-containers\.[0-9a-f]{16}\.python 65534 e3b0c442$/);
-        // runas got nobody's own login environment, which Salt asks the interpreter for first.
-        const environment = String(stateOf(run, 'environment_as_nobody').changes.stdout);
-        assert.match(environment, /^user=nobody path=\/\S+$/);
-        // Debian's login.defs gives users the games directories; a shell started without it would not have them.
-        if (image === DEBIAN_IMAGE) assert.match(environment, /:\/usr\/games$/);
-        assert.deepEqual(await leftovers(engine, container), []);
+    for (const image of [DEBIAN_IMAGE, BUSYBOX_IMAGE]) {
+      it(`${image}: processes Salt starts with sys.executable run, as root and as another user (cmd.run runas)`, async () => {
+        await withContainer(image, async (container) => {
+          const run = await runner.apply(container, ['children'], PROBES, way.options);
+          assert.deepEqual(run.errors, []);
+          assert.equal(run.warm, way.warm);
+          assert.deepEqual(
+            run.states.filter((s) => s.result !== true).map((s) => [s.id, s.comment, s.changes]),
+            [],
+          );
+          assert.match(String(stateOf(run, 'python_as_root').changes.stdout), /^\/tmp\/salt-containers\.[0-9a-f]{16}\.python 0 OpenSSL$/);
+          assert.match(String(stateOf(run, 'python_as_nobody').changes.stdout), /^\/tmp\/salt-containers\.[0-9a-f]{16}\.python 65534 e3b0c442$/);
+          // runas got nobody's own login environment, which Salt asks the interpreter for first.
+          const environment = String(stateOf(run, 'environment_as_nobody').changes.stdout);
+          assert.match(environment, /^user=nobody path=\/\S+$/);
+          // Debian's login.defs gives users the games directories; a shell started without it would not have them.
+          if (image === DEBIAN_IMAGE) assert.match(environment, /:\/usr\/games$/);
+          await sessions.end(container, 'closed');
+          assert.deepEqual(await leftovers(engine, container), []);
+        });
+      });
+    }
+
+    it('what Salt starts sees no LD_LIBRARY_PATH or PYTHONHOME: apt and the container\'s own Python work', async () => {
+      await withContainer(PY39_IMAGE, async (container) => {
+        const probe = await runner.call(container, 'runtime_probe.interpreter', [], {}, PROBES, way.options);
+        assert.deepEqual(probe.errors, []);
+        assert.equal(probe.warm, way.warm);
+        assert.equal(probe.python?.kind, 'bundled');
+        assert.deepEqual((probe.return as { env: object }).env, {});
+        const env = await runner.call(container, 'cmd.run', ['env'], {}, undefined, way.options);
+        assert.equal(env.warm, way.warm);
+        assert.doesNotMatch(String(env.return), /^(LD_LIBRARY_PATH|LD_PRELOAD|PYTHONHOME|PYTHONPATH)=/m);
+        const apt = await runner.call(container, 'cmd.run_all', ['apt-get --version'], {}, undefined, way.options);
+        assert.equal((apt.return as { retcode: number }).retcode, 0);
+        assert.match((apt.return as { stdout: string }).stdout, /^apt 2\.2/);
+        const python = await runner.call(container, 'cmd.run', ['python3 -c "import sys; print(sys.version_info[:2], sys.prefix, sys.executable)"'], {}, undefined, way.options);
+        assert.equal(python.return, '(3, 9) /usr /usr/bin/python3');
       });
     });
-  }
 
-  it('what Salt starts sees no LD_LIBRARY_PATH or PYTHONHOME: apt and the container\'s own Python work', async () => {
-    await withContainer(PY39_IMAGE, async (container) => {
-      const probe = await runner.call(container, 'runtime_probe.interpreter', [], {}, PROBES);
-      assert.deepEqual(probe.errors, []);
-      assert.equal(probe.python?.kind, 'bundled');
-      assert.deepEqual((probe.return as { env: object }).env, {});
-      const env = await runner.call(container, 'cmd.run', ['env'], {});
-      assert.doesNotMatch(String(env.return), /^(LD_LIBRARY_PATH|LD_PRELOAD|PYTHONHOME|PYTHONPATH)=/m);
-      const apt = await runner.call(container, 'cmd.run_all', ['apt-get --version'], {});
-      assert.equal((apt.return as { retcode: number }).retcode, 0);
-      assert.match((apt.return as { stdout: string }).stdout, /^apt 2\.2/);
-      const python = await runner.call(container, 'cmd.run', ['python3 -c "import sys; print(sys.version_info[:2], sys.prefix, sys.executable)"'], {});
-      assert.equal(python.return, '(3, 9) /usr /usr/bin/python3');
+    it("finds the bundled libcrypto and libc without ldconfig (busybox has none)", async () => {
+      await withContainer(BUSYBOX_IMAGE, async (container) => {
+        assert.notEqual((await engine.exec(container, ['ls', '/sbin/ldconfig', '/usr/sbin/ldconfig'])).exitCode, 0);
+        const run = await runner.call(container, 'runtime_probe.libcrypto', [], {}, PROBES, way.options);
+        assert.deepEqual(run.errors, []);
+        assert.equal(run.warm, way.warm);
+        const found = run.return as { loaded: string; crypto: string; c: string };
+        const lib = /^\/tmp\/salt-containers\.[0-9a-f]{16}\.python\/lib\//;
+        assert.match(found.loaded, lib);
+        assert.match(found.crypto, lib);
+        assert.match(found.c, /\/lib\/libc\.so\.6$/);
+        assert.match(found.c, lib);
+      });
+    });
+
+    it('the shell grain is a shell the container has, whatever its image says', async () => {
+      await withContainer(
+        BUSYBOX_IMAGE,
+        async (container) => {
+          const run = await runner.call(container, 'grains.item', ['shell'], {}, undefined, way.options);
+          assert.equal(run.warm, way.warm);
+          assert.deepEqual(run.return, { shell: '/bin/sh' });
+          const echo = await runner.call(container, 'cmd.run', ['echo $((6 * 7))'], {}, undefined, way.options);
+          assert.equal(echo.return, '42');
+        },
+        undefined,
+        ['SHELL=/bin/bash'],
+      );
+    });
+
+    it('an image without a root account (FROM scratch style) still runs Salt', async () => {
+      await withContainer('salt-containers-test:nopython', async (container) => {
+        assert.notEqual((await engine.exec(container, ['cat', '/etc/passwd'])).exitCode, 0);
+        const run = await runner.call(container, 'cmd.run', ['echo hello'], {}, undefined, way.options);
+        assert.deepEqual(run.errors, []);
+        assert.equal(run.warm, way.warm);
+        assert.equal(run.return, 'hello');
+        await sessions.end(container, 'closed');
+        assert.deepEqual(await allChanges(engine, container), []);
+      });
     });
   });
-
-  it("finds the bundled libcrypto and libc without ldconfig (busybox has none)", async () => {
-    await withContainer(BUSYBOX_IMAGE, async (container) => {
-      assert.notEqual((await engine.exec(container, ['ls', '/sbin/ldconfig', '/usr/sbin/ldconfig'])).exitCode, 0);
-      const run = await runner.call(container, 'runtime_probe.libcrypto', [], {}, PROBES);
-      assert.deepEqual(run.errors, []);
-      const found = run.return as { loaded: string; crypto: string; c: string };
-      const lib = /^\/tmp\/salt-containers\.[0-9a-f]{16}\.python\/lib\//;
-      assert.match(found.loaded, lib);
-      assert.match(found.crypto, lib);
-      assert.match(found.c, /\/lib\/libc\.so\.6$/);
-      assert.match(found.c, lib);
-    });
-  });
-
-  it('the shell grain is a shell the container has, whatever its image says', async () => {
-    await withContainer(
-      BUSYBOX_IMAGE,
-      async (container) => {
-        const run = await runner.call(container, 'grains.item', ['shell'], {});
-        assert.deepEqual(run.return, { shell: '/bin/sh' });
-        const echo = await runner.call(container, 'cmd.run', ['echo $((6 * 7))'], {});
-        assert.equal(echo.return, '42');
-      },
-      undefined,
-      ['SHELL=/bin/bash'],
-    );
-  });
-
-  it('an image without a root account (FROM scratch style) still runs Salt', async () => {
-    await withContainer('salt-containers-test:nopython', async (container) => {
-      assert.notEqual((await engine.exec(container, ['cat', '/etc/passwd'])).exitCode, 0);
-      const run = await runner.call(container, 'cmd.run', ['echo hello'], {});
-      assert.deepEqual(run.errors, []);
-      assert.equal(run.return, 'hello');
-      assert.deepEqual(await allChanges(engine, container), []);
-    });
-  });
-});
+}
 
 describe('which Python runs Salt', () => {
   it("auto: the container's own Python when Salt supports it", async () => {

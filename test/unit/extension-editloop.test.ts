@@ -1,7 +1,8 @@
-// The edit loop's pure parts: what the end of each state's line says after a run (inlineModel.ts), and
-// what changed between two runs of the same module (resultsView.ts compareModels).
+// The edit loop's pure parts: what the end of each state's line says after a run (inlineModel.ts),
+// what changed between two runs of the same module (resultsView.ts compareModels), and which state IDs
+// get CodeLens (stateLenses.ts).
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +10,7 @@ import type { StateResult, StateRun } from '../../src/engine';
 import { stateResult, stateRun } from '../support/results';
 import { inlineResultsOf } from '../../src/extension/inlineModel';
 import { buildResultsModel, compareKey, compareModels } from '../../src/extension/resultsView';
+import { stateLenses } from '../../src/extension/stateLenses';
 
 let root: string;
 
@@ -100,5 +102,78 @@ describe('results history', () => {
     assert.equal(compareKey({ mods: [], highstate: true }), 'highstate');
     assert.equal(compareKey({ mods: ['web'], highstate: false, stateId: 'web_conf' }), 'web#web_conf');
     assert.notEqual(compareKey({ mods: ['web'], highstate: false, stateId: 'web_conf' }), compareKey({ mods: ['web'], highstate: false }));
+  });
+});
+
+describe('CodeLens targets', () => {
+  // A formula in the template-formula's idiom: tplroot from tpldir, IDs built from it, a macro of the tree.
+  const text = [
+    '{#- Get the `tplroot` from `tpldir` #}',
+    "{%- set tplroot = tpldir.split('/')[0] %}",
+    "{%- set sls_config_file = tplroot ~ '.config.file' %}",
+    "{%- from tplroot ~ '/map.jinja' import mapdata as TEMPLATE with context %}",
+    "{%- from tplroot ~ '/macros.jinja' import state_id %}",
+    '',
+    'include:',
+    '  - {{ sls_config_file }}',
+    '',
+    '{{ tplroot }}-service-running-service-running:', // 9
+    '  service.running:',
+    '    - name: {{ TEMPLATE.service.name }}',
+    '',
+    '{% for site in TEMPLATE.sites %}',
+    '{{ tplroot }}-site-{{ site }}:', // 14: only a render knows these
+    '  file.directory:',
+    '    - name: /srv/{{ site }}',
+    '{% endfor %}',
+    '',
+    "{{ state_id('marker') }}:", // 19
+    '  test.nop: []',
+    '',
+  ].join('\n');
+  const macros = (suffix: string) => `{%- macro state_id(part) -%}\n{{ tpldir.split('/')[0] }}-{{ part }}${suffix}\n{%- endmacro -%}\n`;
+  let formula: string;
+  before(() => {
+    formula = mkdtempSync(join(tmpdir(), 'sc-lenses-'));
+    mkdirSync(join(formula, 'template', 'service'), { recursive: true });
+    writeFileSync(join(formula, 'template', 'macros.jinja'), macros(''));
+  });
+  after(() => rmSync(formula, { recursive: true, force: true }));
+  const fromDisk = (file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+
+  it('go to the IDs that tpldir, {% set %} and the tree’s macros decide, with the file’s render context', () => {
+    const file = join(formula, 'template', 'service', 'running.sls');
+    assert.deepEqual(stateLenses(formula, file, text, fromDisk), [
+      { id: 'template-service-running-service-running', line: 9 },
+      { id: 'template-marker', line: 19 },
+    ]);
+    // The same text in another formula's folder: its own name.
+    mkdirSync(join(formula, 'nginx'));
+    writeFileSync(join(formula, 'nginx', 'macros.jinja'), macros(''));
+    assert.deepEqual(
+      stateLenses(formula, join(formula, 'nginx', 'running.sls'), text, fromDisk).map((l) => l.id),
+      ['nginx-service-running-service-running', 'nginx-marker'],
+    );
+  });
+
+  it('read templates as the editor has them (unsaved edits too)', () => {
+    const file = join(formula, 'template', 'service', 'running.sls');
+    const edited = (path: string) => (path === join(formula, 'template', 'macros.jinja') ? macros('-edited') : fromDisk(path));
+    assert.deepEqual(
+      stateLenses(formula, file, text, edited).map((l) => l.id),
+      ['template-service-running-service-running', 'template-marker-edited'],
+    );
+  });
+
+  it('leave out IDs only a render decides; plain IDs as written', () => {
+    const file = join(formula, 'template', 'service', 'running.sls');
+    assert.ok(!stateLenses(formula, file, text, fromDisk).some((l) => l.line === 14));
+    assert.deepEqual(stateLenses(formula, file, 'plain_id:\n  test.nop: []\n', fromDisk), [{ id: 'plain_id', line: 0 }]);
   });
 });

@@ -1,8 +1,8 @@
 // The edit loop inside the real extension host, on the real engine and Salt: the folder's target
 // container (runs go there without asking, through its warm session), results at the end of the state
-// lines (outdated after an edit), CodeLens runs of one state, apply on save, Show Rendered SLS with its
-// render errors on the source line, the results history and its comparison, and the session ending
-// with its target. A fixture module is written into the example state tree and removed after.
+// lines (outdated after an edit), CodeLens runs of one state (IDs tpldir decides too), apply on save,
+// Show Rendered SLS with its render errors on the source line, the results history and its
+// comparison, and the session ending with its target. A fixture module is written into the example state tree and removed after.
 import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -138,6 +138,27 @@ describe('the edit loop', function () {
     assert.equal(run.test, true);
     // state.sls_id runs the state and what it requires, nothing else of the module.
     assert.deepEqual(run.states.map((s) => s.id).sort(), ['loop_dir', 'loop_file']);
+  });
+
+  it('offers CodeLens on an ID that tpldir decides, and Salt runs the state by that ID', async () => {
+    const tplFile = join(dir, 'tpl.sls');
+    writeFileSync(tplFile, ["{%- set tplroot = tpldir.split('/')[0] %}", '{{ tplroot }}-marker:', '  test.succeed_without_changes: []', ''].join('\n'));
+    const tplUri = vscode.Uri.file(tplFile);
+    await vscode.window.showTextDocument(tplUri); // the workbench asks providers for open documents only
+    const lenses = await until('the CodeLens', async () => {
+      const found = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', tplUri, 100)) ?? [];
+      return found.length ? found : undefined;
+    });
+    const test = lenses.find((l) => l.range.start.line === 1 && l.command?.command === 'saltContainers.applyStateTest');
+    assert.ok(test, lenses.map((l) => `${l.range.start.line} ${l.command?.title}`).join(', '));
+    const [lensUri, id] = test.command!.arguments ?? [];
+    assert.deepEqual([String(lensUri), id], [tplUri.toString(), `${module}-marker`]);
+    const run = (await vscode.commands.executeCommand(test.command!.command, ...(test.command!.arguments ?? []))) as StateRun;
+    assert.deepEqual(run.errors, []);
+    assert.deepEqual(
+      run.states.map((s) => [s.id, s.result]),
+      [[`${module}-marker`, true]],
+    );
   });
 
   it('applies on save (test mode here) on the target, results inline', async () => {

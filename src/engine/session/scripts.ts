@@ -22,7 +22,8 @@ export const SESSION_REPLY = 'salt-containers-session ';
  *         code and both outputs as the payload;
  *       {"op": "exit"}: ends;
  *   - ends at EOF (the engine went away) or after `idle` seconds without a request (each request says
- *     how long), removing both directories (the entry point's finally).
+ *     how long), removing its directories (the entry point's finally; the watchdog's own removal
+ *     for the idle end), the bundled runtime's last when that is what runs it.
  * The children stay in the session's process group: the engine's cleanup kills them with it.
  */
 const SESSION_BODY = `
@@ -81,6 +82,8 @@ const SESSION_BODY = `
             if not session["busy"] and time.time() - session["last"] > session["idle"]:
                 shutil.rmtree(here, ignore_errors=True)
                 shutil.rmtree(cache, ignore_errors=True)
+                if runtime:
+                    shutil.rmtree(runtime, ignore_errors=True)  # the bundled Python it runs from: last
                 os._exit(0)
     threading.Thread(target=watchdog, daemon=True).start()
     def run_child(args):

@@ -7,22 +7,30 @@
  * Caller. A run gives the same outcome a cold run gives (SaltCallOutcome), so the runner's results are
  * the same either way (runner.ts WarmRuns is the seam).
  *
+ * The Python that runs it is chosen as for a cold run, by the same code (SaltCallRunner.choosePython):
+ * the container's own when the Salt source supports it, else the bundled runtime, placed once for the
+ * session's life in its own directory (NAME.python) and removed with the session.
+ *
  * A session ends when its owner says (target changed, window closed, Ctrl-C), after the idle timeout,
- * when a run is cancelled, or when the container stops or restarts (engine events); its process is
- * killed and its directories removed: nothing is left. One that dies is not used again: that run goes
- * cold, and the next run starts a new session.
+ * when a run is cancelled, when the run's Python setting changes, or when the container stops or
+ * restarts (engine events); its process is killed and its directories removed (the runtime's too):
+ * nothing is left. One that dies is not used again: that run goes cold, and the next run starts a new
+ * session.
  */
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
+import type Docker from 'dockerode';
 import { bundleBytes, bundleEntries, entriesTar, tarBytes, type BundleEntry } from '../bundle';
 import type { DockerEngine, ExecInput, ExecResult } from '../docker/engine';
-import { greeting, ROOT, RUN_ENV, runPlace, SALT_OPTIONS, type SaltCallOutcome, type SaltCallRunner, type SaltCallSpec } from '../run';
+import type { PythonUsed } from '../results/model';
+import { entryEnv, greeting, ROOT, runPlace, SALT_OPTIONS, type Attempt, type Interpreter, type SaltCallOutcome, type SaltCallRunner, type SaltCallSpec } from '../run';
 import type { RunControl, SaltTree, WarmRuns } from '../runner';
+import { minimumPython, type PythonRuntimeSetting } from '../runtime/choose';
 import { CACHE_DIR_MARK, RUN_DIR_MARK } from '../salt/scripts';
 import type { Thin } from '../salt/source';
 import { SESSION, SESSION_REPLY } from './scripts';
 
-export type SessionEnd = 'closed' | 'target-changed' | 'idle' | 'cancelled' | 'container-stopped' | 'died' | 'tree-changed' | 'failed';
+export type SessionEnd = 'closed' | 'target-changed' | 'idle' | 'cancelled' | 'container-stopped' | 'died' | 'tree-changed' | 'python-changed' | 'failed';
 
 export interface SessionOptions {
   /** A session with no run for this long ends; 0: no sessions (every run goes cold). */
@@ -106,6 +114,13 @@ export class WarmSession {
   readonly name = `salt-containers.${randomBytes(8).toString('hex')}`;
   private io: ExecInput | undefined;
   private exec: Promise<ExecResult> | undefined;
+  /** How its process ended, once it has. */
+  private exitResult: ExecResult | undefined;
+  /** The interpreter whose process and directories are the session's to remove (once it greeted, or its runtime was placed). */
+  private interpreter: Interpreter | undefined;
+  /** The Python that runs it, and for the bundled one the note each run carries. */
+  private python: PythonUsed | undefined;
+  private pythonNote: string | undefined;
   private readonly replies = new Replies();
   private dir = '';
   private endedWith: SessionEnd | undefined;
@@ -122,7 +137,8 @@ export class WarmSession {
     readonly container: { id: string; name: string; image: string },
     readonly tree: SaltTree,
     readonly saltenv: string,
-    private readonly python: string,
+    /** The run's Python setting it was started with (a run with another one needs a new session). */
+    readonly setting: PythonRuntimeSetting,
     private readonly options: SessionOptions,
   ) {}
 
@@ -138,46 +154,35 @@ export class WarmSession {
     this.options.log?.(`session ${this.name} in ${this.container.name}: ${line}`);
   }
 
-  /** Starts a session in a running container; undefined when it cannot (the run then goes cold, and says why). */
-  static async start(calls: SaltCallRunner, spec: SaltCallSpec, options: SessionOptions): Promise<WarmSession | undefined> {
+  /**
+   * Starts a session in a running container with the Python a cold run would choose (the run's
+   * `control`: its Python setting, log, progress); undefined when it cannot (the run then goes cold,
+   * and says why).
+   */
+  static async start(calls: SaltCallRunner, spec: SaltCallSpec, control: RunControl, options: SessionOptions): Promise<WarmSession | undefined> {
     const engine: DockerEngine = calls.engine;
     const details = await engine.inspectContainer(spec.container).catch(() => undefined);
     if (!details?.State.Running) return undefined;
     const thin = await calls.salt.thin().catch(() => undefined);
     if (!thin) return undefined;
     const container = { id: details.Id, name: details.Name.replace(/^\//, ''), image: details.Image };
-    const python = calls.pythons.get(details.Image) ?? 'python3';
-    const session = new WarmSession(calls, container, spec.tree, spec.saltenv ?? 'base', python, options);
-    return (await session.open(runPlace(details), thin)) ? session : undefined;
+    const session = new WarmSession(calls, container, spec.tree, spec.saltenv ?? 'base', control.python ?? 'auto', options);
+    return (await session.open(details, thin, control)) ? session : undefined;
   }
 
-  private async open(where: 'shm' | 'tmp', thin: Thin): Promise<boolean> {
+  private async open(details: Docker.ContainerInspectInfo, thin: Thin, control: RunControl): Promise<boolean> {
     const started = Date.now();
     const entries = bundleEntries(this.tree);
     // Signatures before the files are read: a change while they are sent shows at the next sync.
     this.manifest = new Map(entries.map((e) => [e.name, signature(e) ?? '']));
     const bundle = await bundleBytes({ runDir: RUN_DIR_MARK, cacheDir: CACHE_DIR_MARK, tree: this.tree, minionId: this.container.name, saltenv: this.saltenv }, entries);
     const need = bundle.length + Math.max(thin.bytes, (await this.calls.salt.bytecode(thin.pythonVersion))?.bytes ?? 0);
-    const log = (line: string) => this.log(line);
-    let greeted = false;
-    this.exec = this.calls.engine.exec(this.container.id, [this.python, '-c', SESSION, this.name, where, String(need), ...SALT_OPTIONS], {
-      env: RUN_ENV,
-      user: ROOT,
-      input: async (io) => {
-        const hello = greeting(await io.firstLine());
-        if (!hello?.dir) return;
-        greeted = true;
-        this.dir = hello.dir;
-        io.onStdout((chunk) => this.replies.feed(chunk));
-        await this.calls.send(io, hello.python, bundle, thin, log, this.notes);
-        this.io = io;
-      },
-    });
-    void this.exec.then(
-      (result) => this.exited(result),
-      (error: unknown) => this.exited({ exitCode: null, stdout: '', stderr: String(error) }),
-    );
+    const minimum = minimumPython(thin.saltVersion);
+    const launch = (interpreter: Interpreter) => this.launch(interpreter, { where: runPlace(details), need, minimum, bundle, thin }, control.log ?? (() => undefined));
     try {
+      const chosen = await this.calls.choosePython({ details, name: this.name, saltVersion: thin.saltVersion, minimum }, control, launch);
+      this.python = chosen.python;
+      this.pythonNote = chosen.note;
       const reply = await this.replies.next();
       if (reply.op !== 'ready') {
         this.log(`did not start: ${String(reply.error ?? reply.op).trim()}`);
@@ -185,17 +190,57 @@ export class WarmSession {
         return false;
       }
       this.saltVersion = String(reply.salt);
-      this.log(`ready in ${this.dir} after ${Date.now() - started} ms (${this.python})`);
+      this.log(`ready in ${this.dir} after ${Date.now() - started} ms (${this.python.kind} Python ${this.python.version}, ${this.python.path})`);
       this.armIdle();
       return true;
     } catch (error) {
-      this.log(`did not start${greeted ? '' : ` (${this.python} did not run our entry point)`}: ${(error as Error).message}`);
+      this.log(`did not start: ${(error as Error).message}`);
       await this.end('failed');
       return false;
     }
   }
 
+  /**
+   * One try of the session's entry point with one interpreter (for choosePython): 'ran' once it
+   * greeted with its run directory, its process then serving the session; else what its silence or
+   * its version says.
+   */
+  private async launch(
+    interpreter: Interpreter,
+    run: { where: 'shm' | 'tmp'; need: number; minimum: string; bundle: Buffer; thin: Thin },
+    log: (line: string) => void,
+  ): Promise<Attempt<void>> {
+    // A placed runtime is the session's to remove from now on, whatever happens next.
+    if (interpreter.runtime) this.interpreter = interpreter;
+    let greet: (hello: ReturnType<typeof greeting>) => void = () => undefined;
+    const greeted = new Promise<ReturnType<typeof greeting>>((resolve) => (greet = resolve));
+    log(`session ${this.name} in ${this.container.name}: starting with ${JSON.stringify(interpreter.argv)}`);
+    const exec = this.calls.engine
+      .exec(this.container.id, [...interpreter.argv, '-c', SESSION, this.name, run.where, String(run.need), ...SALT_OPTIONS], {
+        env: entryEnv(run.minimum, interpreter),
+        user: ROOT,
+        input: async (io) => {
+          const hello = greeting(await io.firstLine());
+          greet(hello);
+          if (!hello?.dir) return; // a Python too old, or not our entry point: it stops by itself
+          this.dir = hello.dir;
+          io.onStdout((chunk) => this.replies.feed(chunk));
+          await this.calls.send(io, hello.python, run.bundle, run.thin, log, this.notes);
+          this.io = io;
+        },
+      })
+      .catch((error: unknown): ExecResult => ({ exitCode: null, stdout: '', stderr: String(error) }));
+    void exec.then(() => greet(undefined)); // it ended (or never started) without greeting
+    const verdict = await this.calls.verdict(this.container, interpreter, await greeted, exec, run.thin.saltVersion, run.minimum, log);
+    if (verdict.kind !== 'ran') return verdict;
+    this.interpreter = interpreter;
+    this.exec = exec;
+    void exec.then((result) => this.exited(result));
+    return { kind: 'ran', value: undefined, version: verdict.hello.python };
+  }
+
   private exited(result: ExecResult): void {
+    this.exitResult = result;
     this.replies.close(new Error(`the session's process ended (exit ${result.exitCode ?? 'unknown'})`));
     if (result.stderr.trim()) this.log(`stderr:\n${result.stderr.trimEnd().split('\n').slice(-20).join('\n')}`);
     if (!this.endedWith) void this.end('died');
@@ -242,11 +287,13 @@ export class WarmSession {
       const exitCode = Number(done.code);
       log(`exit ${exitCode} in the session (${Date.now() - started} ms); stdout ${stdout.length} bytes; stderr:\n${stderr.trimEnd()}`);
       log(`stdout:\n${stdout.trimEnd()}`);
-      const notes = this.notes.splice(0);
+      // Once: what the session's start had to say (sources sent); every run: which Python ran it, as a cold run says.
+      const notes = [...this.notes.splice(0), ...(this.pythonNote ? [this.pythonNote] : [])];
       return {
         container: { id: this.container.id, name: this.container.name },
         saltVersion: this.saltVersion,
         raw: { argv: ['salt-call', '-c', `${this.dir}/conf`, ...SALT_OPTIONS, '--', ...spec.args], stdout, stderr, exitCode },
+        python: this.python,
         durationMs: Date.now() - started,
         warm: true,
         ...(notes.length ? { notes } : {}),
@@ -308,18 +355,30 @@ export class WarmSession {
       await this.io.write(this.request({ op: 'exit' })).catch(() => undefined);
       await Promise.race([this.exec, new Promise((resolve) => setTimeout(resolve, 3000).unref?.())]);
     }
-    // Whatever happened: kill what may be left (a cancelled run's child, a hung process) and remove both directories.
-    await this.calls.cleanup(this.container.id, this.python, this.name, (line) => this.log(line));
+    // It removed its directories itself (the runtime's last) when it ended on its own: nothing left to
+    // run a cleanup with. Else kill what may be left (a cancelled run's child, a hung process) and
+    // remove them all.
+    const result = this.exitResult;
+    if (result && result.exitCode !== null && result.exitCode < 128) return;
+    await this.cleanup();
   }
 
-  /** After the container came back from a stop or restart: the session's cache on the container's disk goes. */
+  /** After the container came back from a stop or restart: what the session had on the container's disk (its cache, the runtime) goes. */
   cleanupAfterRestart(): Promise<void> {
-    return this.calls.cleanup(this.container.id, this.python, this.name, (line) => this.log(line));
+    return this.cleanup();
+  }
+
+  private async cleanup(): Promise<void> {
+    if (!this.interpreter) return; // nothing of it ever ran in the container
+    const { argv, runtime } = this.interpreter;
+    await this.calls.cleanup(this.container.id, argv, this.name, (line) => this.log(line), runtime ? [runtime.dir] : []);
   }
 }
 
 /** Engine events that end a container's processes. */
 const STOPS = new Set(['die', 'kill', 'stop', 'restart', 'destroy', 'pause', 'oom']);
+/** Engine events of a container removed (Podman says `remove` for Docker's `destroy`). */
+const REMOVED = new Set(['destroy', 'remove']);
 
 /**
  * The sessions of one engine, one per container, for the runner (WarmRuns): a run asking to be warm is
@@ -345,13 +404,14 @@ export class WarmSessions implements WarmRuns {
   async run(spec: SaltCallSpec, control: RunControl): Promise<SaltCallOutcome | undefined> {
     if (this.options.idleTimeoutMs <= 0) return undefined;
     let session = await this.sessions.get(spec.container);
+    if (session && !session.ended && session.setting !== (control.python ?? 'auto')) await session.end('python-changed');
     if (session && (session.ended || !sameTree(session.tree, spec.tree) || session.saltenv !== (spec.saltenv ?? 'base'))) {
       if (!session.ended) await session.end('tree-changed');
       session = undefined;
     }
     if (!session) {
       control.onStage?.('injecting');
-      const starting = WarmSession.start(this.calls, spec, this.options);
+      const starting = WarmSession.start(this.calls, spec, control, this.options);
       this.sessions.set(spec.container, starting);
       session = await starting;
       if (!session) {
@@ -402,6 +462,10 @@ export class WarmSessions implements WarmRuns {
               const session = await pending;
               if (session?.container.id === event.id && !session.ended) void session.end('container-stopped');
             }
+          }
+          if (REMOVED.has(event.action)) {
+            // A removed container took the session's files with it: nothing waits for its start.
+            if (this.stopped.delete(event.id) && this.sessions.size === 0 && this.stopped.size === 0) this.stopFollowing();
           } else if (event.action === 'start') {
             const session = this.stopped.get(event.id);
             if (!session) continue;
