@@ -14,8 +14,9 @@
 # Podman and the TLS dockerd get the test images (docker save | docker load through each engine's API),
 # reloaded when the main engine's copy changed. Where they are goes to $CACHE/engines/engines.json for the tests:
 #   {"podman": {"host": "unix://...", "root", "runroot", "conf"}, "tls": {"host": "tcp://127.0.0.1:PORT", "certPath": "DIR"},
-#    "ssh": {"host": "ssh://USER@127.0.0.1:PORT", "home": "DIR"},
-#    "registry": {"address": "127.0.0.1:PORT", "image": "127.0.0.1:PORT/sc/py3:1", "binary", "storage", "registriesConf"}}
+#    "ssh": {"host": "ssh://USER@127.0.0.1:PORT", "home": "DIR"}}
+# and the registry's to $CACHE/engines/registry/registry.json:
+#   {"address": "127.0.0.1:PORT", "image": "127.0.0.1:PORT/sc/py3:1", "binary", "storage", "registriesConf"}
 # Idempotent (skips what is present and answering), one step at a time with its duration; a lock keeps
 # two set-ups run side by side from starting an engine twice. Called by setup-env.sh; runs alone too.
 set -euo pipefail
@@ -254,12 +255,14 @@ else
   docker rmi "$REGISTRY_IMAGE" >/dev/null # the tests pull it: only the registry keeps that name
   done_ "pushed salt-containers-test:py3 as $REGISTRY_IMAGE"
 fi
+cat >"$REGISTRY/registry.json" <<EOF
+{"address": "$REGISTRY_ADDRESS", "image": "$REGISTRY_IMAGE", "binary": "$REGISTRY_BIN", "storage": "$REGISTRY/data", "registriesConf": "$REGISTRY/registries.conf"}
+EOF
 
 SSH_ERROR_JSON=
 [ -z "$SSH_ERROR" ] || SSH_ERROR_JSON=", \"error\": \"$SSH_ERROR\""
 cat >"$ENGINES/engines.json" <<EOF
 {"podman": {"host": "unix://$PODMAN_SOCK", "root": "$ENGINES/podman/storage", "runroot": "$RUNTIME/podman", "conf": "$ENGINES/podman/containers.conf"},
  "tls": {"host": "tcp://127.0.0.1:$TLS_PORT", "certPath": "$TLS_CERTS/client"},
- "ssh": {"host": "ssh://$(id -un)@127.0.0.1:$SSH_PORT", "home": "$SSH_HOME"$SSH_ERROR_JSON},
- "registry": {"address": "$REGISTRY_ADDRESS", "image": "$REGISTRY_IMAGE", "binary": "$REGISTRY_BIN", "storage": "$REGISTRY/data", "registriesConf": "$REGISTRY/registries.conf"}}
+ "ssh": {"host": "ssh://$(id -un)@127.0.0.1:$SSH_PORT", "home": "$SSH_HOME"$SSH_ERROR_JSON}}
 EOF

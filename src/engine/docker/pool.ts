@@ -4,7 +4,7 @@
  * name; an address), it resolves and asks each, and reports the ones that do not answer. For each
  * cell, `place(image)` picks the reachable engine with the fewest running cells that has the image
  * or can be given it (docker save/load through the API, from an engine that has it; an image none has
- * is pulled from its registry on the engine chosen, as `docker run` would), brings the image there
+ * is pulled from its registry by the engine chosen first, as `docker run` would), brings the image there
  * when needed (once per engine, however many cells wait for it), and counts the cell as running there
  * until it is released. An engine that fails under a cell can be marked unreachable:
  * it gets no more cells, and the cell can be placed again elsewhere.
@@ -92,6 +92,8 @@ export class EnginePool {
   private readonly options: PoolOptions;
   /** Pulls that failed (not found, refused, no route): the image's next cells fail with the same error at once. */
   private readonly failedPulls = new Map<string, EngineError>();
+  /** The pull under way for an image none of the engines had. */
+  private readonly pulls = new Map<string, Promise<unknown>>();
 
   private constructor(members: Member[], unreachable: UnreachableEngine[], options: PoolOptions) {
     this.members = members;
@@ -167,6 +169,12 @@ export class EnginePool {
         if (!isPullable(image)) throw new EngineError('image-not-found', `image ${image} is on none of the engines (${this.members.map((m) => m.name).join(', ')})`, 'Build or load it on one of them: it is copied from there to the others.');
         const failed = this.failedPulls.get(image);
         if (failed) throw failed;
+        // One engine pulls it (for the cell that came first); the others wait, then copy it from there.
+        const pulling = this.pulls.get(image);
+        if (pulling) {
+          await pulling.catch(() => undefined);
+          continue;
+        }
       }
       // Chosen and counted with no await in between: cells placed at the same time spread out.
       const chosen = pickEngine(candidates)!;
@@ -240,9 +248,9 @@ export class EnginePool {
 
   /**
    * The image on the chosen engine: there already, on its way (the cell waits for that copy), copied
-   * now from a holder, or pulled from its registry when no engine has it (the same image on every
-   * engine then: later engines copy it from the first). Decided with no await before the copy is
-   * recorded, so one copy serves all cells.
+   * now from a holder, or pulled from its registry when no engine has it (once: cells placed meanwhile
+   * wait for that pull, then copy the image from there, so every engine runs the same image). Decided
+   * with no await before the copy is recorded, so one copy serves all cells.
    */
   private bring(target: Member, image: string, holders: Member[], signal?: AbortSignal): Promise<Placement['transfer']> {
     const underway = target.copies.get(image);
@@ -273,6 +281,13 @@ export class EnginePool {
     })();
     target.copies.set(image, copy);
     target.images.set(image, copy.then(() => true, () => false));
+    if (holders.length === 0) {
+      this.pulls.set(image, copy);
+      void copy.then(
+        () => this.pulls.delete(image),
+        () => this.pulls.delete(image),
+      );
+    }
     copy.catch(() => {
       target.copies.delete(image);
       target.images.delete(image);

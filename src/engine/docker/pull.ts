@@ -214,7 +214,8 @@ export class PullTracker {
     // Layer events carry the layer's short ID; Docker's first line carries the tag instead.
     if (!event.id || !/^[0-9a-f]{12}$/.test(event.id) || /^Pulling from /.test(status)) return false;
     this.phase = 'pulling';
-    const layer = this.layers.get(event.id) ?? { downloaded: false, current: 0, total: 0 };
+    const known = this.layers.get(event.id);
+    const layer = known ?? { downloaded: false, current: 0, total: 0 };
     this.layers.set(event.id, layer);
     if (status === 'Downloading') {
       layer.current = event.progressDetail?.current ?? layer.current;
@@ -222,7 +223,7 @@ export class PullTracker {
     } else if (DOWNLOADED.test(status) && !layer.downloaded) {
       layer.downloaded = true;
       layer.current = layer.total;
-    } else return false;
+    } else return !known; // a layer first heard of counts
     return true;
   }
 
@@ -252,8 +253,12 @@ function megabytes(bytes: number): string {
 export function describePull(progress: PullProgress): string {
   const { image, layers, layersDone, bytesDone, bytesTotal } = progress;
   if (progress.phase === 'starting') return `pulling ${image} from ${registryLabel(progress.registry)}`;
-  const bytes = bytesTotal > 0 ? `, ${progress.phase === 'done' ? megabytes(bytesTotal) : `${megabytes(bytesDone)} of ${megabytes(bytesTotal)}`}` : '';
-  if (progress.phase === 'done') return `pulled ${image} in ${(progress.durationMs / 1000).toFixed(1)} s (${layers} layer${layers === 1 ? '' : 's'}${bytes})`;
+  const bytes = bytesTotal > 0 ? `, ${progress.phase === 'done' ? megabytes(bytesTotal) : `${(bytesDone / 1e6).toFixed(1)} of ${megabytes(bytesTotal)}`}` : '';
+  if (progress.phase === 'done') {
+    // Docker says nothing of layers when it had them all (the same image under another name).
+    const what = layers === 0 ? 'its layers were there already' : `${layers} layer${layers === 1 ? '' : 's'}${bytes}`;
+    return `pulled ${image} in ${(progress.durationMs / 1000).toFixed(1)} s (${what})`;
+  }
   return `pulling ${image}: ${layersDone} of ${layers} layer${layers === 1 ? '' : 's'}${bytes}`;
 }
 
