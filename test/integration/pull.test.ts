@@ -212,6 +212,28 @@ describe('pulling images', () => {
       await assert.rejects(engine.inspectImage(slowRef), /not found/);
     });
 
+    it("cancels on Podman's API as well: it stops downloading and keeps nothing", async () => {
+      const conf = join(mkdtempSync(join(tmpdir(), 'sc-pull-podman-')), 'registries.conf');
+      writeFileSync(conf, `[[registry]]\nlocation = "${link.address}"\ninsecure = true\n`);
+      const service = await startPodmanService(readFileSync(engines.podman.conf, 'utf8'), engines, { CONTAINERS_REGISTRIES_CONF: conf });
+      try {
+        const controller = new AbortController();
+        const before = link.bytes();
+        // Podman's compatible API tells layers, not bytes: cancel once bytes flow.
+        const flowing = setInterval(() => link.bytes() - before > 200_000 && controller.abort(), 50);
+        const error = await pullFails(slowRef, { signal: controller.signal }, service.engine).finally(() => clearInterval(flowing));
+        assert.equal(error.kind, 'cancelled');
+        const passed = link.bytes();
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        assert.ok(link.bytes() - passed < 500_000, `${link.bytes() - passed} bytes passed after the cancel`);
+        await assert.rejects(service.engine.inspectImage(slowRef), /not found|no such image|image not known/i);
+      } finally {
+        await service.engine.removeImage(slowRef, { force: true }).catch(() => undefined);
+        await service.stop();
+        rmSync(join(conf, '..'), { recursive: true, force: true });
+      }
+    });
+
     it('a build cancelled while its base image is pulled: cancelled, nothing built, no container, no base', async () => {
       const runner = new SaltRunner(engine, new SaltSource());
       const controller = new AbortController();
