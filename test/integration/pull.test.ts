@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { DockerEngine, EngineError, EnginePool, SaltRunner, SaltSource, type PullProgress } from '../../src/engine';
 import { freePort } from '../support/codeServer';
 import { FIXTURES, PY3_IMAGE, uniqueName } from '../support/containers';
-import { testEngines } from '../support/engines';
+import { engineUnderTest, testEngines } from '../support/engines';
 import { startPodmanService } from '../support/podman';
 import { pushedImage, pushedLargeImage, slowLink, startRegistry, testRegistry, type OwnRegistry, type PushedImage } from '../support/registry';
 
@@ -88,6 +88,17 @@ describe('pulling images', () => {
     assert.equal(unknown.kind, 'registry-unreachable');
     assert.match(unknown.message, /^cannot reach sc-no-such-registry\.invalid from the engine at unix:\/\/\/var\/run\/docker\.sock: its name does not resolve \(lookup sc-no-such-registry\.invalid.*no such host\)$/);
     assert.match(unknown.hint ?? '', /needs a route to sc-no-such-registry\.invalid.*docker load/);
+  });
+
+  it('the TLS dockerd pulls from 127.0.0.0/8 over plain HTTP too (Docker\'s default insecure-registries)', async () => {
+    const tls = engineUnderTest('tls');
+    const image = await pushedImage();
+    try {
+      assert.equal((await tls.pullImage(image.ref)).phase, 'done');
+      assert.equal((await tls.inspectImage(image.ref)).Id, (await engine.inspectImage(PY3_IMAGE)).Id);
+    } finally {
+      await image.remove([tls]);
+    }
   });
 
   describe('a registry that wants credentials', () => {
