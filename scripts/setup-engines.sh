@@ -7,10 +7,16 @@
 #     data-root, exec-root and pidfile
 #   - an sshd on 127.0.0.1 (keys generated here) that reaches the main engine as ssh://USER@127.0.0.1:PORT
 #     does (`docker system dial-stdio`), and a home folder for clients: .ssh/known_hosts and a key
-# Both get the test images (docker save | docker load through each engine's API), reloaded when the
-# main engine's copy changed. Where they are goes to $CACHE/engines/engines.json for the tests:
+#   - an image registry on 127.0.0.1 (Debian's docker-registry, the distribution registry 2.8: its binary
+#     taken out of the package, not installed, so no system service starts), its config and storage under
+#     the cache, with salt-containers-test:py3 pushed as 127.0.0.1:PORT/sc/py3:1; plain HTTP, which Docker
+#     allows for 127.0.0.0/8 and a Podman gets from the registries.conf written here
+# Podman and the TLS dockerd get the test images (docker save | docker load through each engine's API),
+# reloaded when the main engine's copy changed. Where they are goes to $CACHE/engines/engines.json for the tests:
 #   {"podman": {"host": "unix://...", "root", "runroot", "conf"}, "tls": {"host": "tcp://127.0.0.1:PORT", "certPath": "DIR"},
 #    "ssh": {"host": "ssh://USER@127.0.0.1:PORT", "home": "DIR"}}
+# and the registry's to $CACHE/engines/registry/registry.json:
+#   {"address": "127.0.0.1:PORT", "image": "127.0.0.1:PORT/sc/py3:1", "binary", "storage", "registriesConf"}
 # Idempotent (skips what is present and answering), one step at a time with its duration; a lock keeps
 # two set-ups run side by side from starting an engine twice. Called by setup-env.sh; runs alone too.
 set -euo pipefail
@@ -22,8 +28,9 @@ ENGINES="$CACHE/engines"
 RUNTIME=/run/salt-containers
 TLS_PORT=${SALT_CONTAINERS_TLS_PORT:-23760}
 SSH_PORT=${SALT_CONTAINERS_SSH_PORT:-23722}
+REGISTRY_PORT=${SALT_CONTAINERS_REGISTRY_PORT:-23750}
 IMAGES=(salt-containers-test:py3 salt-containers-test:py3.13 salt-containers-test:nopython)
-mkdir -p "$ENGINES/podman" "$ENGINES/tls" "$ENGINES/ssh" "$RUNTIME"
+mkdir -p "$ENGINES/podman" "$ENGINES/tls" "$ENGINES/ssh" "$ENGINES/registry" "$RUNTIME"
 # The engines started below must not inherit the lock (9>&-): it would be held as long as they run.
 exec 9>"$ENGINES/.lock"
 flock 9
@@ -171,6 +178,86 @@ load_images() {
 }
 load_images podman "${PODMAN[@]}"
 load_images "dockerd with tls" "${TLS[@]}"
+
+REGISTRY="$ENGINES/registry"
+REGISTRY_BIN="$REGISTRY/bin/docker-registry"
+REGISTRY_ADDRESS="127.0.0.1:$REGISTRY_PORT"
+REGISTRY_IMAGE="$REGISTRY_ADDRESS/sc/py3:1"
+registry_answers() { curl -sf -m 5 -o /dev/null "http://$REGISTRY_ADDRESS/v2/"; }
+
+step "image registry binary"
+command -v curl >/dev/null || apt_install curl
+if [ -x "$REGISTRY_BIN" ]; then
+  done_ "present ($("$REGISTRY_BIN" --version | awk '{print $NF}'))"
+else
+  # Downloaded and unpacked, not installed: the package's postinst would start a registry on :5000 as a
+  # system service. apt-get download uses the machine's package lists (updated once when it cannot find it).
+  rm -rf "$REGISTRY/deb" && mkdir -p "$REGISTRY/deb" "$REGISTRY/bin"
+  (cd "$REGISTRY/deb" && { apt-get download docker-registry || { apt-get update -qq && apt-get download docker-registry; }; }) >"$REGISTRY/download.log" 2>&1 \
+    || { tail -5 "$REGISTRY/download.log" >&2; exit 1; }
+  deb=$(echo "$REGISTRY"/deb/docker-registry_*.deb)
+  dpkg-deb --fsys-tarfile "$deb" | tar -x -O ./usr/bin/docker-registry >"$REGISTRY_BIN.part"
+  chmod 755 "$REGISTRY_BIN.part" && mv "$REGISTRY_BIN.part" "$REGISTRY_BIN"
+  rm -rf "$REGISTRY/deb"
+  done_ "unpacked from Debian's $(basename "$deb" .deb)"
+fi
+
+step "image registry"
+if registry_answers; then
+  done_ "answers at http://$REGISTRY_ADDRESS"
+else
+  cat >"$REGISTRY/config.yml" <<EOF
+# Written by scripts/setup-engines.sh: the tests' registry, plain HTTP on 127.0.0.1 only.
+version: 0.1
+log:
+  accesslog:
+    disabled: true
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $REGISTRY/data
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY_ADDRESS
+EOF
+  pidfile="$REGISTRY/registry.pid"
+  if [ -f "$pidfile" ] && [ "$(cat "/proc/$(cat "$pidfile")/comm" 2>/dev/null)" = docker-registry ]; then kill "$(cat "$pidfile")" && sleep 0.5; fi
+  setsid "$REGISTRY_BIN" serve "$REGISTRY/config.yml" >"$REGISTRY/registry.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$pidfile"
+  for _ in $(seq 1 60); do
+    registry_answers && break
+    kill -0 "$(cat "$pidfile")" 2>/dev/null || break
+    sleep 0.25
+  done
+  registry_answers || { echo "the registry did not start; its log:" >&2; tail -20 "$REGISTRY/registry.log" >&2; exit 1; }
+  done_ "started at http://$REGISTRY_ADDRESS"
+fi
+
+# Podman checks TLS for every registry unless told: a registries.conf of our own (CONTAINERS_REGISTRIES_CONF
+# names it for a Podman the tests start), never the machine's.
+cat >"$REGISTRY/registries.conf" <<EOF
+# Written by scripts/setup-engines.sh: the tests' registry speaks plain HTTP.
+[[registry]]
+location = "$REGISTRY_ADDRESS"
+insecure = true
+EOF
+
+step "test image in the registry"
+# The manifest names the image's config by digest, which is the image's ID: pushed again when the local image changed.
+pushed=$(curl -sf -m 5 -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "http://$REGISTRY_ADDRESS/v2/sc/py3/manifests/1" \
+  | node -e 'let s = ""; process.stdin.on("data", (c) => (s += c)).on("end", () => { try { console.log(JSON.parse(s).config.digest); } catch {} })' || true)
+if [ -n "$pushed" ] && [ "$pushed" = "$(docker image inspect --format '{{.Id}}' salt-containers-test:py3)" ]; then
+  done_ "present ($REGISTRY_IMAGE)"
+else
+  docker tag salt-containers-test:py3 "$REGISTRY_IMAGE"
+  docker push "$REGISTRY_IMAGE" >"$REGISTRY/push.log" 2>&1 || { docker rmi "$REGISTRY_IMAGE" >/dev/null 2>&1; tail -5 "$REGISTRY/push.log" >&2; exit 1; }
+  docker rmi "$REGISTRY_IMAGE" >/dev/null # the tests pull it: only the registry keeps that name
+  done_ "pushed salt-containers-test:py3 as $REGISTRY_IMAGE"
+fi
+cat >"$REGISTRY/registry.json" <<EOF
+{"address": "$REGISTRY_ADDRESS", "image": "$REGISTRY_IMAGE", "binary": "$REGISTRY_BIN", "storage": "$REGISTRY/data", "registriesConf": "$REGISTRY/registries.conf"}
+EOF
 
 SSH_ERROR_JSON=
 [ -z "$SSH_ERROR" ] || SSH_ERROR_JSON=", \"error\": \"$SSH_ERROR\""

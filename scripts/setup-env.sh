@@ -8,7 +8,7 @@
 #     :py3.9 (bullseye + its python3 3.9), :busybox (busybox-static, no libc), :musl (musl + busybox);
 #     the runtime itself for amd64 and arm64, in the cache
 #   - Salt: the pinned version from PyPI in a venv of the cache, by the product's own installer
-#   - for the engine tests: Podman's API and a second dockerd with TLS, with the test images (setup-engines.sh)
+#   - for the engine tests: Podman's API, a second dockerd with TLS, an sshd and an image registry on 127.0.0.1 (setup-engines.sh)
 # With --main, only what `npm start` needs: the images only tests use are left out.
 # Everything cached goes under $SALT_CONTAINERS_CACHE (default ~/.cache/salt-containers).
 # Prints what it did and how long each step took.

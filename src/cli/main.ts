@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { DockerEngine, installSalt, PINNED_SALT_VERSION, SaltRunner, SaltSource, SaltSourceError, WarmSessions, type AnyRun, type RunError } from '../engine';
+import { DockerEngine, installSalt, PINNED_SALT_VERSION, pullLines, SaltRunner, SaltSource, SaltSourceError, WarmSessions, type AnyRun, type RunError } from '../engine';
 import { findRoots } from '../sls/roots';
 import { locateRunError } from '../sls/locate';
 import { parseCommandLine, USAGE, type CliCommand } from './args';
@@ -55,8 +55,14 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
     process.stderr.write('cancelling: stopping Salt in the container and cleaning up (Ctrl-C again to quit now)\n');
     controller.abort();
   });
-  // Stages go to a terminal's stderr only: stdout is for the result, which scripts read.
-  const control = { signal: controller.signal, log, onStage: process.stderr.isTTY && !command.json ? (stage: string) => process.stderr.write(`… ${stage}\n`) : undefined };
+  // Stages go to a terminal's stderr only: stdout is for the result, which scripts read. A pull (a base
+  // image the engine lacks) can take minutes: its progress goes to stderr always, as docker's does.
+  const control = {
+    signal: controller.signal,
+    log,
+    onStage: process.stderr.isTTY && !command.json ? (stage: string) => process.stderr.write(`… ${stage}\n`) : undefined,
+    onPull: pullLines((line) => process.stderr.write(`… ${line}\n`)),
+  };
   const options = { ...control, test: command.test, saltenv: command.saltenv, python: command.python };
   await offerSalt(source, command, controller.signal);
 

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import type { DockerEngine } from '../engine/docker/engine';
 import type { SaltSource } from '../engine/salt/source';
 import { EnginePool } from '../engine/docker/pool';
+import { pullLines } from '../engine/docker/pull';
 import type { EngineSelection } from '../engine/docker/contexts';
 import { defaultWorkers, findMatrixFile, junitXml, loadMatrix, runMatrix, SaltVersions, selectCells, spreadOver } from '../testing';
 import type { CliCommand } from './args';
@@ -47,8 +48,9 @@ export async function testVerb(command: CliCommand, context: TestVerbContext): P
   let cells = selectCells(matrix, filter);
   if (cells.length === 0) throw new TestUsageError(`no cells to run in ${file}`, 'Check the suites\' includes/excludes and the filters given.');
   for (const note of matrix.notes) err(noteLine(note, file, cwd, style));
-  // The engines the matrix names (`default`: the one this command would use, --host or --context).
-  const pool = await EnginePool.open(matrix.engines, { selection: context.selection, log: context.log });
+  // The engines the matrix names (`default`: the one this command would use, --host or --context); an
+  // image none of them has is pulled, its progress on stderr.
+  const pool = await EnginePool.open(matrix.engines, { selection: context.selection, log: context.log, onPull: pullLines((line) => err(`… ${line}`)) });
   for (const lost of pool.unreachable) err(style.yellow(`note: engine ${lost.name}${lost.address ? ` (${lost.address})` : ''} is left out: ${lost.error.message}`));
   if (pool.engines.length === 0) throw new TestUsageError(`none of the engines answers (${matrix.engines.join(', ')})`, pool.unreachable[0]?.error.hint ?? 'Start one of them.');
 

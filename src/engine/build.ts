@@ -5,6 +5,7 @@
  */
 import { EngineError, type CreateOptions, type DockerEngine, type ImageConfig } from './docker/engine';
 import { runErrorOf } from './docker/errors';
+import type { PullProgress } from './docker/pull';
 import type { BuildRun, RunError, StateRun } from './results/model';
 import type { BuildOptions, SaltTree } from './runner';
 
@@ -69,7 +70,12 @@ export async function buildImage(engine: DockerEngine, apply: ApplyFn, mods: str
   options.onStage?.('preparing');
   let base: Awaited<ReturnType<DockerEngine['inspectImage']>>;
   try {
-    base = await engine.inspectImage(options.baseImage);
+    // A base image the engine lacks is pulled, as `docker build` and `docker run` do; it stays after the build.
+    const onProgress = (progress: PullProgress) => {
+      if (progress.phase === 'starting') options.onStage?.('pulling');
+      options.onPull?.(progress);
+    };
+    base = (await engine.ensureImage(options.baseImage, { signal: options.signal, onProgress, log: (line) => log(`build: ${line}`) })).info;
   } catch (error) {
     return fail(runErrorOf(engine.translate(error, { image: options.baseImage })));
   }

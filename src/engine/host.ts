@@ -51,22 +51,28 @@ export interface HostProgramOptions {
   cwd?: string;
   /** Added to installEnv(). */
   env?: Record<string, string>;
+  /** Written to the program's stdin, which is closed after (at once without it). */
+  input?: string;
 }
 
 /**
  * Runs a program to its end and resolves with its exit code and output (stdout and stderr, in order);
  * rejects with HostProgramCancelled when the signal aborts (the program's whole group is killed), or
- * with the spawn error when it could not start (ENOENT: not installed).
+ * with the spawn error when it could not start (ENOENT: not installed). `stdout` is stdout alone.
  */
-export function runHostProgram(command: string, args: string[], options: HostProgramOptions = {}): Promise<{ code: number | null; output: string }> {
+export function runHostProgram(command: string, args: string[], options: HostProgramOptions = {}): Promise<{ code: number | null; output: string; stdout: string }> {
   const { signal, onLine } = options;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new HostProgramCancelled(command));
-    const child = spawn(command, args, { env: { ...installEnv(), ...options.env }, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(command, args, { env: { ...installEnv(), ...options.env }, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    child.stdin.on('error', () => undefined); // a program that exits without reading: its result says so
+    child.stdin.end(options.input ?? '');
     let output = '';
+    let stdout = '';
     let partial = '';
     const onData = (chunk: Buffer) => {
       output += chunk;
+      stdout += chunk;
       const lines = (partial + chunk.toString()).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) if (line.trim()) onLine?.(line.trim());
@@ -88,7 +94,7 @@ export function runHostProgram(command: string, args: string[], options: HostPro
     child.on('close', (code) => {
       signal?.removeEventListener('abort', abort);
       if (signal?.aborted) reject(new HostProgramCancelled(command));
-      else resolve({ code, output });
+      else resolve({ code, output, stdout });
     });
   });
 }

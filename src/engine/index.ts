@@ -4,6 +4,7 @@ export * from './docker/errors';
 export * from './docker/endpoint';
 export * from './docker/contexts';
 export * from './docker/pool';
+export * from './docker/pull';
 export * from './results/model';
 export * from './runner';
 export * from './salt/source';

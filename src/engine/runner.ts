@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { dump } from 'js-yaml';
 import { buildImage } from './build';
 import type { DockerEngine } from './docker/engine';
+import type { PullProgress } from './docker/pull';
 import { retcodeOf, type BuildRun, type CallRun, type RawOutput, type RunError, type StateRun } from './results/model';
 import { parseCall, parseRenderError, parseStateRun } from './results/parse';
 import { SaltCallRunner, type SaltCallOutcome, type SaltCallSpec } from './run';
@@ -22,8 +23,11 @@ export interface SaltTree {
   pillarRoot?: string;
 }
 
-/** building-runtime: the bundled Python is being built (once per architecture; see runtime/build.ts). */
-export type RunStage = 'preparing' | 'building-runtime' | 'injecting' | 'running' | 'cleaning' | 'committing';
+/**
+ * building-runtime: the bundled Python is being built (once per architecture; see runtime/build.ts);
+ * pulling: a build's base image is not on the engine and comes from its registry (see onPull).
+ */
+export type RunStage = 'preparing' | 'pulling' | 'building-runtime' | 'injecting' | 'running' | 'cleaning' | 'committing';
 
 export interface RunControl {
   /** Aborting kills salt-call in the container; cleanup still happens. */
@@ -32,6 +36,8 @@ export interface RunControl {
   python?: PythonRuntimeSetting;
   /** Called as the run moves through its stages (for progress notifications). */
   onStage?: (stage: RunStage) => void;
+  /** A pull's progress, when the run needs an image the engine lacks (a build's base image). */
+  onPull?: (progress: PullProgress) => void;
   /** The exact engine calls and Salt's raw output, line by line (for an output channel or --debug). */
   log?: (line: string) => void;
   /**

@@ -14,7 +14,8 @@
  *   runFunction(node?: ContainerNode, options?: CallCommandOptions)          -> CallRun | Refused | undefined
  *   showGrains(node?: ContainerNode, options?: ContainerOptions)             -> CallRun | Refused | undefined
  *   buildImage(arg?: Uri | ImageNode, options?: BuildCommandOptions)         -> BuildRun | Refused | undefined
- *   createContainer(node?: ImageNode, options?: { image?, name?, engine? }) -> { id, name } | undefined
+ *   createContainer(node?: ImageNode, options?: { image?, name?, engine?, signal? }) -> { id, name } | undefined
+ *     (an image the engine lacks is pulled first, with progress and Cancel; signal cancels the pull)
  *   start/stop/restartContainer(node?: ContainerNode, options?: ContainerOptions) -> boolean
  *   removeContainer(node?, options?: ContainerOptions & { confirmed?: boolean }) -> boolean
  *   removeImage(node?: ImageNode, options?: { image?, engine?, confirmed?: boolean }) -> boolean
@@ -28,12 +29,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as vscode from 'vscode';
-import type { BuildRun, CallRun, ContainerInfo, SaltTree, StateRun } from '../engine';
+import type { BuildRun, CallRun, ContainerInfo, DockerEngine, SaltTree, StateRun } from '../engine';
 import { moduleForFile } from '../sls/modules';
 import { callInputProblem, parseCallInput } from './callInput';
 import { defaultBaseImage, folderFor, rootsFor, runSettings, section } from './config';
 import type { CommandFactory, Ctx, Refused } from './ctx';
-import { compareNames, errorWithHint, imageLabel, shortId, suggestContainerName, validContainerName, validImageTag } from './format';
+import { compareNames, errorWithHint, imageLabel, isImageRef, shortId, suggestContainerName, validContainerName, validImageTag } from './format';
 import { loadRuntime } from './engines';
 import { applyTarget } from './targets';
 import type { ContainerChoice } from './targetContainer';
@@ -400,9 +401,15 @@ const showGrains: CommandFactory = (ctx) => async (arg?: unknown, options?: Cont
 
 // ---------------------------------------------------------------- build
 
-async function chooseBaseImage(ctx: Ctx, engineKey: string | undefined, resource: vscode.Uri | undefined): Promise<string | undefined> {
+const PULLED_WHEN_MISSING = 'not on the engine: pulled from its registry';
+
+/**
+ * An image: one of the engine's (the defaultBaseImage setting first, offered even when the engine
+ * lacks it), or any reference typed in (`debian:12`); one the engine lacks is pulled when used.
+ */
+async function chooseBaseImage(ctx: Ctx, engineKey: string | undefined, resource: vscode.Uri | undefined, placeholder = 'Image to build from (any Linux image: it needs neither Salt nor Python)'): Promise<string | undefined> {
   const preferred = defaultBaseImage(resource);
-  let images: { label: string; description: string }[] = [];
+  let images: vscode.QuickPickItem[] = [];
   try {
     const entry = await ctx.engines.get(engineKey);
     images = (await entry.engine.listImages()).filter((i) => !i.dangling).flatMap((i) => i.tags.map((tag) => ({ label: tag, description: shortId(i.id) })));
@@ -411,11 +418,64 @@ async function chooseBaseImage(ctx: Ctx, engineKey: string | undefined, resource
     return undefined;
   }
   images.sort((a, b) => Number(b.label === preferred) - Number(a.label === preferred) || compareNames(a.label, b.label));
-  const picked = await vscode.window.showQuickPick(
-    images.map((i) => ({ ...i, description: i.label === preferred ? `${i.description} · saltContainers.defaultBaseImage` : i.description })),
-    { title: 'Salt Containers: base image', placeHolder: 'Image to build from (any Linux image: it needs neither Salt nor Python)' },
-  );
-  return picked?.label;
+  images = images.map((i) => ({ ...i, description: i.label === preferred ? `${i.description} · saltContainers.defaultBaseImage` : i.description }));
+  if (preferred && !images.some((i) => i.label === preferred)) images.unshift({ label: preferred, description: `saltContainers.defaultBaseImage · ${PULLED_WHEN_MISSING}` });
+  return pickOrTypeImage(images, `${placeholder}; or type any image, e.g. debian:12`);
+}
+
+/** A quick pick of images that also takes a reference typed in (offered as the first item). */
+function pickOrTypeImage(images: vscode.QuickPickItem[], placeholder: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const pick = vscode.window.createQuickPick();
+    pick.title = 'Salt Containers: image';
+    pick.placeholder = placeholder;
+    pick.matchOnDescription = true;
+    pick.items = images;
+    pick.onDidChangeValue((value) => {
+      const typed = value.trim();
+      const offer = typed && !images.some((i) => i.label === typed) && isImageRef(typed) ? [{ label: typed, description: PULLED_WHEN_MISSING, alwaysShow: true }] : [];
+      pick.items = [...offer, ...images];
+    });
+    pick.onDidAccept(() => {
+      resolve(pick.selectedItems[0]?.label);
+      pick.hide();
+    });
+    pick.onDidHide(() => {
+      resolve(undefined);
+      pick.dispose();
+    });
+    pick.show();
+  });
+}
+
+/**
+ * The image on the engine: there already, or pulled under a notification with its layers and bytes
+ * and Cancel, as `docker run` pulls an image it lacks. False when the pull was cancelled.
+ */
+async function ensureImageShown(ctx: Ctx, engine: DockerEngine, image: string, signal?: AbortSignal): Promise<boolean> {
+  const runtime = await loadRuntime();
+  try {
+    await engine.inspectImage(image);
+    return true;
+  } catch (error) {
+    if ((error as { kind?: string }).kind !== 'image-not-found' || !runtime.isPullable(image)) throw error;
+  }
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Salt Containers: pulling ${image}`, cancellable: true }, async (progress, token) => {
+    const abort = new AbortController();
+    token.onCancellationRequested(() => abort.abort());
+    if (signal?.aborted) abort.abort();
+    signal?.addEventListener('abort', () => abort.abort(), { once: true });
+    try {
+      await engine.pullImage(image, { signal: abort.signal, onProgress: (pull) => progress.report({ message: runtime.describePull(pull) }), log: (line) => ctx.log(line) });
+      ctx.images.refresh();
+      return true;
+    } catch (error) {
+      if ((error as { kind?: string }).kind !== 'cancelled') throw error;
+      ctx.log(`pull of ${image} cancelled`);
+      void vscode.window.showInformationMessage(`Salt Containers: the pull of ${image} was cancelled; nothing was created.`);
+      return false;
+    }
+  });
 }
 
 const buildImage: CommandFactory = (ctx) => async (arg?: unknown, options?: BuildCommandOptions) => {
@@ -518,9 +578,9 @@ const removeContainer: CommandFactory = (ctx) => async (arg?: unknown, options?:
 /** Keeps the container up for exec whatever its image runs, and stops at once on `docker stop`. */
 export const keepAliveCommand = ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done'];
 
-const createContainer: CommandFactory = (ctx) => async (arg?: unknown, options?: { image?: string; name?: string; engine?: string }) => {
+const createContainer: CommandFactory = (ctx) => async (arg?: unknown, options?: { image?: string; name?: string; engine?: string; signal?: AbortSignal }) => {
   const engineKey = options?.engine ?? (isImageNode(arg) ? arg.engineKey : undefined);
-  const image = options?.image ?? (isImageNode(arg) ? (arg.info.tags[0] ?? arg.info.id) : await chooseBaseImage(ctx, engineKey, undefined));
+  const image = options?.image ?? (isImageNode(arg) ? (arg.info.tags[0] ?? arg.info.id) : await chooseBaseImage(ctx, engineKey, undefined, 'Image to create a container from (any Linux image)'));
   if (!image) return undefined;
   const name =
     options?.name ??
@@ -533,6 +593,7 @@ const createContainer: CommandFactory = (ctx) => async (arg?: unknown, options?:
   if (!name) return undefined;
   try {
     const { engine } = await ctx.engines.get(engineKey);
+    if (!(await ensureImageShown(ctx, engine, image, options?.signal))) return undefined;
     const id = await engine.createContainer(image, { name, keepAlive: keepAliveCommand, labels: { 'salt-containers.created-by': 'vscode' } });
     await engine.startContainer(id);
     ctx.containers.refresh();

@@ -24,6 +24,7 @@ export type CommandFactory = (ctx: Ctx) => (...args: never[]) => unknown;
 
 const stageLabels: Record<RunStage, string> = {
   preparing: 'Preparing',
+  pulling: 'Pulling the base image',
   'building-runtime': 'Building the Python runtime (once)',
   injecting: 'Injecting Salt',
   running: 'Running states',
@@ -152,9 +153,12 @@ export class Ctx implements vscode.Disposable {
         if (external?.aborted) onCancel();
         external?.addEventListener('abort', onCancel, { once: true });
         try {
+          const runtime = await loadRuntime();
           return await work({
             signal: abort.signal,
             onStage: (stage) => progress.report({ message: stageLabels[stage] ?? stage }),
+            // A build's base image the engine lacks: its layers and bytes as they come.
+            onPull: (pull) => progress.report({ message: runtime.describePull(pull) }),
             log: (line) => this.log(line),
             // Every run of the extension goes through here: the Python setting too.
             python: runSettings().python,

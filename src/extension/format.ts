@@ -130,11 +130,18 @@ export function validContainerName(name: string): string | undefined {
   return /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name) ? undefined : 'Letters, digits, _ . - only, starting with a letter or digit.';
 }
 
+/** An image name as Docker spells it: an optional registry (`host[:port]/`), a lowercase path, an optional tag. */
+const IMAGE_NAME = String.raw`(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?`;
+
 /** A repo[:tag] Docker accepts (lowercase repository path, optional tag). */
 export function validImageTag(tag: string): string | undefined {
   if (!tag) return 'Give the image a tag, e.g. web:latest.';
-  const match = /^((?:[a-z0-9]+(?:[._-][a-z0-9]+)*)(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?$/.exec(tag);
-  return match ? undefined : 'Use repo[:tag]: lowercase letters, digits, . _ - and /, e.g. myorg/web:1.0.';
+  return new RegExp(`^${IMAGE_NAME}$`).test(tag) ? undefined : 'Use repo[:tag]: lowercase letters, digits, . _ - and /, e.g. myorg/web:1.0.';
+}
+
+/** Whether `ref` names an image to pull: a repo[:tag] as above, or with @sha256:DIGEST. */
+export function isImageRef(ref: string): boolean {
+  return new RegExp(`^${IMAGE_NAME}(?:@sha256:[0-9a-f]{64})?$`).test(ref);
 }
 
 /** A default name for a container made from `image`: its repo's last part and a short random suffix. */

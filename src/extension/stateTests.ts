@@ -204,7 +204,8 @@ export class StateTests implements vscode.Disposable {
     try {
       const configured = (await this.ctx.engines.runner()).salt;
       // The engines the matrix names; `default` is the primary engine of the settings.
-      const pool = await runtime.EnginePool.open(matrix.engines, { selection: engineSelection(), log: (line) => this.ctx.log(line) });
+      // An image none of them has is pulled: its progress in the run's output.
+      const pool = await runtime.EnginePool.open(matrix.engines, { selection: engineSelection(), log: (line) => this.ctx.log(line), onPull: runtime.pullLines(out) });
       for (const lost of pool.unreachable) out(`engine ${lost.name}${lost.address ? ` (${lost.address})` : ''} is left out: ${lost.error.message}`);
       const result = await runtime.runMatrix(matrix, {
         cells: specs,

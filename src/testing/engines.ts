@@ -38,9 +38,14 @@ export interface EngineProvider {
   engines?(): EngineReport[];
 }
 
-/** Every cell on one engine. */
+/** Every cell on one engine; an image it lacks is pulled first (the pool does the same for several engines). */
 export function singleEngine(engine: DockerEngine, name = 'default'): EngineProvider {
-  return { acquire: async () => ({ engine, name, release: () => undefined }) };
+  return {
+    acquire: async (cell, signal) => {
+      await engine.ensureImage(cell.image.image, { signal });
+      return { engine, name, release: () => undefined };
+    },
+  };
 }
 
 /**

@@ -58,6 +58,7 @@ const INFRASTRUCTURE: ReadonlySet<ErrorKind> = new Set<ErrorKind>([
   'container-gone',
   'container-refused',
   'image-not-found',
+  'registry',
   'no-python',
   'no-salt',
   'salt-source',

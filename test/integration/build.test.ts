@@ -1,8 +1,9 @@
 /** Building images: base image + SLS -> committed image with the base config and no Salt. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BUILD_LABELS, DockerEngine, SaltRunner, SaltSource } from '../../src/engine';
+import { BUILD_LABELS, DockerEngine, SaltRunner, SaltSource, type PullProgress } from '../../src/engine';
 import { BUSYBOX_IMAGE, DEBIAN_IMAGE, FIXTURES, MUSL_IMAGE, PY3_IMAGE, runImage as runOn, topLayerPaths, uniqueName } from '../support/containers';
+import { pushedImage, testRegistry } from '../support/registry';
 
 const engine = new DockerEngine();
 const runner = new SaltRunner(engine, new SaltSource());
@@ -96,9 +97,31 @@ describe('build', () => {
     });
   }
 
-  it('names a base image that does not exist', async () => {
-    const run = await runner.build(['built'], FIXTURES, { baseImage: 'sc-no-such-image:1', tag: 'sc-never:1' });
+  it('pulls a base image the engine lacks, builds on it, and the base stays (as docker build leaves it)', async () => {
+    const pushed = await pushedImage();
+    const tag = `${uniqueName('sc-it-pulled')}:1`;
+    made.push(tag);
+    try {
+      await assert.rejects(engine.inspectImage(pushed.ref), /not found/);
+      const stages: string[] = [];
+      const pulls: PullProgress[] = [];
+      const run = await runner.build(['built'], FIXTURES, { baseImage: pushed.ref, tag, onStage: (s) => stages.push(s), onPull: (p) => pulls.push(p) });
+      assert.equal(run.retcode, 0, JSON.stringify(run.errors));
+      assert.deepEqual(stages.slice(0, 2), ['preparing', 'pulling']);
+      assert.deepEqual([pulls[0].phase, pulls.at(-1)!.phase], ['starting', 'done']);
+      assert.equal((await engine.inspectImage(tag)).Config.Labels?.[BUILD_LABELS.baseImage], pushed.ref);
+      assert.equal(await runImage(tag, ['cat', '/srv/built-marker']), 'built by built on Debian\n');
+      assert.equal((await engine.inspectImage(pushed.ref)).Id, (await engine.inspectImage(PY3_IMAGE)).Id, 'the pulled base is there');
+    } finally {
+      await pushed.remove([engine]);
+    }
+  });
+
+  it('names a base image that does not exist (not locally, not in its registry)', async () => {
+    const missing = `${testRegistry().address}/sc/py3:no-such-tag`;
+    const run = await runner.build(['built'], FIXTURES, { baseImage: missing, tag: 'sc-never:1' });
     assert.equal(run.errors[0].kind, 'image-not-found');
-    assert.match(run.errors[0].message, /image sc-no-such-image:1 not found/);
+    assert.equal(run.errors[0].message, `image ${missing} not found in ${testRegistry().address}`);
+    assert.equal(run.image, undefined);
   });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DockerEngine } from '../../src/engine';
 import { DEBIAN_IMAGE, REPO_ROOT, removeContainer, startContainer, uniqueName } from '../support/containers';
+import { pushedImage } from '../support/registry';
 
 const CLI = join(REPO_ROOT, 'dist', 'cli.js');
 const engine = new DockerEngine();
@@ -93,6 +94,25 @@ describe('salt-containers CLI', () => {
       assert.equal((await engine.inspectImage(tag)).Id, doc.image.id);
     } finally {
       await engine.removeImage(tag, { force: true }).catch(() => undefined);
+    }
+  });
+
+  it('build from a base image the engine lacks pulls it: progress lines on stderr, --json as before', async () => {
+    const base = await pushedImage();
+    const tag = `${uniqueName('sc-cli-built')}:1`;
+    try {
+      const result = await cli(['build', 'built', '--from', base.ref, '--tag', tag, '--json'], join(REPO_ROOT, 'test', 'fixtures', 'engine'));
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      assert.deepEqual(Object.keys(JSON.parse(result.stdout)), ['retcode', 'states', 'errors', 'image']);
+      const lines = result.stderr.split('\n').filter(Boolean);
+      assert.match(lines[0], new RegExp(`^… pulling ${base.ref.replace(/[.]/g, '\\.')} from 127\\.0\\.0\\.1:\\d+$`));
+      assert.match(lines.at(-1)!, new RegExp(`^… pulled ${base.ref.replace(/[.]/g, '\\.')} in \\d+\\.\\d s \\(its layers were there already\\)$`), 'the test image\'s layers are on the engine');
+      const missing = await cli(['build', 'built', '--from', `${base.ref}-no-such`, '--tag', tag], join(REPO_ROOT, 'test', 'fixtures', 'engine'));
+      assert.equal(missing.code, 1);
+      assert.match(missing.stdout, /image 127\.0\.0\.1:\d+\/sc-test-[0-9a-f]+\/image:1-no-such not found in 127\.0\.0\.1:\d+/);
+    } finally {
+      await engine.removeImage(tag, { force: true }).catch(() => undefined);
+      await base.remove([engine]);
     }
   });
 

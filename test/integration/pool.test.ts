@@ -2,7 +2,8 @@
 // Podman's Docker API and the TLS dockerd (by a context), plus names that do not answer. A cell goes
 // to the engine with the fewest running cells that has its image or can be given it; an image only
 // one engine has is copied to another by save/load through the APIs, once however many cells wait
-// for it; an engine that goes away is left out and its cells go elsewhere.
+// for it; an image none has is pulled (test/integration/pull.test.ts); an engine that goes away is left
+// out and its cells go elsewhere.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +11,7 @@ import { DockerEngine, EngineError, EnginePool, pickEngine, type Placement } fro
 import { NOPYTHON_IMAGE, PY3_IMAGE, uniqueName } from '../support/containers';
 import { testEngines, tlsContext } from '../support/engines';
 import { startPodmanService, type PodmanService } from '../support/podman';
+import { testRegistry } from '../support/registry';
 
 const engines = testEngines();
 const local = new DockerEngine({ dockerHost: 'unix:///var/run/docker.sock' });
@@ -99,8 +101,13 @@ describe('engine pool', () => {
     for (const lease of leases) lease.release();
   });
 
-  it('names an image no engine has', async () => {
-    await assert.rejects(pool.place('sc-pool-no-such-image:1'), (error: EngineError) => error.kind === 'image-not-found' && /is on none of the engines \(default, .*sc-pool-tls\)/.test(error.message));
+  it('names an image no engine has and no registry can give', async () => {
+    // An image ID cannot be pulled; a name is pulled, and the registry's answer is the cell's (pull.test.ts).
+    const id = `sha256:${'0'.repeat(64)}`;
+    await assert.rejects(pool.place(id), (error: EngineError) => error.kind === 'image-not-found' && /is on none of the engines \(default, .*sc-pool-tls\)/.test(error.message));
+    const missing = `${testRegistry().address}/sc/py3:no-such-tag`;
+    await assert.rejects(pool.place(missing), (error: EngineError) => error.kind === 'image-not-found' && error.message === `image ${missing} not found in ${testRegistry().address}`);
+    assert.deepEqual(pool.engines.map((e) => e.running), [0, 0, 0]);
   });
 
   describe('an engine that goes away', () => {

@@ -12,6 +12,9 @@ import { after, describe, it } from 'node:test';
 import { DockerEngine, PINNED_SALT_VERSION, SaltSource } from '../../src/engine';
 import { CELL_LABELS, loadMatrix, runMatrix, SaltVersions, selectCells, singleEngine, type CellResult, type CellFilter, type MatrixRun } from '../../src/testing';
 import { REPO_ROOT, leftovers, removeContainer } from '../support/containers';
+import { pushedImage } from '../support/registry';
+
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const engine = new DockerEngine();
 const CLI = join(REPO_ROOT, 'dist', 'cli.js');
@@ -184,6 +187,28 @@ describe('state tests', () => {
     const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
     assert.match(junit, /<testcase classname="service\.debian-12-systemd@3008\.4" name="converge" time="\d+\.\d{3}"\/>/);
     assert.deepEqual(await containersOf(join(dir, 'kitchen.yml')), []);
+  });
+
+  it("a kitchen.yml platform whose image is only in a registry: the CLI pulls it (progress on stderr, --json as before) and the cell passes", async () => {
+    // As template-formula names saltimages/salt-master-py3:debian-12: an image the engine is to pull.
+    const image = await pushedImage();
+    const dir = formulaCopy();
+    rmSync(join(dir, 'salt-containers.yml'));
+    const kitchen = join(dir, 'kitchen.yml');
+    writeFileSync(kitchen, readFileSync(kitchen, 'utf8').replace('image: salt-containers-test:py3', `image: ${image.ref}`));
+    try {
+      await assert.rejects(engine.inspectImage(image.ref), /not found/);
+      const result = await cli(['test', '--json', '--image', 'debian-12'], dir);
+      assert.equal(result.code, 0, result.stderr);
+      const doc = JSON.parse(result.stdout) as { retcode: number; cells: { image: string; passed: boolean; errors: unknown[] }[] };
+      assert.deepEqual(doc.cells.map((c) => [c.image, c.passed, c.errors]), [[image.ref, true, []]]);
+      assert.match(result.stderr, new RegExp(`^… pulling ${literal(image.ref)} from 127\\.0\\.0\\.1:\\d+ \\(engine default\\)$`, 'm'));
+      assert.match(result.stderr, new RegExp(`^… pulled ${literal(image.ref)} in \\d+\\.\\d s \\(.*\\) \\(engine default\\)$`, 'm'));
+      assert.ok((await engine.inspectImage(image.ref)).Id, 'the pulled image stays, as after docker run');
+      assert.deepEqual(await containersOf(kitchen), []);
+    } finally {
+      await image.remove([engine]);
+    }
   });
 
   it('Ctrl-C (a real SIGINT to the CLI) stops every running cell, removes their containers, exits 1', async () => {

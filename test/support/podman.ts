@@ -15,9 +15,10 @@ export interface PodmanService {
 
 /**
  * A Podman API service of the test's own on the set-up's storage, with `conf` as its containers.conf
- * (the set-up's, less what the test takes out). Stopped (its process group) by stop().
+ * (the set-up's, less what the test takes out) and `env` (e.g. CONTAINERS_REGISTRIES_CONF). Stopped
+ * (its process group) by stop().
  */
-export async function startPodmanService(conf: string, engines = testEngines()): Promise<PodmanService> {
+export async function startPodmanService(conf: string, engines = testEngines(), env: Record<string, string> = {}): Promise<PodmanService> {
   const dir = mkdtempSync(join(tmpdir(), 'sc-podman-'));
   const confFile = join(dir, 'containers.conf');
   writeFileSync(confFile, conf);
@@ -25,7 +26,7 @@ export async function startPodmanService(conf: string, engines = testEngines()):
   const child = spawn('podman', ['--root', engines.podman.root, '--runroot', engines.podman.runroot, 'system', 'service', '--time=0', `unix://${socket}`], {
     detached: true,
     stdio: 'ignore',
-    env: { ...process.env, CONTAINERS_CONF: confFile },
+    env: { ...process.env, ...env, CONTAINERS_CONF: confFile },
   });
   const host = `unix://${socket}`;
   const engine = new DockerEngine({ dockerHost: host });

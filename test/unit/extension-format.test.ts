@@ -16,6 +16,7 @@ import {
   summaryText,
   validContainerName,
   validImageTag,
+  isImageRef,
 } from '../../src/extension/format';
 
 const container = (name: string, state: ContainerInfo['state']): ContainerInfo => ({
@@ -103,6 +104,14 @@ describe('format', () => {
     assert.ok(validImageTag('Web:latest'), 'uppercase repository');
     assert.ok(validImageTag('web:'), 'empty tag');
     assert.ok(validImageTag(''));
+    assert.equal(validImageTag('127.0.0.1:5000/sc/web:1'), undefined, 'a registry with a port');
+    assert.ok(isImageRef('debian:12'));
+    assert.ok(isImageRef('saltimages/salt-master-py3:debian-12'));
+    assert.ok(isImageRef('127.0.0.1:23750/sc/py3:1'));
+    assert.ok(isImageRef(`ghcr.io/owner/image@sha256:${'a'.repeat(64)}`));
+    assert.ok(!isImageRef('Debian:12'), 'uppercase repository');
+    assert.ok(!isImageRef('debian 12'));
+    assert.ok(!isImageRef(''));
     assert.equal(suggestContainerName('myorg/web:1.0', 'ab12'), 'web-ab12');
     assert.equal(suggestContainerName('salt-containers-test:py3', 'ab12'), 'salt-containers-test-ab12');
   });

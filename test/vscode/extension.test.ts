@@ -1,5 +1,6 @@
 // The VS Code layer inside the real extension host, on the real engine and Salt: commands, views,
-// diagnostics on the right lines, test mode, function calls, container lifecycle, image builds.
+// diagnostics on the right lines, test mode, function calls, container lifecycle (from an image the
+// engine pulls, from the set-up's registry), image builds.
 // The container comes from the harness (SALT_CONTAINERS_TEST_CONTAINER, from salt-containers-test:py3);
 // fixture SLS files are written into the example workspace for a test and removed after it.
 import * as assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import * as vscode from 'vscode';
 import { DockerEngine, type BuildRun, type CallRun, type StateRun } from '../../src/engine';
 import type { SaltContainersApi } from '../../src/extension/main';
 import type { ContainerNode, ContainersTreeNode, ImageNode, ImagesTreeNode, MessageNode } from '../../src/extension/views';
+import { pushedImage, pushedLargeImage, slowLink, startRegistry } from '../support/registry';
 
 const container = process.env.SALT_CONTAINERS_TEST_CONTAINER ?? 'sc-vscode-test';
 const testImage = 'salt-containers-test:py3';
@@ -369,6 +371,47 @@ describe('Salt Containers in VS Code', function () {
         await assert.rejects(engine.inspectContainer(name), /not found/);
       } finally {
         await engine.removeContainer(name, { force: true }).catch(() => undefined);
+      }
+    });
+  });
+
+  describe('an image the engine lacks', () => {
+    it('Create Container from Image pulls it first (a notification with its progress), then creates the container', async () => {
+      const image = await pushedImage();
+      const name = `sc-vscode-pulled-${randomBytes(3).toString('hex')}`;
+      try {
+        await assert.rejects(engine.inspectImage(image.ref), /not found/);
+        const made = (await vscode.commands.executeCommand('saltContainers.createContainer', undefined, { image: image.ref, name })) as { id: string; name: string } | undefined;
+        assert.equal(made?.name, name);
+        const inspected = await engine.inspectContainer(name);
+        assert.equal(inspected.State.Running, true);
+        assert.equal(inspected.Config.Image, image.ref);
+      } finally {
+        await engine.removeContainer(name, { force: true }).catch(() => undefined);
+        await image.remove([engine]);
+      }
+    });
+
+    it('a pull cancelled (the notification\'s Cancel, here its signal) creates nothing', async () => {
+      const own = await startRegistry({ storage: 'own' });
+      const image = await pushedLargeImage(engine, own.address, 16);
+      const link = await slowLink(own.address, 1_000_000);
+      const ref = image.ref.replace(own.address, link.address);
+      const name = `sc-vscode-never-${randomBytes(3).toString('hex')}`;
+      try {
+        const controller = new AbortController();
+        const passed = setInterval(() => link.bytes() > 0 && controller.abort(), 50);
+        const made = await vscode.commands.executeCommand('saltContainers.createContainer', undefined, { image: ref, name, signal: controller.signal });
+        clearInterval(passed);
+        assert.equal(made, undefined);
+        await assert.rejects(engine.inspectContainer(name), /not found/);
+        await assert.rejects(engine.inspectImage(ref), /not found/);
+      } finally {
+        await engine.removeContainer(name, { force: true }).catch(() => undefined);
+        await engine.removeImage(ref, { force: true }).catch(() => undefined);
+        await image.remove([engine]);
+        await link.close();
+        await own.stop();
       }
     });
   });

@@ -9,7 +9,8 @@ import Docker from 'dockerode';
 import { type Duplex, PassThrough, Readable, Writable } from 'node:stream';
 import { resolveEngine, type EngineSelection } from './contexts';
 import { describeEndpoint, dockerodeOptions, type EngineEndpoint } from './endpoint';
-import { EngineError, statusOf, translateEngineError, type ErrorSubject } from './errors';
+import { EngineError, engineMessage, statusOf, translateEngineError, type ErrorSubject } from './errors';
+import { isPullable, parseImageRef, pullError, PullTracker, registryAuth, type PullEvent, type PullProgress } from './pull';
 
 export { EngineError, type EngineErrorKind } from './errors';
 
@@ -184,6 +185,38 @@ function writeTo(stream: Duplex, chunk: Buffer | string): Promise<void> {
   });
 }
 
+export interface PullOptions {
+  /** Cancels the pull: the request is closed, and the engine stops pulling (Docker and Podman both). */
+  signal?: AbortSignal;
+  /** The pull's progress: once at the start, at each layer's progress, once when done. */
+  onProgress?: (progress: PullProgress) => void;
+  /** Where the Docker config (credentials) and credential helpers are looked up: DOCKER_CONFIG, HOME, PATH. Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** The request and the credentials' source, for --debug and the output channel. */
+  log?: (line: string) => void;
+}
+
+/** The JSON documents of a stream that has one per line (events, pull and load progress); lines that are not JSON are skipped. */
+async function* jsonLines<T>(stream: Readable): AsyncGenerator<T> {
+  let buffered = '';
+  for await (const chunk of stream) {
+    buffered += chunk.toString('utf8');
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, newline).trim();
+      buffered = buffered.slice(newline + 1);
+      if (!line) continue;
+      let parsed: T;
+      try {
+        parsed = JSON.parse(line) as T;
+      } catch {
+        continue;
+      }
+      yield parsed;
+    }
+  }
+}
+
 /** Which engine answers, from its version document: Podman's Docker API says so in its components. */
 export interface EngineProduct {
   name: 'docker' | 'podman';
@@ -200,6 +233,8 @@ export class DockerEngine {
   /** Why this engine cannot be used at all (a missing context, unreadable certificates): every call throws it. */
   private readonly unusable?: EngineError;
   private product?: Promise<EngineProduct>;
+  private readonly connection: Docker.DockerOptions;
+  private untimedClient?: Docker;
 
   constructor(options: EngineOptions = {}) {
     let endpoint = options.endpoint;
@@ -214,9 +249,19 @@ export class DockerEngine {
     this.endpoint = endpoint;
     this.address = describeEndpoint(endpoint);
     const connection = this.unusable ? { socketPath: '/nonexistent' } : dockerodeOptions(endpoint);
+    this.connection = connection;
     // Over ssh the request's socket is an ssh2 channel, which has no setTimeout: docker-modem's timeout would crash it.
     const timeout = connection.protocol === 'ssh' ? {} : { timeout: options.timeoutMs ?? 15_000 };
     this.docker = withoutDockerHost(() => new Docker({ ...connection, ...timeout }));
+  }
+
+  /**
+   * A client without the request timeout, for a pull: the engine may be silent longer than that while
+   * it reaches a slow registry, and a timeout would be said as the engine not answering.
+   */
+  private get untimed(): Docker {
+    this.untimedClient ??= withoutDockerHost(() => new Docker(this.connection));
+    return this.untimedClient;
   }
 
   /** Turns dockerode's errors into EngineErrors that say what happened and what to do. */
@@ -284,6 +329,67 @@ export class DockerEngine {
 
   async inspectImage(idOrTag: string): Promise<Docker.ImageInspectInfo> {
     return this.call({ image: idOrTag }, () => this.docker.getImage(idOrTag).inspect());
+  }
+
+  /**
+   * Pulls `ref` from its registry (POST /images/create, which Podman's compatible API answers too) with
+   * the credentials the Docker config has for it, reporting progress; resolves with the last progress
+   * when the engine has the image. Throws EngineError: 'cancelled' when the signal aborts, the
+   * registry's failures as what they are (pull.ts: pullError), the engine's own as for any call.
+   */
+  async pullImage(ref: string, options: PullOptions = {}): Promise<PullProgress> {
+    if (this.unusable) throw this.unusable;
+    const image = parseImageRef(ref);
+    const cancelled = () => new EngineError('cancelled', `the pull of ${ref} was cancelled`);
+    if (options.signal?.aborted) throw cancelled();
+    const auth = await registryAuth(image.registry, { env: options.env, signal: options.signal }).catch((error: unknown) => {
+      throw options.signal?.aborted ? cancelled() : error;
+    });
+    const tag = image.digest ?? image.tag;
+    options.log?.(`pull ${ref} on ${this.address}: fromImage=${image.name} tag=${tag}, ${auth.credentials ? `credentials from ${auth.source}` : 'no credentials'}${auth.problem ? ` (${auth.problem})` : ''}`);
+    const tracker = new PullTracker(ref, image.registry);
+    options.onProgress?.(tracker.snapshot());
+    let failure: string | undefined;
+    try {
+      const stream = (await this.untimed.createImage(auth.credentials, { fromImage: image.name, tag, abortSignal: options.signal })) as Readable;
+      try {
+        // The engine reports a failed pull in the stream (Podman always, Docker once it has begun), not in the status.
+        for await (const event of jsonLines<PullEvent>(stream)) {
+          if (event.error || event.errorDetail?.message) {
+            failure = event.errorDetail?.message ?? event.error;
+            break;
+          }
+          if (tracker.feed(event)) options.onProgress?.(tracker.snapshot());
+        }
+      } finally {
+        stream.destroy();
+      }
+    } catch (error) {
+      if (options.signal?.aborted) throw cancelled();
+      // No status: the engine itself did not answer (or the connection to it broke).
+      if (statusOf(error) === undefined) throw this.translate(error, { doing: `pull ${ref}` });
+      failure = engineMessage(error);
+    }
+    if (options.signal?.aborted) throw cancelled();
+    if (failure !== undefined) throw pullError(failure, { image, where: this.address, auth });
+    const done = tracker.finish();
+    options.log?.(`pull ${ref}: done in ${done.durationMs} ms (${done.layers} layers, ${done.bytesTotal} bytes${done.digest ? `, ${done.digest}` : ''})`);
+    options.onProgress?.(done);
+    return done;
+  }
+
+  /**
+   * The image, pulled first when the engine lacks it and a registry could give it, as `docker run`
+   * does; `pulled` says that it was. An image ID the engine lacks stays not found.
+   */
+  async ensureImage(ref: string, options: PullOptions = {}): Promise<{ info: Docker.ImageInspectInfo; pulled?: PullProgress }> {
+    try {
+      return { info: await this.inspectImage(ref) };
+    } catch (error) {
+      if (!(error instanceof EngineError) || error.kind !== 'image-not-found' || !isPullable(ref)) throw error;
+    }
+    const pulled = await this.pullImage(ref, options);
+    return { info: await this.inspectImage(ref), pulled };
   }
 
   /**
@@ -476,10 +582,9 @@ export class DockerEngine {
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
         const response = (await this.docker.loadImage(tar, { quiet: true })) as unknown as Readable;
-        let said = '';
-        for await (const chunk of response) said += chunk.toString();
         // The engine reports a failed load in the stream, not in the status.
-        const failure = said.split('\n').map((line) => line.trim() && (JSON.parse(line) as { error?: string }).error).find(Boolean);
+        let failure: string | undefined;
+        for await (const line of jsonLines<{ error?: string }>(response)) failure ??= line.error;
         if (failure) throw new EngineError('engine', `could not load the image: ${failure}`);
       } finally {
         signal?.removeEventListener('abort', onAbort);
@@ -493,17 +598,8 @@ export class DockerEngine {
     const onAbort = () => stream.destroy();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      let buffered = '';
-      for await (const chunk of stream) {
-        buffered += chunk.toString('utf8');
-        let newline: number;
-        while ((newline = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, newline).trim();
-          buffered = buffered.slice(newline + 1);
-          if (!line) continue;
-          const raw = JSON.parse(line) as { Type?: string; Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> }; time?: number };
-          yield { type: raw.Type ?? '', action: raw.Action ?? '', id: raw.Actor?.ID ?? '', time: raw.time ?? 0, attributes: raw.Actor?.Attributes ?? {} };
-        }
+      for await (const raw of jsonLines<{ Type?: string; Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> }; time?: number }>(stream)) {
+        yield { type: raw.Type ?? '', action: raw.Action ?? '', id: raw.Actor?.ID ?? '', time: raw.time ?? 0, attributes: raw.Actor?.Attributes ?? {} };
       }
     } catch (error) {
       if (!signal.aborted) throw this.translate(error);

@@ -19,6 +19,16 @@ export type EngineErrorKind =
   | 'container-not-found'
   | 'container-not-running'
   | 'image-not-found'
+  /** A pull could not get to the registry from the engine: its name does not resolve, nothing listens, no route, no answer. */
+  | 'registry-unreachable'
+  /** The registry wants credentials, or refused the ones sent. */
+  | 'registry-unauthorized'
+  /** The registry's pull rate limit (Docker Hub's `toomanyrequests`). */
+  | 'registry-rate-limited'
+  /** TLS between the engine and the registry: an untrusted certificate, plain HTTP where TLS was expected. */
+  | 'registry-tls'
+  /** The caller's signal stopped the work (a pull). */
+  | 'cancelled'
   | 'conflict'
   /** Anything else the engine reported, e.g. a container that could not be created or started. */
   | 'engine';
@@ -156,7 +166,7 @@ export function translateEngineError(error: unknown, where: string, subject: Err
     return new EngineError('engine-permission', `${doing}the engine at ${where} refused: ${message}`, 'The engine (or an authorization plugin in front of it) does not allow this for you: ask whoever runs it.');
   }
   if (status === 404 && subject.container) return new EngineError('container-not-found', `container ${subject.container} not found`, 'Pick a container from the list of existing ones.');
-  if (status === 404 && subject.image) return new EngineError('image-not-found', `image ${subject.image} not found`, 'Build or load the image first: nothing can be pulled here automatically.');
+  if (status === 404 && subject.image) return new EngineError('image-not-found', `image ${subject.image} not found`, 'Check the name: `docker images` lists what the engine has (runs and builds pull an image it lacks from its registry).');
   // Docker answers 409 "is not running"; Podman 500 "container state improper".
   if ((status === 409 && /not running|is paused|is restarting/i.test(message)) || /container state improper/i.test(message)) {
     return new EngineError('container-not-running', `container ${subject.container ?? ''} is not running`.replace('  ', ' '), 'Start the container first.');
@@ -176,9 +186,9 @@ function engineHint(message: string): string | undefined {
   return undefined;
 }
 
-/** An engine failure as a run reports it: the kinds runs know keep their name, the rest are 'engine'. */
+/** An engine failure as a run reports it: the kinds runs know keep their name, a pull's are 'registry', the rest 'engine'. */
 export function runErrorOf(error: EngineError): RunError {
-  const kept = ['engine-unreachable', 'container-not-found', 'container-not-running', 'image-not-found'] as const;
-  const kind = (kept as readonly string[]).includes(error.kind) ? (error.kind as (typeof kept)[number]) : 'engine';
+  const kept = ['engine-unreachable', 'container-not-found', 'container-not-running', 'image-not-found', 'cancelled'] as const;
+  const kind = (kept as readonly string[]).includes(error.kind) ? (error.kind as (typeof kept)[number]) : error.kind.startsWith('registry-') ? 'registry' : 'engine';
   return { kind, message: error.message, hint: error.hint };
 }

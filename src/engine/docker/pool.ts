@@ -3,15 +3,17 @@
  * engine names as a matrix file gives them (`default`: the engine the CLI would use; a context's
  * name; an address), it resolves and asks each, and reports the ones that do not answer. For each
  * cell, `place(image)` picks the reachable engine with the fewest running cells that has the image
- * or can be given it (docker save/load through the API, from an engine that has it), brings the image
- * there when needed (once per engine, however many cells wait for it), and counts the cell as
- * running there until it is released. An engine that fails under a cell can be marked unreachable:
+ * or can be given it (docker save/load through the API, from an engine that has it; an image none has
+ * is pulled from its registry by the engine chosen first, as `docker run` would), brings the image there
+ * when needed (once per engine, however many cells wait for it), and counts the cell as running there
+ * until it is released. An engine that fails under a cell can be marked unreachable:
  * it gets no more cells, and the cell can be placed again elsewhere.
  */
 import { resolveEngineName, type EngineSelection, type ResolveOptions } from './contexts';
 import { DockerEngine, type EngineProduct } from './engine';
 import { describeEndpoint, sameEndpoint } from './endpoint';
 import { EngineError } from './errors';
+import { isPullable, parseImageRef, registryLabel, type PullProgress } from './pull';
 
 export interface PoolOptions extends ResolveOptions {
   /** What `default` is: the CLI's --host or --context (else the docker CLI's own choice). */
@@ -20,6 +22,8 @@ export interface PoolOptions extends ResolveOptions {
   pingTimeoutMs?: number;
   /** Each decision and transfer, for --debug. */
   log?: (line: string) => void;
+  /** A pull's progress on the engine named (an image no engine has comes from its registry). */
+  onPull?: (progress: PullProgress, engine: string) => void;
 }
 
 export interface PoolEngine {
@@ -31,8 +35,8 @@ export interface PoolEngine {
   running: number;
   /** Cells placed there so far. */
   placed: number;
-  /** Images brought there by save/load, with how long each took. */
-  readonly transfers: { image: string; from: string; durationMs: number }[];
+  /** Images brought there by save/load (from another engine) or pulled (from a registry), with how long each took. */
+  readonly transfers: ({ image: string } & Transfer)[];
 }
 
 export interface UnreachableEngine {
@@ -42,12 +46,19 @@ export interface UnreachableEngine {
   error: EngineError;
 }
 
+/** How an image came to an engine: copied from another engine, or pulled from its registry (`from` names it then). */
+export interface Transfer {
+  from: string;
+  durationMs: number;
+  pulled?: boolean;
+}
+
 export interface Placement {
   /** The engine's name as given (what a cell reports as its `engine`). */
   readonly name: string;
   readonly engine: DockerEngine;
   /** Set when the image had to be brought for this cell (or for another cell waiting on the same copy). */
-  readonly transfer?: { from: string; durationMs: number };
+  readonly transfer?: Transfer;
   /** The cell is done (idempotent): the engine counts one running cell less. */
   release(): void;
 }
@@ -70,19 +81,25 @@ export function pickEngine<T extends { running: number }>(candidates: { member: 
 interface Member extends PoolEngine {
   /** Per image: whether the engine has it (a pending copy counts as having it: cells wait for the copy). */
   images: Map<string, Promise<boolean>>;
-  /** Per image: the copy made (or being made) to this engine. */
-  copies: Map<string, Promise<{ from: string; durationMs: number } | undefined>>;
+  /** Per image: the copy (or pull) made, or being made, to this engine. */
+  copies: Map<string, Promise<Transfer | undefined>>;
 }
 
 export class EnginePool {
   private readonly members: Member[];
   readonly unreachable: UnreachableEngine[];
   private readonly log: (line: string) => void;
+  private readonly options: PoolOptions;
+  /** Pulls that failed (not found, refused, no route): the image's next cells fail with the same error at once. */
+  private readonly failedPulls = new Map<string, EngineError>();
+  /** The pull under way for an image none of the engines had. */
+  private readonly pulls = new Map<string, Promise<unknown>>();
 
-  private constructor(members: Member[], unreachable: UnreachableEngine[], log: (line: string) => void) {
+  private constructor(members: Member[], unreachable: UnreachableEngine[], options: PoolOptions) {
     this.members = members;
     this.unreachable = unreachable;
-    this.log = log;
+    this.log = options.log ?? (() => undefined);
+    this.options = options;
   }
 
   /** Resolves and asks every engine named; never throws for an engine (see `unreachable`). */
@@ -117,7 +134,7 @@ export class EnginePool {
         log(`engines: ${name} is ${answer.name} ${answer.version} at ${engine.address}`);
       }
     });
-    return new EnginePool(members, unreachable, log);
+    return new EnginePool(members, unreachable, options);
   }
 
   /** The engines that answer, in the order named. */
@@ -136,8 +153,9 @@ export class EnginePool {
 
   /**
    * Places a cell that needs `image`: the reachable engine with the fewest running cells that has the
-   * image or can be given it, the image brought there first when it must be. Throws EngineError when
-   * no engine answers, or none has the image to give.
+   * image or can be given it, the image brought there first when it must be (copied from an engine that
+   * has it, else pulled from its registry). Throws EngineError when no engine answers, or the image can
+   * be had from nowhere (the pull's error says why).
    */
   async place(image: string, options: PlaceOptions = {}): Promise<Placement> {
     // Each failed attempt leaves an engine out, so this ends.
@@ -148,7 +166,15 @@ export class EnginePool {
       const candidates = live.filter((k) => !options.exclude?.includes(k.member.name));
       if (candidates.length === 0) throw this.noEngine(options.exclude);
       if (holders.length === 0) {
-        throw new EngineError('image-not-found', `image ${image} is on none of the engines (${this.members.map((m) => m.name).join(', ')})`, 'Build or load it on one of them: it is copied from there to the others.');
+        if (!isPullable(image)) throw new EngineError('image-not-found', `image ${image} is on none of the engines (${this.members.map((m) => m.name).join(', ')})`, 'Build or load it on one of them: it is copied from there to the others.');
+        const failed = this.failedPulls.get(image);
+        if (failed) throw failed;
+        // One engine pulls it (for the cell that came first); the others wait, then copy it from there.
+        const pulling = this.pulls.get(image);
+        if (pulling) {
+          await pulling.catch(() => undefined);
+          continue;
+        }
       }
       // Chosen and counted with no await in between: cells placed at the same time spread out.
       const chosen = pickEngine(candidates)!;
@@ -163,7 +189,7 @@ export class EnginePool {
       const engines = this.members.length;
       try {
         const transfer = await this.bring(chosen, image, holders.filter((m) => m !== chosen), options.signal);
-        this.log(`engines: a cell with ${image} goes to ${chosen.name} (${chosen.running} running there)${transfer ? `, the image brought from ${transfer.from} in ${transfer.durationMs} ms` : ''}`);
+        this.log(`engines: a cell with ${image} goes to ${chosen.name} (${chosen.running} running there)${transfer ? `, the image ${transfer.pulled ? 'pulled' : 'brought'} from ${transfer.from} in ${transfer.durationMs} ms` : ''}`);
         return { name: chosen.name, engine: chosen.engine, transfer, release };
       } catch (error) {
         release();
@@ -181,6 +207,21 @@ export class EnginePool {
    */
   provider<Cell>(imageOf: (cell: Cell) => string): { acquire(cell: Cell, signal?: AbortSignal): Promise<Placement> } {
     return { acquire: (cell, signal) => this.place(imageOf(cell), { signal }) };
+  }
+
+  /** Pulls the image on the engine (its progress to onPull); a failure other than a cancel is remembered for the image's other cells. */
+  private async pull(target: Member, image: string, signal?: AbortSignal): Promise<Transfer> {
+    this.log(`engines: ${image} is on none of the engines: pulling it on ${target.name}`);
+    try {
+      const done = await target.engine.pullImage(image, { signal, env: this.options.env, log: this.log, onProgress: (progress) => this.options.onPull?.(progress, target.name) });
+      const transfer = { from: registryLabel(parseImageRef(image).registry), durationMs: done.durationMs, pulled: true };
+      target.transfers.push({ image, ...transfer });
+      target.copies.set(image, Promise.resolve(undefined)); // later cells find the image there
+      return transfer;
+    } catch (error) {
+      if (error instanceof EngineError && error.kind !== 'cancelled' && error.kind !== 'engine-unreachable') this.failedPulls.set(image, error);
+      throw error;
+    }
   }
 
   private noEngine(exclude?: string[]): EngineError {
@@ -206,8 +247,10 @@ export class EnginePool {
   }
 
   /**
-   * The image on the chosen engine: there already, on its way (the cell waits for that copy), or copied
-   * now from a holder. Decided with no await before the copy is recorded, so one copy serves all cells.
+   * The image on the chosen engine: there already, on its way (the cell waits for that copy), copied
+   * now from a holder, or pulled from its registry when no engine has it (once: cells placed meanwhile
+   * wait for that pull, then copy the image from there, so every engine runs the same image). Decided
+   * with no await before the copy is recorded, so one copy serves all cells.
    */
   private bring(target: Member, image: string, holders: Member[], signal?: AbortSignal): Promise<Placement['transfer']> {
     const underway = target.copies.get(image);
@@ -218,8 +261,9 @@ export class EnginePool {
       if (error instanceof EngineError && error.kind === 'engine-unreachable') this.markUnreachable(member.name, error);
       throw error;
     };
-    const copy = (async () => {
+    const copy = (async (): Promise<Transfer | undefined> => {
       if (await had) return undefined;
+      if (holders.length === 0) return this.pull(target, image, signal).catch(leaveOut(target));
       const source = [...holders].sort((a, b) => a.running - b.running)[0];
       const started = Date.now();
       this.log(`engines: copying ${image} from ${source.name} to ${target.name} (save and load through the API)`);
@@ -237,6 +281,13 @@ export class EnginePool {
     })();
     target.copies.set(image, copy);
     target.images.set(image, copy.then(() => true, () => false));
+    if (holders.length === 0) {
+      this.pulls.set(image, copy);
+      void copy.then(
+        () => this.pulls.delete(image),
+        () => this.pulls.delete(image),
+      );
+    }
     copy.catch(() => {
       target.copies.delete(image);
       target.images.delete(image);

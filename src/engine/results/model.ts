@@ -40,6 +40,7 @@ export type ErrorKind =
   | 'container-gone' // removed or stopped while running
   | 'container-refused' // the engine would not create or start a container with the settings asked for
   | 'image-not-found'
+  | 'registry' // a pull failed: the registry unreachable from the engine, credentials refused, a rate limit, TLS
   | 'engine' // the engine refused or failed: permissions, TLS, API version, a context, a container that would not start
   | 'no-salt' // no Python with Salt on the host at all: installSalt can make one
   | 'salt-source' // the host's Python with Salt failed, or thin generation did
