@@ -84,6 +84,9 @@ describe('output', () => {
     assert.deepEqual(Object.keys((doc.states as object[])[0]), ['id', 'sls', 'function', 'name', 'result', 'comment', 'changes', 'durationMs', 'runNum']);
     const call = toJson({ kind: 'call', function: 'test.ping', return: true, retcode: 0, errors: [{ kind: 'salt', message: 'm', hint: 'h' }], durationMs: 1 });
     assert.deepEqual(call, { retcode: 0, return: true, errors: [{ message: 'm (h)', sls: null, line: null }] });
+    // `file` only for an error in a template the SLS imports: its line is that file's.
+    const inMap = toJson({ ...run, states: [], retcode: 1, errors: [{ kind: 'render', message: 'r', sls: 'web', file: 'web/map.jinja', line: 4 }] });
+    assert.deepEqual(inMap.errors, [{ message: 'r', sls: 'web', line: 4, file: 'web/map.jinja' }]);
     const build = toJson({ ...run, kind: 'build', baseImage: 'b', image: { id: 'sha256:1', tag: 't:1', failed: false } });
     assert.deepEqual(build.image, { id: 'sha256:1', tag: 't:1' });
   });
