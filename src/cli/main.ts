@@ -12,6 +12,7 @@ import { parseCommandLine, USAGE, type CliCommand } from './args';
 import { WATCH_SESSION_IDLE_MS, watchApply } from './watch';
 import { colors, formatCall, formatList, formatStateRun, plain, relativeTo, toJson } from './format';
 import { testVerb } from './test';
+import { checkTrees } from './trees';
 
 function version(): string {
   try {
@@ -42,6 +43,7 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
   }
 
   const tree = findRoots(process.cwd(), { stateRoot: command.states, pillarRoot: command.pillar });
+  for (const note of checkTrees(tree, command, process.cwd())) process.stderr.write(`${style.yellow(`note: ${note}`)}\n`);
   const locate = (error: RunError) => {
     const where = locateRunError(tree.stateRoot, error, { mods: command.mods, highstate: command.verb === 'highstate' });
     return where && `${relativeTo(process.cwd(), where.file)}${where.exact ? `:${where.line + 1}${error.column ? `:${error.column}` : ''}` : ''}`;

@@ -1,7 +1,12 @@
 /** The CLI's command line and output: contracts that scripts depend on. */
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseCommandLine } from '../../src/cli/args';
+import { checkTrees, TreeError } from '../../src/cli/trees';
+import { findRoots } from '../../src/sls/roots';
 import { formatStateRun, plain, toJson } from '../../src/cli/format';
 import type { StateRun } from '../../src/engine/results/model';
 
@@ -105,5 +110,29 @@ describe('output', () => {
     assert.match(text, /Result: False/);
     assert.match(text, /Succeeded: 1 \(changed=1\)\nFailed:    1/);
     assert.match(text, /Total states run: 2/);
+  });
+});
+
+describe('the trees a run is given', () => {
+  it('refuses a --pillar or --states that is no folder, saying what it wants, and notes a pillar tree without top.sls', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sc-cli-trees-'));
+    try {
+      // A formula's repository: its pillar.example is a file, test/salt/pillar a folder of modules without a top.
+      mkdirSync(join(dir, 'web'));
+      writeFileSync(join(dir, 'web', 'init.sls'), 'web-pkg:\n  pkg.installed: []\n');
+      writeFileSync(join(dir, 'pillar.example'), 'web:\n  port: 8080\n');
+      mkdirSync(join(dir, 'test', 'salt', 'pillar'), { recursive: true });
+      writeFileSync(join(dir, 'test', 'salt', 'pillar', 'web.sls'), 'web:\n  port: 8081\n');
+      const check = (given: { states?: string; pillar?: string }) => checkTrees(findRoots(dir, { stateRoot: given.states, pillarRoot: given.pillar }), given, dir);
+      assert.throws(() => check({ pillar: 'pillar.example' }), (e: TreeError) => e.message === '--pillar pillar.example is a file, not a folder' && /pillar\/top\.sls/.test(e.hint));
+      assert.throws(() => check({ pillar: 'pillars' }), { message: '--pillar pillars: no such folder' });
+      assert.throws(() => check({ states: 'srv/salt' }), { message: '--states srv/salt: no such folder' });
+      assert.deepEqual(check({ pillar: 'test/salt/pillar' }), ['the pillar tree test/salt/pillar has no top.sls: Salt gives this minion no pillar from it']);
+      writeFileSync(join(dir, 'test', 'salt', 'pillar', 'top.sls'), "base:\n  '*':\n    - web\n");
+      assert.deepEqual(check({ pillar: 'test/salt/pillar' }), []);
+      assert.deepEqual(check({}), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
