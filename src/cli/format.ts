@@ -147,7 +147,8 @@ export function formatList(containers: ContainerInfo[], images: ImageInfo[], now
   return `${table(c)}\n\n${table(i)}`;
 }
 
+/** A path as the user at `cwd` would type it: relative below it (`.` for itself), else absolute. */
 export function relativeTo(cwd: string, file: string): string {
   const rel = relative(cwd, file);
-  return rel.startsWith('..') ? file : rel;
+  return rel.startsWith('..') ? file : rel || '.';
 }

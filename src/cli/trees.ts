@@ -23,7 +23,7 @@ const PILLAR_HINT =
 
 /** Throws TreeError for a tree option that names no folder; returns notes worth telling. */
 export function checkTrees(tree: SaltRoots, given: { states?: string; pillar?: string }, cwd: string): string[] {
-  const shown = (path: string) => relativeTo(cwd, path) || '.';
+  const shown = (path: string) => relativeTo(cwd, path);
   const folder = (option: string, path: string, hint: string) => {
     if (!existsSync(path)) throw new TreeError(`${option} ${shown(path)}: no such folder`, hint);
     if (!statSync(path).isDirectory()) throw new TreeError(`${option} ${shown(path)} is a file, not a folder`, hint);

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { parseCommandLine } from '../../src/cli/args';
 import { checkTrees, TreeError } from '../../src/cli/trees';
 import { findRoots } from '../../src/sls/roots';
-import { formatStateRun, plain, toJson } from '../../src/cli/format';
+import { formatStateRun, plain, relativeTo, toJson } from '../../src/cli/format';
 import type { StateRun } from '../../src/engine/results/model';
 
 describe('command line', () => {
@@ -131,6 +131,8 @@ describe('the trees a run is given', () => {
       writeFileSync(join(dir, 'test', 'salt', 'pillar', 'top.sls'), "base:\n  '*':\n    - web\n");
       assert.deepEqual(check({ pillar: 'test/salt/pillar' }), []);
       assert.deepEqual(check({}), []);
+      // The formula's repository is the state tree: `watch` names it as `.` (it said "watching  and ...").
+      assert.deepEqual([relativeTo(dir, findRoots(dir).stateRoot), relativeTo(dir, join(dir, 'test')), relativeTo(join(dir, 'test'), dir)], ['.', 'test', dir]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
