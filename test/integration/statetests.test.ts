@@ -174,7 +174,11 @@ describe('state tests', () => {
     rmSync(join(dir, 'salt-containers.yml'));
     const result = await cli(['test', '--json', '--junit', 'junit.xml'], dir);
     assert.equal(result.code, 0, result.stderr);
-    const doc = JSON.parse(result.stdout) as { retcode: number; matrix: { format: string; notes: { message: string }[] }; cells: { suite: string; image: string; salt: string; engine: string; passed: boolean; phases: { phase: string; passed: boolean }[] }[] };
+    const doc = JSON.parse(result.stdout) as {
+      retcode: number;
+      matrix: { format: string; notes: { message: string }[] };
+      cells: { suite: string; image: string; salt: string; engine: string; passed: boolean; phases: { phase: string; passed: boolean; states: { id: string; sls: string; name: string; result: boolean }[] }[] }[];
+    };
     assert.equal(doc.retcode, 0);
     assert.equal(doc.matrix.format, 'kitchen');
     assert.deepEqual(doc.cells.map((c) => [c.suite, c.image, c.salt, c.engine, c.passed, c.phases.map((p) => `${p.phase}:${p.passed}`).join(' ')]), [
@@ -182,6 +186,10 @@ describe('state tests', () => {
       ['service', 'salt-containers-test:systemd', PINNED_SALT_VERSION, 'default', true, 'converge:true idempotence:true'],
     ]);
     assert.ok(doc.matrix.notes.some((n) => /dependencies \(systemd\) are not fetched/.test(n.message)));
+    // The default suite's path dependency is in its state tree, with the custom module next to it.
+    const prep = doc.cells[0].phases[0].states[0];
+    assert.deepEqual([prep.id, prep.sls, prep.name, prep.result], ['greeter-prep-marker-file-managed', 'greeter_prep', '/tmp/greeter-prep', true]);
+    assert.ok(!doc.matrix.notes.some((n) => /greeter_prep/.test(n.message)), 'a path dependency is mapped, not noted');
     assert.ok(doc.matrix.notes.some((n) => /verifier inspec/.test(n.message)));
     assert.match(result.stderr, /note: kitchen\.yml:8: privileged: true is not passed on/);
     const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
