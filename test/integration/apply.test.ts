@@ -130,6 +130,11 @@ describe('apply on a running container', () => {
     assert.match(requisite.errors[0].message, /^Referenced state does not exist for requisite \[require: \(file: broken-never-declared\)\]/);
     assert.deepEqual([requisite.errors[0].sls, requisite.errors[0].name, where(requisite.errors[0], requisite)], ['broken.requisite', '/etc/broken/needs.conf', 'broken/requisite.sls:1']);
 
+    // A pillar key the pillar lacks: Salt's words name a DictProxy; the hint says it is the pillar.
+    const key = await runner.apply(container, ['broken.pillar_key'], FIXTURES);
+    assert.deepEqual([key.errors[0].sls, key.errors[0].line, where(key.errors[0], key)], ['broken.pillar_key', 5, 'broken/pillar_key.sls:5']);
+    assert.match(key.errors[0].hint ?? '', /^The pillar has no 'broken' for this minion/);
+
     // A function Salt lacks fails its state, without __sls__: the comment names the SLS, so the line is known.
     const typo = await runner.apply(container, ['broken.typo'], FIXTURES);
     assert.deepEqual(typo.states.map((s) => [s.id, s.sls, s.result]), [['broken-typo-fine', 'broken.typo', true], ['broken-typo', 'broken.typo', false]]);

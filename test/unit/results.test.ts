@@ -79,6 +79,15 @@ describe('render errors', () => {
     assert.doesNotMatch(yaml.message, /\0|salt-containers\./);
   });
 
+  it('says whether the pillar or the grains lack a key Jinja asked for (both read as a DictProxy)', () => {
+    const error = (line: string) => parseRenderError(`Rendering SLS 'base:web' failed: Jinja variable 'salt.utils.optsdict.DictProxy object' has no attribute 'web'; line 4\n\n---\nweb-port:\n  file.managed:\n${line}    <======================\n---`);
+    assert.match(error("    - contents: {{ pillar['web']['port'] }}").hint ?? '', /^The pillar has no 'web' for this minion: .*salt\['pillar\.get'\]\('web', default\)/);
+    assert.match(error('    - contents: {{ pillar.web.port }}').hint ?? '', /^The pillar has no 'web'/);
+    assert.match(error('    - contents: {{ grains[ "web" ] }}').hint ?? '', /^The container has no grain 'web' \(grains\.items lists them\)/);
+    assert.match(error('    - contents: {{ lookup.web }}').hint ?? '', /^Neither the pillar nor the grains have 'web'/);
+    assert.equal(parseRenderError("Rendering SLS 'base:web' failed: Jinja variable 'dict object' has no attribute 'web'; line 4").hint, undefined);
+  });
+
   it('names the SLS and the state of what Salt cannot compile', () => {
     const cases: [string, string, { id?: string; name?: string }][] = [
       ["State 'web-site' in SLS 'web' is not formed as a list", 'web', { id: 'web-site' }],

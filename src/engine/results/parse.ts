@@ -112,7 +112,26 @@ export function parseRenderError(message: string): RunError {
     error.column = Number(yamlMark[2]);
   } else if (jinjaLine) error.line = Number(jinjaLine[1]);
   if (missing) error.hint = `Check the SLS name: ${missing[1]} is looked up as ${missing[1].replace(/\./g, '/')}.sls or ${missing[1].replace(/\./g, '/')}/init.sls under the state root.`;
+  else {
+    const hint = absentKeyHint(error.message);
+    if (hint) error.hint = hint;
+  }
   return error;
+}
+
+/**
+ * Pillar and grains are the same kind of object in Salt's Jinja, so a key neither has reads as
+ * "Jinja variable 'salt.utils.optsdict.DictProxy object' has no attribute 'web'": the line Salt marks
+ * says which of them was asked.
+ */
+function absentKeyHint(message: string): string | undefined {
+  const key = /'salt\.utils\.optsdict\.DictProxy object' has no attribute '([^']+)'/.exec(message)?.[1];
+  if (!key) return undefined;
+  const marked = (message.split('\n').find((line) => line.includes('<======')) ?? '').replace(/\s+/g, '');
+  const asked = (name: string) => [`${name}.${key}`, `${name}['${key}']`, `${name}["${key}"]`].some((form) => marked.includes(form));
+  if (asked('pillar')) return `The pillar has no '${key}' for this minion: give it in the pillar tree (a module with ${key}: that the pillar's top.sls assigns), or read it with salt['pillar.get']('${key}', default).`;
+  if (asked('grains')) return `The container has no grain '${key}' (grains.items lists them): read it with grains.get('${key}', default).`;
+  return `Neither the pillar nor the grains have '${key}': give it in the pillar tree, or read it with salt['pillar.get']('${key}', default) or grains.get('${key}', default).`;
 }
 
 function lastLines(text: string, count: number): string {
