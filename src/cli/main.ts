@@ -12,7 +12,7 @@ import { parseCommandLine, USAGE, type CliCommand } from './args';
 import { WATCH_SESSION_IDLE_MS, watchApply } from './watch';
 import { colors, formatCall, formatList, formatStateRun, plain, relativeTo, toJson } from './format';
 import { testVerb } from './test';
-import { checkTrees } from './trees';
+import { checkTrees, emptyHighstateNote } from './trees';
 
 function version(): string {
   try {
@@ -93,9 +93,12 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
     case 'apply':
       run = await runner.apply(command.container!, command.mods, tree, options);
       break;
-    case 'highstate':
+    case 'highstate': {
       run = await runner.highstate(command.container!, tree, options);
+      const why = emptyHighstateNote(run, tree.stateRoot, process.cwd(), command.saltenv);
+      if (why) run.notes = [...(run.notes ?? []), why];
       break;
+    }
     case 'call':
       run = await runner.call(command.container!, command.fn!, command.args, command.kwargs, tree, { ...control, python: command.python });
       break;

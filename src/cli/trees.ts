@@ -6,6 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { StateRun } from '../engine/results/model';
 import type { SaltRoots } from '../sls/roots';
 import { relativeTo } from './format';
 
@@ -34,4 +35,15 @@ export function checkTrees(tree: SaltRoots, given: { states?: string; pillar?: s
     return [`the pillar tree ${shown(tree.pillarRoot)} has no top.sls: Salt gives this minion no pillar from it`];
   }
   return [];
+}
+
+/**
+ * Why a highstate ran nothing, when Salt says only "No Top file or master_tops data matches found.
+ * Please see master log for details" (there is no master, and no log to see).
+ */
+export function emptyHighstateNote(run: StateRun, stateRoot: string, cwd: string, saltenv = 'base'): string | undefined {
+  if (!run.highstate || !run.states.some((s) => s.function === 'no.None' && /No Top file/.test(s.comment))) return undefined;
+  const minion = run.container?.name ?? 'this minion';
+  if (!existsSync(join(stateRoot, 'top.sls'))) return `there is no top.sls in ${relativeTo(cwd, stateRoot)}: a highstate applies what top.sls gives the minion (${minion}); name modules with apply instead`;
+  return `${relativeTo(cwd, join(stateRoot, 'top.sls'))} gives ${minion} nothing in saltenv ${saltenv}: the minion id is the container's name, so target it (or '*')`;
 }

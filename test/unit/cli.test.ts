@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseCommandLine } from '../../src/cli/args';
-import { checkTrees, TreeError } from '../../src/cli/trees';
+import { checkTrees, emptyHighstateNote, TreeError } from '../../src/cli/trees';
 import { findRoots } from '../../src/sls/roots';
 import { formatStateRun, plain, relativeTo, toJson } from '../../src/cli/format';
 import type { StateRun } from '../../src/engine/results/model';
@@ -131,6 +131,12 @@ describe('the trees a run is given', () => {
       writeFileSync(join(dir, 'test', 'salt', 'pillar', 'top.sls'), "base:\n  '*':\n    - web\n");
       assert.deepEqual(check({ pillar: 'test/salt/pillar' }), []);
       assert.deepEqual(check({}), []);
+      // A highstate Salt found nothing for ("Please see master log"): why, in this tree's words.
+      const nothing: StateRun = { ...run, highstate: true, mods: [], retcode: 2, states: [{ id: 'states', sls: '', function: 'no.None', name: 'No States', result: false, comment: 'No Top file or master_tops data matches found. Please see master log for details.', changes: {}, durationMs: 0, runNum: 0, tag: 'no_|-states_|-states_|-None' }] };
+      assert.equal(emptyHighstateNote(nothing, dir, dir), 'there is no top.sls in .: a highstate applies what top.sls gives the minion (web1); name modules with apply instead');
+      writeFileSync(join(dir, 'top.sls'), "base:\n  'db*':\n    - web\n");
+      assert.equal(emptyHighstateNote(nothing, dir, dir, 'prod'), "top.sls gives web1 nothing in saltenv prod: the minion id is the container's name, so target it (or '*')");
+      assert.equal(emptyHighstateNote(run, dir, dir), undefined);
       // The formula's repository is the state tree: `watch` names it as `.` (it said "watching  and ...").
       assert.deepEqual([relativeTo(dir, findRoots(dir).stateRoot), relativeTo(dir, join(dir, 'test')), relativeTo(join(dir, 'test'), dir)], ['.', 'test', dir]);
     } finally {
