@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EngineError, type CreateOptions, type DockerEngine, type ImageConfig } from './docker/engine';
-import { runErrorOf } from './docker/errors';
+import { MISSING_COMMAND, runErrorOf } from './docker/errors';
 import type { PullProgress } from './docker/pull';
 import type { BuildRun, RunError, StateRun } from './results/model';
 import type { BuildOptions, SaltTree } from './runner';
@@ -42,7 +42,7 @@ export async function startKeptAlive(
       // Only a keep-alive command the image lacks means "try the next"; any other failure to start
       // (limits, permissions, the runtime) is the engine's, and is reported as it is.
       const e = engine.translate(error);
-      if (!/executable file not found|exec: \S+: no such file or directory/i.test(e.message)) throw e;
+      if (!MISSING_COMMAND.test(e.message)) throw e;
       log(`${keepAlive[0]} is not in ${image}: ${e.message}`);
     }
   }

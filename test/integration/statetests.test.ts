@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DockerEngine, PINNED_SALT_VERSION, SaltSource } from '../../src/engine';
 import { CELL_LABELS, loadMatrix, runMatrix, SaltVersions, selectCells, singleEngine, type CellResult, type CellFilter, type MatrixRun } from '../../src/testing';
-import { REPO_ROOT, leftovers, removeContainer } from '../support/containers';
+import { DEBIAN_IMAGE, REPO_ROOT, leftovers, removeContainer } from '../support/containers';
 import { pushedImage } from '../support/registry';
 
 const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -121,6 +121,18 @@ describe('state tests', () => {
       ['greeter-verify-service-running', true, 'The service greeter is already running'],
     ]);
     assert.deepEqual(await containersOf(join(dir, 'salt-containers.yml')), []);
+  });
+
+  it('init: systemd on an image without it says so (not that the engine refused the container), and leaves no container', async () => {
+    const dir = formulaCopy();
+    const file = join(dir, 'no-systemd.yml');
+    writeFileSync(file, `images: [{image: '${DEBIAN_IMAGE}', init: systemd}]\nsuites: [{name: default, states: [greeter], pillar: {greeter: test/salt/pillar/default.sls}}]\n`);
+    const [cell] = (await run(file, {})).cells;
+    assert.deepEqual(
+      cell.errors.map((e) => [e.kind, e.message, e.hint]),
+      [['salt', `image ${DEBIAN_IMAGE} has no systemd (tried /lib/systemd/systemd, /usr/lib/systemd/systemd, /sbin/init)`, 'Install systemd in the image, or drop init: systemd.']],
+    );
+    assert.deepEqual(await containersOf(file), []);
   });
 
   it('two Salt versions: each cell runs its own Salt (the container reports it)', async () => {
