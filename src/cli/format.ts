@@ -15,9 +15,11 @@ export interface JsonError {
   message: string;
   sls: string | null;
   line: number | null;
+  /** Only when the error is in a template the SLS imports (relative to the state root); `line` is that file's. */
+  file?: string;
 }
 
-export const jsonError = (e: RunError): JsonError => ({ message: e.hint ? `${e.message} (${e.hint})` : e.message, sls: e.sls ?? null, line: e.line ?? null });
+export const jsonError = (e: RunError): JsonError => ({ message: e.hint ? `${e.message} (${e.hint})` : e.message, sls: e.sls ?? null, line: e.line ?? null, ...(e.file ? { file: e.file } : {}) });
 export const jsonState = (s: StateResult): JsonState => ({ id: s.id, sls: s.sls, function: s.function, name: s.name, result: s.result, comment: s.comment, changes: s.changes, durationMs: s.durationMs, runNum: s.runNum });
 
 /** The --json document for a run: exactly the keys the README promises. */
@@ -79,6 +81,7 @@ export function errorLines(errors: RunError[], style: Style, locate: ErrorLocato
     const where = locate(e);
     const lines = [style.red(`error: ${e.message}`)];
     if (where) lines.push(`  at ${where}`);
+    else if (e.file) lines.push(`  in salt://${e.file}${e.line ? `, line ${e.line}` : ''}`);
     else if (e.sls) lines.push(`  in SLS ${e.sls}${e.line ? `, line ${e.line}` : ''}`);
     if (e.hint) lines.push(indent(`hint: ${e.hint}`, '  '));
     return lines.join('\n');
@@ -144,7 +147,8 @@ export function formatList(containers: ContainerInfo[], images: ImageInfo[], now
   return `${table(c)}\n\n${table(i)}`;
 }
 
+/** A path as the user at `cwd` would type it: relative below it (`.` for itself), else absolute. */
 export function relativeTo(cwd: string, file: string): string {
   const rel = relative(cwd, file);
-  return rel.startsWith('..') ? file : rel;
+  return rel.startsWith('..') ? file : rel || '.';
 }

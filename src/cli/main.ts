@@ -12,6 +12,7 @@ import { parseCommandLine, USAGE, type CliCommand } from './args';
 import { WATCH_SESSION_IDLE_MS, watchApply } from './watch';
 import { colors, formatCall, formatList, formatStateRun, plain, relativeTo, toJson } from './format';
 import { testVerb } from './test';
+import { checkTrees, emptyHighstateNote } from './trees';
 
 function version(): string {
   try {
@@ -42,6 +43,7 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
   }
 
   const tree = findRoots(process.cwd(), { stateRoot: command.states, pillarRoot: command.pillar });
+  for (const note of checkTrees(tree, command, process.cwd())) process.stderr.write(`${style.yellow(`note: ${note}`)}\n`);
   const locate = (error: RunError) => {
     const where = locateRunError(tree.stateRoot, error, { mods: command.mods, highstate: command.verb === 'highstate' });
     return where && `${relativeTo(process.cwd(), where.file)}${where.exact ? `:${where.line + 1}${error.column ? `:${error.column}` : ''}` : ''}`;
@@ -91,9 +93,12 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
     case 'apply':
       run = await runner.apply(command.container!, command.mods, tree, options);
       break;
-    case 'highstate':
+    case 'highstate': {
       run = await runner.highstate(command.container!, tree, options);
+      const why = emptyHighstateNote(run, tree.stateRoot, process.cwd(), command.saltenv);
+      if (why) run.notes = [...(run.notes ?? []), why];
       break;
+    }
     case 'call':
       run = await runner.call(command.container!, command.fn!, command.args, command.kwargs, tree, { ...control, python: command.python });
       break;

@@ -3,8 +3,9 @@
  * The image gets the states' effect and nothing of Salt; it keeps the base image's Cmd, Entrypoint,
  * Env, WorkingDir, User, ExposedPorts and Labels (plus labels naming the SLS and the Salt version).
  */
+import { randomBytes } from 'node:crypto';
 import { EngineError, type CreateOptions, type DockerEngine, type ImageConfig } from './docker/engine';
-import { runErrorOf } from './docker/errors';
+import { MISSING_COMMAND, runErrorOf } from './docker/errors';
 import type { PullProgress } from './docker/pull';
 import type { BuildRun, RunError, StateRun } from './results/model';
 import type { BuildOptions, SaltTree } from './runner';
@@ -41,11 +42,25 @@ export async function startKeptAlive(
       // Only a keep-alive command the image lacks means "try the next"; any other failure to start
       // (limits, permissions, the runtime) is the engine's, and is reported as it is.
       const e = engine.translate(error);
-      if (!/executable file not found|exec: \S+: no such file or directory/i.test(e.message)) throw e;
+      if (!MISSING_COMMAND.test(e.message)) throw e;
       log(`${keepAlive[0]} is not in ${image}: ${e.message}`);
     }
   }
   return undefined;
+}
+
+/**
+ * The build container's name: `salt-containers-build-TAG-RANDOM`, the minion id of the run. A name,
+ * not a label: the engine's commit keeps the container's labels in the image (Docker merges them,
+ * Podman too), and the image must carry nothing of the build.
+ */
+export function buildContainerName(tag: string): string {
+  return `${buildContainerPrefix(tag)}${randomBytes(3).toString('hex')}`;
+}
+
+/** What every build container of `tag` is named with first. */
+export function buildContainerPrefix(tag: string): string {
+  return `salt-containers-build-${tag.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[-.]+|-+$/g, '').slice(0, 80)}-`;
 }
 
 /** `repo:tag` -> `repo:tag-failed`; a repo without a tag gets `latest-failed`. */
@@ -81,7 +96,7 @@ export async function buildImage(engine: DockerEngine, apply: ApplyFn, mods: str
   }
   let containerId: string | undefined;
   try {
-    containerId = await startKeptAlive(engine, options.baseImage, { labels: { 'io.salt-containers.build': options.tag } }, (line) => log(`build: ${line}`));
+    containerId = await startKeptAlive(engine, options.baseImage, { name: buildContainerName(options.tag) }, (line) => log(`build: ${line}`));
     if (!containerId) {
       return fail({
         kind: 'salt',

@@ -92,15 +92,27 @@ export interface BundleEntry extends TreeFile {
   name: string;
 }
 
-/** The trees' files as the bundle places them (a custom module is there twice: in states/ and in extmods/). */
+/** Folders of custom modules a state tree may have (`_modules`, `_states`, ...): Salt's loader kinds. */
+const CUSTOM_DIR = /^_[a-z_]+$/;
+
+/**
+ * The trees' files as the bundle places them (a custom module is there twice: in states/ and in
+ * extmods/). Other formulas' files come first, so the tree's own win where both have a path.
+ */
 export function bundleEntries(tree: SaltTree): BundleEntry[] {
-  const entries: BundleEntry[] = [];
-  for (const file of listTree(tree.stateRoot)) {
-    entries.push({ ...file, name: `states/${file.path}` });
+  const byName = new Map<string, BundleEntry>();
+  const add = (file: TreeFile, path: string) => {
+    byName.set(`states/${path}`, { ...file, path, name: `states/${path}` });
     // `_modules/x.py` -> extmods/modules/x.py: what saltutil.sync_all would do, without its exec.
-    const custom = /^_([a-z_]+)\/(.+)$/.exec(file.path);
-    if (custom) entries.push({ ...file, name: `extmods/${custom[1]}/${custom[2]}` });
+    const custom = /^_([a-z_]+)\/(.+)$/.exec(path);
+    if (custom) byName.set(`extmods/${custom[1]}/${custom[2]}`, { ...file, path, name: `extmods/${custom[1]}/${custom[2]}` });
+  };
+  for (const formula of tree.formulas ?? []) {
+    const dirs = [formula.name, ...readdirSync(formula.root).filter((d) => CUSTOM_DIR.test(d) && statSync(join(formula.root, d)).isDirectory())];
+    for (const dir of dirs) for (const file of listTree(join(formula.root, dir))) add(file, `${dir}/${file.path}`);
   }
+  for (const file of listTree(tree.stateRoot)) add(file, file.path);
+  const entries = [...byName.values()];
   if (tree.pillarRoot) for (const file of listTree(tree.pillarRoot)) entries.push({ ...file, name: `pillar/${file.path}` });
   return entries;
 }

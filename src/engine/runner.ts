@@ -21,6 +21,19 @@ export interface SaltTree {
   stateRoot: string;
   /** pillar_roots: undefined when there is no pillar tree. */
   pillarRoot?: string;
+  /**
+   * Other formulas the run's state tree holds beside its own files, as Test Kitchen's path
+   * dependencies place them: `root/name/` at `name/`, and root's `_modules`, `_states`... with the
+   * tree's own (the tree's files win where both have one).
+   */
+  formulas?: FormulaDir[];
+}
+
+export interface FormulaDir {
+  /** The formula's folder name, which is its SLS modules' first part. */
+  name: string;
+  /** The folder that holds `name/` (and maybe `_modules/`...). */
+  root: string;
 }
 
 /**

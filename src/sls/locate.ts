@@ -3,7 +3,7 @@
  * Jinja-tolerant parser: an ID made by Jinja (`web_site_{{ site }}` producing `web_site_blog`) maps to
  * the key line that makes it; failing everything, the top of the module's file (never another file).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileForModule, resolveInclude } from './modules';
 import { escapeRegExp } from './jinja';
@@ -102,11 +102,38 @@ export function locateInclude(stateRoot: string, from: { mods: string[]; highsta
   return undefined;
 }
 
+/** The state of module `sls` whose `name` argument is `name` (Salt names states by name in requisite errors). */
+function locateNamed(stateRoot: string, sls: string, name: string): SourceLocation | undefined {
+  const file = fileForModule(stateRoot, sls);
+  const parsed = file && parsedFile(stateRoot, file);
+  const state = parsed && parsed.states.find((s) => s.id === name || s.names.includes(name) || s.namePatterns.some((p) => p.test(name)));
+  if (!file || !parsed || !state) return undefined;
+  const { line, character } = parsed.lines.position(state.span.start);
+  return { file, line, column: character, exact: true };
+}
+
 /**
- * Where a run error belongs: the line Salt names in the SLS it names; for an SLS that does not exist,
- * the include or top.sls entry that asked for it.
+ * Where a run error belongs: the line Salt names in the file it names (the SLS, or a template it
+ * imports), else the state it names; for an SLS that does not exist, the include or top.sls entry
+ * that asked for it.
  */
-export function locateRunError(stateRoot: string, error: { sls?: string; line?: number }, run: { mods: string[]; highstate: boolean }): SourceLocation | undefined {
+export function locateRunError(
+  stateRoot: string,
+  error: { sls?: string; line?: number; file?: string; id?: string; name?: string },
+  run: { mods: string[]; highstate: boolean },
+): SourceLocation | undefined {
+  if (error.file) {
+    const file = join(stateRoot, ...error.file.split('/'));
+    if (existsSync(file)) return { file, line: Math.max(0, (error.line ?? 1) - 1), column: 0, exact: error.line !== undefined };
+  }
   if (!error.sls) return undefined;
+  if (error.line === undefined && error.id) {
+    const at = locateState(stateRoot, error.sls, error.id);
+    if (at) return at;
+  }
+  if (error.line === undefined && error.name) {
+    const at = locateNamed(stateRoot, error.sls, error.name);
+    if (at) return at;
+  }
   return locateSls(stateRoot, error.sls, error.line) ?? locateInclude(stateRoot, run, error.sls);
 }

@@ -52,6 +52,9 @@ export interface StateDeclaration {
   namePatterns: RegExp[];
 }
 
+/** Arguments many state functions take, which are no state module's name: written under an ID, they are misplaced. */
+const STATE_ARGUMENTS: ReadonlySet<string> = new Set(['name', 'names', 'source', 'contents', 'mode', 'makedirs', 'template', 'require', 'watch', 'onchanges', 'onfail', 'unless', 'onlyif', 'creates', 'cwd', 'pkgs', 'enable']);
+
 export const REQUISITE_KEYWORDS = ['require', 'watch', 'onchanges', 'onfail', 'prereq', 'listen', 'use'] as const;
 const REQUISITE_FORMS = new Set<string>();
 for (const k of REQUISITE_KEYWORDS) for (const suffix of ['', '_in', '_any', '_all']) REQUISITE_FORMS.add(k + suffix);
@@ -375,14 +378,17 @@ class Reader {
       this.readTop(root);
       return this.out;
     }
-    for (const pair of root.items) {
+    root.items.forEach((pair, i) => {
       const key = this.keyOf(pair);
-      if (!key) continue;
+      if (!key) return;
       if (key.text === 'include') this.readInclude(pair.value as Node | null, key.span);
       else if (key.text === 'extend') this.readExtend(pair.value as Node | null);
-      else if (key.text === 'exclude') continue;
-      else this.readState(pair, key);
-    }
+      else if (key.text !== 'exclude') {
+        // The state's text runs to the next key (a line Jinja leaves empty belongs to it too).
+        const next = root.items[i + 1];
+        this.readState(pair, key, (next && this.keyOf(next)?.span.start) ?? this.map.end(end));
+      }
+    });
     return this.out;
   }
 
@@ -489,13 +495,18 @@ class Reader {
     }
   }
 
-  private readState(pair: Pair, key: ScalarText) {
+  private readState(pair: Pair, key: ScalarText, until: number) {
     if (key.text.startsWith('__')) return;
     const valueRange = (pair.value as Node | null)?.range;
     const extent = { start: key.span.start, end: valueRange ? Math.max(key.span.end, this.map.end(valueRange[2] + this.base)) : key.span.end };
     const names: string[] = [];
     const namePatterns: RegExp[] = [];
     const functions = this.readBody(pair.value as Node | null, key.text, names, namePatterns);
+    // The shape Salt wants (each function's arguments a list) is decided only by text Jinja does not touch.
+    if (!key.templated && !overlapsJinja(this.model.jinja, key.span.start, until)) {
+      const inBlock = this.model.blocks.some((b) => b.keyword !== 'raw' && b.start < key.span.start && until <= b.end);
+      this.checkShape(pair.value as Node | null, key.text, inBlock);
+    }
     const state: StateDeclaration = {
       id: key.text,
       span: key.span,
@@ -509,6 +520,33 @@ class Reader {
     };
     if (key.pattern) state.pattern = key.pattern;
     this.out.states.push(state);
+  }
+
+  /**
+   * What Salt refuses in a state's body before running anything (salt/state.py verify_high): a function
+   * whose arguments are a mapping or a scalar ("is not formed as a list"), a function with a colon and
+   * nothing after it ("a short declaration with a trailing colon"), an argument written straight under
+   * the ID. Called only for a state no Jinja touches; in a Jinja block it is a warning.
+   */
+  private checkShape(node: Node | null, id: string, inBlock: boolean) {
+    if (!isMap(node)) return;
+    const problem = (span: TextSpan, message: string) =>
+      this.out.problems.push({ message: inBlock ? `${message} (where Jinja renders this block)` : message, span, severity: inBlock ? 'warning' : 'error', code: 'state-shape' });
+    for (const pair of node.items) {
+      const key = this.keyOf(pair);
+      if (!key || key.text.startsWith('__')) continue;
+      const value = pair.value as Node | null;
+      if (STATE_ARGUMENTS.has(key.text) && !isSeq(value)) {
+        problem(key.span, `'${key.text}' is an argument, not a state function: Salt says state '${id}' is not formed as a list. Put it under the function, as \`- ${key.text}: ...\``);
+      } else if (value === null || (isScalar(value) && value.value === null)) {
+        if (key.text.includes('.')) problem(key.span, `'${key.text}:' has nothing after its colon: Salt refuses this short declaration. Drop the colon, or give the arguments as a list`);
+      } else if (isMap(value)) {
+        problem(key.span, `The arguments of '${key.text}' are a mapping: Salt says state '${id}' is not formed as a list. Write each as a list item, \`- name: ...\``);
+      } else if (isScalar(value)) {
+        const text = String(value.value);
+        problem(key.span, key.text.includes('.') ? `'${key.text}: ${text}' is not a list of arguments: Salt says state '${id}' is not formed as a list` : `'${key.text}: ${text}' is not formed as a list: write \`${key.text}.${text}\` or \`${key.text}: [${text}]\``);
+      }
+    }
   }
 
   /** A state body: `{pkg.installed: [args]}`, `{pkg: [installed, args]}` or the short `pkg.installed`. */
@@ -526,6 +564,8 @@ class Reader {
     for (const pair of node.items) {
       const key = this.keyOf(pair);
       if (!key || key.text.startsWith('__')) continue;
+      // `name: /srv/x` straight under the ID is a misplaced argument (checkShape says so), not a module.
+      if (STATE_ARGUMENTS.has(key.text) && !isSeq(pair.value)) continue;
       const dot = key.text.indexOf('.');
       const fn: StateFunction =
         dot > 0

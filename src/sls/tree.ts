@@ -4,7 +4,7 @@
  * module, what a file includes (transitively), where a state ID is declared, who refers to it.
  */
 import { readdirSync, readFileSync, existsSync, statSync, type Dirent } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { candidateFiles, moduleForFile, resolveInclude } from './modules';
 import { parseSls, type ParsedSls, type StateDeclaration, type Requisite, type ExtendEntry, type IncludeEntry } from './parse';
 import { templateRegex } from './jinja';
@@ -380,8 +380,16 @@ export class StateTree {
   }
 }
 
-/** The module lists of every `state_top` target in the root's kitchen.yml (test-kitchen's salt_solo provisioner). */
+/**
+ * What each `state_top` of the root's kitchen.yml applies together (test-kitchen's salt_solo
+ * provisioner): a suite's targets all go into one top.sls, and a minion that several match runs them
+ * in one highstate. Modules of the suite's path dependencies (`{name: states, path: ./test/salt}`:
+ * Kitchen copies test/salt/states to the state tree as states/) are named as this tree names them
+ * (`states.x` -> `test.salt.states.x`).
+ */
 function kitchenStateTops(root: string): string[][] {
+  type Dict = Record<string, unknown>;
+  const isDict = (v: unknown): v is Dict => !!v && typeof v === 'object' && !Array.isArray(v);
   const out: string[][] = [];
   for (const name of ['kitchen.yml', '.kitchen.yml']) {
     const text = readText(join(root, name));
@@ -392,18 +400,33 @@ function kitchenStateTops(root: string): string[][] {
     } catch {
       continue;
     }
-    const visit = (node: unknown, depth: number) => {
-      if (!node || typeof node !== 'object' || depth > 12) return;
-      for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
-        if (key === 'state_top' && value && typeof value === 'object') {
-          for (const targets of Object.values(value as Record<string, unknown>)) {
-            if (!targets || typeof targets !== 'object') continue;
-            for (const list of Object.values(targets as Record<string, unknown>)) if (Array.isArray(list)) out.push(list.filter((m): m is string => typeof m === 'string'));
-          }
-        } else visit(value, depth + 1);
+    const common = isDict(doc) && isDict(doc.provisioner) ? doc.provisioner : {};
+    /** The modules of a provisioner's state_top, all targets together. */
+    const modulesOf = (provisioner: Dict, top: Dict): string[] => {
+      // Kitchen replaces lists: the suite's own dependencies, else the provisioner's.
+      const dependencies = Array.isArray(provisioner.dependencies) ? provisioner.dependencies : Array.isArray(common.dependencies) ? common.dependencies : [];
+      const named = (module: string) => {
+        for (const d of dependencies) {
+          if (!isDict(d) || typeof d.name !== 'string' || typeof d.path !== 'string' || isAbsolute(d.path)) continue;
+          if (module !== d.name && !module.startsWith(`${d.name}.`)) continue;
+          const prefix = normalize(d.path).split(sep).filter((p) => p && p !== '.');
+          if (prefix[0] !== '..') return [...prefix, module].join('.');
+        }
+        return module;
+      };
+      const modules: string[] = [];
+      for (const targets of Object.values(top)) {
+        if (!isDict(targets)) continue;
+        for (const list of Object.values(targets)) if (Array.isArray(list)) modules.push(...list.filter((m): m is string => typeof m === 'string').map(named));
       }
+      return modules;
     };
-    visit(doc, 0);
+    const walk = (node: unknown, depth: number) => {
+      if (!node || typeof node !== 'object' || depth > 12) return;
+      if (isDict(node) && isDict(node.state_top)) out.push(modulesOf(node, node.state_top));
+      for (const [key, value] of Object.entries(node)) if (key !== 'state_top') walk(value, depth + 1);
+    };
+    walk(doc, 0);
   }
   return out;
 }

@@ -28,10 +28,19 @@ export interface CellFilter {
 }
 
 export class FilterError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
     this.name = 'FilterError';
   }
+}
+
+/** A few names of a long list (a kitchen.yml may have 70 platforms): the first ones and how many more. */
+function someOf(names: string[], shown = 8): string {
+  if (names.length === 0) return 'none';
+  return names.length > shown ? `${names.slice(0, shown).join(', ')} and ${names.length - shown} more` : names.join(', ');
 }
 
 export const DEFAULT_SALT = 'default';
@@ -68,12 +77,14 @@ export function allCells(matrix: Matrix, configuredSalt?: string): CellSpec[] {
  * must not pass as "0 cells, all passed"); `salt` on a matrix without Salt versions runs that version.
  */
 export function selectCells(matrix: Matrix, filter: CellFilter = {}, configuredSalt?: string): CellSpec[] {
-  const unknown = (what: string, asked: string[] | undefined, known: string[]) => {
+  const unknown = (what: string, asked: string[] | undefined, known: string[], listed = known, hint?: string) => {
     const missing = (asked ?? []).filter((name) => !known.includes(name));
-    if (missing.length) throw new FilterError(`no ${what} ${missing.join(', ')} in ${matrix.file} (it has: ${known.join(', ') || 'none'})`);
+    if (missing.length) throw new FilterError(`no ${what} ${missing.join(', ')} in ${matrix.file} (it has: ${someOf(listed)})`, hint);
   };
   unknown('suite', filter.suites, matrix.suites.map((s) => s.name));
-  unknown('image', filter.images, [...new Set(matrix.images.flatMap((i) => [i.name, i.image]))]);
+  // Images are picked by name or by reference; their names say it in fewer words.
+  const imageHint = '--image picks among the images the matrix names; to test on another image, name it under images: in a salt-containers.yml.';
+  unknown('image', filter.images, [...new Set(matrix.images.flatMap((i) => [i.name, i.image]))], [...new Set(matrix.images.map((i) => i.name))], imageHint);
   if (matrix.salt.length) unknown('Salt version', filter.salt, matrix.salt);
   const versioned = !matrix.salt.length && filter.salt?.length ? { ...matrix, salt: filter.salt } : matrix;
   let cells = allCells(versioned, configuredSalt);

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { SKIPPED_DIRS } from '../engine/bundle';
 import { checkUnique, fromMatrix, MatrixError, pathText, Reader, SALT_VERSION, topFile, type ImageEntry, type InitSpec, type Matrix, type MatrixNote, type PillarFile, type PillarSpec, type RootsFinder, type Suite } from './matrix';
 import { readYaml, type YamlPath } from './yamlFile';
+import type { FormulaDir } from '../engine/runner';
 
 type Dict = Record<string, unknown>;
 
@@ -161,6 +162,22 @@ function pillarOf(k: KitchenReader, path: YamlPath, provisioner: Dict, dir: stri
   return { kind: 'assembled', directories, files };
 }
 
+/**
+ * A suite's path dependencies as Kitchen places them: PATH/NAME in the state tree as NAME/, with
+ * PATH's custom module folders. One whose folder is missing is left out, with a note.
+ */
+function formulasOf(k: KitchenReader, path: YamlPath, provisioner: Dict, dir: string): FormulaDir[] {
+  const formulas: FormulaDir[] = [];
+  const dependencies = Array.isArray(provisioner.dependencies) ? provisioner.dependencies : [];
+  dependencies.forEach((d, i) => {
+    if (!isDict(d) || typeof d.path !== 'string' || typeof d.name !== 'string') return;
+    const root = fromMatrix(dir, d.path);
+    if (existsSync(join(root, d.name))) formulas.push({ name: d.name, root });
+    else k.note([...path, 'dependencies', i], `dependency ${d.name}: no folder ${join(d.path, d.name)} next to the Kitchen file: left out`);
+  });
+  return formulas;
+}
+
 function provisionerNotes(k: KitchenReader, path: YamlPath, provisioner: Dict, dir: string): void {
   for (const [key, value] of Object.entries(provisioner)) {
     if (MAPPED_PROVISIONER.has(key)) continue;
@@ -173,7 +190,9 @@ function provisionerNotes(k: KitchenReader, path: YamlPath, provisioner: Dict, d
     else if (key === 'salt_install') k.note([...path, key], `salt_install: ${String(value)} is not done: each run brings Salt Containers' own Salt (a Salt in the image is not used)`);
     else if (key === 'formula' && typeof value === 'string' && !existsSync(join(dir, value))) k.r.problem([...path, key], `formula ${value}: no folder ${value}/ next to the Kitchen file`);
     else if (key === 'dependencies' && Array.isArray(value) && value.length) {
-      k.note([...path, key], `dependencies (${value.map((d) => (isDict(d) ? String(d.name) : String(d))).join(', ')}) are not fetched: put them in the state tree`);
+      // Path dependencies are mapped (formulasOf); git, spm, apt and yum ones would need fetching.
+      const fetched = value.filter((d) => !(isDict(d) && typeof d.path === 'string'));
+      if (fetched.length) k.note([...path, key], `dependencies (${fetched.map((d) => (isDict(d) ? String(d.name) : String(d))).join(', ')}) are not fetched: put them in the state tree`);
     } else if (!QUIET_PROVISIONER.has(key) && key !== 'dependencies') k.note([...path, key], `provisioner setting ${key} is not mapped`);
   }
 }
@@ -225,6 +244,8 @@ export function parseKitchen(text: string, file: string, findRoots: RootsFinder)
     const states = highstate ? [] : statesOfTop(k, [...path, 'provisioner', 'state_top'], provisioner.state_top);
     if (!highstate && states.length === 0) r.problem([...path, 'provisioner', 'state_top'], "state_top has no base: '*' list of states to apply");
     const suite: Suite = { name: value.name, states, highstate, pillar: pillarOf(k, [...path, 'provisioner'], provisioner, dir), verify: [], idempotence: true, line: yaml.lineOf(path) };
+    const formulas = formulasOf(k, [...path, 'provisioner'], provisioner, dir);
+    if (formulas.length) suite.formulas = formulas;
     if (isDict(value.driver)) {
       const init = initOf(k, [...path, 'driver'], value.driver);
       if (init) suite.init = init;

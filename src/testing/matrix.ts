@@ -5,6 +5,7 @@
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { readYaml, type YamlFile, type YamlPath } from './yamlFile';
+import type { FormulaDir } from '../engine/runner';
 
 export type MatrixFormat = 'salt-containers' | 'kitchen';
 
@@ -56,6 +57,8 @@ export interface Suite {
   /** Only these images (by name or image); undefined: all. */
   includes?: string[];
   excludes?: string[];
+  /** Other formulas the suite's state tree holds (a kitchen.yml's path dependencies). */
+  formulas?: FormulaDir[];
   line?: number;
 }
 

@@ -124,7 +124,7 @@ export async function runMatrix(matrix: Matrix, options: MatrixRunOptions): Prom
       engineName: lease.name,
       runner: runnerFor(lease.engine, source),
       saltVersion,
-      tree: { stateRoot: matrix.stateRoot, pillarRoot },
+      tree: { stateRoot: matrix.stateRoot, pillarRoot, ...(cell.suite.formulas ? { formulas: cell.suite.formulas } : {}) },
       saltenv: matrix.saltenv,
       runId,
       matrixFile: matrix.file,

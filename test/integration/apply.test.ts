@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DockerEngine, SaltRunner, SaltSource, summarize } from '../../src/engine';
+import { DockerEngine, SaltRunner, SaltSource, summarize, type RunError } from '../../src/engine';
+import { locateRunError, locateState } from '../../src/sls/locate';
 import { EXAMPLES, FAILING_RESULTS, FIXTURES, allChanges, leftovers, readInContainer, removeContainer, shmEntries, startContainer } from '../support/containers';
 
 const engine = new DockerEngine();
@@ -106,6 +107,38 @@ describe('apply on a running container', () => {
 
     const include = await runner.apply(container, ['includes_missing'], FIXTURES);
     assert.equal(include.errors[0].sls, 'no_such_module');
+    assert.deepEqual(await leftovers(engine, container), []);
+  });
+
+  it("puts an error in an imported map.jinja, and what Salt cannot compile, where it is", async () => {
+    const where = (error: RunError, run: { mods: string[] }) => {
+      const at = locateRunError(FIXTURES.stateRoot, error, { ...run, highstate: false });
+      return at && `${relative(FIXTURES.stateRoot, at.file)}:${at.line + 1}`;
+    };
+    // Salt names the template by its copy in the run's cachedir: the file is the tree's, the path salt://.
+    const map = await runner.apply(container, ['broken'], FIXTURES);
+    assert.equal(map.retcode, 1);
+    assert.deepEqual([map.errors[0].sls, map.errors[0].file, map.errors[0].line], ['broken', 'broken/map.jinja', 3]);
+    assert.match(map.errors[0].message, /No filter named 'dirname_of'[\s\S]*salt:\/\/broken\/map\.jinja\(3\):/);
+    assert.doesNotMatch(map.errors[0].message, /salt-containers\./);
+    assert.equal(where(map.errors[0], map), 'broken/map.jinja:3');
+
+    const shape = await runner.apply(container, ['broken.shape'], FIXTURES);
+    assert.deepEqual(shape.errors.map((e) => [e.message, e.sls, e.id, where(e, shape)]), [["State 'broken-shape-args' in SLS 'broken.shape' is not formed as a list", 'broken.shape', 'broken-shape-args', 'broken/shape.sls:4']]);
+
+    const requisite = await runner.apply(container, ['broken.requisite'], FIXTURES);
+    assert.match(requisite.errors[0].message, /^Referenced state does not exist for requisite \[require: \(file: broken-never-declared\)\]/);
+    assert.deepEqual([requisite.errors[0].sls, requisite.errors[0].name, where(requisite.errors[0], requisite)], ['broken.requisite', '/etc/broken/needs.conf', 'broken/requisite.sls:1']);
+
+    // A pillar key the pillar lacks: Salt's words name a DictProxy; the hint says it is the pillar.
+    const key = await runner.apply(container, ['broken.pillar_key'], FIXTURES);
+    assert.deepEqual([key.errors[0].sls, key.errors[0].line, where(key.errors[0], key)], ['broken.pillar_key', 5, 'broken/pillar_key.sls:5']);
+    assert.match(key.errors[0].hint ?? '', /^The pillar has no 'broken' for this minion/);
+
+    // A function Salt lacks fails its state, without __sls__: the comment names the SLS, so the line is known.
+    const typo = await runner.apply(container, ['broken.typo'], FIXTURES);
+    assert.deepEqual(typo.states.map((s) => [s.id, s.sls, s.result]), [['broken-typo-fine', 'broken.typo', true], ['broken-typo', 'broken.typo', false]]);
+    assert.equal(locateState(FIXTURES.stateRoot, typo.states[1].sls, typo.states[1].id)?.line, 3);
     assert.deepEqual(await leftovers(engine, container), []);
   });
 });

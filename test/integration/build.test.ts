@@ -1,7 +1,7 @@
 /** Building images: base image + SLS -> committed image with the base config and no Salt. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BUILD_LABELS, DockerEngine, SaltRunner, SaltSource, type PullProgress } from '../../src/engine';
+import { BUILD_LABELS, buildContainerPrefix, DockerEngine, SaltRunner, SaltSource, type PullProgress } from '../../src/engine';
 import { BUSYBOX_IMAGE, DEBIAN_IMAGE, FIXTURES, MUSL_IMAGE, PY3_IMAGE, runImage as runOn, topLayerPaths, uniqueName } from '../support/containers';
 import { pushedImage, testRegistry } from '../support/registry';
 
@@ -59,9 +59,11 @@ describe('build', () => {
     // No Salt in it: nothing under /tmp, no /etc/salt, no /var/cache/salt, `import salt` fails.
     const check = await runImage(tag, ['python3', '-c', 'import os,glob; print(glob.glob("/tmp/*"), os.path.exists("/etc/salt"), os.path.exists("/var/cache/salt"))\ntry:\n import salt\n print("salt importable")\nexcept ImportError:\n print("no salt")']);
     assert.equal(check, '[] False False\nno salt\n');
-    // The keep-alive container is gone.
-    const leftovers = (await engine.listContainers()).filter((c) => c.labels['io.salt-containers.build'] === tag);
+    // The keep-alive container is gone, and the image has no label of it (a commit keeps the container's).
+    const leftovers = (await engine.listContainers()).filter((c) => c.name.startsWith(buildContainerPrefix(tag)));
     assert.deepEqual(leftovers, []);
+    assert.deepEqual(Object.keys(image.Config.Labels ?? {}).sort(), ['org.example.base', ...Object.values(BUILD_LABELS)].sort());
+    assert.match(run.container?.name ?? '', new RegExp(`^${buildContainerPrefix(tag).replace(/\./g, '\\.')}[0-9a-f]{6}$`), 'the run, and its minion id, are named after the build');
   });
 
   it('does not commit a failed run unless asked, then commits it as TAG-failed and says so', async () => {

@@ -52,6 +52,11 @@ describe('salt-containers CLI', () => {
     assert.equal(include.code, 1);
     assert.match(include.stdout, /error: Specified SLS no_such_module in saltenv base is not available/);
     assert.match(include.stdout, /at salt\/includes_missing\.sls:2\n/);
+    // In a map.jinja the SLS imports: that file's line, and `file` in --json.
+    const map = await cli(['apply', 'broken', '--container', container], join(REPO_ROOT, 'test', 'fixtures', 'engine'));
+    assert.match(map.stdout, /salt:\/\/broken\/map\.jinja\(3\):[\s\S]*at salt\/broken\/map\.jinja:3\n/);
+    const mapJson = await cli(['apply', 'broken', '--container', container, '--json'], join(REPO_ROOT, 'test', 'fixtures', 'engine'));
+    assert.deepEqual(JSON.parse(mapJson.stdout).errors.map((e: { sls: string; line: number; file?: string }) => [e.sls, e.line, e.file]), [['broken', 3, 'broken/map.jinja']]);
   });
 
   it('call passes KEY=VALUE as keyword arguments and prints the return', async () => {

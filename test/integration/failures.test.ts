@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DockerEngine, SaltRunner, SaltSource } from '../../src/engine';
-import { EXAMPLES, FIXTURES, NOPYTHON_IMAGE, allChanges, applyCancelledWhileInjecting, leftovers, processesMatching, removeContainer, shmEntries, startContainer } from '../support/containers';
+import { EXAMPLES, FIXTURES, NOPYTHON_IMAGE, allChanges, applyCancelledWhileInjecting, leftovers, processesMatching, removeContainer, shmEntries, startContainer, zombies } from '../support/containers';
 
 const engine = new DockerEngine();
 const runner = new SaltRunner(engine, new SaltSource());
@@ -55,6 +55,8 @@ describe('failures around a run', () => {
       assert.equal(run.errors.at(-1)?.kind, 'cancelled');
       assert.deepEqual(stages, ['preparing', 'injecting', 'running', 'cleaning']);
       assert.deepEqual(await processesMatching(engine, container, 'sleep 60'), []);
+      // Killed and reaped by the run itself: the container's PID 1 (a sleep) would leave them zombies.
+      assert.deepEqual(await zombies(engine, container), []);
       assert.deepEqual(await leftovers(engine, container), []);
     } finally {
       await removeContainer(engine, container);

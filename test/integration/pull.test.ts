@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DockerEngine, EngineError, EnginePool, SaltRunner, SaltSource, type PullProgress } from '../../src/engine';
+import { buildContainerPrefix, DockerEngine, EngineError, EnginePool, SaltRunner, SaltSource, type PullProgress } from '../../src/engine';
 import { freePort } from '../support/codeServer';
 import { FIXTURES, PY3_IMAGE, uniqueName } from '../support/containers';
 import { engineUnderTest, testEngines } from '../support/engines';
@@ -261,7 +261,7 @@ describe('pulling images', () => {
       assert.deepEqual([run.retcode, run.image, stages], [1, undefined, ['preparing', 'pulling']]);
       await assert.rejects(engine.inspectImage(tag), /not found/);
       await assert.rejects(engine.inspectImage(slowRef), /not found/);
-      assert.deepEqual((await engine.listContainers()).filter((c) => c.labels['io.salt-containers.build'] === tag), []);
+      assert.deepEqual((await engine.listContainers()).filter((c) => c.name.startsWith(buildContainerPrefix(tag))), []);
     });
   });
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DockerEngine, PINNED_SALT_VERSION, SaltSource } from '../../src/engine';
 import { CELL_LABELS, loadMatrix, runMatrix, SaltVersions, selectCells, singleEngine, type CellResult, type CellFilter, type MatrixRun } from '../../src/testing';
-import { REPO_ROOT, leftovers, removeContainer } from '../support/containers';
+import { DEBIAN_IMAGE, REPO_ROOT, leftovers, removeContainer } from '../support/containers';
 import { pushedImage } from '../support/registry';
 
 const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -123,6 +123,18 @@ describe('state tests', () => {
     assert.deepEqual(await containersOf(join(dir, 'salt-containers.yml')), []);
   });
 
+  it('init: systemd on an image without it says so (not that the engine refused the container), and leaves no container', async () => {
+    const dir = formulaCopy();
+    const file = join(dir, 'no-systemd.yml');
+    writeFileSync(file, `images: [{image: '${DEBIAN_IMAGE}', init: systemd}]\nsuites: [{name: default, states: [greeter], pillar: {greeter: test/salt/pillar/default.sls}}]\n`);
+    const [cell] = (await run(file, {})).cells;
+    assert.deepEqual(
+      cell.errors.map((e) => [e.kind, e.message, e.hint]),
+      [['salt', `image ${DEBIAN_IMAGE} has no systemd (tried /lib/systemd/systemd, /usr/lib/systemd/systemd, /sbin/init)`, 'Install systemd in the image, or drop init: systemd.']],
+    );
+    assert.deepEqual(await containersOf(file), []);
+  });
+
   it('two Salt versions: each cell runs its own Salt (the container reports it)', async () => {
     const dir = formulaCopy();
     const result = await run(join(dir, 'salt-containers.yml'), { suites: ['default'], images: ['salt-containers-test:py3'], salt: [PINNED_SALT_VERSION, SECOND_SALT] });
@@ -174,7 +186,11 @@ describe('state tests', () => {
     rmSync(join(dir, 'salt-containers.yml'));
     const result = await cli(['test', '--json', '--junit', 'junit.xml'], dir);
     assert.equal(result.code, 0, result.stderr);
-    const doc = JSON.parse(result.stdout) as { retcode: number; matrix: { format: string; notes: { message: string }[] }; cells: { suite: string; image: string; salt: string; engine: string; passed: boolean; phases: { phase: string; passed: boolean }[] }[] };
+    const doc = JSON.parse(result.stdout) as {
+      retcode: number;
+      matrix: { format: string; notes: { message: string }[] };
+      cells: { suite: string; image: string; salt: string; engine: string; passed: boolean; phases: { phase: string; passed: boolean; states: { id: string; sls: string; name: string; result: boolean }[] }[] }[];
+    };
     assert.equal(doc.retcode, 0);
     assert.equal(doc.matrix.format, 'kitchen');
     assert.deepEqual(doc.cells.map((c) => [c.suite, c.image, c.salt, c.engine, c.passed, c.phases.map((p) => `${p.phase}:${p.passed}`).join(' ')]), [
@@ -182,6 +198,10 @@ describe('state tests', () => {
       ['service', 'salt-containers-test:systemd', PINNED_SALT_VERSION, 'default', true, 'converge:true idempotence:true'],
     ]);
     assert.ok(doc.matrix.notes.some((n) => /dependencies \(systemd\) are not fetched/.test(n.message)));
+    // The default suite's path dependency is in its state tree, with the custom module next to it.
+    const prep = doc.cells[0].phases[0].states[0];
+    assert.deepEqual([prep.id, prep.sls, prep.name, prep.result], ['greeter-prep-marker-file-managed', 'greeter_prep', '/tmp/greeter-prep', true]);
+    assert.ok(!doc.matrix.notes.some((n) => /greeter_prep/.test(n.message)), 'a path dependency is mapped, not noted');
     assert.ok(doc.matrix.notes.some((n) => /verifier inspec/.test(n.message)));
     assert.match(result.stderr, /note: kitchen\.yml:8: privileged: true is not passed on/);
     const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');

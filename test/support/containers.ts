@@ -118,6 +118,13 @@ export async function processesMatching(engine: DockerEngine, name: string, need
   return result.stdout.split('\n').filter((line) => line.includes(needle) && !line.includes('/proc/[0-9]*'));
 }
 
+/** Processes of the container that died and that nobody reaped (`Name` of each): what a cancel must not leave. */
+export async function zombies(engine: DockerEngine, name: string): Promise<string[]> {
+  const script = 'for p in /proc/[0-9]*/status; do grep -q "^State:.*Z" "$p" 2>/dev/null && sed -n "s/^Name:\\t//p" "$p"; done; true';
+  const result = await engine.exec(name, ['sh', '-c', script]);
+  return result.stdout.split('\n').filter(Boolean);
+}
+
 /**
  * The paths in an image's top layer (what its last commit added or changed), read from `docker save`:
  * for a built image, everything the build left in it.

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pack } from 'tar-stream';
 import { UNPACKER } from '../../src/engine/salt/scripts';
-import { bundleTar, listTree, minionConfig, tarBytes } from '../../src/engine/bundle';
+import { bundleEntries, bundleTar, listTree, minionConfig, tarBytes } from '../../src/engine/bundle';
 import { failedTag } from '../../src/engine/build';
 import { readTar } from '../support/tar';
 
@@ -61,6 +61,28 @@ describe('bundle', () => {
       }
       assert.ok(!names.some((n) => n.includes('secret') || n.includes('.git')));
       assert.equal(JSON.parse(found.get('conf/minion')!.data.toString()).id, 'm');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("places other formulas as Kitchen's path dependencies: NAME/ and their custom modules, the tree's own files winning", async () => {
+    const root = tempTree();
+    try {
+      // test/salt/states holds the suite's helper formula (nginx-formula's test_dep) and a module of it.
+      const deps = join(root, 'deps');
+      mkdirSync(join(deps, 'prep'), { recursive: true });
+      mkdirSync(join(deps, '_modules'));
+      mkdirSync(join(deps, 'unrelated'));
+      writeFileSync(join(deps, 'prep', 'init.sls'), 'prep: {}\n');
+      writeFileSync(join(deps, '_modules', 'prep.py'), 'def marker(): return 1\n');
+      writeFileSync(join(deps, '_modules', 'mine.py'), "the dependency's: not shipped\n");
+      writeFileSync(join(deps, 'unrelated', 'init.sls'), 'not named: not shipped\n');
+      const entries = bundleEntries({ stateRoot: join(root, 'salt'), formulas: [{ name: 'prep', root: deps }] });
+      const names = entries.map((e) => e.name).sort();
+      assert.deepEqual(names.filter((n) => /prep|mine|unrelated/.test(n)), ['extmods/modules/mine.py', 'extmods/modules/prep.py', 'states/_modules/mine.py', 'states/_modules/prep.py', 'states/prep/init.sls']);
+      assert.equal(entries.find((e) => e.name === 'extmods/modules/mine.py')?.absolute, join(root, 'salt', '_modules', 'mine.py'));
+      assert.equal(new Set(names).size, names.length, 'each path once');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

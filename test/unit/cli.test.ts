@@ -1,8 +1,13 @@
 /** The CLI's command line and output: contracts that scripts depend on. */
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseCommandLine } from '../../src/cli/args';
-import { formatStateRun, plain, toJson } from '../../src/cli/format';
+import { checkTrees, emptyHighstateNote, TreeError } from '../../src/cli/trees';
+import { findRoots } from '../../src/sls/roots';
+import { formatStateRun, plain, relativeTo, toJson } from '../../src/cli/format';
 import type { StateRun } from '../../src/engine/results/model';
 
 describe('command line', () => {
@@ -84,6 +89,9 @@ describe('output', () => {
     assert.deepEqual(Object.keys((doc.states as object[])[0]), ['id', 'sls', 'function', 'name', 'result', 'comment', 'changes', 'durationMs', 'runNum']);
     const call = toJson({ kind: 'call', function: 'test.ping', return: true, retcode: 0, errors: [{ kind: 'salt', message: 'm', hint: 'h' }], durationMs: 1 });
     assert.deepEqual(call, { retcode: 0, return: true, errors: [{ message: 'm (h)', sls: null, line: null }] });
+    // `file` only for an error in a template the SLS imports: its line is that file's.
+    const inMap = toJson({ ...run, states: [], retcode: 1, errors: [{ kind: 'render', message: 'r', sls: 'web', file: 'web/map.jinja', line: 4 }] });
+    assert.deepEqual(inMap.errors, [{ message: 'r', sls: 'web', line: 4, file: 'web/map.jinja' }]);
     const build = toJson({ ...run, kind: 'build', baseImage: 'b', image: { id: 'sha256:1', tag: 't:1', failed: false } });
     assert.deepEqual(build.image, { id: 'sha256:1', tag: 't:1' });
   });
@@ -102,5 +110,37 @@ describe('output', () => {
     assert.match(text, /Result: False/);
     assert.match(text, /Succeeded: 1 \(changed=1\)\nFailed:    1/);
     assert.match(text, /Total states run: 2/);
+  });
+});
+
+describe('the trees a run is given', () => {
+  it('refuses a --pillar or --states that is no folder, saying what it wants, and notes a pillar tree without top.sls', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sc-cli-trees-'));
+    try {
+      // A formula's repository: its pillar.example is a file, test/salt/pillar a folder of modules without a top.
+      mkdirSync(join(dir, 'web'));
+      writeFileSync(join(dir, 'web', 'init.sls'), 'web-pkg:\n  pkg.installed: []\n');
+      writeFileSync(join(dir, 'pillar.example'), 'web:\n  port: 8080\n');
+      mkdirSync(join(dir, 'test', 'salt', 'pillar'), { recursive: true });
+      writeFileSync(join(dir, 'test', 'salt', 'pillar', 'web.sls'), 'web:\n  port: 8081\n');
+      const check = (given: { states?: string; pillar?: string }) => checkTrees(findRoots(dir, { stateRoot: given.states, pillarRoot: given.pillar }), given, dir);
+      assert.throws(() => check({ pillar: 'pillar.example' }), (e: TreeError) => e.message === '--pillar pillar.example is a file, not a folder' && /pillar\/top\.sls/.test(e.hint));
+      assert.throws(() => check({ pillar: 'pillars' }), { message: '--pillar pillars: no such folder' });
+      assert.throws(() => check({ states: 'srv/salt' }), { message: '--states srv/salt: no such folder' });
+      assert.deepEqual(check({ pillar: 'test/salt/pillar' }), ['the pillar tree test/salt/pillar has no top.sls: Salt gives this minion no pillar from it']);
+      writeFileSync(join(dir, 'test', 'salt', 'pillar', 'top.sls'), "base:\n  '*':\n    - web\n");
+      assert.deepEqual(check({ pillar: 'test/salt/pillar' }), []);
+      assert.deepEqual(check({}), []);
+      // A highstate Salt found nothing for ("Please see master log"): why, in this tree's words.
+      const nothing: StateRun = { ...run, highstate: true, mods: [], retcode: 2, states: [{ id: 'states', sls: '', function: 'no.None', name: 'No States', result: false, comment: 'No Top file or master_tops data matches found. Please see master log for details.', changes: {}, durationMs: 0, runNum: 0, tag: 'no_|-states_|-states_|-None' }] };
+      assert.equal(emptyHighstateNote(nothing, dir, dir), 'there is no top.sls in .: a highstate applies what top.sls gives the minion (web1); name modules with apply instead');
+      writeFileSync(join(dir, 'top.sls'), "base:\n  'db*':\n    - web\n");
+      assert.equal(emptyHighstateNote(nothing, dir, dir, 'prod'), "top.sls gives web1 nothing in saltenv prod: the minion id is the container's name, so target it (or '*')");
+      assert.equal(emptyHighstateNote(run, dir, dir), undefined);
+      // The formula's repository is the state tree: `watch` names it as `.` (it said "watching  and ...").
+      assert.deepEqual([relativeTo(dir, findRoots(dir).stateRoot), relativeTo(dir, join(dir, 'test')), relativeTo(join(dir, 'test'), dir)], ['.', 'test', dir]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseCommandLine } from '../../src/cli/args';
 import { commitChanges } from '../../src/engine/docker/engine';
-import { runErrorOf, translateEngineError } from '../../src/engine/docker/errors';
+import { MISSING_COMMAND, runErrorOf, translateEngineError } from '../../src/engine/docker/errors';
 
 /** An error as docker-modem makes it: HTTP status and the engine's body (JSON, or text it hands over as a Buffer). */
 function http(status: number, body: string | { message: string }): Error {
@@ -75,6 +75,10 @@ describe('engine errors', () => {
     assert.match(rlimit.hint ?? '', /default_ulimits = \["nofile=1024:1024", "nproc=4096:4096"\].*CONTAINERS_CONF/);
     const missing = kindOf(http(400, { message: 'failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "sleep": executable file not found in $PATH: unknown' }), { container: 'abc', doing: 'start container abc' });
     assert.match(missing.hint ?? '', /not in the image/);
+    // A command named by its path (a kitchen.yml's run_command: /usr/lib/systemd/systemd) Docker says otherwise.
+    const path = kindOf(http(400, { message: 'failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/usr/lib/systemd/systemd": stat /usr/lib/systemd/systemd: no such file or directory: unknown' }), { container: 'abc', doing: 'start container abc' });
+    assert.match(path.hint ?? '', /not in the image/);
+    assert.ok(MISSING_COMMAND.test(path.message) && MISSING_COMMAND.test('exec: sleep: no such file or directory') && !MISSING_COMMAND.test('error setting rlimit type 7: operation not permitted'));
     assert.deepEqual(runErrorOf(rlimit), { kind: 'engine', message: rlimit.message, hint: rlimit.hint });
   });
 

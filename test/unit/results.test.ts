@@ -67,6 +67,53 @@ describe('render errors', () => {
     assert.equal(parseRenderError('Specified SLS inc.missing in saltenv base is not available on the salt master or through a configured fileserver').sls, 'inc.missing');
   });
 
+  it('takes an error in an imported template to that file and line, named salt:// rather than by the run directory', () => {
+    const e = parseRenderError(
+      "Rendering SLS 'base:web' failed: Jinja variable 'dict object' has no attribute 'conf'\n/tmp/salt-containers.0123456789abcdef/files/base/web/map.jinja(4):\n---\n{% set web = defaults.web %}\n{% set conf = web.conf %}    <======================\n---",
+    );
+    assert.deepEqual([e.sls, e.file, e.line], ['web', 'web/map.jinja', 4]);
+    assert.match(e.message, /\nsalt:\/\/web\/map\.jinja\(4\):\n/);
+    // The cachedir inside the run directory (a read-only /tmp), and PyYAML's NUL at the end of a stream.
+    const yaml = parseRenderError("Rendering SLS 'base:web' failed: Jinja syntax error: Encountered error loading yaml\n---\nconf: [x\0    <===\n---\n/dev/shm/salt-containers.0123456789abcdef/cache/files/base/web/map.jinja(1):\n---");
+    assert.deepEqual([yaml.file, yaml.line], ['web/map.jinja', 1]);
+    assert.doesNotMatch(yaml.message, /\0|salt-containers\./);
+  });
+
+  it('says whether the pillar or the grains lack a key Jinja asked for (both read as a DictProxy)', () => {
+    const error = (line: string) => parseRenderError(`Rendering SLS 'base:web' failed: Jinja variable 'salt.utils.optsdict.DictProxy object' has no attribute 'web'; line 4\n\n---\nweb-port:\n  file.managed:\n${line}    <======================\n---`);
+    assert.match(error("    - contents: {{ pillar['web']['port'] }}").hint ?? '', /^The pillar has no 'web' for this minion: .*salt\['pillar\.get'\]\('web', default\)/);
+    assert.match(error('    - contents: {{ pillar.web.port }}').hint ?? '', /^The pillar has no 'web'/);
+    assert.match(error('    - contents: {{ grains[ "web" ] }}').hint ?? '', /^The container has no grain 'web' \(grains\.items lists them\)/);
+    assert.match(error('    - contents: {{ lookup.web }}').hint ?? '', /^Neither the pillar nor the grains have 'web'/);
+    assert.equal(parseRenderError("Rendering SLS 'base:web' failed: Jinja variable 'dict object' has no attribute 'web'; line 4").hint, undefined);
+  });
+
+  it('names the SLS and the state of what Salt cannot compile', () => {
+    const cases: [string, string, { id?: string; name?: string }][] = [
+      ["State 'web-site' in SLS 'web' is not formed as a list", 'web', { id: 'web-site' }],
+      ["No function declared in state 'web-site' in SLS 'web.config'", 'web.config', { id: 'web-site' }],
+      ["Too many functions declared in state 'web-site' in SLS 'web'. Please choose one of the following: managed, absent", 'web', { id: 'web-site' }],
+      ['The function "managed mode" in state "web-site" in SLS "web" has whitespace, a function with whitespace is not supported', 'web', { id: 'web-site' }],
+      ["Requisite declaration {'file': 'x', 'pkg': 'y'} in state web-site in SLS web is not formed as a single key dictionary", 'web', { id: 'web-site' }],
+      ["Invalid requisite type 'file.managed' in state 'web-site', in SLS 'web'. Requisite types must not contain dots", 'web', { id: 'web-site' }],
+      ["ID web-site in SLS web is not a dictionary", 'web', { id: 'web-site' }],
+      ["Cannot extend ID 'web-site' in 'base:web.extra'. It is not part of the high state.\nEnsure that a state with an ID of 'web-site' is available\nin environment 'base' and to SLS 'web.extra'", 'web.extra', { id: 'web-site' }],
+      ["Detected conflicting IDs, SLS IDs need to be globally unique.\n    The conflicting ID is 'web-site' and is found in SLS 'base:web' and SLS 'base:web.extra'", 'web', { id: 'web-site' }],
+      ['Referenced state does not exist for requisite [require: (file: web-gone)] in state [/etc/web/site.conf] in SLS [web.config]', 'web.config', { name: '/etc/web/site.conf' }],
+      ['Include Declaration in SLS web is not formed as a list', 'web', {}],
+    ];
+    for (const [message, sls, subject] of cases) {
+      const e = parseRenderError(message);
+      assert.deepEqual([e.kind, e.sls, e.id, e.name, e.line], ['render', sls, subject.id, subject.name, undefined], message);
+    }
+  });
+
+  it('gives a state whose function Salt lacks the SLS its comment names', () => {
+    const stdout = JSON.stringify({ local: { 'file_|-web-site_|-/etc/site.conf_|-manged': { result: false, name: '/etc/site.conf', changes: {}, comment: "State 'file.manged' was not found in SLS 'web.config'\nReason: 'file.manged' is not available.\n", __run_num__: 0 } } });
+    const [state] = parseStateRun(raw(stdout, 2)).states;
+    assert.deepEqual([state.id, state.sls, state.function], ['web-site', 'web.config', 'file.manged']);
+  });
+
   it('turns a list of render errors into errors and no states', () => {
     const { states, errors } = parseStateRun(raw(JSON.stringify({ local: ["Rendering SLS 'base:a' failed: boom; line 1", "No matching sls found for 'b' in env 'base'"] }), 1));
     assert.deepEqual(states, []);

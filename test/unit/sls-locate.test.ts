@@ -56,6 +56,26 @@ describe('locateSls', () => {
   });
 });
 
+describe('locateRunError', () => {
+  it('goes to the template Salt names, to the state an error names by ID or by name, else to the SLS', () => {
+    const root = mkdtempSync(join(tmpdir(), 'sc-locate-error-'));
+    try {
+      mkdirSync(join(root, 'app'));
+      writeFileSync(join(root, 'app', 'map.jinja'), "{% set app = {} %}\n{% set conf = app.conf %}\n");
+      writeFileSync(join(root, 'app', 'init.sls'), 'app-dir:\n  file.directory:\n    - name: /srv/app\n\napp-conf:\n  file.managed:\n    name: /srv/app/app.conf\n');
+      const run = { mods: ['app'], highstate: false };
+      assert.deepEqual(locateRunError(root, { sls: 'app', file: 'app/map.jinja', line: 2 }, run), { file: join(root, 'app', 'map.jinja'), line: 1, column: 0, exact: true });
+      assert.deepEqual(locateRunError(root, { sls: 'app', id: 'app-conf' }, run), { file: join(root, 'app', 'init.sls'), line: 4, column: 0, exact: true });
+      assert.deepEqual(locateRunError(root, { sls: 'app', name: '/srv/app' }, run), { file: join(root, 'app', 'init.sls'), line: 0, column: 0, exact: true });
+      // A template that is not in the tree (another saltenv's), a state the file lacks: the SLS's top.
+      assert.deepEqual(locateRunError(root, { sls: 'app', file: 'other/map.jinja', line: 2 }, run)?.file, join(root, 'app', 'init.sls'));
+      assert.deepEqual(locateRunError(root, { sls: 'app', name: '/nowhere' }, run), { file: join(root, 'app', 'init.sls'), line: 0, column: 0, exact: false });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('locateInclude', () => {
   it('points a missing module at the include that asks for it, through relative includes and top.sls', () => {
     const root = mkdtempSync(join(tmpdir(), 'sc-include-'));

@@ -191,6 +191,47 @@ describe('parseSls', () => {
     );
   });
 
+  it('reports the shapes Salt refuses before it runs anything, only where no Jinja decides them', () => {
+    const shapes = (lines: string[]) => {
+      const parsed = parseSls(text(lines));
+      // 0-based lines.
+      return parsed.problems.filter((p) => p.code === 'state-shape').map((p) => `${parsed.lines.position(p.span.start).line} ${p.severity}: ${p.message.split(':')[0]}`);
+    };
+    assert.deepEqual(
+      shapes([
+        'web-pkg:',
+        '  pkg.installed:',
+        '    - name: nginx',
+        'web-conf:',
+        '  file.managed:',
+        '    name: /etc/web.conf',
+        '    source: salt://web/web.conf',
+        'web-dir:',
+        '  file.directory:',
+        'web-bare:',
+        '  name: /srv/web',
+        'web-scalar:',
+        '  service.running: nginx',
+        'web-short:',
+        '  pkg: installed',
+        'web-nop:',
+        '  test.nop',
+      ]),
+      [
+        "4 error: The arguments of 'file.managed' are a mapping",
+        "8 error: 'file.directory",
+        "10 error: 'name' is an argument, not a state function",
+        "12 error: 'service.running",
+        "14 error: 'pkg",
+      ],
+    );
+    // Inside an if: wrong wherever Jinja renders it. Jinja in the state's own text: Jinja may make the list.
+    assert.deepEqual(shapes(['{% if grains.os_family == "Debian" %}', 'web-conf:', '  file.managed:', '    name: /etc/web.conf', 'web-pkg:', '  pkg.installed: []', '{% endif %}']), ["2 warning: The arguments of 'file.managed' are a mapping"]);
+    assert.deepEqual(shapes(['web-conf:', '  file.managed:', '    {{ args | yaml }}', 'web-dir:', '  file.directory:', '{%- for arg in args %}', '    - {{ arg }}', '{%- endfor %}']), []);
+    // No unknown module 'name' besides.
+    assert.deepEqual(parseSls(text(['web-bare:', '  name: /srv/web'])).states[0].functions, []);
+  });
+
   it('reads a Jinja-heavy file (loops, if/else branches, templated keys) without false errors', () => {
     const source = readFileSync(join(resolve(__dirname, '..', '..', '..'), 'test', 'fixtures', 'sls', 'jinja-heavy.sls'), 'utf8');
     const parsed = parseSls(source);

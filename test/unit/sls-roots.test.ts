@@ -65,6 +65,10 @@ describe('StateTree run contexts', () => {
     assert.ok(files(webserver, join(webserver.root, 'webserver', 'config', 'snippets.sls')).includes('webserver/config/file.sls'));
     const site = new StateTree(join(corpus, 'site', 'salt'));
     assert.deepEqual(files(site, join(site.root, 'web.sls')), ['base/motd.sls', 'web.sls']);
+    // A state_top's targets run together; `states.unit_override` comes from the path dependency
+    // `{name: states, path: ./test/salt}`, so it is this tree's test/salt/states/unit_override.sls.
+    const helper = files(webserver, join(webserver.root, 'test', 'salt', 'states', 'unit_override.sls'));
+    for (const rel of ['test/salt/states/unit_override.sls', 'webserver/service/running.sls', 'webserver/config/snippets.sls']) assert.ok(helper.includes(rel), `${rel} in ${helper.join(', ')}`);
   });
 
   it('follows includes Jinja makes to the modules they may name', () => {

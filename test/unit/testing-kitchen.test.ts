@@ -147,6 +147,33 @@ suites:
     ]);
   });
 
+  it("places a suite's path dependencies in its state tree as Kitchen does (nginx-formula's test_dep), and notes those it would fetch", () => {
+    const matrix = kitchen(`platforms: [{name: p, driver: {image: i}}]
+provisioner:
+  dependencies:
+    - {name: greeter_prep, path: test/salt/states}
+suites:
+  - name: default
+    provisioner:
+      state_top: {base: {'*': [greeter_prep, greeter]}}
+  - name: other
+    provisioner:
+      dependencies:
+        - {name: greeter_prep, path: ./test/salt/states}
+        - {name: missing_prep, path: test/salt/states}
+        - {name: vim, repo: git, source: https://github.com/saltstack-formulas/vim-formula.git}
+      state_top: {base: {'*': [greeter]}}
+`);
+    const [plain, other] = matrix.suites;
+    const prep = { name: 'greeter_prep', root: join(DIR, 'test', 'salt', 'states') };
+    assert.deepEqual(plain.formulas, [prep]);
+    assert.deepEqual(other.formulas, [prep]);
+    assert.deepEqual(notes(matrix), [
+      '11 suites[1].provisioner.dependencies: dependencies (vim) are not fetched: put them in the state tree',
+      '13 suites[1].provisioner.dependencies[1]: dependency missing_prep: no folder test/salt/states/missing_prep next to the Kitchen file: left out',
+    ]);
+  });
+
   it('pillars_from_files without a top.sls gets one (kitchen would give the modules to nobody), and says so', () => {
     const matrix = kitchen(`platforms: [{name: p, driver: {image: i}}]
 suites:

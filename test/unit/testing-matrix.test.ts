@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { findRoots } from '../../src/sls/roots';
-import { allCells, loadMatrix, MATRIX_KEYS, MatrixError, parseMatrix, selectCells, type Matrix } from '../../src/testing';
+import { allCells, loadMatrix, MATRIX_KEYS, MatrixError, parseMatrix, selectCells, type FilterError, type Matrix } from '../../src/testing';
 import { REPO_ROOT } from '../support/containers';
 
 const FILE = '/work/formula/salt-containers.yml';
@@ -111,6 +111,15 @@ colour: blue
     assert.deepEqual(selectCells(matrix, { suites: ['t'], images: ['b'], salt: ['3007.14'] }).map((c) => c.key), ['t.b@3007.14']);
     assert.throws(() => selectCells(matrix, { suites: ['nosuch'] }), /no suite nosuch in \/work\/formula\/salt-containers.yml \(it has: s, t\)/);
     assert.throws(() => selectCells(matrix, { salt: ['3006.9'] }), /no Salt version 3006.9/);
+    // A kitchen.yml's 70 platforms: their names, a few of them, and how to test on an image it does not name.
+    const platforms = Array.from({ length: 12 }, (_, i) => `{image: 'saltimages/salt-master-py3:debian-${i}', name: debian-${i}-master}`);
+    const kitchenLike = parse(`images: [${platforms.join(', ')}]\nsuites: [{name: s, states: [x]}]\n`);
+    assert.deepEqual(selectCells(kitchenLike, { images: ['saltimages/salt-master-py3:debian-3'] }).map((c) => c.key), ['s.debian-3-master@default']);
+    assert.throws(
+      () => selectCells(kitchenLike, { images: ['debian:12'] }),
+      (e: FilterError) =>
+        /^no image debian:12 in \S+ \(it has: debian-0-master, debian-1-master, [^)]*, debian-7-master and 4 more\)$/.test(e.message) && /salt-containers\.yml/.test(e.hint ?? ''),
+    );
     const unversioned = parse('images: [a]\nsuites: [{name: s, states: [x]}]\n');
     assert.deepEqual(selectCells(unversioned, { salt: ['3007.14'] }).map((c) => [c.key, c.salt]), [['s.a@3007.14', '3007.14']]);
   });

@@ -175,12 +175,19 @@ export function translateEngineError(error: unknown, where: string, subject: Err
   return new EngineError('engine', `${doing}${message}`, engineHint(message));
 }
 
+/**
+ * What engines say when a container's command is not in its image: Docker `exec: "sleep": executable
+ * file not found in $PATH`, or for a path `exec: "/lib/systemd/systemd": stat /lib/systemd/systemd: no
+ * such file or directory`; Podman `exec: sleep: no such file or directory`.
+ */
+export const MISSING_COMMAND = /executable file not found|exec: \S+:(?: stat \S+:)? no such file or directory|no such file or directory.*exec|command not found/i;
+
 /** Hints for what the engine says when a container cannot be created or started. */
 function engineHint(message: string): string | undefined {
   if (/error setting rlimit|setrlimit/i.test(message)) {
     return "The engine's default ulimits exceed this machine's hard limits (`ulimit -Hn`, `ulimit -Hu`). For Podman, lower them in containers.conf: [containers] default_ulimits = [\"nofile=1024:1024\", \"nproc=4096:4096\"] (CONTAINERS_CONF names the file).";
   }
-  if (/executable file not found|no such file or directory.*exec|command not found/i.test(message)) return 'The command is not in the image: use an image that has it.';
+  if (MISSING_COMMAND.test(message)) return 'The command is not in the image: use an image that has it.';
   if (/permission denied|operation not permitted/i.test(message)) return 'The engine lacks a privilege it needs for this (a rootless engine, a restricted machine): see its log.';
   if (/no space left/i.test(message)) return "The engine's disk is full: remove unused images and containers.";
   return undefined;

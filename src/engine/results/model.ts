@@ -28,7 +28,7 @@ export interface StateResult {
 }
 
 export type ErrorKind =
-  | 'render' // Jinja, YAML or missing SLS: names the SLS and usually the line
+  | 'render' // Jinja, YAML, a missing SLS, or one Salt cannot compile (a state not formed as a list, a requisite that matches nothing): names the SLS and usually the line or the state
   | 'unknown-function' // `'nosuch.fn' is not available.`
   | 'bad-arguments' // Salt printed the function's docstring
   | 'exception' // a traceback on stderr
@@ -56,6 +56,15 @@ export interface RunError {
   line?: number;
   /** 1-based column, when Salt names one (YAML errors). */
   column?: number;
+  /**
+   * The state tree file the error is in when it is not the SLS's own: a template the SLS imports
+   * (`web/map.jinja`, relative to the state root). `line` is then that file's line.
+   */
+  file?: string;
+  /** The state the error is about, when Salt names its ID (`State 'web' in SLS 'web' is not formed as a list`). */
+  id?: string;
+  /** The state the error is about, when Salt names it by its `name` (a requisite that matches nothing). */
+  name?: string;
   /** What to do about it, for people. */
   hint?: string;
 }

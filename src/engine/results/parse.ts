@@ -41,7 +41,8 @@ function toStateResult(tag: string, value: SaltStateReturn, index: number): Stat
   const comment = Array.isArray(value.comment) ? value.comment.join('\n') : String(value.comment ?? '');
   return {
     id: value.__id__ ?? idOfTag(tag),
-    sls: value.__sls__ ?? '',
+    // A state whose function Salt lacks comes back without __sls__; its comment names the SLS.
+    sls: value.__sls__ ?? /^State '[^']+' was not found in SLS '([^']+)'/.exec(comment)?.[1] ?? '',
     function: functionOfTag(tag),
     name: value.name ?? '',
     result: value.result === undefined ? null : value.result,
@@ -54,13 +55,55 @@ function toStateResult(tag: string, value: SaltStateReturn, index: number): Stat
   };
 }
 
-/** A render error ("Rendering SLS 'base:web' failed: ...; line 3", YAML marks, missing SLS) with its SLS and line. */
+/**
+ * A template an SLS imports, as Salt names it when the error is in there: the copy in the run's
+ * cachedir (`/tmp/salt-containers.RANDOM/files/base/web/map.jinja(3):`). Group 1 is that path, 2 the
+ * path in the state tree, 3 the line.
+ */
+const CACHED_TEMPLATE = /(\/\S*?salt-containers\.[^\s/]+\/(?:cache\/)?files\/[^\s/]+\/)(\S+?)\((\d+)\):/;
+
+/**
+ * What Salt names in the errors of an SLS it rendered but cannot compile (salt/state.py, the
+ * requisite graph): the SLS (`in SLS 'web'`, `in SLS [web]`, `in 'base:web'`), and the state by its
+ * ID or, for a requisite that matches nothing, by its name. Tried in order; the first match wins.
+ */
+const COMPILE_SLS = [/ in SLS \[([^\]]+)\]/, / (?:in|within) SLS '([^']+)'/, / in SLS "([^"]+)"/, / in SLS ([^\s'"[]+)/, /^Cannot extend ID '[^']*' in '([^']+)'/, /^SLS (\S+) does not render/];
+const COMPILE_ID = [/\b(?:ID|[Ss]tate|Extension name) '([^']+)',? in (?:SLS|')/, /\bstate "([^"]+)" in SLS/, /\b(?:ID|state) ([^\s'"[\]]+) in SLS/, /^Cannot extend ID '([^']+)'/, /conflicting ID is '([^']+)'/];
+const COMPILE_NAME = / in state \[([^\]]+)\] in SLS/;
+
+const firstMatch = (patterns: RegExp[], text: string) => patterns.map((p) => p.exec(text)?.[1]).find((m) => m !== undefined);
+/** `base:web` -> `web`. */
+const withoutEnv = (sls: string) => sls.replace(/^[^:]+:/, '');
+
+/**
+ * A render error ("Rendering SLS 'base:web' failed: ...; line 3", YAML marks, missing SLS, an error in
+ * a template the SLS imports, an SLS Salt cannot compile) with its SLS, file, line and state.
+ */
 export function parseRenderError(message: string): RunError {
-  const error: RunError = { kind: 'render', message: message.trim() };
+  // PyYAML marks the end of a stream with a NUL, which Salt prints as it is.
+  const error: RunError = { kind: 'render', message: message.replace(/\0/g, '').trim() };
   const rendering = /Rendering SLS '(?:([^':]+):)?([^']+)' failed/.exec(message);
   const missing = /No matching sls found for '([^']+)'/.exec(message) ?? /Specified SLS (\S+) in saltenv \S+ is not available/.exec(message);
   if (rendering) error.sls = rendering[2];
   else if (missing) error.sls = missing[1];
+  else {
+    const sls = firstMatch(COMPILE_SLS, error.message);
+    if (sls) {
+      error.sls = withoutEnv(sls);
+      const id = firstMatch(COMPILE_ID, error.message);
+      const name = COMPILE_NAME.exec(error.message)?.[1];
+      if (id) error.id = id;
+      else if (name) error.name = name;
+    }
+  }
+  const template = CACHED_TEMPLATE.exec(error.message);
+  if (template) {
+    // The line is the template's; the run's directory means nothing to the reader: say salt://.
+    error.file = template[2];
+    error.line = Number(template[3]);
+    error.message = error.message.replace(template[1], 'salt://');
+    return error;
+  }
   // YAML errors name the context mark first ("in <unicode string>, line 4, column 11"), Jinja errors end with "; line 3".
   const yamlMark = /line (\d+), column (\d+)/.exec(message);
   const jinjaLine = /; line (\d+)/.exec(message);
@@ -69,7 +112,26 @@ export function parseRenderError(message: string): RunError {
     error.column = Number(yamlMark[2]);
   } else if (jinjaLine) error.line = Number(jinjaLine[1]);
   if (missing) error.hint = `Check the SLS name: ${missing[1]} is looked up as ${missing[1].replace(/\./g, '/')}.sls or ${missing[1].replace(/\./g, '/')}/init.sls under the state root.`;
+  else {
+    const hint = absentKeyHint(error.message);
+    if (hint) error.hint = hint;
+  }
   return error;
+}
+
+/**
+ * Pillar and grains are the same kind of object in Salt's Jinja, so a key neither has reads as
+ * "Jinja variable 'salt.utils.optsdict.DictProxy object' has no attribute 'web'": the line Salt marks
+ * says which of them was asked.
+ */
+function absentKeyHint(message: string): string | undefined {
+  const key = /'salt\.utils\.optsdict\.DictProxy object' has no attribute '([^']+)'/.exec(message)?.[1];
+  if (!key) return undefined;
+  const marked = (message.split('\n').find((line) => line.includes('<======')) ?? '').replace(/\s+/g, '');
+  const asked = (name: string) => [`${name}.${key}`, `${name}['${key}']`, `${name}["${key}"]`].some((form) => marked.includes(form));
+  if (asked('pillar')) return `The pillar has no '${key}' for this minion: give it in the pillar tree (a module with ${key}: that the pillar's top.sls assigns), or read it with salt['pillar.get']('${key}', default).`;
+  if (asked('grains')) return `The container has no grain '${key}' (grains.items lists them): read it with grains.get('${key}', default).`;
+  return `Neither the pillar nor the grains have '${key}': give it in the pillar tree, or read it with salt['pillar.get']('${key}', default) or grains.get('${key}', default).`;
 }
 
 function lastLines(text: string, count: number): string {

@@ -265,6 +265,34 @@ try:
         os.setpgrp()
     except OSError:
         pass  # docker exec made us a session leader: already the leader of our own group
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: what the run orphans comes back here
+    except Exception:
+        pass
+    import signal
+    def stop_group(signum, frame):
+        # The engine's cancel: what this run started is killed and reaped here (a container's PID 1,
+        # often a sleep, reaps nothing: killed from outside they stayed zombies), then the directories go.
+        me, group = os.getpid(), os.getpgrp()
+        for entry in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    if entry.isdigit() and int(entry) != me and int(f.read().rsplit(")", 1)[1].split()[2]) == group:
+                        os.kill(int(entry), signal.SIGKILL)
+            except Exception:
+                pass
+        deadline = time.time() + 2
+        while time.time() < deadline:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    time.sleep(0.01)
+            except ChildProcessError:
+                break
+        for d in ours:
+            shutil.rmtree(d, ignore_errors=True)
+        os._exit(130)
+    signal.signal(signal.SIGUSR2, stop_group)
     for d in set(ours):
         with open(os.path.join(d, "pid"), "w") as f:
             f.write(str(os.getpgrp()))
@@ -330,6 +358,12 @@ try:
 except SystemExit as exit:
     code = exit.code
 finally:
+    try:
+        # What died under us (orphans of daemons the states started came here): reaped, not left to PID 1.
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+    except OSError:
+        pass
     shutil.rmtree(here, ignore_errors=True)
     shutil.rmtree(cache, ignore_errors=True)
     if runtime:
@@ -343,8 +377,9 @@ sys.exit(code)
 
 /**
  * Container: argv[1] = the run directory's name, under /dev/shm or /tmp; argv[2:] = other directories
- * of the run (the bundled runtime's, absolute). Kills the run's process group if it is still running
- * (waiting briefly for its pid file, as a cancel can come before salt-call starts), then removes the
+ * of the run (the bundled runtime's, absolute). Stops the run if it is still running (waiting briefly
+ * for its pid file, as a cancel can come before salt-call starts): asks its entry point to kill and
+ * reap what it started (SIGUSR2), then kills its process group whatever is left; then removes the
  * directories.
  */
 export const CLEANUP = `
@@ -357,9 +392,21 @@ for _ in range(20):
 for here in dirs:
     try:
         with open(os.path.join(here, "pid")) as f:
-            os.killpg(int(f.read()), signal.SIGKILL)
+            group = int(f.read())
     except Exception:
-        pass
+        group = None
+    if group:
+        try:
+            os.kill(group, signal.SIGUSR2)
+            for _ in range(150):
+                os.kill(group, 0)
+                time.sleep(0.02)
+        except Exception:
+            pass
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except Exception:
+            pass
     shutil.rmtree(here, ignore_errors=True)
 print("removed" if not any(os.path.exists(d) for d in dirs) else "left")
 `;
