@@ -30,6 +30,8 @@ options:
   --matrix FILE        test: salt-containers.yml or kitchen.yml (default: salt-containers.yml, else
                        kitchen.yml, in the current folder)
   --suite NAME         test: only this suite (repeatable); --image IMAGE, --salt VERSION likewise
+                       (--image NAME=IMAGE: that entry's cells on another image, e.g. a kitchen.yml
+                       platform on debian:12)
   --workers N          test: cells run at once (default: the number of cores)
   --junit FILE         test: also write JUnit XML to FILE
   --keep               test: keep failed cells' containers (their names are printed)

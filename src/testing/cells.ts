@@ -20,7 +20,7 @@ export interface CellSpec {
 
 export interface CellFilter {
   suites?: string[];
-  /** Image names or references. */
+  /** Image names or references; `NAME=REF` also runs that image entry's cells on the image REF instead. */
   images?: string[];
   salt?: string[];
   /** Cell keys. */
@@ -83,13 +83,27 @@ export function selectCells(matrix: Matrix, filter: CellFilter = {}, configuredS
   };
   unknown('suite', filter.suites, matrix.suites.map((s) => s.name));
   // Images are picked by name or by reference; their names say it in fewer words.
-  const imageHint = '--image picks among the images the matrix names; to test on another image, name it under images: in a salt-containers.yml.';
-  unknown('image', filter.images, [...new Set(matrix.images.flatMap((i) => [i.name, i.image]))], [...new Set(matrix.images.map((i) => i.name))], imageHint);
+  const imageHint = '--image picks among the images the matrix names; NAME=IMAGE runs that entry on another image (e.g. --image debian-12=debian:12).';
+  const swaps = new Map<string, string>();
+  const picked = filter.images?.map((entry) => {
+    const at = entry.indexOf('=');
+    if (at <= 0) return entry;
+    const [name, ref] = [entry.slice(0, at), entry.slice(at + 1)];
+    if (!ref) throw new FilterError(`--image ${entry} names no image after =`, imageHint);
+    swaps.set(name, ref);
+    return name;
+  });
+  unknown('image', picked, [...new Set(matrix.images.flatMap((i) => [i.name, i.image]))], [...new Set(matrix.images.map((i) => i.name))], imageHint);
   if (matrix.salt.length) unknown('Salt version', filter.salt, matrix.salt);
   const versioned = !matrix.salt.length && filter.salt?.length ? { ...matrix, salt: filter.salt } : matrix;
   let cells = allCells(versioned, configuredSalt);
   if (filter.suites?.length) cells = cells.filter((c) => filter.suites!.includes(c.suite.name));
-  if (filter.images?.length) cells = cells.filter((c) => matches(c.image, filter.images!));
+  if (picked?.length) cells = cells.filter((c) => matches(c.image, picked));
+  // The entry keeps its name (cell keys, JUnit classnames); only the image its container comes from changes.
+  if (swaps.size) cells = cells.map((c) => {
+    const ref = swaps.get(c.image.name) ?? swaps.get(c.image.image);
+    return ref ? { ...c, image: { ...c.image, image: ref } } : c;
+  });
   if (filter.salt?.length) cells = cells.filter((c) => c.salt !== undefined && filter.salt!.includes(c.salt));
   if (filter.keys) {
     const keys = new Set(filter.keys);

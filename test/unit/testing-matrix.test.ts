@@ -118,8 +118,13 @@ colour: blue
     assert.throws(
       () => selectCells(kitchenLike, { images: ['debian:12'] }),
       (e: FilterError) =>
-        /^no image debian:12 in \S+ \(it has: debian-0-master, debian-1-master, [^)]*, debian-7-master and 4 more\)$/.test(e.message) && /salt-containers\.yml/.test(e.hint ?? ''),
+        /^no image debian:12 in \S+ \(it has: debian-0-master, debian-1-master, [^)]*, debian-7-master and 4 more\)$/.test(e.message) && /NAME=IMAGE/.test(e.hint ?? ''),
     );
+    // NAME=IMAGE: that platform's cells, on an image one has; the cell keeps the platform's name.
+    const swapped = selectCells(kitchenLike, { images: ['debian-3-master=salt-containers-test:debian'] });
+    assert.deepEqual(swapped.map((c) => [c.key, c.image.name, c.image.image]), [['s.debian-3-master@default', 'debian-3-master', 'salt-containers-test:debian']]);
+    assert.throws(() => selectCells(kitchenLike, { images: ['debian-3-master='] }), /names no image after =/);
+    assert.throws(() => selectCells(kitchenLike, { images: ['nosuch=debian:12'] }), /no image nosuch/);
     const unversioned = parse('images: [a]\nsuites: [{name: s, states: [x]}]\n');
     assert.deepEqual(selectCells(unversioned, { salt: ['3007.14'] }).map((c) => [c.key, c.salt]), [['s.a@3007.14', '3007.14']]);
   });
