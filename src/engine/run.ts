@@ -338,7 +338,7 @@ export class SaltCallRunner {
     if (setupError) throw new RunFailure({ kind: 'salt', message: setupError, hint: ROOM_HINT }, raw);
     if (result.exitCode === null || result.exitCode >= 128) {
       const gone = await this.containerGone(container);
-      if (gone) throw new RunFailure({ kind: 'container-gone', message: `Salt did not finish: container ${gone} while it ran`, hint: 'Keep the container running during the run.' }, raw);
+      if (gone) throw new RunFailure({ kind: 'container-gone', message: `Salt did not finish: container ${gone} while it ran`, hint: 'Keep the container running during the run. What the run had put in it (its directories under /tmp or /dev/shm, and the bundled Python if it used one) cannot be removed from a stopped container: later runs in this container remove them.' }, raw);
     }
     if (result.inputError && result.exitCode !== 0) log(`sending to the entry point failed: ${result.inputError.message}`);
     return { container, saltVersion: state.thin.saltVersion, raw, durationMs: Date.now() - started, python, ...(notes.length ? { notes } : {}) };
