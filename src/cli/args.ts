@@ -5,11 +5,11 @@ import { PYTHON_RUNTIME_SETTINGS, type PythonRuntimeSetting } from '../engine/ru
 export const USAGE = `salt-containers: apply Salt states in Docker containers, with Salt injected for the run and removed after
 
 usage:
-  salt-containers apply MOD[,MOD...] --container NAME [--test] [--states DIR] [--pillar DIR] [--json]
-  salt-containers highstate --container NAME [--test] [--states DIR] [--pillar DIR] [--json]
-  salt-containers watch MOD[,MOD...] --container NAME [--test] [--states DIR] [--pillar DIR] [--json]
+  salt-containers apply MOD[,MOD...] --container NAME [--test] [--states DIR] [--pillar DIR|FILE] [--json]
+  salt-containers highstate --container NAME [--test] [--states DIR] [--pillar DIR|FILE] [--json]
+  salt-containers watch MOD[,MOD...] --container NAME [--test] [--states DIR] [--pillar DIR|FILE] [--json]
   salt-containers call FUNCTION [ARG ...] [KEY=VALUE ...] --container NAME [--states DIR] [--json]
-  salt-containers build MOD[,MOD...] --from IMAGE --tag TAG [--states DIR] [--pillar DIR] [--json]
+  salt-containers build MOD[,MOD...] --from IMAGE --tag TAG [--states DIR] [--pillar DIR|FILE] [--json]
   salt-containers ls [--json]
   salt-containers test [--matrix FILE] [--suite NAME] [--image IMAGE] [--salt VERSION] [--workers N]
                        [--junit FILE] [--keep] [--json]
@@ -18,7 +18,8 @@ options:
   --container NAME     the running container to apply to (name or id)
   --test               dry run: report what would change, change nothing
   --states DIR         the state tree (file_roots); default ./salt if it exists, else .
-  --pillar DIR         the pillar tree (pillar_roots); default ./pillar if it exists
+  --pillar DIR|FILE    the pillar tree (pillar_roots); default ./pillar if it exists. A file (a formula's
+                       pillar.example) is one pillar module that every minion is given
   --saltenv ENV        the salt environment (default base)
   --from IMAGE         build: the base image
   --tag TAG            build: the image to make (repo[:tag])

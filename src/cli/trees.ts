@@ -1,8 +1,8 @@
 /**
- * The state and pillar trees a CLI run is given, checked before anything runs: a --states or --pillar
- * that is not a folder is an error that says what the option wants (a formula's pillar.example is a
- * file, not a pillar tree), and a pillar tree without top.sls is worth a note, since Salt then gives
- * the minion no pillar at all and says nothing.
+ * The state and pillar trees a CLI run is given, checked before anything runs: a --states that is not
+ * a folder, or a --pillar that is neither a folder nor a file, is an error that says what the option
+ * wants, and a pillar tree without top.sls is worth a note, since Salt then gives the minion no pillar
+ * at all and says nothing.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,19 +19,18 @@ export class TreeError extends Error {
   }
 }
 
-const PILLAR_HINT =
-  "A pillar tree is a folder with a top.sls and the modules it names. For a formula's pillar.example: mkdir pillar, copy it to pillar/NAME.sls, and write pillar/top.sls as: base: {'*': [NAME]}.";
+const PILLAR_HINT = "--pillar takes a pillar tree (a folder with a top.sls and the modules it names) or one pillar file (a formula's pillar.example), which every minion is given.";
 
 /** Throws TreeError for a tree option that names no folder; returns notes worth telling. */
 export function checkTrees(tree: SaltRoots, given: { states?: string; pillar?: string }, cwd: string): string[] {
   const shown = (path: string) => relativeTo(cwd, path);
-  const folder = (option: string, path: string, hint: string) => {
-    if (!existsSync(path)) throw new TreeError(`${option} ${shown(path)}: no such folder`, hint);
-    if (!statSync(path).isDirectory()) throw new TreeError(`${option} ${shown(path)} is a file, not a folder`, hint);
-  };
-  if (given.states) folder('--states', tree.stateRoot, 'The state tree is the folder with top.sls and the SLS files (file_roots).');
-  if (given.pillar && tree.pillarRoot) folder('--pillar', tree.pillarRoot, PILLAR_HINT);
-  if (tree.pillarRoot && !existsSync(join(tree.pillarRoot, 'top.sls'))) {
+  if (given.states) {
+    const hint = 'The state tree is the folder with top.sls and the SLS files (file_roots).';
+    if (!existsSync(tree.stateRoot)) throw new TreeError(`--states ${shown(tree.stateRoot)}: no such folder`, hint);
+    if (!statSync(tree.stateRoot).isDirectory()) throw new TreeError(`--states ${shown(tree.stateRoot)} is a file, not a folder`, hint);
+  }
+  if (given.pillar && tree.pillarRoot && !existsSync(tree.pillarRoot)) throw new TreeError(`--pillar ${shown(tree.pillarRoot)}: no such folder or file`, PILLAR_HINT);
+  if (tree.pillarRoot && statSync(tree.pillarRoot).isDirectory() && !existsSync(join(tree.pillarRoot, 'top.sls'))) {
     return [`the pillar tree ${shown(tree.pillarRoot)} has no top.sls: Salt gives this minion no pillar from it`];
   }
   return [];

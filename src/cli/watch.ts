@@ -1,10 +1,11 @@
 /**
  * `salt-containers watch`: applies at once, then again after each change under the state and pillar
- * trees (debounced: an editor's save is several events), through the container's warm session. A change
+ * trees (or to the pillar file) (debounced: an editor's save is several events), through the container's warm session. A change
  * during a run makes one more run after it, not one per event. Ends when `signal` aborts (Ctrl-C): the
  * run in progress is cancelled, and the caller ends the session.
  */
-import { watch as watchFs, type FSWatcher } from 'node:fs';
+import { statSync, watch as watchFs, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type { ApplyOptions, SaltRunnerApi, SaltTree, StateRun } from '../engine';
 
 /** The warm session ends after this long without a change (the watch goes on: the next change starts one). */
@@ -23,6 +24,19 @@ export interface WatchOptions extends ApplyOptions {
   onRun: (run: StateRun, changed: string[]) => void;
   debounceMs?: number;
 }
+
+/**
+ * A tree's watcher. A pillar file is watched through its folder: an editor that saves by renaming a new
+ * file over the old one would end a watch of the file itself.
+ */
+const watchRoot = (onChange: (root: string) => (event: string, name: string | Buffer | null) => void) => (root: string): FSWatcher => {
+  if (!statSync(root).isFile()) return watchFs(root, { recursive: true }, onChange(root));
+  const folder = dirname(root);
+  const report = onChange(folder);
+  return watchFs(folder, (event, name) => {
+    if (name?.toString() === basename(root)) report(event, name);
+  });
+};
 
 /** Runs until the signal aborts; resolves with the last run (undefined when none finished). */
 export async function watchApply(runner: SaltRunnerApi, container: string, mods: string[], tree: SaltTree, options: WatchOptions): Promise<StateRun | undefined> {
@@ -44,7 +58,7 @@ export async function watchApply(runner: SaltRunnerApi, container: string, mods:
       wake?.();
     }, debounceMs);
   };
-  const watchers: FSWatcher[] = [tree.stateRoot, tree.pillarRoot].filter((r): r is string => !!r).map((root) => watchFs(root, { recursive: true }, onChange(root)));
+  const watchers: FSWatcher[] = [tree.stateRoot, tree.pillarRoot].filter((r): r is string => !!r).map(watchRoot(onChange));
   const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   try {
     let cause: string[] = [];

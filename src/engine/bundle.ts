@@ -5,7 +5,7 @@
  * where Salt's loader finds them without a sync. Symlinks that lead outside a root are not followed.
  */
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import { pack, type Pack } from 'tar-stream';
 import type { SaltTree } from './runner';
 
@@ -90,6 +90,22 @@ function addDir(tar: Pack, name: string, mode = 0o755): Promise<void> {
 /** A tree file where the run directory has it: `states/web/init.sls`, `pillar/top.sls`, `extmods/modules/x.py`. */
 export interface BundleEntry extends TreeFile {
   name: string;
+  /** Written as is instead of read from `absolute` (which then only says when it changes). */
+  content?: Buffer;
+}
+
+/**
+ * A pillar file (a formula's pillar.example) as a pillar tree: the file as one module and a top.sls
+ * that gives it to every minion, which is what a formula's own CI writes by hand.
+ */
+export function pillarFileEntries(file: string): BundleEntry[] {
+  const module = basename(file).replace(/\.sls$/, '').replace(/[^A-Za-z0-9_-]/g, '_') || 'pillar';
+  const mode = statSync(file).mode & 0o777;
+  const top = Buffer.from(`base:\n  '*':\n    - ${module}\n`);
+  return [
+    { path: `${module}.sls`, absolute: file, mode, name: `pillar/${module}.sls` },
+    { path: 'top.sls', absolute: file, mode: 0o644, name: 'pillar/top.sls', content: top },
+  ];
 }
 
 /** Folders of custom modules a state tree may have (`_modules`, `_states`, ...): Salt's loader kinds. */
@@ -113,7 +129,8 @@ export function bundleEntries(tree: SaltTree): BundleEntry[] {
   }
   for (const file of listTree(tree.stateRoot)) add(file, file.path);
   const entries = [...byName.values()];
-  if (tree.pillarRoot) for (const file of listTree(tree.pillarRoot)) entries.push({ ...file, name: `pillar/${file.path}` });
+  if (tree.pillarRoot && statSync(tree.pillarRoot).isFile()) entries.push(...pillarFileEntries(tree.pillarRoot));
+  else if (tree.pillarRoot) for (const file of listTree(tree.pillarRoot)) entries.push({ ...file, name: `pillar/${file.path}` });
   return entries;
 }
 
@@ -122,7 +139,7 @@ export function entriesTar(entries: readonly BundleEntry[], before: (tar: Pack) 
   const tar = pack();
   (async () => {
     await before(tar);
-    for (const entry of entries) await addFile(tar, entry.name, readFileSync(entry.absolute), entry.mode);
+    for (const entry of entries) await addFile(tar, entry.name, entry.content ?? readFileSync(entry.absolute), entry.mode);
     tar.finalize();
   })().catch((error) => tar.destroy(error));
   return tar;

@@ -19,7 +19,10 @@ import type { PythonRuntimeSetting } from './runtime/choose';
 export interface SaltTree {
   /** file_roots: the folder holding top.sls and the SLS files. */
   stateRoot: string;
-  /** pillar_roots: undefined when there is no pillar tree. */
+  /**
+   * pillar_roots: undefined when there is no pillar tree. A file (a formula's pillar.example) is a
+   * pillar tree of that one module, given to every minion.
+   */
   pillarRoot?: string;
   /**
    * Other formulas the run's state tree holds beside its own files, as Test Kitchen's path

@@ -27,7 +27,8 @@ export function pillarTree(spec: PillarSpec | undefined, fallback: string | unde
   const none = () => undefined;
   if (!spec) return { root: fallback, dispose: none };
   if (spec.kind === 'tree') {
-    if (!isDir(spec.root)) throw new PillarError(`suite ${suite}: the pillar folder ${spec.root} does not exist`);
+    // A file is a pillar tree of one module (the engine gives it to every minion).
+    if (!existsSync(spec.root)) throw new PillarError(`suite ${suite}: the pillar folder or file ${spec.root} does not exist`);
     return { root: spec.root, dispose: none };
   }
   const missing = [...spec.directories.filter((d) => !isDir(d.source)).map((d) => d.source), ...spec.files.filter((f) => f.source && !existsSync(f.source)).map((f) => f.source!)];

@@ -1,6 +1,8 @@
 /** The CLI end to end: the built dist/cli.js against the real engine and Salt, as scripts use it. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DockerEngine } from '../../src/engine';
@@ -57,6 +59,26 @@ describe('salt-containers CLI', () => {
     assert.match(map.stdout, /salt:\/\/broken\/map\.jinja\(3\):[\s\S]*at salt\/broken\/map\.jinja:3\n/);
     const mapJson = await cli(['apply', 'broken', '--container', container, '--json'], join(REPO_ROOT, 'test', 'fixtures', 'engine'));
     assert.deepEqual(JSON.parse(mapJson.stdout).errors.map((e: { sls: string; line: number; file?: string }) => [e.sls, e.line, e.file]), [['broken', 3, 'broken/map.jinja']]);
+  });
+
+  it("--pillar takes a formula's pillar.example: every minion is given it, and a missing one is refused", async () => {
+    // A formula's repository in the style of saltstack-formulas: FORMULA, motd/init.sls, pillar.example.
+    const formula = mkdtempSync(join(tmpdir(), 'sc-cli-formula-'));
+    try {
+      writeFileSync(join(formula, 'FORMULA'), 'name: motd\n');
+      mkdirSync(join(formula, 'motd'));
+      writeFileSync(join(formula, 'motd', 'init.sls'), "{%- set motd = salt['pillar.get']('motd', {}) %}\nmotd-file:\n  file.managed:\n    - name: /etc/motd-sc\n    - contents: {{ motd.get('text', 'no pillar') | json }}\n");
+      writeFileSync(join(formula, 'pillar.example'), 'motd:\n  text: from the example\n');
+      const applied = await cli(['apply', 'motd', '--container', container, '--pillar', 'pillar.example', '--json'], formula);
+      assert.equal(applied.code, 0, applied.stderr);
+      const read = await cli(['call', 'file.read', '/etc/motd-sc', '--container', container, '--json'], formula);
+      assert.equal((JSON.parse(read.stdout) as { return: string }).return.trim(), 'from the example');
+      const missing = await cli(['apply', 'motd', '--container', container, '--pillar', 'pillar.sls'], formula);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /--pillar pillar\.sls: no such folder or file/);
+    } finally {
+      rmSync(formula, { recursive: true, force: true });
+    }
   });
 
   it('call passes KEY=VALUE as keyword arguments and prints the return', async () => {

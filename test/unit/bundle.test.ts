@@ -66,6 +66,19 @@ describe('bundle', () => {
     }
   });
 
+  it("makes a pillar file (a formula's pillar.example) one module every minion is given", async () => {
+    const root = tempTree();
+    try {
+      writeFileSync(join(root, 'pillar.example'), 'web:\n  port: 8080\n');
+      const found = await readTar(bundleTar({ runDir: '/tmp/salt-containers.abc', cacheDir: '/tmp/salt-containers.abc/cache', tree: { stateRoot: join(root, 'salt'), pillarRoot: join(root, 'pillar.example') }, minionId: 'm', saltenv: 'base' }));
+      assert.deepEqual([...found.keys()].filter((n) => /^pillar\/./.test(n)).sort(), ['pillar/pillar_example.sls', 'pillar/top.sls']);
+      assert.equal(found.get('pillar/pillar_example.sls')!.data.toString(), 'web:\n  port: 8080\n');
+      assert.equal(found.get('pillar/top.sls')!.data.toString(), "base:\n  '*':\n    - pillar_example\n");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("places other formulas as Kitchen's path dependencies: NAME/ and their custom modules, the tree's own files winning", async () => {
     const root = tempTree();
     try {

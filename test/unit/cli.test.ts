@@ -114,7 +114,7 @@ describe('output', () => {
 });
 
 describe('the trees a run is given', () => {
-  it('refuses a --pillar or --states that is no folder, saying what it wants, and notes a pillar tree without top.sls', () => {
+  it('refuses a --states that is no folder or a --pillar that does not exist, saying what it wants, and notes a pillar tree without top.sls', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sc-cli-trees-'));
     try {
       // A formula's repository: its pillar.example is a file, test/salt/pillar a folder of modules without a top.
@@ -124,8 +124,10 @@ describe('the trees a run is given', () => {
       mkdirSync(join(dir, 'test', 'salt', 'pillar'), { recursive: true });
       writeFileSync(join(dir, 'test', 'salt', 'pillar', 'web.sls'), 'web:\n  port: 8081\n');
       const check = (given: { states?: string; pillar?: string }) => checkTrees(findRoots(dir, { stateRoot: given.states, pillarRoot: given.pillar }), given, dir);
-      assert.throws(() => check({ pillar: 'pillar.example' }), (e: TreeError) => e.message === '--pillar pillar.example is a file, not a folder' && /pillar\/top\.sls/.test(e.hint));
-      assert.throws(() => check({ pillar: 'pillars' }), { message: '--pillar pillars: no such folder' });
+      // A pillar file is one module every minion is given: nothing to note.
+      assert.deepEqual(check({ pillar: 'pillar.example' }), []);
+      assert.throws(() => check({ pillar: 'pillars' }), (e: TreeError) => e.message === '--pillar pillars: no such folder or file' && /pillar\.example/.test(e.hint));
+      assert.throws(() => check({ states: 'pillar.example' }), { message: '--states pillar.example is a file, not a folder' });
       assert.throws(() => check({ states: 'srv/salt' }), { message: '--states srv/salt: no such folder' });
       assert.deepEqual(check({ pillar: 'test/salt/pillar' }), ['the pillar tree test/salt/pillar has no top.sls: Salt gives this minion no pillar from it']);
       writeFileSync(join(dir, 'test', 'salt', 'pillar', 'top.sls'), "base:\n  '*':\n    - web\n");
