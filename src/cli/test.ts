@@ -91,6 +91,7 @@ export async function testVerb(command: CliCommand, context: TestVerbContext): P
       events: {
         step: (cell, step) => err(progress.step(cell, step)),
         phaseFinished: (cell, phase) => err(progress.phase(cell, phase, style)),
+        cellRestarted: (cell, lost) => err(progress.restarted(cell, lost, style)),
         cellFinished: (cell) => err(progress.cell(cell, ++done, cells.length, style)),
       },
       onContainer: (id, name, engine) => containers.set(id, { name, engine }),

@@ -62,6 +62,7 @@ function mark(passed: boolean | null, style: Style): string {
 export const progress = {
   step: (cell: CellSpec, step: CellStep) => `  ${cell.key}: ${step}…`,
   phase: (cell: CellSpec, phase: PhaseResult, style: Style) => `  ${mark(phase.passed, style)} ${cell.key}: ${phase.phase} ${phaseSummary(phase)}`,
+  restarted: (cell: CellSpec, lost: CellResult, style: Style) => style.yellow(`  ${cell.key}: engine ${lost.engine} stopped answering; the cell starts again on another engine`),
   cell: (cell: CellResult, done: number, total: number, style: Style) =>
     `${mark(cell.passed, style)} [${done}/${total}] ${cell.key} on ${cell.engine}: ${cell.passed ? style.green('passed') : cell.passed === false ? style.red('failed') : style.yellow('cancelled')} in ${secondsText(cell.durationMs)}${cell.kept ? `, container kept: ${cell.kept}` : ''}`,
 };

@@ -220,6 +220,7 @@ export class StateTests implements vscode.Disposable {
             if (item) this.report(run, item, { state: 'started' });
           },
           phaseFinished: (cell, phase) => this.reportPhase(run, phaseItem(cell, phase.phase), phase, cell, matrix, toMessage, runtime),
+          cellRestarted: (cell, lost) => out(`${cell.key}: engine ${lost.engine} stopped answering; the cell starts again on another engine`),
           cellFinished: (cell) => this.reportCell(run, itemFor(cell.cell), cell, matrix, toMessage, runtime, out),
         },
       });

@@ -135,6 +135,11 @@ async function statePhase(phase: PhaseName, run: () => Promise<StateRun>, judge:
 
 const asIs = (states: readonly StateResult[]) => [...states];
 
+/** The engine stopped answering under the cell: the error that says so, in the cell's or a phase's errors. */
+export function lostEngineError(errors: readonly RunError[], phases: readonly PhaseResult[]): RunError | undefined {
+  return [...errors, ...phases.flatMap((p) => p.errors)].find((e) => e.kind === 'engine-unreachable');
+}
+
 export async function runCell(cell: CellSpec, context: CellContext): Promise<CellResult> {
   const started = Date.now();
   const name = cellContainerName(cell, context.saltVersion);
@@ -149,6 +154,9 @@ export async function runCell(cell: CellSpec, context: CellContext): Promise<Cel
   const finish = (result: PhaseResult) => {
     phases.push(result);
     context.events?.phaseFinished?.(cell, result);
+    // An engine that stopped answering ends the cell: the matrix runner may start it again elsewhere.
+    const lost = result.errors.find((e) => e.kind === 'engine-unreachable');
+    if (lost) throw new CellFailure(lost);
     return result;
   };
   const cancelled = () => context.signal?.aborted === true;
@@ -178,17 +186,28 @@ export async function runCell(cell: CellSpec, context: CellContext): Promise<Cel
       }
     }
   } catch (error) {
-    errors.push(cellError(error));
+    // A phase's own error (the engine lost under it) is reported with that phase, once.
+    if (!(error instanceof CellFailure && phases.some((p) => p.errors.includes(error.error)))) errors.push(cellError(error));
   }
-  // Phases that never started (create failed, cancel) are reported as such.
-  for (const phase of cell.phases) if (!phases.some((p) => p.phase === phase)) phases.push(skippedPhase(phase, cancelled() ? 'cancelled' : 'the cell could not start'));
+  const lostEngine = lostEngineError(errors, phases) !== undefined;
+  // Phases that never started (create failed, cancel, the engine lost) are reported as such.
+  const notStarted = cancelled() ? 'cancelled' : lostEngine && id ? 'the engine stopped answering' : 'the cell could not start';
+  for (const phase of cell.phases) if (!phases.some((p) => p.phase === phase)) phases.push(skippedPhase(phase, notStarted));
   phases.sort((a, b) => cell.phases.indexOf(a.phase) - cell.phases.indexOf(b.phase));
   const passed = cellPassed(phases, errors);
   let kept: string | undefined;
   if (id) {
     step('destroy');
     if (context.keep && passed === false && !cancelled()) kept = name;
-    else await context.engine.removeContainer(id, { force: true }).catch((error) => errors.push({ kind: 'salt', message: `could not remove container ${name}: ${(error as Error).message}`, hint: `Remove it with: docker rm -f ${name}` }));
+    else {
+      await context.engine.removeContainer(id, { force: true }).catch((error) =>
+        errors.push(
+          lostEngine
+            ? { kind: 'salt', message: `container ${name} is left on engine ${context.engineName}, which stopped answering`, hint: `Remove it once that engine answers again: docker rm -f ${name}` }
+            : { kind: 'salt', message: `could not remove container ${name}: ${(error as Error).message}`, hint: `Remove it with: docker rm -f ${name}` },
+        ),
+      );
+    }
   }
   return {
     cell,

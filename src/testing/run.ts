@@ -9,7 +9,7 @@ import type { DockerEngine } from '../engine/docker/engine';
 import { SaltRunner, type SaltRunnerApi } from '../engine/runner';
 import type { SaltSource } from '../engine/salt/source';
 import type { RunError } from '../engine/results/model';
-import { cellError, runCell, type CellEvents } from './cell';
+import { cellError, lostEngineError, runCell, type CellEvents } from './cell';
 import { DEFAULT_SALT, type CellSpec } from './cells';
 import type { EngineLease, EngineProvider } from './engines';
 import type { Matrix } from './matrix';
@@ -19,6 +19,8 @@ import type { SaltVersions } from './salt';
 
 export interface TestEvents extends CellEvents {
   cellStarted?(cell: CellSpec): void;
+  /** The cell's engine stopped answering under it (`lost`: the result there): it starts again on another. */
+  cellRestarted?(cell: CellSpec, lost: CellResult): void;
   cellFinished?(result: CellResult): void;
 }
 
@@ -102,9 +104,15 @@ export async function runMatrix(matrix: Matrix, options: MatrixRunOptions): Prom
       } finally {
         lease.release();
       }
-      const lost = result.errors.find((e) => e.kind === 'engine-unreachable');
-      if (!lost || cancelled() || !options.provider.lost?.(lease, lost)) return result;
+      const lost = lostEngineError(result.errors, result.phases);
+      if (!lost || cancelled()) return result;
+      // What the cell left there (its container, when the engine did not answer for its removal) goes
+      // with the engine's report: the engine is out of this run, the container is not the cell's result.
+      const left = result.errors.filter((e) => e !== lost).map((e) => e.message);
+      const reason: RunError = { ...lost, message: [`${lost.message} (under cell ${cell.key})`, ...left].join('; ') };
+      if (!options.provider.lost?.(lease, reason)) return result;
       options.log?.(`${cell.key}: engine ${lease.name} stopped answering (${lost.message}); starting the cell elsewhere`);
+      events.cellRestarted?.(cell, result);
     }
   };
 

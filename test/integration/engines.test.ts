@@ -11,7 +11,9 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BUILD_LABELS, buildContainerPrefix, DockerEngine } from '../../src/engine';
+import { createConnection, createServer, type Socket } from 'node:net';
+import { BUILD_LABELS, buildContainerPrefix, DockerEngine, EnginePool, SaltSource } from '../../src/engine';
+import { CELL_LABELS, loadMatrix, runMatrix, SaltVersions, selectCells, spreadOver, type CellResult } from '../../src/testing';
 import { defaultCacheDir } from '../../src/engine/salt/source';
 import { FIXTURES, PY3_IMAGE, REPO_ROOT, allChanges, leftovers, removeContainer, runImage, startContainer, uniqueName } from '../support/containers';
 import { cleanDockerEnv, engineUnderTest, testEngines, tlsContext, tlsEnv } from '../support/engines';
@@ -267,4 +269,80 @@ describe('a state-test matrix spread over engines (salt-containers test, engines
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('starts a cell again on another engine when its engine stops answering under it, and reports what it left there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sc-eng-lost-'));
+    // An engine of the test's own that can be cut: a socket that passes everything to the local dockerd.
+    const proxy = await socketProxy(join(dir, 'engine.sock'), '/var/run/docker.sock');
+    try {
+      cpSync(join(REPO_ROOT, 'test', 'fixtures', 'testing', 'formula'), dir, { recursive: true });
+      writeFileSync(join(dir, 'lost.yml'), `images: [${PY3_IMAGE}]\nengines: ["${proxy.host}", default]\nsuites:\n  - name: only\n    states: [greeter._mapdata, greeter]\n    pillar: {greeter: test/salt/pillar/default.sls}\n    verify: [test.salt.verify]\n`);
+      const matrix = loadMatrix(join(dir, 'lost.yml'));
+      const configured = new SaltSource();
+      const cells = selectCells(matrix, {}, (await configured.info()).saltVersion);
+      const pool = await EnginePool.open(matrix.engines, { selection: { host: 'unix:///var/run/docker.sock' } });
+      assert.deepEqual(pool.engines.map((e) => e.name), [proxy.host, 'default']);
+      const steps: string[] = [];
+      const restarted: CellResult[] = [];
+      const run = await runMatrix(matrix, {
+        cells,
+        provider: spreadOver(pool),
+        salt: new SaltVersions({ configured }),
+        workers: 1,
+        events: {
+          step: (_cell, step) => {
+            steps.push(step);
+            // The engine goes away once the cell's container is there, before converge runs.
+            if (step === 'converge' && restarted.length === 0) proxy.cut();
+          },
+          cellRestarted: (_cell, lost) => restarted.push(lost),
+        },
+      });
+      assert.equal(restarted.length, 1, 'restarted once');
+      assert.equal(restarted[0].engine, proxy.host);
+      assert.equal(restarted[0].phases.find((p) => p.phase === 'converge')!.errors[0].kind, 'engine-unreachable');
+      assert.deepEqual(restarted[0].phases.filter((p) => p.phase !== 'converge').map((p) => p.skipped), ['the engine stopped answering', 'the engine stopped answering']);
+      assert.deepEqual(steps, ['create', 'converge', 'destroy', 'create', 'converge', 'idempotence', 'verify', 'destroy']);
+      const [cell] = run.cells;
+      assert.equal(cell.engine, 'default');
+      assert.equal(cell.passed, true, JSON.stringify(cell.errors));
+      assert.deepEqual(cell.phases.map((p) => [p.phase, p.passed]), [['converge', true], ['idempotence', true], ['verify', true]]);
+      // The cut engine is out of the run, and its report names the container the cell could not remove there.
+      const report = run.engines!.find((e) => e.name === proxy.host)!;
+      assert.equal(report.reachable, false);
+      assert.match(report.message ?? '', /\(under cell only\.salt-containers-test:py3@[^)]+\); container sct-only-salt-containers-test-py3-\S+ is left on engine unix:\S+, which stopped answering/);
+      // That engine was the local dockerd under another address: the container is there, and only that one.
+      const left = (await new DockerEngine().listContainers()).filter((c) => c.labels[CELL_LABELS.matrix] === matrix.file);
+      assert.equal(left.length, 1);
+      assert.ok(report.message!.includes(left[0].name), `${left[0].name} in ${report.message}`);
+    } finally {
+      proxy.cut();
+      const local = new DockerEngine();
+      for (const c of await local.listContainers()) if (c.labels[CELL_LABELS.matrix] === join(dir, 'lost.yml')) await removeContainer(local, c.id);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** A unix socket that passes every connection to `target`'s socket until cut (then it is gone: ENOENT). */
+async function socketProxy(path: string, target: string): Promise<{ host: string; cut: () => void }> {
+  const open = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = createConnection(target);
+    for (const socket of [client, upstream]) {
+      open.add(socket);
+      socket.on('close', () => open.delete(socket));
+      socket.on('error', () => socket.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return {
+    host: `unix://${path}`,
+    cut: () => {
+      server.close();
+      for (const socket of open) socket.destroy();
+      rmSync(path, { force: true });
+    },
+  };
+}
