@@ -105,7 +105,9 @@ function signature(entry: BundleEntry): string | undefined {
   }
 }
 
-const sameTree = (a: SaltTree, b: SaltTree) => a.stateRoot === b.stateRoot && (a.pillarRoot ?? '') === (b.pillarRoot ?? '');
+/** The same trees: roots and the other formulas the state tree holds (a kitchen.yml's path dependencies). */
+const formulasKey = (tree: SaltTree) => (tree.formulas ?? []).map((f) => `${f.name}=${f.root}`).join('\n');
+const sameTree = (a: SaltTree, b: SaltTree) => a.stateRoot === b.stateRoot && (a.pillarRoot ?? '') === (b.pillarRoot ?? '') && formulasKey(a) === formulasKey(b);
 /** Bundle paths whose change needs a new Caller: custom modules (loaded once), pillar (compiled once). */
 const needsReload = (name: string) => name.startsWith('extmods/') || name.startsWith('pillar/');
 
