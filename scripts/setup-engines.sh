@@ -19,16 +19,25 @@
 #   {"address": "127.0.0.1:PORT", "image": "127.0.0.1:PORT/sc/py3:1", "binary", "storage", "registriesConf"}
 # Idempotent (skips what is present and answering), one step at a time with its duration; a lock keeps
 # two set-ups run side by side from starting an engine twice. Called by setup-env.sh; runs alone too.
+# Another cache's set-up (a cold rehearsal's) runs beside this one: its own runtime folder, and ports of
+# its own when the usual ones are taken (chosen once, kept in $CACHE/engines/ports.env).
+# scripts/stop-engines.sh stops what this starts.
 set -euo pipefail
 
 . "$(dirname "$0")/lib/common.sh"
 ENGINES="$CACHE/engines"
-# Podman's runroot must be shorter than 50 characters, and socket paths under 108: runtime state goes
-# to /run (a tmpfs, as runtime state should), everything kept goes under the cache.
-RUNTIME=/run/salt-containers
-TLS_PORT=${SALT_CONTAINERS_TLS_PORT:-23760}
-SSH_PORT=${SALT_CONTAINERS_SSH_PORT:-23722}
-REGISTRY_PORT=${SALT_CONTAINERS_REGISTRY_PORT:-23750}
+RUNTIME=$(engines_runtime)
+PORTS="$ENGINES/ports.env"
+# shellcheck disable=SC1090
+[ ! -f "$PORTS" ] || . "$PORTS"
+TLS_PORT=${SALT_CONTAINERS_TLS_PORT:-${TLS_PORT:-23760}}
+SSH_PORT=${SALT_CONTAINERS_SSH_PORT:-${SSH_PORT:-23722}}
+REGISTRY_PORT=${SALT_CONTAINERS_REGISTRY_PORT:-${REGISTRY_PORT:-23750}}
+save_ports() { printf 'TLS_PORT=%s\nSSH_PORT=%s\nREGISTRY_PORT=%s\n' "$TLS_PORT" "$SSH_PORT" "$REGISTRY_PORT" >"$PORTS"; }
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# own_port PORT: PORT, or a free one when something that is not ours (we asked it already) listens there.
+own_port() { if port_taken "$1"; then free_port; else echo "$1"; fi; }
 IMAGES=(salt-containers-test:py3 salt-containers-test:py3.13 salt-containers-test:nopython)
 mkdir -p "$ENGINES/podman" "$ENGINES/tls" "$ENGINES/ssh" "$ENGINES/registry" "$RUNTIME"
 # The engines started below must not inherit the lock (9>&-): it would be held as long as they run.
@@ -59,6 +68,16 @@ apt_install podman
 done_ "${APT_INSTALLED:+installed $APT_INSTALLED}${APT_INSTALLED:-present} ($(podman --version))"
 
 step "podman api service"
+# Ours only with this runtime folder: the tests start Podmans of their own on the same storage, which
+# Podman refuses with another runroot (a service from an older set-up used /run/salt-containers/podman).
+# Podman's database remembers its runroot: that service's storage is reset (the test images are loaded
+# again below).
+podman_pid=$(pgrep -f -- "system service --time=0 unix://$PODMAN_SOCK" | head -1 || true)
+if [ -n "$podman_pid" ] && ! tr '\0' ' ' <"/proc/$podman_pid/cmdline" | grep -qF -- "--runroot $RUNTIME/podman "; then
+  old_runroot=$(tr '\0' '\n' <"/proc/$podman_pid/cmdline" | sed -n '/^--runroot$/{n;p;q}')
+  kill "$podman_pid" && sleep 1
+  podman --root "$ENGINES/podman/storage" --runroot "$old_runroot" system reset --force >"$ENGINES/podman/reset.log" 2>&1 || true
+fi
 if version=$(answers "${PODMAN[@]}"); then
   done_ "answers at unix://$PODMAN_SOCK (Podman $version)"
 else
@@ -81,6 +100,7 @@ EOF
   rm -f "$PODMAN_SOCK"
   CONTAINERS_CONF="$ENGINES/podman/containers.conf" setsid podman --root "$ENGINES/podman/storage" --runroot "$RUNTIME/podman" \
     system service --time=0 "unix://$PODMAN_SOCK" >"$ENGINES/podman/service.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$ENGINES/podman/service.pid"
   wait_until_answers $! "$ENGINES/podman/service.log" "${PODMAN[@]}"
   done_ "started at unix://$PODMAN_SOCK (Podman $(answers "${PODMAN[@]}"))"
 fi
@@ -112,6 +132,8 @@ step "dockerd with tls"
 if version=$(answers "${TLS[@]}"); then
   done_ "answers at tcp://127.0.0.1:$TLS_PORT (Docker $version)"
 else
+  TLS_PORT=$(own_port "$TLS_PORT") && save_ports
+  TLS[2]="tcp://127.0.0.1:$TLS_PORT"
   pidfile="$ENGINES/tls/dockerd.pid"
   if [ -f "$pidfile" ] && [ "$(cat "/proc/$(cat "$pidfile")/comm" 2>/dev/null)" != dockerd ]; then rm -f "$pidfile"; fi
   echo '{}' >"$ENGINES/tls/daemon.json" # not the main engine's /etc/docker/daemon.json
@@ -134,6 +156,7 @@ SSH_ERROR=
 if ssh_login; then
   done_ "answers at 127.0.0.1:$SSH_PORT"
 else
+  SSH_PORT=$(own_port "$SSH_PORT") && save_ports
   [ -f "$SSH/host_key" ] || ssh-keygen -q -t ed25519 -N '' -C salt-containers-test-host -f "$SSH/host_key"
   mkdir -p "$SSH_HOME/.ssh" /run/sshd
   [ -f "$SSH_HOME/.ssh/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C salt-containers-test-client -f "$SSH_HOME/.ssh/id_ed25519"
@@ -182,8 +205,13 @@ load_images "dockerd with tls" "${TLS[@]}"
 REGISTRY="$ENGINES/registry"
 REGISTRY_BIN="$REGISTRY/bin/docker-registry"
 REGISTRY_ADDRESS="127.0.0.1:$REGISTRY_PORT"
-REGISTRY_IMAGE="$REGISTRY_ADDRESS/sc/py3:1"
 registry_answers() { curl -sf -m 5 -o /dev/null "http://$REGISTRY_ADDRESS/v2/"; }
+# Any registry answers /v2/: ours is the process of our pidfile, serving our config.
+registry_ours() {
+  local pid
+  pid=$(cat "$REGISTRY/registry.pid" 2>/dev/null) && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = docker-registry ] \
+    && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$REGISTRY/config.yml" && registry_answers
+}
 
 step "image registry binary"
 command -v curl >/dev/null || apt_install curl
@@ -203,9 +231,11 @@ else
 fi
 
 step "image registry"
-if registry_answers; then
+if registry_ours; then
   done_ "answers at http://$REGISTRY_ADDRESS"
 else
+  REGISTRY_PORT=$(own_port "$REGISTRY_PORT") && save_ports
+  REGISTRY_ADDRESS="127.0.0.1:$REGISTRY_PORT"
   cat >"$REGISTRY/config.yml" <<EOF
 # Written by scripts/setup-engines.sh: the tests' registry, plain HTTP on 127.0.0.1 only.
 version: 0.1
@@ -234,6 +264,7 @@ EOF
   done_ "started at http://$REGISTRY_ADDRESS"
 fi
 
+REGISTRY_IMAGE="$REGISTRY_ADDRESS/sc/py3:1"
 # Podman checks TLS for every registry unless told: a registries.conf of our own (CONTAINERS_REGISTRIES_CONF
 # names it for a Podman the tests start), never the machine's.
 cat >"$REGISTRY/registries.conf" <<EOF

@@ -3,7 +3,9 @@
 // cache and pip cache; the machine's npm and pip configuration is copied in), the test images removed so
 // the set-up builds them again, and nothing from the npm that runs this script. It prints how long
 // each set-up step and suite took. What it cannot make cold: Debian packages already installed and a
-// Docker engine that is already running.
+// Docker engine that is already running. The test engines it starts (Podman, TLS dockerd, sshd,
+// registry: its own, beside the machine's, on ports of their own when the usual ones are taken) are
+// stopped at the end.
 // Usage: npm run test:cold [-- --keep-images] [-- --keep]   (--keep leaves the temporary folder)
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -84,6 +86,14 @@ for (const [name, value] of rows) console.log(`${name.padEnd(46)} ${value}`);
 console.log(`${'total (clone to summary)'.padEnd(46)} ${total.toFixed(0)} s, exit ${code}`);
 console.log(last ? `${last[1]} passed, ${last[2]} failed` : '0 passed, 1 failed');
 
+// The engines the rehearsal's set-up started (its own cache, ports and runtime folder) end with it.
+spawnSync('bash', [join(clone, 'scripts', 'stop-engines.sh')], { env: freshEnv(), stdio: 'inherit' });
 if (keep) console.log(`kept ${work}`);
-else rmSync(work, { recursive: true, force: true });
+else {
+  try {
+    rmSync(work, { recursive: true, force: true });
+  } catch (error) {
+    console.log(`note: could not remove ${work}: ${error.message}`);
+  }
+}
 process.exit(code);

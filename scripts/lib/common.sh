@@ -25,6 +25,11 @@ scrub_npm_env
 CACHE=${SALT_CONTAINERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/salt-containers}
 mkdir -p "$CACHE"
 
+# The test engines' runtime state (sockets, Podman's runroot) for this cache: under /run, a tmpfs, as
+# runtime state should be, since Podman's runroot must be shorter than 50 characters and socket paths
+# under 108; one folder per cache, so another cache's engines (a cold rehearsal's) never meet these.
+engines_runtime() { echo "/run/salt-containers/$(printf %s "$CACHE" | sha256sum | cut -c1-8)"; }
+
 # step TITLE ... done_ RESULT: one line per step with how long it took.
 step_start=0
 step() { step_start=$(date +%s%N); printf '%-44s' "$1"; }
