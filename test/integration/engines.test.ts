@@ -7,7 +7,7 @@
 // say so, not "no Python 3").
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -29,10 +29,10 @@ interface CliResult {
 }
 
 /** The built CLI with only the engine variables given (none inherited from this process). */
-function cli(args: string[], env: Record<string, string> = {}, options: { cwd?: string; uid?: number } = {}): Promise<CliResult> {
+function cli(args: string[], env: Record<string, string> = {}, options: { cwd?: string; uid?: number; script?: string } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const spawnOptions = { cwd: options.cwd ?? REPO_ROOT, env: { ...cleanDockerEnv(), ...env }, timeout: 120_000, ...(options.uid !== undefined ? { uid: options.uid, gid: options.uid } : {}) };
-    execFile(process.execPath, [CLI, ...args], spawnOptions, (error, stdout, stderr) => {
+    execFile(process.execPath, [options.script ?? CLI, ...args], spawnOptions, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });
@@ -208,9 +208,17 @@ describe('engine failures, said as what they are', () => {
   });
 
   it('a socket this user may not open: permission denied, with what to do', async () => {
-    const result = await cli(['ls'], { HOME: '/nonexistent' }, { uid: 65534 });
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /permission denied opening the engine's socket at unix:\/\/\/var\/run\/docker\.sock\n  hint: Add your user to the group that owns the socket/);
+    // The bundle where that user can read it: a clone may be in a folder only root enters (/root, a mkdtemp).
+    const dir = mkdtempSync(join(tmpdir(), 'sc-cli-nobody-'));
+    try {
+      chmodSync(dir, 0o755);
+      copyFileSync(CLI, join(dir, 'cli.js'));
+      const result = await cli(['ls'], { HOME: '/nonexistent' }, { uid: 65534, cwd: dir, script: join(dir, 'cli.js') });
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /permission denied opening the engine's socket at unix:\/\/\/var\/run\/docker\.sock\n  hint: Add your user to the group that owns the socket/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a context that does not exist, and an engine that is not there', async () => {
