@@ -14,8 +14,15 @@ export const WATCH_SESSION_IDLE_MS = 10 * 60_000;
 /** Quiet time after the last change before a run starts. */
 export const WATCH_DEBOUNCE_MS = 150;
 
-/** Paths whose changes never matter to Salt (editor swap files, version control). */
-const IGNORED = /(^|\/)(\.git|\.hg|\.svn|node_modules|__pycache__)(\/|$)|(~|\.swp|\.swx|\.tmp)$|(^|\/)\.#|(^|\/)4913$/;
+/**
+ * Paths whose changes never matter to Salt: version control, and what editors write beside a file
+ * while saving it (vim's swap files and its 4913 probe, backups~, Emacs' #autosave# and .#locks,
+ * JetBrains' ___jb_tmp___, gedit's .goutputstream-*, Kate's .kate-swp).
+ */
+const IGNORED =
+  /(^|\/)(\.git|\.hg|\.svn|node_modules|__pycache__)(\/|$)|(~|\.sw[a-p]|\.sw[x-z]|\.tmp|___jb_(tmp|old)___|\.kate-swp)$|(^|\/)(\.#|#[^/]*#$|\.goutputstream-)|(^|\/)4913$/;
+
+export const isIgnoredChange = (path: string): boolean => IGNORED.test(path);
 
 export interface WatchOptions extends ApplyOptions {
   /** Ends the watch (Ctrl-C). */
@@ -49,7 +56,7 @@ export async function watchApply(runner: SaltRunnerApi, container: string, mods:
   let due = false;
   const onChange = (root: string) => (_event: string, name: string | Buffer | null) => {
     const path = name ? `${root}/${name.toString()}` : root;
-    if (IGNORED.test(path)) return;
+    if (isIgnoredChange(path)) return;
     changed.add(path);
     due = false;
     clearTimeout(timer);
