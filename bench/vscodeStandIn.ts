@@ -63,6 +63,14 @@ class Uri {
   }
 }
 
+/** A value class of the API (Range, Position...): keeps what it was made with. */
+class Plain {
+  readonly args: unknown[];
+  constructor(...args: unknown[]) {
+    this.args = args;
+  }
+}
+
 const disposable = { dispose: () => undefined };
 const noop = (): unknown => disposable;
 /** Any unknown member: a function returning a disposable, whose own members are the same. */
@@ -95,7 +103,22 @@ export const vscodeStandIn = withFallback({
       readonly pattern: string,
     ) {}
   },
+  // Classes and enums are copied by the bundle's module interop member by member (the catch-all does
+  // not reach them): each one the extension touches while activating is here.
+  Range: Plain,
+  Position: Plain,
+  Location: Plain,
+  CodeLens: Plain,
+  Diagnostic: Plain,
+  TestMessage: Plain,
   TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
+  DecorationRangeBehavior: { OpenOpen: 0, ClosedClosed: 1, OpenClosed: 2, ClosedOpen: 3 },
+  DiagnosticSeverity: { Error: 0, Warning: 1, Information: 2, Hint: 3 },
+  TestRunProfileKind: { Run: 1, Debug: 2, Coverage: 3 },
+  ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
+  ConfigurationTarget: { Global: 1, Workspace: 2, WorkspaceFolder: 3 },
+  tests: withFallback({ createTestController: () => withFallback({ items: withFallback({ replace: noop, add: noop }), dispose: noop }) }),
+  env: withFallback({}),
   StatusBarAlignment: { Left: 1, Right: 2 },
   ViewColumn: { One: 1, Beside: -2 },
   window: withFallback({
