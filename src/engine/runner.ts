@@ -3,8 +3,7 @@
  * Runs never throw for Salt or engine problems: those come back in the run's `errors` with a hint,
  * next to every state result that was produced.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
 import { buildImage } from './build';
@@ -166,7 +165,7 @@ export class SaltRunner implements SaltRunnerApi {
 
   async call(container: string, fn: string, args: string[], kwargs: Record<string, string>, tree?: SaltTree, options: CallOptions = {}): Promise<CallRun> {
     const outcome = await this.saltCall(
-      { container, args: [fn, ...args, ...Object.entries(kwargs).map(([k, v]) => `${k}=${v}`)], tree: tree ?? { stateRoot: emptyTree() }, saltenv: options.saltenv },
+      { container, args: [fn, ...args, ...Object.entries(kwargs).map(([k, v]) => `${k}=${v}`)], tree: tree ?? { stateRoot: emptyTree(this.salt.cacheDir) }, saltenv: options.saltenv },
       options,
     );
     const { error, ...facts } = outcome;
@@ -201,9 +200,12 @@ function renderErrorOf(error: RunError, raw: RawOutput | undefined, module: stri
   return { ...parseRenderError(message), sls: module };
 }
 
-let emptyTreeDir: string | undefined;
-/** An empty state tree for calls made without a workspace. */
-function emptyTree(): string {
-  emptyTreeDir ??= mkdtempSync(join(tmpdir(), 'salt-containers-empty-'));
-  return emptyTreeDir;
+/**
+ * An empty state tree for calls made without a workspace: one folder in the cache, the user's own, kept
+ * for every process (a temporary folder per process was left behind by each).
+ */
+function emptyTree(cacheDir: string): string {
+  const dir = join(cacheDir, 'empty-tree');
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }

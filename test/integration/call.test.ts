@@ -1,5 +1,7 @@
 /** Execution functions in a container, and their failure shapes. */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { DockerEngine, SaltRunner, SaltSource } from '../../src/engine';
 import { FIXTURES, leftovers, removeContainer, startContainer } from '../support/containers';
@@ -15,7 +17,11 @@ describe('call', () => {
   after(() => removeContainer(engine, container));
 
   it('returns grains of the container, with the container name as minion id', async () => {
+    // Without a workspace the call's state tree is an empty folder in the cache: nothing new in the temp folder.
+    const temporary = () => readdirSync(tmpdir()).filter((name) => name.startsWith('salt-containers-'));
+    const existing = temporary();
     const run = await runner.call(container, 'grains.items', [], {});
+    assert.deepEqual(temporary().filter((name) => !existing.includes(name)), []);
     assert.equal(run.retcode, 0, JSON.stringify(run.errors));
     const grains = run.return as Record<string, unknown>;
     assert.equal(grains.os, 'Debian');
