@@ -135,7 +135,7 @@ else
   TLS_PORT=$(own_port "$TLS_PORT") && save_ports
   TLS[2]="tcp://127.0.0.1:$TLS_PORT"
   pidfile="$ENGINES/tls/dockerd.pid"
-  if [ -f "$pidfile" ] && [ "$(cat "/proc/$(cat "$pidfile")/comm" 2>/dev/null)" != dockerd ]; then rm -f "$pidfile"; fi
+  running_pid "$pidfile" dockerd >/dev/null || rm -f "$pidfile"
   echo '{}' >"$ENGINES/tls/daemon.json" # not the main engine's /etc/docker/daemon.json
   setsid dockerd --data-root "$ENGINES/tls/data" --exec-root "$RUNTIME/dockerd-tls" --pidfile "$pidfile" \
     --config-file "$ENGINES/tls/daemon.json" -H "tcp://127.0.0.1:$TLS_PORT" \
@@ -176,7 +176,7 @@ UsePAM no
 StrictModes no
 EOF
   pidfile="$SSH/sshd.pid"
-  if [ -f "$pidfile" ] && [ "$(cat "/proc/$(cat "$pidfile")/comm" 2>/dev/null)" = sshd ]; then kill "$(cat "$pidfile")" && sleep 0.5; fi
+  if pid=$(running_pid "$pidfile" sshd); then kill "$pid" && sleep 0.5; fi
   : >"$SSH/sshd.log"
   if /usr/sbin/sshd -f "$SSH/sshd_config" -E "$SSH/sshd.log" 9>&- && ssh_login; then
     done_ "started at 127.0.0.1:$SSH_PORT (ssh://$(id -un)@127.0.0.1:$SSH_PORT reaches the main engine)"
@@ -209,8 +209,7 @@ registry_answers() { curl -sf -m 5 -o /dev/null "http://$REGISTRY_ADDRESS/v2/"; 
 # Any registry answers /v2/: ours is the process of our pidfile, serving our config.
 registry_ours() {
   local pid
-  pid=$(cat "$REGISTRY/registry.pid" 2>/dev/null) && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = docker-registry ] \
-    && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$REGISTRY/config.yml" && registry_answers
+  pid=$(running_pid "$REGISTRY/registry.pid" docker-registry) && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$REGISTRY/config.yml" && registry_answers
 }
 
 step "image registry binary"
@@ -252,7 +251,7 @@ http:
   addr: $REGISTRY_ADDRESS
 EOF
   pidfile="$REGISTRY/registry.pid"
-  if [ -f "$pidfile" ] && [ "$(cat "/proc/$(cat "$pidfile")/comm" 2>/dev/null)" = docker-registry ]; then kill "$(cat "$pidfile")" && sleep 0.5; fi
+  if pid=$(running_pid "$pidfile" docker-registry); then kill "$pid" && sleep 0.5; fi
   setsid "$REGISTRY_BIN" serve "$REGISTRY/config.yml" >"$REGISTRY/registry.log" 2>&1 </dev/null 9>&- &
   echo $! >"$pidfile"
   for _ in $(seq 1 60); do

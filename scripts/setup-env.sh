@@ -36,7 +36,7 @@ else
   # A daemon killed without cleaning up leaves its pid file, and dockerd refuses to start while that
   # pid names any live process or thread: drop the file unless it names a running dockerd.
   pidfile=/var/run/docker.pid
-  if [ -f "$pidfile" ] && [ "$(cat "/proc/$(cat "$pidfile")/comm" 2>/dev/null)" != dockerd ]; then rm -f "$pidfile"; fi
+  running_pid "$pidfile" dockerd >/dev/null || rm -f "$pidfile"
   # No systemd here: run the daemon in its own session so it outlives this script. No bridge or
   # iptables: test containers need no network.
   setsid dockerd --iptables=false --bridge=none >"$CACHE/dockerd.log" 2>&1 < /dev/null &

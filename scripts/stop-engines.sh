@@ -17,8 +17,7 @@ flock 9
 stop() {
   local name=$1 pidfile=$2 comm=$3 pid
   step "stop $name"
-  pid=$(cat "$pidfile" 2>/dev/null || true)
-  if [ -z "$pid" ] || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != "$comm" ]; then
+  if ! pid=$(running_pid "$pidfile" "$comm"); then
     rm -f "$pidfile"
     done_ "not running"
     return

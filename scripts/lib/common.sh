@@ -30,6 +30,13 @@ mkdir -p "$CACHE"
 # under 108; one folder per cache, so another cache's engines (a cold rehearsal's) never meet these.
 engines_runtime() { echo "/run/salt-containers/$(printf %s "$CACHE" | sha256sum | cut -c1-8)"; }
 
+# running_pid PIDFILE COMM: the pid PIDFILE names when that process is alive and is COMM (a pid
+# reused by another program is not ours); fails otherwise.
+running_pid() {
+  local pid
+  pid=$(cat "$1" 2>/dev/null) && [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ] && echo "$pid"
+}
+
 # step TITLE ... done_ RESULT: one line per step with how long it took.
 step_start=0
 step() { step_start=$(date +%s%N); printf '%-44s' "$1"; }
