@@ -155,7 +155,7 @@ export async function runCell(cell: CellSpec, context: CellContext): Promise<Cel
     phases.push(result);
     context.events?.phaseFinished?.(cell, result);
     // An engine that stopped answering ends the cell: the matrix runner may start it again elsewhere.
-    const lost = result.errors.find((e) => e.kind === 'engine-unreachable');
+    const lost = lostEngineError(result.errors, []);
     if (lost) throw new CellFailure(lost);
     return result;
   };
