@@ -219,25 +219,21 @@ async function main(): Promise<void> {
 
   // An image without Python (Debian 12 minbase: the engine brings its runtime) against the Python
   // image, turn about, cold and warm. Target: <= 1.5x.
-  const applyWith = async (runner: SaltRunner, container: string, python: 'container' | 'bundled') => {
-    const run = await runner.apply(container, [SLS], TREE);
-    if (run.retcode !== 0 || run.python?.kind !== python) throw new Error(`engine run failed or used the ${run.python?.kind} Python: ${JSON.stringify(run.errors)}`);
-  };
   const runtimeRuns = { pythonCold: [] as number[], bundledCold: [] as number[], pythonWarm: [] as number[], bundledWarm: [] as number[] };
-  await applyWith(new SaltRunner(engine, source), await newContainer(NOPYTHON_IMAGE), 'bundled'); // builds the runtime if the cache has none
+  await engineApply(new SaltRunner(engine, source), await newContainer(NOPYTHON_IMAGE), false, 'bundled'); // builds the runtime if the cache has none
   for (let i = 0; i < RUNS; i++) {
     const withPython = await newContainer();
-    runtimeRuns.pythonCold.push((await timed(() => applyWith(new SaltRunner(engine, source), withPython, 'container')))[0]);
+    runtimeRuns.pythonCold.push((await timed(() => engineApply(new SaltRunner(engine, source), withPython, false, 'container')))[0]);
     const without = await newContainer(NOPYTHON_IMAGE);
-    runtimeRuns.bundledCold.push((await timed(() => applyWith(new SaltRunner(engine, source), without, 'bundled')))[0]);
+    runtimeRuns.bundledCold.push((await timed(() => engineApply(new SaltRunner(engine, source), without, false, 'bundled')))[0]);
   }
   const [warmPython, warmBundled] = [await newContainer(), await newContainer(NOPYTHON_IMAGE)];
   const runtimeRunner = new SaltRunner(engine, source);
-  await applyWith(runtimeRunner, warmPython, 'container');
-  await applyWith(runtimeRunner, warmBundled, 'bundled');
+  await engineApply(runtimeRunner, warmPython, false, 'container');
+  await engineApply(runtimeRunner, warmBundled, false, 'bundled');
   for (let i = 0; i < RUNS; i++) {
-    runtimeRuns.pythonWarm.push((await timed(() => applyWith(runtimeRunner, warmPython, 'container')))[0]);
-    runtimeRuns.bundledWarm.push((await timed(() => applyWith(runtimeRunner, warmBundled, 'bundled')))[0]);
+    runtimeRuns.pythonWarm.push((await timed(() => engineApply(runtimeRunner, warmPython, false, 'container')))[0]);
+    runtimeRuns.bundledWarm.push((await timed(() => engineApply(runtimeRunner, warmBundled, false, 'bundled')))[0]);
   }
 
   console.log('\nmedians');
