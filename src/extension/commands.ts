@@ -35,7 +35,7 @@ import { callInputProblem, parseCallInput } from './callInput';
 import { defaultBaseImage, folderFor, rootsFor, runSettings, section } from './config';
 import type { CommandFactory, Ctx, Refused } from './ctx';
 import { compareNames, errorWithHint, imageLabel, isImageRef, shortId, suggestContainerName, validContainerName, validImageTag } from './format';
-import { loadRuntime } from './engines';
+import { loadRuntime, PRIMARY_ENGINE } from './engines';
 import { applyTarget } from './targets';
 import type { ContainerChoice } from './targetContainer';
 import { isContainerNode, isImageNode, nodeName, type ContainerNode, type ImageNode } from './views';
@@ -98,7 +98,7 @@ async function runningContainers(ctx: Ctx): Promise<{ engineKey: string; engineL
  */
 async function chooseContainer(ctx: Ctx, arg: unknown, options: ContainerOptions | undefined, resource?: vscode.Uri): Promise<ContainerChoice | Refused | undefined> {
   let choice: ContainerChoice | undefined;
-  if (options?.container) choice = { engineKey: options.engine ?? ctx.engines.keys()[0], name: options.container };
+  if (options?.container) choice = { engineKey: options.engine ?? PRIMARY_ENGINE, name: options.container };
   else if (isContainerNode(arg)) choice = { engineKey: arg.engineKey, name: arg.info.name };
   if (choice) {
     await ctx.extension.workspaceState.update(lastContainerKey, choice);
@@ -311,7 +311,7 @@ function applyStateCommand(test: boolean): CommandFactory {
 const selectTarget: CommandFactory = (ctx) => async (resource?: vscode.Uri, options?: ContainerOptions) => {
   const uri = resource instanceof vscode.Uri ? resource : vscode.window.activeTextEditor?.document.uri;
   let choice: ContainerChoice | null | undefined | Refused;
-  if (options?.container !== undefined) choice = options.container ? { engineKey: options.engine ?? ctx.engines.keys()[0], name: options.container } : null;
+  if (options?.container !== undefined) choice = options.container ? { engineKey: options.engine ?? PRIMARY_ENGINE, name: options.container } : null;
   else choice = await pickContainer(ctx, 'Target container: runs of this folder go there without asking', [{ label: '$(close) No target', description: 'ask each time', choice: null }]);
   if (choice === undefined || (choice && 'refused' in choice)) return choice;
   await ctx.targets.set(uri, choice ?? undefined);
@@ -525,8 +525,8 @@ const buildImage: CommandFactory = (ctx) => async (arg?: unknown, options?: Buil
 
 // ---------------------------------------------------------------- view actions
 
-async function containerFor(ctx: Ctx, arg: unknown, options: ContainerOptions | undefined): Promise<ContainerChoice | undefined> {
-  if (options?.container) return { engineKey: options.engine ?? ctx.engines.keys()[0], name: options.container };
+function containerFor(arg: unknown, options: ContainerOptions | undefined): ContainerChoice | undefined {
+  if (options?.container) return { engineKey: options.engine ?? PRIMARY_ENGINE, name: options.container };
   if (isContainerNode(arg)) return { engineKey: arg.engineKey, name: arg.info.name };
   return undefined;
 }
@@ -534,7 +534,7 @@ async function containerFor(ctx: Ctx, arg: unknown, options: ContainerOptions | 
 function lifecycle(action: 'start' | 'stop' | 'restart'): CommandFactory {
   const verbs = { start: 'Starting', stop: 'Stopping', restart: 'Restarting' };
   return (ctx) => async (arg?: unknown, options?: ContainerOptions) => {
-    const target = await containerFor(ctx, arg, options);
+    const target = containerFor(arg, options);
     if (!target) return false;
     const { engine } = await ctx.engines.get(target.engineKey);
     try {
@@ -553,7 +553,7 @@ function lifecycle(action: 'start' | 'stop' | 'restart'): CommandFactory {
 }
 
 const removeContainer: CommandFactory = (ctx) => async (arg?: unknown, options?: ContainerOptions & { confirmed?: boolean }) => {
-  const target = await containerFor(ctx, arg, options);
+  const target = containerFor(arg, options);
   if (!target) return false;
   const running = isContainerNode(arg) ? arg.info.state === 'running' : true;
   if (!options?.confirmed) {

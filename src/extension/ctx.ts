@@ -69,7 +69,7 @@ export class Ctx implements vscode.Disposable {
     this.images = new ImagesTree(this.engines);
     this.watcher = new EngineWatcher(this.engines, this.containers, this.images);
     this.results = new ResultsPanel(extension);
-    this.targets = new TargetContainers(extension.workspaceState, () => this.engines.keys()[0]);
+    this.targets = new TargetContainers(extension.workspaceState);
     this.rendered = new RenderedDocuments(this);
     this.sessions = new Sessions(this.targets, (line) => this.log(line));
     this.stateTests = new StateTests(this);

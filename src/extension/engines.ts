@@ -21,6 +21,9 @@ export function loadRuntime(): Promise<RuntimeApi> {
   return runtime;
 }
 
+/** The primary engine's key: listEngines always lists it first under this key. */
+export const PRIMARY_ENGINE = '';
+
 export interface EngineEntry {
   /** '' for the primary engine, else its name (a context's name or an address): the key commands and tree nodes carry. */
   key: string;
@@ -77,11 +80,6 @@ export class Engines implements vscode.Disposable {
   resetSalt(): void {
     this.runners.clear();
     this.source = undefined;
-  }
-
-  /** The engine keys of the last listing, the primary ('') first. */
-  keys(): string[] {
-    return this.listed.length ? this.listed.map((e) => e.key) : [''];
   }
 
   /** Whether the last listing has more than one engine (the views group by engine then). */

@@ -6,6 +6,7 @@
  */
 import * as vscode from 'vscode';
 import { folderFor, section } from './config';
+import { PRIMARY_ENGINE } from './engines';
 
 export interface ContainerChoice {
   engineKey: string;
@@ -21,10 +22,7 @@ export class TargetContainers implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   private readonly subscriptions: vscode.Disposable[] = [];
 
-  constructor(
-    private readonly state: vscode.Memento,
-    private readonly primaryEngine: () => string,
-  ) {
+  constructor(private readonly state: vscode.Memento) {
     this.item = vscode.window.createStatusBarItem('saltContainers.target', vscode.StatusBarAlignment.Left, 11);
     this.item.name = 'Salt Containers: target container';
     this.item.command = 'saltContainers.selectTarget';
@@ -50,7 +48,7 @@ export class TargetContainers implements vscode.Disposable {
     const picked = this.stored()[folder.uri.toString()];
     if (picked !== undefined) return picked ?? undefined;
     const name = vscode.workspace.getConfiguration(section, folder.uri).get<string>('targetContainer', '').trim();
-    return name ? { engineKey: this.primaryEngine(), name } : undefined;
+    return name ? { engineKey: PRIMARY_ENGINE, name } : undefined;
   }
 
   async set(resource: vscode.Uri | undefined, choice: ContainerChoice | undefined): Promise<void> {
