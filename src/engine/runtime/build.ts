@@ -17,8 +17,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, posix, relative } from 'node:path';
-import { HostProgramCancelled, lastLines, runHostProgram } from '../host';
-import { DebianPackages, extractDeb, hostArch, RuntimeBuildError, SUITE, type FetchedPackage } from './debian';
+import { lastLines } from '../host';
+import { DebianPackages, extractDeb, hostArch, runBuildProgram, RuntimeBuildError, SUITE, type FetchedPackage } from './debian';
 import { ELF_MACHINE, isElf, readElf } from './elf';
 import { CHECK_RUNTIME, STDLIB_ZIP } from './scripts';
 
@@ -202,13 +202,7 @@ function debianPython(root: string, triplet: string): string[] {
 }
 
 async function runChecked(argv: string[], args: string[], signal?: AbortSignal): Promise<string> {
-  let result;
-  try {
-    result = await runHostProgram(argv[0], [...argv.slice(1), ...args], { signal });
-  } catch (error) {
-    if (error instanceof HostProgramCancelled) throw new RuntimeBuildError('building the Python runtime was cancelled', 'Nothing was kept.', true);
-    throw error;
-  }
+  const result = await runBuildProgram(argv[0], [...argv.slice(1), ...args], { signal });
   if (result.code !== 0) throw new RuntimeBuildError(`${basename(argv[argv.length - 1])} failed: ${lastLines(result.output)}`, 'Remove the runtime cache and try again.');
   return result.output.trim().split('\n').pop() ?? '';
 }

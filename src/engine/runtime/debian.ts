@@ -15,6 +15,20 @@ const SECURITY = 'http://deb.debian.org/debian-security';
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
 /** Why the runtime could not be built, and what to do. */
+/**
+ * A host program of the runtime's build: a cancel is the build's cancel; a program that cannot start is
+ * `missing` (what the build needs, and where to get it) when given, else thrown as it is.
+ */
+export async function runBuildProgram(program: string, args: string[], options: { signal?: AbortSignal; cwd?: string }, missing?: { message: string; hint: string }): ReturnType<typeof runHostProgram> {
+  try {
+    return await runHostProgram(program, args, options);
+  } catch (error) {
+    if (error instanceof HostProgramCancelled) throw new RuntimeBuildError('building the Python runtime was cancelled', 'Nothing was kept.', true);
+    if (missing) throw new RuntimeBuildError(`${missing.message}: ${(error as Error).message}`, missing.hint);
+    throw error;
+  }
+}
+
 export class RuntimeBuildError extends HostWorkError {
   override name = 'RuntimeBuildError';
 }
@@ -74,16 +88,10 @@ export class DebianPackages {
   }
 
   private async apt(args: string[], cwd?: string): Promise<string> {
-    let result;
-    try {
-      result = await runHostProgram('apt-get', [...this.options(), '-q', ...args], { signal: this.signal, cwd });
-    } catch (error) {
-      if (error instanceof HostProgramCancelled) throw new RuntimeBuildError('building the Python runtime was cancelled', 'Nothing was kept.', true);
-      throw new RuntimeBuildError(
-        `building the Python runtime needs Debian's apt-get on this machine: ${(error as Error).message}`,
-        'Build it on Debian or Ubuntu (apt-get, dpkg-deb), or use an image that has python3.',
-      );
-    }
+    const result = await runBuildProgram('apt-get', [...this.options(), '-q', ...args], { signal: this.signal, cwd }, {
+      message: "building the Python runtime needs Debian's apt-get on this machine",
+      hint: 'Build it on Debian or Ubuntu (apt-get, dpkg-deb), or use an image that has python3.',
+    });
     if (result.code !== 0) {
       throw new RuntimeBuildError(`apt-get ${args[0]} failed: ${lastLines(result.output)}`, `Check that this machine reaches Debian's mirror (${MIRROR}).`);
     }
@@ -128,12 +136,6 @@ export class DebianPackages {
 /** Unpacks a .deb's files under root (dpkg-deb -x: no scripts run, nothing installed). */
 export async function extractDeb(deb: string, root: string, signal?: AbortSignal): Promise<void> {
   mkdirSync(root, { recursive: true });
-  let result;
-  try {
-    result = await runHostProgram('dpkg-deb', ['-x', deb, root], { signal });
-  } catch (error) {
-    if (error instanceof HostProgramCancelled) throw new RuntimeBuildError('building the Python runtime was cancelled', 'Nothing was kept.', true);
-    throw new RuntimeBuildError(`building the Python runtime needs dpkg-deb on this machine: ${(error as Error).message}`, 'Build it on Debian or Ubuntu, or use an image that has python3.');
-  }
+  const result = await runBuildProgram('dpkg-deb', ['-x', deb, root], { signal }, { message: 'building the Python runtime needs dpkg-deb on this machine', hint: 'Build it on Debian or Ubuntu, or use an image that has python3.' });
   if (result.code !== 0) throw new RuntimeBuildError(`dpkg-deb could not unpack ${deb}: ${lastLines(result.output)}`, 'Remove the runtime cache and try again.');
 }
