@@ -78,6 +78,11 @@ class RunFailure extends Error {
   }
 }
 
+/** A cancel between the steps of a run: nothing more is run. */
+function throwIfCancelled(control: RunControl): void {
+  if (control.signal?.aborted) throw new RunFailure({ kind: 'cancelled', message: 'cancelled: nothing more was run' });
+}
+
 function asRunError(error: unknown): RunError {
   return error instanceof RunFailure ? error.error : runErrorFrom(error);
 }
@@ -157,12 +162,9 @@ export class SaltCallRunner {
     let saltVersion: string | undefined;
     let raw: RawOutput | undefined;
     let state: RunState | undefined;
-    const checkCancel = () => {
-      if (control.signal?.aborted) throw new RunFailure({ kind: 'cancelled', message: 'cancelled: nothing more was run' });
-    };
     try {
       control.onStage?.('preparing');
-      checkCancel();
+      throwIfCancelled(control);
       const [details, thin] = await Promise.all([this.engine.inspectContainer(spec.container), this.salt.thin()]);
       saltVersion = thin.saltVersion;
       container = { id: details.Id, name: details.Name.replace(/^\//, '') };
@@ -177,7 +179,7 @@ export class SaltCallRunner {
       const runName = `salt-containers.${randomBytes(8).toString('hex')}`;
       const run: RunState = { spec, control, log, container, runName, where, need, minimum: minimumPython(thin.saltVersion), bundle, thin, notes: [] };
       state = run;
-      checkCancel();
+      throwIfCancelled(control);
 
       control.onStage?.('injecting');
       const chosen = await this.choosePython({ details, name: runName, saltVersion: thin.saltVersion, minimum: run.minimum }, control, (interpreter) => this.attempt(run, interpreter));
@@ -244,7 +246,7 @@ export class SaltCallRunner {
     });
     if ('readOnly' in runtimePlaces(details)) throw readOnly; // before building a runtime it could not use
     const runtime = await this.runtime(details.Image, control);
-    if (control.signal?.aborted) throw new RunFailure({ kind: 'cancelled', message: 'cancelled: nothing more was run' });
+    throwIfCancelled(control);
     const shipStarted = Date.now();
     const shipped = await placeRuntime(this.engine, details, runtime, `${target.name}.python`);
     if ('readOnly' in shipped) throw readOnly;
@@ -270,7 +272,7 @@ export class SaltCallRunner {
     const { spec, control, log, container } = state;
     // Until it says otherwise, the entry point may leave directories it will not remove itself.
     state.cleanup = { argv: interpreter.argv, dirs: interpreter.runtime ? [interpreter.runtime.dir] : [] };
-    if (control.signal?.aborted) throw new RunFailure({ kind: 'cancelled', message: 'cancelled: nothing more was run' });
+    throwIfCancelled(control);
     const argv = [...interpreter.argv, '-c', RUN, state.runName, state.where, String(state.need), ...SALT_OPTIONS, '--', ...spec.args];
     log(`exec ${container.name}: ${JSON.stringify([...interpreter.argv, '-c', '<salt-containers entry point>', ...argv.slice(interpreter.argv.length + 2)])}`);
     // As root, like a minion: states install packages and manage services (they drop privileges with runas).
@@ -289,7 +291,7 @@ export class SaltCallRunner {
     // The entry point removes its directories unless it was killed or never finished; the bundled
     // runtime's only once it got as far as greeting with a run directory.
     if (result.exitCode !== null && result.exitCode < 128 && (hello?.dir || !interpreter.runtime)) state.cleanup = undefined;
-    if (control.signal?.aborted) throw new RunFailure({ kind: 'cancelled', message: 'cancelled: nothing more was run' });
+    throwIfCancelled(control);
     const verdict = await this.verdict(container, interpreter, hello, result, state.thin.saltVersion, state.minimum, log);
     return verdict.kind === 'ran' ? { kind: 'ran', value: { result, hello: verdict.hello }, version: verdict.hello.python } : verdict;
   }
@@ -434,10 +436,10 @@ export class SaltCallRunner {
    * Kills what is left of a run and removes its directories (the run's, and `dirs`: the bundled
    * runtime's); quiet when the container is gone. `python`: its command, or the bundled one's argv.
    */
-  async cleanup(containerId: string, python: string | string[], runName: string, log: (line: string) => void, dirs: string[] = []): Promise<void> {
+  async cleanup(containerId: string, python: string[], runName: string, log: (line: string) => void, dirs: string[] = []): Promise<void> {
     try {
       log(`cleanup ${runName}`);
-      const result = await this.engine.exec(containerId, [...(typeof python === 'string' ? [python] : python), '-c', CLEANUP, runName, ...dirs], { user: ROOT, env: [CLEAN_PATH] });
+      const result = await this.engine.exec(containerId, [...python, '-c', CLEANUP, runName, ...dirs], { user: ROOT, env: [CLEAN_PATH] });
       if (!result.stdout.includes('removed')) log(`cleanup of ${runName} did not finish: ${result.stdout}${result.stderr}`);
     } catch (error) {
       log(`cleanup of ${runName} not possible: ${(error as Error).message}`);
