@@ -167,6 +167,8 @@ export class StateTree {
 
   /** An editor's text for a template (undefined: the editor closed it, the disk's text counts again). */
   setTemplate(file: string, text: string | undefined) {
+    // The same text again (each request syncs the open editors): its importers need no new reading.
+    if (this.templates.get(file) === text) return;
     if (text === undefined) this.templates.delete(file);
     else this.templates.set(file, text);
     // The SLS files that import it read it again: its macros and names may have changed.
