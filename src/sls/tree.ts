@@ -131,7 +131,9 @@ export class StateTree {
     walk(this.root);
   }
 
+  /** A state file from disk; pillar data (see isPillarFile) is never read as states, however it comes. */
   private load(file: string): TreeFile | undefined {
+    if (this.isPillarFile(file)) return undefined;
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -200,7 +202,7 @@ export class StateTree {
   }
 
   get(file: string): TreeFile | undefined {
-    return this.files.get(file) ?? (this.contains(file) && file.endsWith('.sls') && !this.isPillarFile(file) ? this.load(file) : undefined);
+    return this.files.get(file) ?? (this.contains(file) && file.endsWith('.sls') ? this.load(file) : undefined);
   }
 
   all(): TreeFile[] {

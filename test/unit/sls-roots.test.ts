@@ -3,7 +3,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { findRoots, formulaName } from '../../src/sls/roots';
 import { StateTree } from '../../src/sls/tree';
 
@@ -82,5 +82,23 @@ describe('StateTree run contexts', () => {
     const tree = new StateTree(join(corpus, 'webserver-formula'));
     assert.ok(!tree.all().some((f) => f.file.includes(`${join('test', 'salt', 'pillar')}`)));
     assert.equal(tree.get(join(tree.root, 'test', 'salt', 'pillar', 'webserver.sls')), undefined);
+    // Nor when a watcher says it changed on disk.
+    tree.reload(join(tree.root, 'test', 'salt', 'pillar', 'webserver.sls'));
+    assert.ok(!tree.all().some((f) => f.file.includes(`${join('test', 'salt', 'pillar')}`)));
+  });
+
+  it('reads no pillar_top.sls as a top file or states', () => {
+    const root = mkdtempSync(join(tmpdir(), 'sc-tree-pillar-top-'));
+    try {
+      writeFileSync(join(root, 'top.sls'), "base:\n  '*':\n    - web\n");
+      writeFileSync(join(root, 'web.sls'), 'web-pkg:\n  pkg.installed: []\n');
+      writeFileSync(join(root, 'pillar_top.sls'), "base:\n  '*':\n    - web_pillar\n");
+      const tree = new StateTree(root);
+      assert.deepEqual(tree.all().map((f) => basename(f.file)).sort(), ['top.sls', 'web.sls']);
+      tree.reload(join(root, 'pillar_top.sls'));
+      assert.equal(tree.get(join(root, 'pillar_top.sls')), undefined);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
