@@ -129,9 +129,11 @@ abstract class EngineTree<Item extends ContainerNode | ImageNode> implements vsc
       const entries = await this.engines.all();
       if (entries.length === 1) return this.itemsOf(entries[0]);
       return entries.map((entry) => {
+        // The same node object each time (the view keeps its expansion), with the listing's words.
+        const shown = { label: entry.label, description: entry.description, tooltip: entry.tooltip };
         let node = this.engineNodes.get(entry.key);
-        if (!node) this.engineNodes.set(entry.key, (node = { kind: 'engine', engineKey: entry.key, label: entry.label, description: entry.description, tooltip: entry.tooltip }));
-        Object.assign(node, { label: entry.label, description: entry.description, tooltip: entry.tooltip });
+        if (node) Object.assign(node, shown);
+        else this.engineNodes.set(entry.key, (node = { kind: 'engine', engineKey: entry.key, ...shown }));
         return node;
       });
     }
