@@ -20,18 +20,38 @@ export interface SourceLocation {
   exact: boolean;
 }
 
-/** Parsed files by path, valid while size and mtime stay the same (a run maps many results to few files). */
-const cache = new Map<string, { mtimeMs: number; size: number; parsed: ParsedSls }>();
+/**
+ * Parsed files by path, valid while the size and mtime of the file and of every template its parse
+ * read (map.jinja, macros) stay the same: a run maps many results to few files.
+ */
+const cache = new Map<string, { stamps: Map<string, string>; parsed: ParsedSls }>();
+
+const stampOf = (file: string) => {
+  const { mtimeMs, size } = statSync(file);
+  return `${size}:${mtimeMs}`;
+};
+
+function unchanged(stamps: Map<string, string>): boolean {
+  try {
+    return [...stamps].every(([file, stamp]) => stampOf(file) === stamp);
+  } catch {
+    return false; // one of them is gone
+  }
+}
 
 function parsedFile(stateRoot: string, file: string): ParsedSls | undefined {
   try {
-    const { mtimeMs, size } = statSync(file);
     const hit = cache.get(file);
-    if (hit && hit.mtimeMs === mtimeMs && hit.size === size) return hit.parsed;
-    const read = (f: string) => readFileSync(f, 'utf8');
+    if (hit && unchanged(hit.stamps)) return hit.parsed;
+    const stamps = new Map([[file, stampOf(file)]]);
+    const read = (f: string) => {
+      const text = readFileSync(f, 'utf8');
+      if (f !== file) stamps.set(f, stampOf(f));
+      return text;
+    };
     const parsed = parseSls(read(file), { isTop: basename(file) === 'top.sls', context: renderContext(stateRoot, file, read) });
     if (cache.size > 256) cache.clear();
-    cache.set(file, { mtimeMs, size, parsed });
+    cache.set(file, { stamps, parsed });
     return parsed;
   } catch {
     return undefined;
