@@ -48,16 +48,17 @@ describe('locateState', () => {
     }
   });
 
-  it('notices a change to a template the file imports (map.jinja), the file itself unchanged', () => {
+  it('notices a change to a template the file imports (a macro that makes states), the file itself unchanged', () => {
     const root = mkdtempSync(join(tmpdir(), 'sls-locate-'));
     try {
       mkdirSync(join(root, 'app'));
-      writeFileSync(join(root, 'app', 'map.jinja'), "{% set app = {'name': 'web'} %}\n");
-      writeFileSync(join(root, 'app', 'init.sls'), "{% from 'app/map.jinja' import app %}\n\n{{ app.name }}-conf:\n  file.managed:\n    - name: /etc/app.conf\n");
+      const macro = (suffix: string) => `{% macro conf(name) %}\n{{ name }}-${suffix}:\n  file.managed:\n    - name: /etc/{{ name }}.conf\n{% endmacro %}\n`;
+      writeFileSync(join(root, 'app', 'macros.jinja'), macro('conf'));
+      writeFileSync(join(root, 'app', 'init.sls'), "{% from 'app/macros.jinja' import conf %}\n\n{{ conf('web') }}\n");
       const init = join(root, 'app', 'init.sls');
       assert.deepEqual(locateState(root, 'app', 'web-conf'), { file: init, line: 2, column: 0, exact: true });
-      writeFileSync(join(root, 'app', 'map.jinja'), "{% set app = {'name': 'api-server'} %}\n");
-      assert.deepEqual(locateState(root, 'app', 'api-server-conf'), { file: init, line: 2, column: 0, exact: true });
+      writeFileSync(join(root, 'app', 'macros.jinja'), macro('settings'));
+      assert.deepEqual(locateState(root, 'app', 'web-settings'), { file: init, line: 2, column: 0, exact: true });
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
