@@ -6,6 +6,7 @@
 #     salt-containers-test:nopython (busybox only), built with debootstrap / docker import, skipped when present
 #   - for the bundled Python runtime: salt-containers-test:debian (bookworm minbase, no python3),
 #     :py3.9 (bullseye + its python3 3.9), :busybox (busybox-static, no libc), :musl (musl + busybox);
+#     :helper (bookworm + python3 and venv: the helpers' Python image of the bare-host tests);
 #     the runtime itself for amd64 and arm64, in the cache
 #   - Salt: the pinned version from PyPI in a venv of the cache, by the product's own installer
 #   - for the engine tests: Podman's API, a second dockerd with TLS, an sshd and an image registry on 127.0.0.1 (setup-engines.sh)
@@ -86,6 +87,10 @@ if [ -z "$MAIN_ONLY" ]; then
   # older than Salt 3008 runs on.
   debootstrap_image salt-containers-test:debian bookworm ""
   debootstrap_image salt-containers-test:py3.9 bullseye
+  # The helpers' Python image for a host without Salt (SALT_CONTAINERS_PYTHON_IMAGE in the bare-host
+  # tests): as the official python:3.11-slim-bookworm, a Python 3.11 with its venv module and headers,
+  # and no C compiler.
+  debootstrap_image salt-containers-test:helper bookworm python3,python3-venv,python3-dev
 
   # busybox_rootfs DIR: busybox-static with every applet linked, and the accounts, like the official
   # busybox image: no libc at all.

@@ -1,5 +1,6 @@
 /** The CLI's command line: verbs, options and their checks. Pure: no I/O, unit-tested. */
 import { parseArgs } from 'node:util';
+import { SALT_ON_VALUES, type SaltOn } from '../engine/helper/settings';
 import { PYTHON_RUNTIME_SETTINGS, type PythonRuntimeSetting } from '../engine/runtime/choose';
 
 export const USAGE = `salt-containers: apply Salt states in Docker containers, with Salt injected for the run and removed after
@@ -11,6 +12,7 @@ usage:
   salt-containers call FUNCTION [ARG ...] [KEY=VALUE ...] --container NAME [--states DIR] [--json]
   salt-containers build MOD[,MOD...] --from IMAGE --tag TAG [--states DIR] [--pillar DIR|FILE] [--json]
   salt-containers ls [--json]
+  salt-containers cache [ls | rm [TAG ...]] [--json]
   salt-containers test [--matrix FILE] [--suite NAME] [--image IMAGE] [--salt VERSION] [--workers N]
                        [--junit FILE] [--keep] [--json]
 
@@ -28,6 +30,9 @@ options:
                        when Salt supports it, else one Salt Containers brings), container, bundled
   --install-salt       when this machine has no Python with Salt, install the pinned Salt from PyPI
                        into the cache first (on a terminal you are asked instead)
+  --salt-on WHERE      where Salt's host-side work is done (the thin, the catalogue, the bundled
+                       runtime): auto (default: this machine when it has a Python with Salt, else
+                       helper containers on the engine), host, engine
   --matrix FILE        test: salt-containers.yml or kitchen.yml (default: salt-containers.yml, else
                        kitchen.yml, in the current folder)
   --suite NAME         test: only this suite (repeatable); --image IMAGE, --salt VERSION likewise
@@ -45,14 +50,19 @@ options:
   -h, --help           this help
   --version            the version
 
+cache lists what helper containers made and the engine keeps (Salt per version, the bundled runtime per
+architecture); cache rm removes it (all, or the tags named) and any helper container left behind.
+
 watch applies at once, then again after each change under the state and pillar trees, through a warm
 Salt session in the container (--json: one apply document per line); Ctrl-C ends it and the session.
 
 exit codes: 0 all good, 2 a state failed (test: a test failed), 1 anything else (render error, no Python, engine down, ...)
 environment: DOCKER_HOST, DOCKER_CONTEXT, DOCKER_CONFIG, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION
-  (the engine, as the docker CLI reads them), SALT_CONTAINERS_PYTHON (a Python with Salt), SALT_CONTAINERS_CACHE`;
+  (the engine, as the docker CLI reads them), SALT_CONTAINERS_PYTHON (a Python with Salt), SALT_CONTAINERS_CACHE,
+  SALT_CONTAINERS_SALT_ON (as --salt-on), SALT_CONTAINERS_PYTHON_IMAGE and SALT_CONTAINERS_DEBIAN_IMAGE (the
+  helpers' images: python:3.11-slim-bookworm, debian:bookworm-slim), SALT_CONTAINERS_HELPER_NETWORK (e.g. host)`;
 
-export type Verb = 'apply' | 'highstate' | 'watch' | 'call' | 'build' | 'ls' | 'test';
+export type Verb = 'apply' | 'highstate' | 'watch' | 'call' | 'build' | 'ls' | 'test' | 'cache';
 
 export interface CliCommand {
   verb: Verb;
@@ -72,6 +82,10 @@ export interface CliCommand {
   python?: PythonRuntimeSetting;
   /** Install the pinned Salt into the cache when no Python with Salt is found. */
   installSalt: boolean;
+  /** --salt-on: where Salt's host-side work is done (undefined: SALT_CONTAINERS_SALT_ON, else auto). */
+  saltOn?: SaltOn;
+  /** cache: ls or rm, and rm's tags (empty: all). */
+  cacheAction?: 'ls' | 'rm';
   /** The engine's address (--host), as DOCKER_HOST spells it. */
   host?: string;
   /** The Docker context (--context). */
@@ -114,6 +128,7 @@ export function parseCommandLine(argv: string[]): Parsed {
         'commit-on-failure': { type: 'boolean' },
         python: { type: 'string' },
         'install-salt': { type: 'boolean' },
+        'salt-on': { type: 'string' },
         host: { type: 'string', short: 'H' },
         context: { type: 'string' },
         json: { type: 'boolean' },
@@ -152,6 +167,7 @@ export function parseCommandLine(argv: string[]): Parsed {
     commitOnFailure: values['commit-on-failure'] ?? false,
     python: values.python as PythonRuntimeSetting | undefined,
     installSalt: values['install-salt'] ?? false,
+    saltOn: values['salt-on'] as SaltOn | undefined,
     host: values.host,
     context: values.context,
     json: values.json ?? false,
@@ -196,6 +212,14 @@ export function parseCommandLine(argv: string[]): Parsed {
     case 'ls':
       if (rest.length) problem = `ls takes no arguments (got ${rest.join(' ')})`;
       break;
+    case 'cache': {
+      const [action = 'ls', ...tags] = rest;
+      if (action !== 'ls' && action !== 'rm') problem = `cache takes ls or rm (got ${action})`;
+      else if (action === 'ls' && tags.length) problem = `cache ls takes no arguments (got ${tags.join(' ')})`;
+      command.cacheAction = action as 'ls' | 'rm';
+      command.args = tags;
+      break;
+    }
     case 'test':
       if (rest.length) problem = `test takes no arguments (got ${rest.join(' ')}); name the matrix with --matrix FILE`;
       else if (values.workers !== undefined) {
@@ -209,6 +233,7 @@ export function parseCommandLine(argv: string[]): Parsed {
   }
   // As the docker CLI: one or the other names the engine.
   if (command.host && command.context) problem = 'conflicting options: give --host or --context, not both';
+  if (command.saltOn !== undefined && !SALT_ON_VALUES.includes(command.saltOn)) problem ??= `--salt-on takes ${SALT_ON_VALUES.join(', ')} (got ${command.saltOn})`;
   if (command.python !== undefined && !PYTHON_RUNTIME_SETTINGS.includes(command.python)) problem ??= `--python takes ${PYTHON_RUNTIME_SETTINGS.join(', ')} (got ${command.python})`;
   return problem ? { kind: 'usage-error', message: problem } : { kind: 'command', command };
 }

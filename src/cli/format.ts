@@ -7,6 +7,7 @@ import { relative } from 'node:path';
 import { changesText } from '../engine/results/changes';
 import { summarize, type AnyRun, type BuildRun, type CallRun, type RunError, type StateResult, type StateRun } from '../engine/results/model';
 import type { ContainerInfo, ImageInfo } from '../engine/docker/engine';
+import type { EngineCacheEntry } from '../engine/helper/cache';
 
 /** A state in --json: the result model's fields that the README promises, in that order. */
 export type JsonState = Pick<StateResult, 'id' | 'sls' | 'function' | 'name' | 'result' | 'comment' | 'changes' | 'durationMs' | 'runNum'>;
@@ -145,6 +146,12 @@ export function formatList(containers: ContainerInfo[], images: ImageInfo[], now
   const tagged = images.filter((i) => !i.dangling);
   const i = [['IMAGE', 'ID', 'SIZE', 'CREATED'], ...tagged.flatMap((x) => x.tags.map((t) => [t, x.id.replace(/^sha256:/, '').slice(0, 12), `${(x.size / 1e6).toFixed(0)} MB`, `${age(x.created, now)} ago`]))];
   return `${table(c)}\n\n${table(i)}`;
+}
+
+/** `cache`: what the engine keeps for Salt Containers, a line each. */
+export function formatEngineCache(entries: EngineCacheEntry[], now = Date.now()): string {
+  if (!entries.length) return 'the engine keeps nothing for Salt Containers';
+  return table([['CACHE IMAGE', 'HOLDS', 'SIZE', 'CREATED'], ...entries.map((e) => [e.tag, e.kind, `${(e.size / 1e6).toFixed(0)} MB`, `${age(e.created, now)} ago`])]);
 }
 
 /** A path as the user at `cwd` would type it: relative below it (`.` for itself), else absolute. */

@@ -10,7 +10,8 @@ import { findRoots } from '../sls/roots';
 import { locateRunError } from '../sls/locate';
 import { parseCommandLine, USAGE, type CliCommand } from './args';
 import { WATCH_SESSION_IDLE_MS, watchApply } from './watch';
-import { colors, formatCall, formatList, formatStateRun, plain, relativeTo, toJson } from './format';
+import { colors, formatCall, formatEngineCache, formatList, formatStateRun, plain, relativeTo, toJson } from './format';
+import { listEngineCache, removeEngineCache } from '../engine/helper/cache';
 import { testVerb } from './test';
 import { checkTrees, emptyHighstateNote } from './trees';
 
@@ -28,12 +29,26 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
   // docker-modem's ssh transport makes a URL Node warns about (DEP0170) on every run: not the user's business.
   if (engine.endpoint.host.startsWith('ssh://')) process.noDeprecation = true;
   log?.(`engine: ${engine.address}, chosen by ${engine.endpoint.source}${engine.endpoint.tls ? ` (TLS${engine.endpoint.tls.verify ? '' : ', not verified'}${engine.endpoint.tls.dir ? ` from ${engine.endpoint.tls.dir}` : ''})` : ''}`);
-  const source = new SaltSource({ log });
+  // First use on a machine without Salt: a helper on the engine installs it (about a minute). Its
+  // progress and any pull go to stderr, as a pull's do.
+  const progress = (line: string) => process.stderr.write(`… ${line}\n`);
+  const source = new SaltSource({ log, engine, saltOn: command.saltOn, onProgress: progress, onPull: pullLines(progress) });
   const runner = new SaltRunner(engine, source);
   const style = process.stdout.isTTY && !process.env.NO_COLOR && !command.json ? colors : plain;
 
   if (command.verb === 'test') {
     return testVerb(command, { selection: { host: command.host, context: command.context }, source, offerSalt: (signal) => offerSalt(source, command, signal), write, style, log });
+  }
+
+  if (command.verb === 'cache') {
+    if (command.cacheAction === 'rm') {
+      const removed = await removeEngineCache(engine, command.args.length ? command.args : undefined);
+      write(command.json ? JSON.stringify(removed, null, 2) : [...removed.images.map((t) => `removed ${t}`), ...removed.containers.map((c) => `removed helper container ${c}`)].join('\n') || 'nothing to remove');
+      return 0;
+    }
+    const entries = await listEngineCache(engine);
+    write(command.json ? JSON.stringify(entries.map(({ tag, kind, size, created }) => ({ tag, kind, size, created })), null, 2) : formatEngineCache(entries));
+    return 0;
   }
 
   if (command.verb === 'ls') {
@@ -118,7 +133,7 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
  */
 async function offerSalt(source: SaltSource, command: CliCommand, signal: AbortSignal): Promise<void> {
   try {
-    await source.info();
+    await source.info(signal);
     return;
   } catch (error) {
     if (!(error instanceof SaltSourceError) || !error.missing) return;

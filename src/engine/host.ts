@@ -4,7 +4,8 @@
  * so a cancel stops what it started too.
  */
 import { spawn } from 'node:child_process';
-import { delimiter } from 'node:path';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 
 /**
  * The environment for installs this program starts: ours less what a calling npm adds about itself
@@ -102,4 +103,10 @@ export function runHostProgram(command: string, args: string[], options: HostPro
 /** The last lines of a program's output, joined for one message. */
 export function lastLines(output: string, count = 3): string {
   return output.trim().split('\n').slice(-count).join(' / ');
+}
+
+/** Whether a program of that name is on PATH (a file there; on Windows with one of PATHEXT's endings). */
+export function onPath(program: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  const endings = process.platform === 'win32' ? (env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';') : [''];
+  return (env.PATH ?? '').split(delimiter).some((dir) => dir && endings.some((ending) => existsSync(join(dir, program + ending))));
 }

@@ -9,6 +9,8 @@ export * from './results/model';
 export * from './runner';
 export * from './salt/source';
 export * from './salt/install';
+export * from './helper/settings';
+export { listEngineCache, removeEngineCache, type EngineCacheEntry } from './helper/cache';
 export * from './runtime';
 export * from './build';
 export * from './results/parse';

@@ -165,7 +165,7 @@ export class SaltCallRunner {
     try {
       control.onStage?.('preparing');
       throwIfCancelled(control);
-      const [details, thin] = await Promise.all([this.engine.inspectContainer(spec.container), this.salt.thin()]);
+      const [details, thin] = await Promise.all([this.engine.inspectContainer(spec.container), this.salt.thin(control.signal)]);
       saltVersion = thin.saltVersion;
       container = { id: details.Id, name: details.Name.replace(/^\//, '') };
       if (!details.State.Running) {
@@ -371,6 +371,11 @@ export class SaltCallRunner {
       const log = control.log ?? (() => undefined);
       pending = buildRuntime(arch, {
         cacheDir: this.salt.cacheDir,
+        engine: this.engine,
+        saltOn: this.salt.saltOn,
+        helpers: this.salt.options.helpers,
+        onPull: control.onPull,
+        log: control.log,
         signal: control.signal,
         progress: (line) => {
           control.onStage?.('building-runtime');
@@ -390,7 +395,9 @@ export class SaltCallRunner {
    */
   async send(io: ExecInput, pythonVersion: string, bundle: Buffer, thin: Thin, log: (line: string) => void, notes: string[]): Promise<void> {
     const bytecode = await this.salt.bytecode(pythonVersion);
-    if (!bytecode) {
+    if (!bytecode && (await this.salt.info()).onEngine) {
+      notes.push(`Salt went to the container as sources, compiled on every run (about twice as slow): it was made on the engine with Python ${thin.pythonVersion}, and the container runs Python ${pythonVersion}.`);
+    } else if (!bytecode) {
       notes.push(
         `Salt went to the container as sources, compiled on every run (about twice as slow): this machine has no Python ${pythonVersion} to precompile it. ` +
           `Install Python ${pythonVersion} here (pyenv, uv or the package manager) and runs will precompile it once.`,

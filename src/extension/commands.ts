@@ -21,6 +21,7 @@
  *   removeImage(node?: ImageNode, options?: { image?, engine?, confirmed?: boolean }) -> boolean
  *   copyId(node: ContainerNode | ImageNode) -> string
  *   installSalt(options?: { version?, signal? })                             -> { version, python } | Refused | undefined
+ *   manageEngineCache(options?: { remove?: string[] | 'all', engine? })   -> { images, containers } removed | undefined
  *   showResults(), refresh(), toggleDanglingImages()
  *
  * `undefined` means the person dismissed a prompt; Refused says why nothing ran.
@@ -675,6 +676,38 @@ const installSalt: CommandFactory = (ctx) => async (options?: { version?: string
   }
 };
 
+/**
+ * What helper containers made and the engine keeps (Salt per version, the runtime per architecture):
+ * a pick list to remove some or all (with helper containers left behind); `remove` skips the list.
+ */
+const manageEngineCache: CommandFactory = (ctx) => async (options?: { remove?: string[] | 'all'; engine?: string }) => {
+  const runtime = await loadRuntime();
+  try {
+    const { engine } = await ctx.engines.get(options?.engine);
+    let remove = options?.remove;
+    if (!remove) {
+      const entries = await runtime.listEngineCache(engine);
+      if (!entries.length) {
+        void vscode.window.showInformationMessage('Salt Containers: the engine keeps nothing for Salt Containers.');
+        return undefined;
+      }
+      const picked = await vscode.window.showQuickPick(
+        entries.map((e) => ({ label: e.tag, description: `${e.kind}, ${(e.size / 1e6).toFixed(0)} MB`, picked: false })),
+        { canPickMany: true, title: "The engine's cache: pick what to remove (it is made again when needed)" },
+      );
+      if (!picked?.length) return undefined;
+      remove = picked.map((p) => p.label);
+    }
+    const removed = await runtime.removeEngineCache(engine, remove === 'all' ? undefined : remove);
+    ctx.images.refresh();
+    ctx.log(`engine cache: removed ${[...removed.images, ...removed.containers].join(', ') || 'nothing'}`);
+    return removed;
+  } catch (error) {
+    void ctx.notifyError(errorWithHint(error));
+    return undefined;
+  }
+};
+
 const toggleDanglingImages: CommandFactory = () => async () => {
   const config = vscode.workspace.getConfiguration(section);
   await config.update('showDanglingImages', !config.get<boolean>('showDanglingImages', false), vscode.ConfigurationTarget.Global);
@@ -702,4 +735,5 @@ export const commandFactories: Record<string, CommandFactory> = {
   copyId,
   toggleDanglingImages,
   installSalt,
+  manageEngineCache,
 };

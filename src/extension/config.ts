@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { HelperSettings, SaltOn } from '../engine/helper/settings';
 import type { PythonRuntimeSetting } from '../engine/runtime/choose';
 import { findRoots, type SaltRoots } from '../sls/roots';
 
@@ -44,6 +45,20 @@ export function engineSettings(): EngineSettings {
 /** The primary engine as the settings name it: dockerHost wins over dockerContext, as --host over --context. */
 export function engineSelection(settings: EngineSettings = engineSettings()): { host?: string; context?: string } {
   return settings.dockerHost ? { host: settings.dockerHost } : { context: settings.dockerContext || undefined };
+}
+
+/**
+ * Where Salt's host-side work is done and the helpers' images and network. Helpers start containers:
+ * in Restricted Mode only the user's own settings count, not the workspace's.
+ */
+export function saltWorkSettings(): { saltOn: SaltOn; helpers: Partial<HelperSettings> } {
+  const config = vscode.workspace.getConfiguration(section);
+  const get = (name: string) => ((vscode.workspace.isTrusted ? config.get<string>(name) : config.inspect<string>(name)?.globalValue) ?? '').trim() || undefined;
+  const saltOn = get('saltOn');
+  return {
+    saltOn: saltOn === 'host' || saltOn === 'engine' ? saltOn : 'auto',
+    helpers: { pythonImage: get('helpers.pythonImage'), debianImage: get('helpers.debianImage'), network: get('helpers.network') },
+  };
 }
 
 export function saltPython(): string | undefined {

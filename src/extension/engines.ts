@@ -10,7 +10,7 @@
 import * as vscode from 'vscode';
 import type { DockerEngine, ListedEngine, SaltRunnerApi, SaltSource } from '../engine';
 import type * as Runtime from './runtime';
-import { engineSelection, engineSettingNames, engineSettings, saltPython, section } from './config';
+import { engineSelection, engineSettingNames, engineSettings, saltPython, saltWorkSettings, section } from './config';
 
 export type RuntimeApi = typeof Runtime;
 
@@ -63,7 +63,7 @@ export class Engines implements vscode.Disposable {
     this.subscriptions.push(
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (engineSettingNames.some((name) => event.affectsConfiguration(`${section}.${name}`))) this.reset();
-        else if (event.affectsConfiguration(`${section}.saltPython`)) this.resetSalt();
+        else if (['saltPython', 'saltOn', 'helpers'].some((name) => event.affectsConfiguration(`${section}.${name}`))) this.resetSalt();
       }),
     );
   }
@@ -137,7 +137,8 @@ export class Engines implements vscode.Disposable {
     let runner = this.runners.get(entry.key);
     if (!runner) {
       const api = await loadRuntime();
-      this.source ??= new api.SaltSource({ python: saltPython() });
+      // Where this machine has no Python with Salt, the primary engine's helpers make it (first use).
+      this.source ??= new api.SaltSource({ python: saltPython(), engine: (await this.get()).engine, ...saltWorkSettings() });
       runner = new api.SaltRunner(entry.engine, this.source);
       this.runners.set(entry.key, runner);
     }

@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { engineSelection, saltWorkSettings } from './config';
 import { REFRESH_CATALOGUE_REQUEST, type RefreshCatalogueResult, type ServerInitializationOptions } from '../server/protocol';
 
 function initializationOptions(): ServerInitializationOptions {
@@ -14,6 +15,11 @@ function initializationOptions(): ServerInitializationOptions {
   if (python) options.saltPython = python;
   const stateRoot = config.get<string>('stateRoot');
   if (stateRoot) options.stateRoot = stateRoot;
+  // Without a host Salt the catalogue is made on the engine, as for runs.
+  const { saltOn, helpers } = saltWorkSettings();
+  options.saltOn = saltOn;
+  options.helpers = helpers;
+  options.engine = engineSelection();
   return options;
 }
 

@@ -25,6 +25,7 @@ import { hover } from './hover';
 import { diagnostics } from './diagnostics';
 import { codeActions } from './actions';
 import { REFRESH_CATALOGUE_REQUEST, type RefreshCatalogueResult, type ServerInitializationOptions } from './protocol';
+import { DockerEngine } from '../engine/docker/engine';
 import { getCatalogue, howToGetCatalogue, loadAnyCachedCatalogue, CatalogueUnavailable, type StateCatalogue } from '../sls/catalogue';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -41,7 +42,9 @@ function log(message: string) {
 async function loadCatalogue(refresh: boolean): Promise<StateCatalogue | undefined> {
   try {
     const started = Date.now();
-    const catalogue = await getCatalogue({ python: options.saltPython, cacheDir: options.cacheDir, refresh });
+    // A machine without Salt: the engine's helper makes it (first use, about a minute), as for a run.
+    const engine = new DockerEngine({ dockerHost: options.engine?.host, context: options.engine?.context });
+    const catalogue = await getCatalogue({ python: options.saltPython, cacheDir: options.cacheDir, refresh, engine, saltOn: options.saltOn, helpers: options.helpers });
     service.setCatalogue(catalogue);
     log(`state catalogue: Salt ${catalogue.saltVersion}, ${Object.keys(catalogue.functions).length} state functions (${Date.now() - started} ms)`);
     scheduleAll();

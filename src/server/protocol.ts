@@ -1,4 +1,5 @@
 /** What the client and the server of the SLS language agree on, beyond LSP itself. */
+import type { HelperSettings, SaltOn } from '../engine/helper/settings';
 
 /** Makes the state catalogue again with the host Salt; answers `{ saltVersion, functions }`. */
 export const REFRESH_CATALOGUE_REQUEST = 'saltContainers/refreshStateCatalogue';
@@ -16,4 +17,9 @@ export interface ServerInitializationOptions {
   stateRoot?: string;
   /** false: never run the host Salt for the catalogue. */
   catalogue?: boolean;
+  /** Where Salt is made when this machine has none, and the helpers' images (the extension's settings). */
+  saltOn?: SaltOn;
+  helpers?: Partial<HelperSettings>;
+  /** The engine whose helpers make it (the dockerHost or dockerContext setting; default as the docker CLI finds it). */
+  engine?: { host?: string; context?: string };
 }

@@ -1,12 +1,16 @@
 /**
  * The state catalogue: every state function the Salt that runs the states knows, with its arguments and
  * doc. Made once through the host Salt (its loader, in a throw-away minion config under a temp dir, never
- * /etc/salt) and cached per Salt version as <cache>/catalogue/<saltVersion>.json.
+ * /etc/salt), or by the helper that made Salt on the engine, and cached per Salt version as
+ * <cache>/catalogue/<saltVersion>.json.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultCacheDir, runPython, SaltSource, writeFileAtomic, type SaltInfo } from '../engine/salt/source';
+import { CATALOGUE_GENERATOR } from '../engine/salt/scripts';
+import type { DockerEngine } from '../engine/docker/engine';
+import type { HelperSettings, SaltOn } from '../engine/helper/settings';
 
 export interface CatalogueArgument {
   name: string;
@@ -41,71 +45,16 @@ export interface StateCatalogue {
 /** Bumped when the catalogue's shape changes: an older cached one is made again. */
 export const CATALOGUE_FORMAT = 2;
 
-/** Runs inside the host Python: argv[1] a private temp dir, argv[2] the output file. */
-const GENERATOR = String.raw`
-import json, os, sys
-tmp, out = sys.argv[1], sys.argv[2]
-import salt.client, salt.config, salt.version
-conf = os.path.join(tmp, "minion")
-paths = {k: os.path.join(tmp, k) for k in ("cache", "pki", "sock", "ext", "srv", "pillar")}
-for p in paths.values():
-    os.makedirs(p, exist_ok=True)
-with open(conf, "w") as f:
-    json.dump({
-        "id": "salt-containers-catalogue", "file_client": "local", "cachedir": paths["cache"],
-        "pki_dir": paths["pki"], "sock_dir": paths["sock"], "extension_modules": paths["ext"],
-        "log_file": os.path.join(tmp, "log"), "log_level": "quiet", "log_level_logfile": "quiet",
-        "file_roots": {"base": [paths["srv"]]}, "pillar_roots": {"base": [paths["pillar"]]},
-        "grains_cache": False,
-    }, f)
-opts = salt.config.minion_config(conf)
-caller = salt.client.Caller(mopts=opts)
-names = caller.cmd("sys.list_state_functions")
-docs = caller.cmd("sys.state_doc")
-functions, modules = {}, {}
-module_names = sorted({n.split(".")[0] for n in names})
-for module in module_names:
-    modules[module] = docs.get(module) or ""
-# One call for every function (a glob): each call builds a fresh states loader (seconds).
-specs = caller.cmd("sys.state_argspec", "*") or {}
-for name, spec in specs.items():
-    if name not in names or not isinstance(spec, dict):
-        continue
-    args = list(spec.get("args") or [])
-    defaults = list(spec.get("defaults") or [])
-    first_default = len(args) - len(defaults)
-    entries = []
-    for i, arg in enumerate(args):
-        entry = {"name": arg}
-        if i >= first_default:
-            entry["default"] = repr(defaults[i - first_default])
-        entries.append(entry)
-    functions[name] = {"args": entries, "kwargs": bool(spec.get("kwargs")), "doc": docs.get(name) or ""}
-import re, salt.states
-shipped = set(modules)
-states_dir = os.path.dirname(salt.states.__file__)
-for entry in os.listdir(states_dir):
-    if not entry.endswith(".py") or entry.startswith("_"):
-        continue
-    shipped.add(entry[:-3])
-    try:
-        with open(os.path.join(states_dir, entry), encoding="utf-8", errors="replace") as source:
-            found = re.search(r"^__virtualname__\s*=\s*['\"]([\w]+)['\"]", source.read(), re.M)
-        if found:
-            shipped.add(found.group(1))
-    except OSError:
-        pass
-for name in names:
-    functions.setdefault(name, {"args": [], "kwargs": True, "doc": docs.get(name) or ""})
-with open(out, "w") as f:
-    json.dump({"saltVersion": salt.version.__version__, "python": sys.executable, "functions": functions, "modules": modules, "shippedModules": sorted(shipped)}, f)
-`;
 
 export interface CatalogueOptions {
   /** A Python with Salt (the `saltContainers.saltPython` setting). */
   python?: string;
   /** Default: defaultCacheDir(). */
   cacheDir?: string;
+  /** Where Salt is made when this machine has none (see SaltSource): the engine and the choice. */
+  engine?: DockerEngine;
+  saltOn?: SaltOn;
+  helpers?: Partial<HelperSettings>;
 }
 
 async function run(python: string, args: string[], timeoutMs: number): Promise<void> {
@@ -145,16 +94,20 @@ export async function generateCatalogue(python: string, cacheDir = defaultCacheD
   const work = mkdtempSync(join(tmpdir(), 'salt-containers-catalogue-'));
   try {
     const out = join(work, 'catalogue.json');
-    await run(python, ['-c', GENERATOR, work, out], 180_000);
-    const raw = JSON.parse(readFileSync(out, 'utf8')) as Omit<StateCatalogue, 'generatedAt' | 'format'>;
-    const catalogue: StateCatalogue = { ...raw, generatedAt: new Date().toISOString(), format: CATALOGUE_FORMAT };
-    const file = catalogueFile(cacheDir, catalogue.saltVersion);
-    mkdirSync(join(cacheDir, 'catalogue'), { recursive: true });
-    writeFileAtomic(file, JSON.stringify(catalogue));
-    return catalogue;
+    await run(python, ['-c', CATALOGUE_GENERATOR, work, out], 180_000);
+    return storeCatalogue(out, cacheDir);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Caches what the generator wrote (on this machine, or a helper on the engine) as this Salt version's catalogue. */
+function storeCatalogue(generated: string, cacheDir: string): StateCatalogue {
+  const raw = JSON.parse(readFileSync(generated, 'utf8')) as Omit<StateCatalogue, 'generatedAt' | 'format'>;
+  const catalogue: StateCatalogue = { ...raw, generatedAt: new Date().toISOString(), format: CATALOGUE_FORMAT };
+  mkdirSync(join(cacheDir, 'catalogue'), { recursive: true });
+  writeFileAtomic(catalogueFile(cacheDir, catalogue.saltVersion), JSON.stringify(catalogue));
+  return catalogue;
 }
 
 /**
@@ -166,7 +119,7 @@ export async function getCatalogue(options: CatalogueOptions & { refresh?: boole
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   let info: SaltInfo;
   try {
-    info = await new SaltSource({ python: options.python, cacheDir }).info();
+    info = await new SaltSource({ python: options.python, cacheDir, engine: options.engine, saltOn: options.saltOn, helpers: options.helpers }).info();
   } catch (error) {
     throw new CatalogueUnavailable(`${(error as Error).message}. ${howToGetCatalogue}`);
   }
@@ -174,6 +127,8 @@ export async function getCatalogue(options: CatalogueOptions & { refresh?: boole
     const cached = readCatalogue(catalogueFile(cacheDir, info.saltVersion));
     if (cached) return cached;
   }
+  // Salt made on the engine: its helper made the catalogue beside the thin.
+  if (info.onEngine) return storeCatalogue(join(info.onEngine.dir, 'catalogue.json'), cacheDir);
   return generateCatalogue(info.python, cacheDir);
 }
 

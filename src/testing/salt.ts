@@ -1,7 +1,8 @@
 /**
  * The Salt versions of a matrix: each from its own venv in the cache (installed from PyPI by the
- * product's installer on first use, with progress) and its own SaltSource (its thin and bytecode are
- * cached per Salt and Python version). No version named: the configured Salt source.
+ * product's installer on first use, with progress), or made on the engine when the configured Salt is
+ * (a machine without Python), and its own SaltSource (its thin and bytecode are cached per Salt and
+ * Python version). No version named: the configured Salt source.
  */
 import { installedSalt, installSalt } from '../engine/salt/install';
 import { SaltSource } from '../engine/salt/source';
@@ -39,11 +40,17 @@ export class SaltVersions {
 
   private async make(version: string, signal?: AbortSignal): Promise<SaltSource> {
     // The configured Salt may be this very version: nothing to install.
-    const configured = await this.options.configured.info().catch(() => undefined);
+    const configured = await this.options.configured.info(signal).catch(() => undefined);
     if (configured?.saltVersion === version) return this.options.configured;
+    const progress = (line: string) => this.options.onProgress?.(version, line);
+    if (configured?.onEngine || this.options.configured.saltOn === 'engine') {
+      // Salt is made on the engine here: so is every version (at first use, in a helper).
+      const source = new SaltSource({ ...this.options.configured.options, python: undefined, version, cacheDir: this.cacheDir, onProgress: progress });
+      await source.info(signal);
+      return source;
+    }
     let installed = installedSalt(this.cacheDir, version);
     if (!installed) {
-      const progress = (line: string) => this.options.onProgress?.(version, line);
       progress(`installing Salt ${version} from PyPI into ${this.cacheDir}/salt (first use, about a minute)`);
       installed = await installSalt({ version, cacheDir: this.cacheDir, signal, onProgress: progress });
     }

@@ -14,9 +14,12 @@ import { REPO_ROOT, removeContainer, startContainer } from '../support/container
 const CLI = join(REPO_ROOT, 'dist', 'cli.js');
 const engine = new DockerEngine();
 
-/** An environment with no Salt anywhere: an empty cache, no SALT_CONTAINERS_PYTHON, no salt-call on PATH. */
+/**
+ * An environment with no Salt anywhere: an empty cache, no SALT_CONTAINERS_PYTHON, no salt-call on PATH;
+ * Salt's work kept on this machine (the engine's helpers are the bare-host tests' business).
+ */
 function saltless(cache: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, SALT_CONTAINERS_CACHE: cache, PATH: '/usr/local/bin:/usr/bin:/bin' };
+  const env: NodeJS.ProcessEnv = { ...process.env, SALT_CONTAINERS_CACHE: cache, SALT_CONTAINERS_SALT_ON: 'host', PATH: '/usr/local/bin:/usr/bin:/bin' };
   delete env.SALT_CONTAINERS_PYTHON;
   // The host's python3 (pyenv's shims on this kind of machine) makes the venv.
   const python3 = process.env.PATH?.split(':').find((dir) => existsSync(join(dir, 'python3')));

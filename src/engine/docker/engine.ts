@@ -537,6 +537,14 @@ export class DockerEngine {
   }
 
   /**
+   * The container's `path` as a tar stream (GET /containers/ID/archive; the container need not be
+   * running): a directory comes as its own name with everything under it.
+   */
+  async getArchive(containerId: string, path: string): Promise<Readable> {
+    return this.call({ container: containerId }, () => this.docker.getContainer(containerId).getArchive({ path }) as Promise<Readable>);
+  }
+
+  /**
    * What the container's filesystem has at `path`, as the engine sees it (HEAD /containers/ID/archive:
    * nothing runs in the container), or undefined when nothing is there.
    */

@@ -16,9 +16,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, posix, relative } from 'node:path';
-import { lastLines } from '../host';
-import { DebianPackages, extractDeb, hostArch, runBuildProgram, RuntimeBuildError, SUITE, type FetchedPackage } from './debian';
+import { dirname, join, posix, relative } from 'node:path';
+import type { DockerEngine, PullOptions } from '../docker/engine';
+import { cachedImage, cacheTag, CACHE_LABEL, copyFromCache, keepInCache } from '../helper/cache';
+import { HelperContainer } from '../helper/container';
+import { helperSettings, saltOnSetting, type HelperSettings, type SaltOn } from '../helper/settings';
+import { lastLines, onPath } from '../host';
+import { debianArch, DebianPackages, extractDeb, hostArch, RuntimeBuildError, SUITE, type FetchedPackage } from './debian';
+import { helperPlace, hostPlace, type BuildPlace } from './place';
 import { ELF_MACHINE, isElf, readElf } from './elf';
 import { CHECK_RUNTIME, STDLIB_ZIP } from './scripts';
 
@@ -90,6 +95,13 @@ export interface RuntimeBuildOptions {
   signal?: AbortSignal;
   /** A line per step of a build (a build takes about half a minute, once). */
   progress?: (line: string) => void;
+  /** The engine whose helper builds it where this machine cannot (see buildsOnEngine). */
+  engine?: DockerEngine;
+  /** As for the Salt source: `auto` builds here on a Debian-like Linux, else on the engine. */
+  saltOn?: SaltOn;
+  helpers?: Partial<HelperSettings>;
+  onPull?: PullOptions['onProgress'];
+  log?: (line: string) => void;
 }
 
 function runtimeHome(cacheDir: string): string {
@@ -116,95 +128,147 @@ export function hostCommand(runtime: BundledRuntime): string[] {
   return [join(runtime.root, runtime.loader), join(runtime.root, runtime.interpreter)];
 }
 
-/** The cached runtime for arch, else builds it (Debian's packages, patchelf; about half a minute). */
+/** Whether the runtime is built on the engine: when asked, or (auto) when this machine is no Debian-like Linux with apt-get and dpkg-deb. */
+export function buildsOnEngine(options: Pick<RuntimeBuildOptions, 'engine' | 'saltOn'>): boolean {
+  const saltOn = saltOnSetting(options.saltOn);
+  if (!options.engine || saltOn === 'host') return false;
+  return saltOn === 'engine' || process.platform !== 'linux' || !onPath('apt-get') || !onPath('dpkg-deb');
+}
+
+/**
+ * The cached runtime for arch, else builds it (Debian's packages, patchelf; about half a minute): on
+ * this machine, or in a helper container on the engine (buildsOnEngine), whose result is also kept on
+ * the engine as a cache image for the next machine.
+ */
 export async function buildRuntime(arch: string, options: RuntimeBuildOptions): Promise<BundledRuntime> {
   const cached = cachedRuntime(options.cacheDir, arch);
   if (cached) return cached;
-  const triplet = TRIPLET[arch];
-  if (!triplet) throw new RuntimeBuildError(`no bundled Python for ${arch} containers`, 'The runtime is made for amd64 and arm64; use an image with python3 for this architecture.');
+  if (!TRIPLET[arch]) throw new RuntimeBuildError(`no bundled Python for ${arch} containers`, 'The runtime is made for amd64 and arm64; use an image that has python3 for this architecture.');
   const progress = options.progress ?? (() => undefined);
   const home = runtimeHome(options.cacheDir);
   mkdirSync(home, { recursive: true });
   const work = join(home, `.build-${arch}-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const host = hostArch();
   try {
-    const apt = new DebianPackages(join(work, 'apt'), [...new Set([arch, host])], options.signal, progress);
-    const packages = await apt.download(PACKAGES, arch, join(work, 'debs', arch));
-    const [patchelfDeb] = await apt.download(['patchelf'], host, join(work, 'debs', `tools-${host}`));
-    progress(`unpacking ${packages.length} packages`);
-    const root = join(work, 'root');
-    for (const p of packages) await extractDeb(p.deb, root, options.signal);
-    await extractDeb(patchelfDeb.deb, join(work, 'tools'), options.signal);
-    const patchelf = join(work, 'tools', 'usr', 'bin', 'patchelf');
-
-    const out = join(work, 'out');
-    const tree = join(out, 'tree');
-    const assembled = assemble(root, tree, arch, triplet);
-    progress('patching the interpreter and libraries (patchelf: loader path, DT_RPATH)');
-    await patch(patchelf, tree, assembled, options.signal);
-
-    progress(`compiling Python ${SUITE.python}'s standard library`);
-    let compilerRoot = root;
-    if (arch !== host) {
-      // The bytecode is the same on every architecture: this machine's build of the same Python makes it.
-      const hostPackages = await apt.download(COMPILER_PACKAGES, host, join(work, 'debs', host));
-      compilerRoot = join(work, 'host-root');
-      for (const p of hostPackages) await extractDeb(p.deb, compilerRoot, options.signal);
+    const engine = options.engine;
+    if (engine && buildsOnEngine(options)) {
+      const settings = helperSettings(options.helpers);
+      const tag = cacheTag(`runtime-python${SUITE.python}-${SUITE.codename}-${arch}-v${LAYOUT}`);
+      if (await cachedImage(engine, tag)) {
+        progress(`copying the ${arch} runtime from the engine's cache (${tag})`);
+        await copyFromCache(engine, tag, HELPER_OUT, join(work, 'out'));
+      } else {
+        await HelperContainer.use(
+          { engine, purpose: `runtime-${arch}`, image: settings.debianImage, imageSetting: 'the saltContainers.helpers.debianImage setting or SALT_CONTAINERS_DEBIAN_IMAGE', settings, signal: options.signal, progress, onPull: options.onPull, log: options.log },
+          async (helper) => {
+            const helperArch = debianArch((await engine.inspectImage(settings.debianImage)).Architecture) ?? hostArch();
+            progress(`building the ${arch} runtime in a helper container from ${settings.debianImage}`);
+            const place = helperPlace(helper, helperArch);
+            const runtime = await make(place, work, arch, progress);
+            progress(`keeping the ${arch} runtime on the engine as ${tag}`);
+            await keepInCache(engine, settings.debianImage, join(work, 'out'), HELPER_OUT, tag, { [CACHE_LABEL]: 'runtime', 'salt-containers.runtime-arch': arch, 'salt-containers.python-version': runtime.pythonFull });
+          },
+        );
+      }
+    } else {
+      await make(hostPlace(work, options.signal), work, arch, progress);
     }
-    const zipName = `lib/python${SUITE.python.replace('.', '')}.zip`;
-    const compiled = JSON.parse(
-      await runChecked(debianPython(compilerRoot, TRIPLET[host]), ['-I', '-c', STDLIB_ZIP, join(root, 'usr', 'lib', `python${SUITE.python}`), join(tree, zipName)], options.signal),
-    ) as { python: string; modules: number };
-    if (!compiled.python.startsWith(`${SUITE.python}.`)) throw new RuntimeBuildError(`the standard library was compiled by Python ${compiled.python}, not ${SUITE.python}`, 'Remove the runtime cache and try again.');
-
-    const files = listFiles(tree);
-    const interpreter = 'bin/python3';
-    const pythonBytes = readFileSync(join(tree, interpreter));
-    const runtime: Omit<BundledRuntime, 'root'> = {
-      arch,
-      suite: SUITE.codename,
-      pythonVersion: SUITE.python,
-      pythonFull: compiled.python,
-      files,
-      bytes: files.reduce((sum, f) => sum + f.size, 0),
-      interpreter,
-      loader: assembled.loader,
-      placeholderOffset: pythonBytes.indexOf(LOADER_PLACEHOLDER, 0, 'latin1'),
-      packages: packages.map((p: FetchedPackage) => ({ name: p.name, version: p.version })),
-    };
-    checkElves(tree, files, arch);
-    if (runtime.placeholderOffset < 0) throw new RuntimeBuildError('the interpreter lost its loader placeholder', 'Remove the runtime cache and try again.');
-    if (arch === host) {
-      progress('checking the runtime');
-      const check = JSON.parse(await runChecked([join(tree, runtime.loader), join(tree, interpreter)], ['-I', '-c', CHECK_RUNTIME], options.signal)) as { python: string };
-      if (check.python !== runtime.pythonFull) throw new RuntimeBuildError(`the runtime says it is Python ${check.python}`, 'Remove the runtime cache and try again.');
-    }
-    writeFileSync(join(out, 'meta.json'), JSON.stringify(runtime, null, 1));
     const dir = runtimeDir(options.cacheDir, arch);
     try {
-      renameSync(out, dir); // atomic: a concurrent build that finished first wins
+      renameSync(join(work, 'out'), dir); // atomic: a concurrent build that finished first wins
     } catch {
       if (!cachedRuntime(options.cacheDir, arch)) throw new RuntimeBuildError(`could not store the runtime in ${dir}`, `Remove ${dir} and try again.`);
     }
-    progress(`Python ${runtime.pythonFull} runtime for ${arch}: ${files.length} files, ${(runtime.bytes / 1e6).toFixed(1)} MB`);
-    return cachedRuntime(options.cacheDir, arch)!;
+    const runtime = cachedRuntime(options.cacheDir, arch)!;
+    progress(`Python ${runtime.pythonFull} runtime for ${arch}: ${runtime.files.length} files, ${(runtime.bytes / 1e6).toFixed(1)} MB`);
+    return runtime;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-/** argv that runs an unpacked Debian python3.X through that Debian's loader (it runs on this machine). */
-function debianPython(root: string, triplet: string): string[] {
-  const libs = [join(root, 'lib', triplet), join(root, 'usr', 'lib', triplet)];
-  const loader = readdirSync(libs[0]).find((f) => f.startsWith('ld-linux'));
-  if (!loader) throw new RuntimeBuildError(`Debian's libc6 has no loader in ${libs[0]}`, 'Remove the runtime cache and try again.');
-  return [join(libs[0], loader), '--library-path', libs.join(':'), join(root, 'usr', 'bin', `python${SUITE.python}`)];
+/** Where a helper's build leaves the runtime (tree/ and meta.json), as the cache image keeps it. */
+const HELPER_OUT = '/salt-containers-runtime/out';
+
+/**
+ * The build's steps at a place: Debian's packages fetched and unpacked there, the tree assembled on
+ * this machine in `local` (out/tree), patched and its standard library compiled there, then checked
+ * here. Writes local out/meta.json and returns what it says.
+ */
+async function make(place: BuildPlace, local: string, arch: string, progress: (line: string) => void): Promise<Omit<BundledRuntime, 'root'>> {
+  const at = (...parts: string[]) => place.join(place.work, ...parts);
+  const build = place.arch;
+  const apt = new DebianPackages(place, at('apt'), [...new Set([arch, build])], progress);
+  const packages = await apt.download(PACKAGES, arch, at('debs', arch));
+  const [patchelfDeb] = await apt.download(['patchelf'], build, at('debs', `tools-${build}`));
+  progress(`unpacking ${packages.length} packages`);
+  for (const p of packages) await extractDeb(place, p.deb, at('root'));
+  await extractDeb(place, patchelfDeb.deb, at('tools'));
+  const patchelf = at('tools', 'usr', 'bin', 'patchelf');
+
+  const root = join(local, 'root');
+  await place.fetch(at('root'), root);
+  const tree = join(local, 'out', 'tree');
+  const assembled = assemble(root, tree, arch, TRIPLET[arch]);
+  const placeTree = at('out', 'tree');
+  await place.send(tree, placeTree);
+  progress('patching the interpreter and libraries (patchelf: loader path, DT_RPATH)');
+  await patch(place, patchelf, placeTree, assembled);
+
+  progress(`compiling Python ${SUITE.python}'s standard library`);
+  let compilerRoot = at('root');
+  if (arch !== build) {
+    // The bytecode is the same on every architecture: the build place's own build of the same Python makes it.
+    const hostPackages = await apt.download(COMPILER_PACKAGES, build, at('debs', build));
+    compilerRoot = at('host-root');
+    for (const p of hostPackages) await extractDeb(place, p.deb, compilerRoot);
+  }
+  const zipName = `lib/python${SUITE.python.replace('.', '')}.zip`;
+  const compiled = JSON.parse(
+    await runChecked(place, debianPython(place, compilerRoot, build), ['-I', '-c', STDLIB_ZIP, place.join(at('root'), 'usr', 'lib', `python${SUITE.python}`), place.join(placeTree, zipName)]),
+  ) as { python: string; modules: number };
+  if (!compiled.python.startsWith(`${SUITE.python}.`)) throw new RuntimeBuildError(`the standard library was compiled by Python ${compiled.python}, not ${SUITE.python}`, 'Remove the runtime cache and try again.');
+  if (arch === build) {
+    progress('checking the runtime');
+    const check = JSON.parse(await runChecked(place, [place.join(placeTree, assembled.loader), place.join(placeTree, 'bin', 'python3')], ['-I', '-c', CHECK_RUNTIME])) as { python: string };
+    if (check.python !== compiled.python) throw new RuntimeBuildError(`the runtime says it is Python ${check.python}`, 'Remove the runtime cache and try again.');
+  }
+  await place.fetch(placeTree, tree);
+
+  const files = listFiles(tree);
+  const interpreter = 'bin/python3';
+  const pythonBytes = readFileSync(join(tree, interpreter));
+  const runtime: Omit<BundledRuntime, 'root'> = {
+    arch,
+    suite: SUITE.codename,
+    pythonVersion: SUITE.python,
+    pythonFull: compiled.python,
+    files,
+    bytes: files.reduce((sum, f) => sum + f.size, 0),
+    interpreter,
+    loader: assembled.loader,
+    placeholderOffset: pythonBytes.indexOf(LOADER_PLACEHOLDER, 0, 'latin1'),
+    packages: packages.map((p: FetchedPackage) => ({ name: p.name, version: p.version })),
+  };
+  checkElves(tree, files, arch);
+  if (runtime.placeholderOffset < 0) throw new RuntimeBuildError('the interpreter lost its loader placeholder', 'Remove the runtime cache and try again.');
+  writeFileSync(join(local, 'out', 'meta.json'), JSON.stringify(runtime, null, 1));
+  return runtime;
 }
 
-async function runChecked(argv: string[], args: string[], signal?: AbortSignal): Promise<string> {
-  const result = await runBuildProgram(argv[0], [...argv.slice(1), ...args], { signal });
-  if (result.code !== 0) throw new RuntimeBuildError(`${basename(argv[argv.length - 1])} failed: ${lastLines(result.output)}`, 'Remove the runtime cache and try again.');
-  return result.output.trim().split('\n').pop() ?? '';
+/** glibc's loader by Debian architecture (what libc6 installs in /lib/TRIPLET). */
+const LOADER: Record<string, string> = { amd64: 'ld-linux-x86-64.so.2', arm64: 'ld-linux-aarch64.so.1' };
+
+/** argv that runs an unpacked Debian python3.X through that Debian's loader (it runs at the place, of its architecture). */
+function debianPython(place: BuildPlace, root: string, arch: string): string[] {
+  const triplet = TRIPLET[arch];
+  const libs = [place.join(root, 'lib', triplet), place.join(root, 'usr', 'lib', triplet)];
+  return [place.join(libs[0], LOADER[arch]), '--library-path', libs.join(':'), place.join(root, 'usr', 'bin', `python${SUITE.python}`)];
+}
+
+async function runChecked(place: BuildPlace, argv: string[], args: string[]): Promise<string> {
+  const result = await place.run(argv[0], [...argv.slice(1), ...args]);
+  if (result.code !== 0) throw new RuntimeBuildError(`${posix.basename(argv[argv.length - 1])} failed: ${lastLines(result.output)}`, 'Remove the runtime cache and try again.');
+  return result.stdout.trim().split('\n').pop() ?? '';
 }
 
 interface Assembled {
@@ -274,9 +338,9 @@ function assemble(root: string, tree: string, arch: string, triplet: string): As
 }
 
 /** patchelf: the interpreter's loader placeholder and every DT_RPATH (--force-rpath: RPATH, not RUNPATH). */
-async function patch(patchelf: string, tree: string, assembled: Assembled, signal?: AbortSignal): Promise<void> {
-  await runChecked([patchelf], ['--set-interpreter', LOADER_PLACEHOLDER, join(tree, 'bin', 'python3')], signal);
-  for (const [file, rpath] of assembled.rpaths) await runChecked([patchelf], ['--force-rpath', '--set-rpath', rpath, join(tree, file)], signal);
+async function patch(place: BuildPlace, patchelf: string, tree: string, assembled: Assembled): Promise<void> {
+  await runChecked(place, [patchelf], ['--set-interpreter', LOADER_PLACEHOLDER, place.join(tree, 'bin', 'python3')]);
+  for (const [file, rpath] of assembled.rpaths) await runChecked(place, [patchelf], ['--force-rpath', '--set-rpath', rpath, place.join(tree, ...file.split('/'))]);
 }
 
 /** Every ELF file is for arch and none has a RUNPATH (LD_LIBRARY_PATH would come before it). */

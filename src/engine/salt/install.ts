@@ -79,6 +79,43 @@ async function venvPython(wanted: string | undefined, signal?: AbortSignal): Pro
   return python;
 }
 
+/** Runs one program of an install, here or in a helper container: its exit code and output (stdout and stderr). */
+export type InstallStep = (argv: string[], onLine?: (line: string) => void) => Promise<{ code: number | null; output: string }>;
+
+/**
+ * The steps of a Salt install, wherever they run: a venv made by `python` at `venv`, salt==version from
+ * the package index into it, and the checks that it runs and has what the thin needs. `reach` says
+ * what to check when pip cannot install. Throws SaltInstallError.
+ */
+export async function installSteps(step: InstallStep, python: string, venv: string, version: string, progress: (line: string) => void, reach: string): Promise<void> {
+  progress(`creating a venv with ${python}`);
+  const made = await step([python, '-m', 'venv', venv]);
+  if (made.code !== 0) throw new SaltInstallError(`${python} -m venv failed: ${lastLines(made.output)}`, 'Install the venv module (Debian, Ubuntu: `apt-get install python3-venv`).');
+  progress(`installing salt==${version} from PyPI`);
+  const venvPython = `${venv}/bin/python`;
+  const pip = await step([venvPython, '-m', 'pip', 'install', '--no-input', '--progress-bar', 'off', `salt==${version}`], (line) => {
+    if (/^(Collecting|Installing collected|Successfully installed|Building wheel)/.test(line)) progress(line.length > 160 ? `${line.slice(0, 157)}...` : line);
+  });
+  if (pip.code !== 0) throw new SaltInstallError(`pip could not install salt==${version}: ${lastLines(pip.output)}`, `${reach} and that the version exists.`);
+  const probe = await step([venvPython, '-c', PROBE_SALT]);
+  const found = probe.code === 0 ? (JSON.parse(probe.output.trim().split('\n').pop() ?? '{}') as { salt?: string }).salt : undefined;
+  if (found !== version) throw new SaltInstallError(`the installed Salt does not run: ${lastLines(probe.output)}`, `Remove ${venv} and try again, or install Salt yourself and set saltPython.`);
+  // Some releases' packages install here without a single dependency (3007.8, 3007.13, 3007.14 from
+  // their sdists): `import salt.version` still works, the thin generator does not. Ask for what the thin needs.
+  const thin = await step([venvPython, '-c', 'import salt.utils.thin; salt.utils.thin.get_tops()']);
+  if (thin.code !== 0) {
+    throw new SaltInstallError(
+      `salt==${version} installed without what it needs to run (${lastLines(thin.output, 1)}): its package on PyPI brought no dependencies`,
+      'Name another release of that line (for 3007: 3007.16), or install Salt yourself and set saltPython.',
+    );
+  }
+}
+
+/** Refuses what is not a release name (it goes into pip's argv and a folder name). */
+export function checkSaltVersion(version: string): void {
+  if (!/^[0-9][0-9A-Za-z.+-]*$/.test(version)) throw new SaltInstallError(`"${version}" is not a Salt version`, 'Name a release such as 3008.4.');
+}
+
 /**
  * Installs Salt `version` from PyPI into the cache (about a minute; a no-op when it is there) and
  * returns its Python. Throws SaltInstallError saying what failed and what to do; cancel (signal) kills
@@ -86,7 +123,7 @@ async function venvPython(wanted: string | undefined, signal?: AbortSignal): Pro
  */
 export async function installSalt(options: InstallOptions): Promise<InstalledSalt> {
   const version = options.version ?? PINNED_SALT_VERSION;
-  if (!/^[0-9][0-9A-Za-z.+-]*$/.test(version)) throw new SaltInstallError(`"${version}" is not a Salt version`, 'Name a release such as 3008.4.');
+  checkSaltVersion(version);
   const done = installedSalt(options.cacheDir, version);
   if (done) return done;
   const host = await venvPython(options.hostPython, options.signal);
@@ -95,29 +132,14 @@ export async function installSalt(options: InstallOptions): Promise<InstalledSal
   const work = join(options.cacheDir, 'salt', `.${version}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
   const progress = options.onProgress ?? (() => undefined);
   try {
-    progress(`creating a venv with ${host}`);
-    const venv = await runStep(host, ['-m', 'venv', work], options.signal);
-    if (venv.code !== 0) throw new SaltInstallError(`${host} -m venv failed: ${lastLines(venv.output)}`, 'Install the venv module (Debian, Ubuntu: `apt-get install python3-venv`).');
-    progress(`installing salt==${version} from PyPI`);
-    const python = join(work, 'bin', 'python');
-    const pip = await runStep(python, ['-m', 'pip', 'install', '--no-input', '--progress-bar', 'off', `salt==${version}`], options.signal, (line) => {
-      if (/^(Collecting|Installing collected|Successfully installed|Building wheel)/.test(line)) progress(line.length > 160 ? `${line.slice(0, 157)}...` : line);
-    });
-    if (pip.code !== 0) {
-      throw new SaltInstallError(`pip could not install salt==${version}: ${lastLines(pip.output)}`, 'Check that this machine reaches PyPI (or its pip configuration names a mirror) and that the version exists.');
-    }
-    const probe = await runStep(python, ['-c', PROBE_SALT], options.signal);
-    const found = probe.code === 0 ? (JSON.parse(probe.output.trim().split('\n').pop() ?? '{}') as { salt?: string }).salt : undefined;
-    if (found !== version) throw new SaltInstallError(`the installed Salt does not run: ${lastLines(probe.output)}`, `Remove ${target} and try again, or install Salt yourself and set saltPython.`);
-    // Some releases' packages install here without a single dependency (3007.8, 3007.13, 3007.14 from
-    // their sdists): `import salt.version` still works, the thin generator does not. Ask for what the thin needs.
-    const thin = await runStep(python, ['-c', 'import salt.utils.thin; salt.utils.thin.get_tops()'], options.signal);
-    if (thin.code !== 0) {
-      throw new SaltInstallError(
-        `salt==${version} installed without what it needs to run (${lastLines(thin.output, 1)}): its package on PyPI brought no dependencies`,
-        'Name another release of that line (for 3007: 3007.16), or install Salt yourself and set saltPython.',
-      );
-    }
+    await installSteps(
+      ([command, ...args], onLine) => runStep(command, args, options.signal, onLine),
+      host,
+      work,
+      version,
+      progress,
+      'Check that this machine reaches PyPI (or its pip configuration names a mirror)',
+    );
     writeFileSync(join(work, MARKER), JSON.stringify({ version, hostPython: host }));
     try {
       renameSync(work, target);

@@ -1,17 +1,21 @@
 /**
- * Where Salt comes from: a host Python that has Salt installed. Its thin (Salt's own thin generator)
- * is made once per (Salt version, Python version) and cached on disk, and so is its bytecode for each
- * Python version containers have, compiled by a host Python of that version (the Salt one, or another
- * on this machine): a run in a container then compiles nothing. Bytecode is only ever made on the
- * host, never taken back from a container.
+ * Where Salt comes from: a host Python that has Salt installed, or, on a machine without one (`auto`)
+ * or when asked (`engine`), a helper container on the engine (onEngine.ts). Its thin (Salt's own thin
+ * generator) is made once per (Salt version, Python version) and cached on disk, and so is its
+ * bytecode for each Python version containers have, compiled by a Python of that version (the Salt
+ * one, another on this machine, or the helper's): a run in a container then compiles nothing.
+ * Bytecode is never taken back from a user's container.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import type { DockerEngine, PullOptions } from '../docker/engine';
+import { helperSettings, saltOnSetting, type HelperSettings, type SaltOn } from '../helper/settings';
 import { cachedRuntime, hostCommand } from '../runtime/build';
 import { hostArch } from '../runtime/debian';
 import { installedSalt, PINNED_SALT_VERSION } from './install';
+import { makeSaltOnEngine, thinFolder, type EngineSalt } from './onEngine';
 import { COMPILE_THIN, GENERATE_THIN, PROBE_SALT } from './scripts';
 
 export interface SaltSourceOptions {
@@ -20,13 +24,28 @@ export interface SaltSourceOptions {
   /** Default: SALT_CONTAINERS_CACHE, else $XDG_CACHE_HOME/salt-containers, else ~/.cache/salt-containers. */
   cacheDir?: string;
   log?: (line: string) => void;
+  /** Where Salt's host-side work is done: `auto` (the default, or SALT_CONTAINERS_SALT_ON) takes the host when it has a Python with Salt, else the engine. */
+  saltOn?: SaltOn;
+  /** The engine whose helpers make Salt when it is not made here. */
+  engine?: DockerEngine;
+  /** The Salt version to use: a venv of the cache for it on the host, else made on the engine. Default: any host Salt, else PINNED_SALT_VERSION. */
+  version?: string;
+  /** The helpers' images and network (settings); the rest from the environment (helper/settings.ts). */
+  helpers?: Partial<HelperSettings>;
+  /** First-use work on the engine (a helper installing Salt: about a minute), a line at a time. */
+  onProgress?: (line: string) => void;
+  /** The pull of a helper image the engine lacks. */
+  onPull?: PullOptions['onProgress'];
 }
 
 export interface SaltInfo {
+  /** The Python with Salt on this machine; for Salt made on the engine, words that say so. */
   python: string;
   saltVersion: string;
-  /** major.minor of the host Python that generated the thin. */
+  /** major.minor of the Python that generated the thin. */
   pythonVersion: string;
+  /** Set when Salt was made on the engine: the host cache folder it was copied to, and the cache image. */
+  onEngine?: EngineSalt;
 }
 
 export interface Thin {
@@ -105,19 +124,60 @@ export class SaltSource {
     if (this.options.python) list.push({ python: this.options.python, from: 'the saltPython setting' });
     else if (process.env.SALT_CONTAINERS_PYTHON) list.push({ python: process.env.SALT_CONTAINERS_PYTHON, from: 'SALT_CONTAINERS_PYTHON' });
     else {
-      const installed = installedSalt(this.cacheDir);
+      const installed = installedSalt(this.cacheDir, this.options.version);
       if (installed) list.push({ python: installed.python, from: `Salt ${installed.version} installed by Salt Containers` });
-      const fromPath = saltCallPython();
+      // Another version than the one asked for is no candidate.
+      const fromPath = this.options.version ? undefined : saltCallPython();
       if (fromPath) list.push({ python: fromPath, from: "salt-call's interpreter on PATH" });
     }
     return list;
   }
 
-  /** The Python with Salt and its versions; cached for the life of this object. */
-  info(): Promise<SaltInfo> {
-    this.infoPromise ??= this.probe();
+  /** Where Salt's host-side work is done, as asked (settings, SALT_CONTAINERS_SALT_ON). */
+  get saltOn(): SaltOn {
+    return saltOnSetting(this.options.saltOn);
+  }
+
+  /** The helpers' images and network, as configured. */
+  get helpers(): HelperSettings {
+    return helperSettings(this.options.helpers);
+  }
+
+  /**
+   * The Python with Salt and its versions; cached for the life of this object. On the engine path the
+   * first call may install Salt in a helper (about a minute): `signal` cancels that.
+   */
+  info(signal?: AbortSignal): Promise<SaltInfo> {
+    this.infoPromise ??= this.resolve(signal);
     this.infoPromise.catch(() => (this.infoPromise = undefined)); // retry after the user fixes it
     return this.infoPromise;
+  }
+
+  /** A host Salt when asked or found; else (auto, engine) Salt made on the engine. */
+  private async resolve(signal?: AbortSignal): Promise<SaltInfo> {
+    const saltOn = this.saltOn;
+    let missing: SaltSourceError | undefined;
+    if (saltOn !== 'engine') {
+      try {
+        return await this.probe();
+      } catch (error) {
+        if (saltOn === 'host' || !(error instanceof SaltSourceError) || !error.missing || !this.options.engine) throw error;
+        missing = error;
+      }
+    }
+    const engine = this.options.engine;
+    if (!engine) throw new SaltSourceError('Salt on the engine needs an engine, and none was given', 'Run it where an engine is configured, or set saltOn to host.');
+    const version = this.options.version ?? PINNED_SALT_VERSION;
+    this.options.log?.(`salt source: ${missing ? 'no Python with Salt on this machine: ' : ''}Salt ${version} made on the engine ${engine.address}`);
+    try {
+      const made = await makeSaltOnEngine({ engine, version, settings: this.helpers, cacheDir: this.cacheDir, signal, progress: this.options.onProgress, onPull: this.options.onPull, log: this.options.log });
+      return { python: `Salt made on the engine (${made.image})`, saltVersion: made.saltVersion, pythonVersion: made.pythonVersion, onEngine: made };
+    } catch (error) {
+      const e = error as Error & { hint?: string; cancelled?: boolean };
+      if (!missing || e.cancelled) throw error;
+      // Neither way worked: say both, and keep the offer to install Salt here.
+      throw new SaltSourceError(`no Python with Salt on this machine, and the engine could not make Salt: ${e.message}`, `${e.hint ?? ''} ${missing.hint}`.trim(), true);
+    }
   }
 
   private async probe(): Promise<SaltInfo> {
@@ -148,8 +208,8 @@ export class SaltSource {
   }
 
   /** The cached thin for this Salt; generated once (about 5 s) and never again. */
-  thin(): Promise<Thin> {
-    this.thinPromise ??= this.loadOrGenerateThin();
+  thin(signal?: AbortSignal): Promise<Thin> {
+    this.thinPromise ??= this.loadOrGenerateThin(signal);
     this.thinPromise.catch(() => (this.thinPromise = undefined));
     return this.thinPromise;
   }
@@ -173,12 +233,13 @@ export class SaltSource {
     return pending;
   }
 
-  private async loadOrGenerateThin(): Promise<Thin> {
-    const info = await this.info();
+  private async loadOrGenerateThin(signal?: AbortSignal): Promise<Thin> {
+    const info = await this.info(signal);
     // v4: sources only, bytecode per Python apart; a cache from an older layout is simply not seen.
     const dir = this.thinDir(info);
     const cached = this.readThin(dir);
     if (cached) return cached;
+    if (info.onEngine) throw new SaltSourceError(`the thin made on the engine is not in ${dir}`, `Remove ${dir} and try again.`);
     mkdirSync(join(this.cacheDir, 'thin'), { recursive: true });
     const work = mkdtempSync(join(this.cacheDir, 'thin', '.gen-'));
     try {
@@ -205,7 +266,7 @@ export class SaltSource {
   }
 
   private thinDir(info: SaltInfo): string {
-    return join(this.cacheDir, 'thin', `${info.saltVersion}-py${info.pythonVersion}-v4`);
+    return info.onEngine?.dir ?? join(this.cacheDir, 'thin', thinFolder(info.saltVersion, info.pythonVersion));
   }
 
   private readThin(dir: string): Thin | undefined {
@@ -227,6 +288,11 @@ export class SaltSource {
     };
     const cached = read();
     if (cached) return cached;
+    const info = await this.info();
+    if (info.onEngine) {
+      this.options.log?.(`Salt was made on the engine with Python ${info.pythonVersion}: no bytecode for Python ${pythonVersion}`);
+      return undefined;
+    }
     const command = await this.hostPython(pythonVersion);
     if (!command) {
       this.options.log?.(`no Python ${pythonVersion} on this machine to precompile Salt for containers with that version`);
