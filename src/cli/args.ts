@@ -44,7 +44,9 @@ options:
   -H, --host URL       the engine, as DOCKER_HOST spells it (unix://, tcp:// with DOCKER_TLS_VERIFY
                        and DOCKER_CERT_PATH, ssh://)
   --context NAME       the Docker context (docker context ls); default: DOCKER_HOST, DOCKER_CONTEXT,
-                       the current context (docker context use), else the local socket
+                       the current context (docker context use), else the first engine's socket
+                       there: /var/run/docker.sock, Docker Desktop's, OrbStack's, Colima's,
+                       Rancher Desktop's, Podman's (on Windows, the named pipes)
   --json               machine-readable output (see README)
   --debug              print the engine calls and Salt's raw output; stack traces on internal errors
   -h, --help           this help

@@ -5,7 +5,8 @@
  * where Salt's loader finds them without a sync. Symlinks that lead outside a root are not followed.
  */
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { basename, join, relative, sep } from 'node:path';
+import { basename, join, type PlatformPath } from 'node:path';
+import { hostPath, isUnder, partsBelow } from '../sls/modules';
 import { pack, type Pack } from 'tar-stream';
 import type { SaltTree } from './runner';
 
@@ -29,6 +30,13 @@ export interface TreeFile {
   mode: number;
 }
 
+/** A file's name in the tar: below the root, with forward slashes whatever the host's separator (`web\init.sls` is `web/init.sls`). */
+export function treePath(root: string, file: string, path: PlatformPath = hostPath): string {
+  const parts = partsBelow(root, file, path);
+  if (!parts) throw new Error(`${file} is not below ${root}`);
+  return parts.join('/');
+}
+
 /** Files under root (following symlinks that stay inside it), skipping SKIPPED_DIRS. */
 export function listTree(root: string): TreeFile[] {
   const realRoot = realpathSync(root);
@@ -44,13 +52,13 @@ export function listTree(root: string): TreeFile[] {
         } catch {
           continue; // dangling
         }
-        if (target !== realRoot && !target.startsWith(realRoot + sep)) continue; // leads outside the root
+        if (!isUnder(realRoot, target)) continue; // leads outside the root
         stats = statSync(absolute);
       }
       if (stats.isDirectory()) {
         if (!SKIPPED_DIRS.has(name)) visit(absolute);
       } else if (stats.isFile()) {
-        files.push({ path: relative(root, absolute).split(sep).join('/'), absolute, mode: stats.mode & 0o777 });
+        files.push({ path: treePath(root, absolute), absolute, mode: stats.mode & 0o777 });
       }
     }
   };

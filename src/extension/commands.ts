@@ -31,7 +31,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as vscode from 'vscode';
 import type { BuildRun, CallRun, ContainerInfo, DockerEngine, SaltTree, StateRun } from '../engine';
-import { moduleForFile } from '../sls/modules';
+import { isUnder, moduleForFile } from '../sls/modules';
 import { callInputProblem, parseCallInput } from './callInput';
 import { defaultBaseImage, folderFor, rootsFor, runSettings, section } from './config';
 import type { CommandFactory, Ctx, Refused } from './ctx';
@@ -174,7 +174,7 @@ export function activeSlsUri(): vscode.Uri | undefined {
 /** Saves open, modified files of the state and pillar trees: Salt reads them from disk. */
 async function saveTree(tree: SaltTree): Promise<void> {
   const roots = [tree.stateRoot, tree.pillarRoot].filter((r): r is string => !!r);
-  const dirty = vscode.workspace.textDocuments.filter((d) => d.isDirty && d.uri.scheme === 'file' && roots.some((r) => !relative(r, d.uri.fsPath).startsWith('..')));
+  const dirty = vscode.workspace.textDocuments.filter((d) => d.isDirty && d.uri.scheme === 'file' && roots.some((r) => isUnder(r, d.uri.fsPath)));
   await Promise.all(dirty.map((d) => d.save()));
 }
 

@@ -20,7 +20,7 @@ export interface EngineSettings {
   additionalDockerHosts: string[];
   /** Docker contexts the views list as engines, by name; '*' = all of them. */
   contexts: string[];
-  /** List Podman's sockets (rootful, rootless) as engines when they are present. */
+  /** List Podman's sockets (rootful, rootless, a Podman machine's) as engines when they are present. */
   podman: boolean;
 }
 

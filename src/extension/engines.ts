@@ -1,8 +1,8 @@
 /**
  * The engines the extension talks to, named as Docker names them: the primary (the dockerHost or
  * dockerContext setting, else the docker CLI's own choice: DOCKER_HOST, DOCKER_CONTEXT, the current
- * context), more addresses (additionalDockerHosts), Docker contexts (contexts) and Podman's sockets
- * when present (podman). One Salt runner per engine, all made on first use. The engine code
+ * context, else the first place an engine is), more addresses (additionalDockerHosts), Docker contexts
+ * (contexts), and the places where an engine is (the desktops' sockets; Podman's when podman is on). One Salt runner per engine, all made on first use. The engine code
  * (dockerode and friends) is loaded on first use (runtime.ts), so activation pays nothing for it.
  * The list is made again when a setting that names engines changes, or the Docker config folder
  * does (`docker context use`, `docker context create`).

@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import type { RenderRun, SaltTree } from '../engine';
 import type { Ctx } from './ctx';
 import { loadRuntime } from './engines';
+import { isUnder } from '../sls/modules';
 import { errorWithHint } from './format';
 import type { ContainerChoice } from './targetContainer';
 
@@ -89,7 +90,7 @@ export class RenderedDocuments implements vscode.TextDocumentContentProvider, vs
   private onSave(document: vscode.TextDocument): void {
     for (const [key, request] of this.requests) {
       const roots = [request.tree.stateRoot, request.tree.pillarRoot].filter((r): r is string => !!r);
-      if (!roots.some((root) => !relative(root, document.uri.fsPath).startsWith('..'))) continue;
+      if (!roots.some((root) => isUnder(root, document.uri.fsPath))) continue;
       void this.render(vscode.Uri.parse(key), request);
     }
   }

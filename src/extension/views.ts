@@ -2,8 +2,9 @@
  * The Containers and Images views. Each lists from the engine(s) when VS Code asks (so: only while
  * visible), keeps one node object per item for as long as the item exists (stable TreeItem ids, so
  * selection and expansion survive a refresh), groups by engine only when several are listed (see
- * engines.ts: contexts, more addresses, Podman's sockets), and shows an engine that cannot be used as
- * one item that says why (unreachable, TLS, permissions, a missing context) and how to fix it, with retry.
+ * engines.ts: contexts, more addresses, the desktops' and Podman's sockets), and shows an engine that
+ * cannot be used as one item that says why (unreachable, TLS, permissions, a missing context) and how
+ * to fix it, with retry.
  */
 import * as vscode from 'vscode';
 import type { ContainerInfo, EngineError, ImageInfo } from '../engine';

@@ -6,24 +6,30 @@
  * feature). No I/O to the client here: main.ts wires the features to the connection.
  */
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, join, resolve, win32, type PlatformPath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Location, Range } from 'vscode-languageserver';
+import { canonicalPath, hostPath, isUnder } from '../sls/modules';
 import { findRoots } from '../sls/roots';
 import { StateTree, type TreeFile, type StateHit } from '../sls/tree';
 import type { ParsedSls, TextSpan, StateFunction } from '../sls/parse';
 import type { StateCatalogue } from '../sls/catalogue';
 
-export const uriToPath = (uri: string): string | undefined => {
+/**
+ * A file URI's path, spelled as canonicalPath spells it. `path`: whose paths (default the host's), so
+ * Windows' URIs (`file:///c%3A/Users/x/salt/web/init.sls`, `file:///C:/...`) are tested anywhere.
+ */
+export const uriToPath = (uri: string, path: PlatformPath = hostPath): string | undefined => {
   if (!uri.startsWith('file:')) return undefined;
   try {
-    return fileURLToPath(uri);
+    return canonicalPath(fileURLToPath(uri, { windows: path === win32 }), path);
   } catch {
     return undefined;
   }
 };
-export const pathToUri = (file: string): string => pathToFileURL(file).href;
-export const isUnder = (root: string, file: string) => file === root || file.startsWith(root + sep);
+/** A path's file URI as VS Code spells it (on Windows `file:///c%3A/...`), so a client comparing URIs as text finds its own. */
+export const pathToUri = (file: string, path: PlatformPath = hostPath): string =>
+  pathToFileURL(file, { windows: path === win32 }).href.replace(/^file:\/\/\/([A-Za-z]):/, (_, drive: string) => `file:///${drive.toLowerCase()}%3A`);
 export const isTemplate = (file: string) => file.endsWith('.jinja') || file.endsWith('.j2');
 
 export class SlsService {

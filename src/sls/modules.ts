@@ -1,25 +1,54 @@
 /**
  * SLS module names <-> files under a state root: `web/init.sls` is `web`, `a/b.sls` is `a.b`;
  * `a.b` is found as `a/b.sls` or `a/b/init.sls`; relative includes (`.foo`, `..foo`) resolve against
- * the including module's package.
+ * the including module's package. Also how paths are compared: the functions on paths take the path
+ * flavour (default the host's), so Windows paths (drive letters, backslashes, any case) are tested anywhere.
  */
 import { existsSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { posix, sep, win32, type PlatformPath } from 'node:path';
+
+/** This machine's paths. */
+export const hostPath: PlatformPath = sep === '\\' ? win32 : posix;
+
+/**
+ * The parts of `file` below `root` (['web', 'init.sls']), or undefined when it is not below it: outside,
+ * the root itself, or on another drive (Windows' relative() gives an absolute path then). Windows
+ * compares without case, as its file systems do.
+ */
+export function partsBelow(root: string, file: string, path: PlatformPath = hostPath): string[] | undefined {
+  const rel = path.relative(root, file);
+  if (!rel || path.isAbsolute(rel) || rel === '..' || rel.startsWith(`..${path.sep}`)) return undefined;
+  return rel.split(path.sep);
+}
+
+/** Whether `file` is `root` or below it. */
+export function isUnder(root: string, file: string, path: PlatformPath = hostPath): boolean {
+  return path.relative(root, file) === '' || partsBelow(root, file, path) !== undefined;
+}
+
+/**
+ * One spelling per file for keys and comparisons: on Windows the drive letter in lower case, as VS Code
+ * spells it (`c:\salt`), whether the path came from a URI, a setting or the current folder.
+ */
+export function canonicalPath(file: string, path: PlatformPath = hostPath): string {
+  return path === win32 ? file.replace(/^([A-Z]):/, (_, drive: string) => `${drive.toLowerCase()}:`) : file;
+}
 
 /** The dotted module name of an .sls file under stateRoot, or undefined when it is outside it or not an .sls. */
-export function moduleForFile(stateRoot: string, file: string): string | undefined {
-  const rel = relative(stateRoot, file);
-  if (!rel || rel.startsWith('..') || !rel.endsWith('.sls')) return undefined;
-  const parts = rel.slice(0, -'.sls'.length).split(sep);
+export function moduleForFile(stateRoot: string, file: string, path: PlatformPath = hostPath): string | undefined {
+  const parts = partsBelow(stateRoot, file, path);
+  const last = parts?.[parts.length - 1];
+  if (!parts || !last?.endsWith('.sls')) return undefined;
+  parts[parts.length - 1] = last.slice(0, -'.sls'.length);
   if (parts[parts.length - 1] === 'init') parts.pop();
   if (parts.length === 0 || parts.some((p) => p === '' || p.includes('.'))) return undefined;
   return parts.join('.');
 }
 
 /** The files a module name may live in, in Salt's order of preference. */
-export function candidateFiles(stateRoot: string, module: string): string[] {
-  const path = join(stateRoot, ...module.split('.'));
-  return [`${path}.sls`, join(path, 'init.sls')];
+export function candidateFiles(stateRoot: string, module: string, path: PlatformPath = hostPath): string[] {
+  const base = path.join(stateRoot, ...module.split('.'));
+  return [`${base}.sls`, path.join(base, 'init.sls')];
 }
 
 /** The file that defines module under stateRoot, or undefined when none exists. */

@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { canonicalPath } from './modules';
 
 export interface SaltRoots {
   stateRoot: string;
@@ -31,16 +32,17 @@ export function formulaName(base: string): string | undefined {
   return candidates.find((name) => !!name && existsSync(join(base, name, 'init.sls')));
 }
 
+/** The roots, spelled as canonicalPath spells paths (a setting's `C:\salt` and an editor's `c:\salt` are one folder). */
 export function findRoots(folder: string, explicit: { stateRoot?: string; pillarRoot?: string } = {}): SaltRoots {
-  const base = resolve(folder);
+  const base = canonicalPath(resolve(folder));
   let stateRoot: string;
-  if (explicit.stateRoot) stateRoot = resolve(base, explicit.stateRoot);
+  if (explicit.stateRoot) stateRoot = canonicalPath(resolve(base, explicit.stateRoot));
   else if (formulaName(base)) stateRoot = base;
   else if (isDir(join(base, 'salt'))) stateRoot = join(base, 'salt');
   else if (isDir(join(base, 'srv', 'salt'))) stateRoot = join(base, 'srv', 'salt');
   else stateRoot = base;
   let pillarRoot: string | undefined;
-  if (explicit.pillarRoot) pillarRoot = resolve(base, explicit.pillarRoot);
+  if (explicit.pillarRoot) pillarRoot = canonicalPath(resolve(base, explicit.pillarRoot));
   else pillarRoot = [join(base, 'pillar'), join(base, 'srv', 'pillar')].find(isDir);
   return { stateRoot, pillarRoot };
 }

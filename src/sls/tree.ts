@@ -4,8 +4,8 @@
  * module, what a file includes (transitively), where a state ID is declared, who refers to it.
  */
 import { readdirSync, readFileSync, existsSync, statSync, type Dirent } from 'node:fs';
-import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
-import { candidateFiles, moduleForFile, resolveInclude } from './modules';
+import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import { canonicalPath, candidateFiles, moduleForFile, partsBelow, resolveInclude } from './modules';
 import { parseSls, type ParsedSls, type StateDeclaration, type Requisite, type ExtendEntry, type IncludeEntry } from './parse';
 import { templateRegex } from './jinja';
 import type { RenderContext } from './render';
@@ -26,9 +26,8 @@ export function templateFile(root: string, fromFile: string, path: string): stri
 
 /** Where an SLS file is for Jinja (`tpldir`...) and how its imports are read: `read` gives a file's text. */
 export function renderContext(root: string, file: string, read: (file: string) => string | undefined): RenderContext {
-  const rel = relative(root, file);
   return {
-    path: rel && !rel.startsWith('..') ? rel.split(sep).join('/') : undefined,
+    path: partsBelow(root, file)?.join('/'),
     load: (path, from) => {
       const target = templateFile(root, from ? join(root, from) : file, path);
       try {
@@ -82,7 +81,7 @@ export class StateTree {
   readonly formula?: string;
 
   constructor(stateRoot: string) {
-    this.root = resolve(stateRoot);
+    this.root = canonicalPath(resolve(stateRoot));
     this.formula = formulaName(this.root);
   }
 
@@ -96,13 +95,12 @@ export class StateTree {
   }
 
   contains(file: string): boolean {
-    const rel = relative(this.root, file);
-    return !!rel && !rel.startsWith('..') && !rel.startsWith(sep);
+    return partsBelow(this.root, file) !== undefined;
   }
 
   /** A file of the tree that holds pillar data, not states (see PILLAR_DIRS). */
   isPillarFile(file: string): boolean {
-    const parts = relative(this.root, file).split(sep);
+    const parts = partsBelow(this.root, file) ?? [];
     return parts.slice(0, -1).some((dir) => PILLAR_DIRS.has(dir)) || /^pillar[_-]top\.sls$/.test(parts[parts.length - 1]);
   }
 

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { isAddress, listContexts, listEngines, resolveEngine, resolveEngineName } from '../../src/engine/docker/contexts';
 import { dockerodeOptions, knownHostKeys, parseAddress, type EngineEndpoint } from '../../src/engine/docker/endpoint';
 import { EngineError } from '../../src/engine/docker/errors';
+import { localMachine } from '../../src/engine/docker/places';
 
 const PEM = (what: string) => `-----BEGIN ${what}-----\nMIIB\n-----END ${what}-----\n`;
 
@@ -47,7 +48,9 @@ describe('engine names', () => {
   let configDir: string;
   let certDir: string;
   const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ HOME: '/nonexistent-home', DOCKER_CONFIG: configDir, ...extra });
-  const resolve = (selection = {}, extra: Record<string, string> = {}) => resolveEngine(selection, { env: env(extra) });
+  // A machine whose only engine is the local socket, whatever this one has.
+  const machine = { exists: (path: string) => path === '/var/run/docker.sock' };
+  const resolve = (selection = {}, extra: Record<string, string> = {}) => resolveEngine(selection, { env: env(extra), machine });
 
   before(() => {
     configDir = mkdtempSync(join(tmpdir(), 'engine-names-config-'));
@@ -209,8 +212,9 @@ describe('engine names', () => {
     before(async () => {
       sockets = mkdtempSync(join(tmpdir(), 'engine-names-sockets-'));
       server = createServer();
-      await new Promise<void>((done) => server.listen(join(sockets, 'podman.sock'), done));
-      writeFileSync(join(sockets, 'not-a-socket.sock'), '');
+      mkdirSync(join(sockets, 'podman'));
+      await new Promise<void>((done) => server.listen(join(sockets, 'podman', 'podman.sock'), done));
+      writeFileSync(join(sockets, 'docker.sock'), '');
     });
     after(() => {
       server.close();
@@ -219,12 +223,11 @@ describe('engine names', () => {
 
     it('lists the primary first, then more addresses, the contexts asked for, and the Podman sockets that are there, each engine once', () => {
       useContext(configDir, 'remote');
-      const podmanSockets = [
-        { label: 'Podman', host: `unix://${join(sockets, 'podman.sock')}` },
-        { label: 'Podman (rootless)', host: `unix://${join(sockets, 'not-a-socket.sock')}` },
-        { label: 'Podman (missing)', host: `unix://${join(sockets, 'missing.sock')}` },
-      ];
-      const listed = listEngines({ hosts: ['tcp://10.0.0.8:2375'], contexts: ['remote', 'plain', 'nope'], podman: true, podmanSockets }, { env: env() });
+      // The rootless Podman socket is a real socket in XDG_RUNTIME_DIR; the rootless Docker one a plain file there (not listed).
+      const podman = { label: 'Podman (rootless)', host: `unix://${join(sockets, 'podman', 'podman.sock')}` };
+      const machineHere = { home: sockets, exists: (path: string) => path.startsWith(sockets) && localMachine().exists(path), uid: 0 };
+      const options = (extra: Record<string, string> = {}) => ({ env: env({ XDG_RUNTIME_DIR: sockets, ...extra }), machine: machineHere });
+      const listed = listEngines({ hosts: ['tcp://10.0.0.8:2375'], contexts: ['remote', 'plain', 'nope'], podman: true }, options());
       assert.deepEqual(
         listed.map((e) => [e.key, e.label, e.endpoint?.host ?? e.error?.kind]),
         [
@@ -232,16 +235,16 @@ describe('engine names', () => {
           ['tcp://10.0.0.8:2375', 'tcp://10.0.0.8:2375', 'tcp://10.0.0.8:2375'],
           ['plain', 'plain', 'tcp://10.0.0.4:2375'],
           ['nope', 'nope', 'engine-config'], // shown, with why
-          [podmanSockets[0].host, 'Podman', podmanSockets[0].host],
+          [podman.host, podman.label, podman.host],
         ],
       );
-      const everything = listEngines({ contexts: ['*'] }, { env: env() }).map((e) => e.key);
+      const everything = listEngines({ contexts: ['*'] }, { env: env(), machine }).map((e) => e.key);
       assert.deepEqual(everything, ['', 'default', 'insecure', 'local-podman', 'over-ssh', 'plain']);
       useContext(configDir, undefined);
       // With no context in use the primary is the local socket: `default` is the same engine, and so is a Podman socket DOCKER_HOST names.
-      assert.deepEqual(listEngines({ contexts: ['default'] }, { env: env() }).map((e) => e.key), ['']);
-      assert.deepEqual(listEngines({ podman: true, podmanSockets }, { env: env({ DOCKER_HOST: podmanSockets[0].host }) }).map((e) => e.key), ['']);
-      assert.deepEqual(listEngines({ podman: false, podmanSockets }, { env: env() }).map((e) => e.key), ['']);
+      assert.deepEqual(listEngines({ contexts: ['default'] }, { env: env(), machine }).map((e) => e.key), ['']);
+      assert.deepEqual(listEngines({ podman: true }, options({ DOCKER_HOST: podman.host })).map((e) => e.key), ['']);
+      assert.deepEqual(listEngines({ podman: false }, options()).map((e) => e.key), ['']);
     });
   });
 });

@@ -1,17 +1,18 @@
 /**
  * Engines named the way Docker users name them. `resolveEngine` follows the docker CLI's order:
  * --host, --context, DOCKER_HOST, DOCKER_CONTEXT, the current context (`docker context use`, in
- * config.json), else the local socket. Contexts live in the Docker config folder (DOCKER_CONFIG,
+ * config.json), else the first place an engine is (places.ts: the local socket, the desktops'). Contexts live in the Docker config folder (DOCKER_CONFIG,
  * default ~/.docker): contexts/meta/<sha256 of the name>/meta.json holds the endpoint, and
  * contexts/tls/<sha256>/docker/ its ca.pem, cert.pem and key.pem. Also: the engines a machine offers
- * (its contexts, Podman's sockets when present), for the views. Pure file reading: no engine calls.
+ * (its contexts, the places where an engine is), for the views. Pure file reading: no engine calls.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { homedir, userInfo } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { apiVersionFromEnv, DEFAULT_SOCKET, parseAddress, readTlsDir, sameEndpoint, tlsFromEnv, type EngineEndpoint } from './endpoint';
 import { EngineError } from './errors';
+import { discoverEngine, localMachine, presentPlaces, type LocalMachine } from './places';
 
 /** How the caller names the engine (the CLI's --host and --context, the extension's settings). */
 export interface EngineSelection {
@@ -25,6 +26,8 @@ export interface ResolveOptions {
   env?: NodeJS.ProcessEnv;
   /** The Docker config folder; default DOCKER_CONFIG, else ~/.docker. */
   configDir?: string;
+  /** Where to look for engines when nothing names one (default this machine, with `env`). */
+  machine?: Partial<LocalMachine>;
 }
 
 export interface DockerContext {
@@ -101,10 +104,18 @@ export function currentContext(configDir: string): string | undefined {
   }
 }
 
-/** The `default` context: DOCKER_HOST (with the TLS variables) or the local socket. */
-function defaultEndpoint(name: string, env: NodeJS.ProcessEnv, configDir: string): EngineEndpoint {
+/** The machine to look for engines on, with the environment the caller gives. */
+function machineOf(options: ResolveOptions, env: NodeJS.ProcessEnv): LocalMachine {
+  return localMachine({ env, ...options.machine });
+}
+
+/** The `default` context: DOCKER_HOST (with the TLS variables), else the first place an engine is. */
+function defaultEndpoint(name: string, env: NodeJS.ProcessEnv, configDir: string, machine: LocalMachine): EngineEndpoint {
   const host = env.DOCKER_HOST?.trim();
-  if (!host) return { name, host: DEFAULT_SOCKET, source: 'the local socket', apiVersion: apiVersionFromEnv(env) };
+  if (!host) {
+    const { place, looked } = discoverEngine(machine);
+    return { name, host: place.host, source: place.source, apiVersion: apiVersionFromEnv(env), looked };
+  }
   return { name, host, tls: tlsFromEnv(parseAddress(host), env, configDir), source: 'DOCKER_HOST', apiVersion: apiVersionFromEnv(env) };
 }
 
@@ -112,7 +123,10 @@ function defaultEndpoint(name: string, env: NodeJS.ProcessEnv, configDir: string
 export function contextEndpoint(name: string, source: string, options: ResolveOptions = {}): EngineEndpoint {
   const env = options.env ?? process.env;
   const configDir = options.configDir ?? dockerConfigDir(env);
-  if (name === 'default') return { ...defaultEndpoint(name, env, configDir), context: 'default', source: `${source}: the default context` };
+  if (name === 'default') {
+    const endpoint = defaultEndpoint(name, env, configDir, machineOf(options, env));
+    return { ...endpoint, context: 'default', source: `${source}: the default context (${endpoint.source})` };
+  }
   const context = readContext(configDir, contextId(name));
   if (!context) {
     throw new EngineError('engine-config', `Docker context ${name} not found in ${join(configDir, 'contexts')}`, '`docker context ls` lists the contexts; DOCKER_CONFIG says which folder holds them (default ~/.docker).');
@@ -136,17 +150,17 @@ export function addressEndpoint(host: string, source: string, options: ResolveOp
 export function resolveEngine(selection: EngineSelection = {}, options: ResolveOptions = {}): EngineEndpoint {
   const env = options.env ?? process.env;
   const configDir = options.configDir ?? dockerConfigDir(env);
-  const opts = { env, configDir };
+  const opts = { ...options, env, configDir };
   if (selection.host && selection.context) {
     throw new EngineError('engine-config', 'conflicting options: both a host and a context name the engine', 'Give one of --host and --context (or of the dockerHost and dockerContext settings).');
   }
   if (selection.host) return addressEndpoint(selection.host, '--host', opts);
   if (selection.context) return contextEndpoint(selection.context, '--context', opts);
-  if (env.DOCKER_HOST?.trim()) return defaultEndpoint('default', env, configDir);
+  if (env.DOCKER_HOST?.trim()) return defaultEndpoint('default', env, configDir, machineOf(options, env));
   if (env.DOCKER_CONTEXT?.trim()) return contextEndpoint(env.DOCKER_CONTEXT.trim(), 'DOCKER_CONTEXT', opts);
   const current = currentContext(configDir);
   if (current) return contextEndpoint(current, `the current context (${join(configDir, 'config.json')})`, opts);
-  return defaultEndpoint('default', env, configDir);
+  return defaultEndpoint('default', env, configDir, machineOf(options, env));
 }
 
 /**
@@ -160,40 +174,21 @@ export function resolveEngineName(name: string, selection: EngineSelection = {},
   return contextEndpoint(name, 'context', options);
 }
 
-/** Podman's API sockets, rootful and this user's rootless one, where `podman system service` listens by default. */
-export function podmanSockets(env: NodeJS.ProcessEnv = process.env): { label: string; host: string }[] {
-  const runtimeDir = env.XDG_RUNTIME_DIR || `/run/user/${userInfo().uid}`;
-  return [
-    { label: 'Podman', host: 'unix:///run/podman/podman.sock' },
-    { label: 'Podman (rootless)', host: `unix://${join(runtimeDir, 'podman', 'podman.sock')}` },
-  ];
-}
-
-function isSocket(host: string): boolean {
-  try {
-    return statSync(parseAddress(host).path ?? '').isSocket();
-  } catch {
-    return false;
-  }
-}
-
-/** What the views list: the primary engine, more addresses, contexts (by name or `*`), Podman's sockets. */
+/** What the views list: the primary engine, more addresses, contexts (by name or `*`), the places where an engine is. */
 export interface EngineListing {
   selection?: EngineSelection;
   /** More addresses (the additionalDockerHosts setting). */
   hosts?: string[];
   /** Context names to list, or ['*'] for all of them (`default` included). */
   contexts?: string[];
-  /** List Podman's sockets that are present. */
+  /** List Podman's places (sockets, a Podman machine's) that are there; the desktops' are listed whatever this says. */
   podman?: boolean;
-  /** Podman's sockets to look for (default podmanSockets()). */
-  podmanSockets?: { label: string; host: string }[];
 }
 
 export interface ListedEngine {
   /** '' for the primary engine, else its name: a context's name or an address. */
   key: string;
-  /** A short name for people ('default', the context's name, 'Podman', the address). */
+  /** A short name for people ('default', the context's name, 'Docker Desktop', 'Podman', the address). */
   label: string;
   endpoint?: EngineEndpoint;
   /** Why it cannot be used (a missing context, unreadable TLS files): the views show it. */
@@ -203,11 +198,12 @@ export interface ListedEngine {
 /**
  * The engines to list, the primary first, each once: an engine reached the same way through two
  * names (the current context and `default`, a Podman socket that DOCKER_HOST names) shows once.
+ * The local socket is the `default` context's, listed through `contexts`, not as a place.
  */
 export function listEngines(listing: EngineListing, options: ResolveOptions = {}): ListedEngine[] {
   const env = options.env ?? process.env;
   const configDir = options.configDir ?? dockerConfigDir(env);
-  const opts = { env, configDir };
+  const opts = { ...options, env, configDir };
   const attempt = (key: string, label: string, resolve: () => EngineEndpoint): ListedEngine => {
     try {
       return { key, label, endpoint: resolve() };
@@ -223,11 +219,8 @@ export function listEngines(listing: EngineListing, options: ResolveOptions = {}
   const wanted = listing.contexts ?? [];
   const names = wanted.includes('*') ? ['default', ...listContexts(configDir).map((c) => c.name)] : wanted;
   for (const name of names) listed.push(attempt(name, name, () => contextEndpoint(name, 'context', opts)));
-  if (listing.podman) {
-    for (const socket of listing.podmanSockets ?? podmanSockets(env)) {
-      if (isSocket(socket.host)) listed.push({ key: socket.host, label: socket.label, endpoint: { name: socket.host, host: socket.host, source: 'Podman\'s socket' } });
-    }
-  }
+  const places = presentPlaces(machineOf(options, env)).filter((place) => place.host !== DEFAULT_SOCKET && (listing.podman || !place.podman));
+  for (const place of places) listed.push({ key: place.host, label: place.label, endpoint: { name: place.host, host: place.host, source: place.source } });
   const result: ListedEngine[] = [];
   for (const entry of listed) {
     const twin = result.find((r) => r.key === entry.key || (r.endpoint && entry.endpoint && sameEndpoint(r.endpoint, entry.endpoint)));

@@ -35,6 +35,8 @@ export interface EngineEndpoint {
   source: string;
   /** An API version to speak (DOCKER_API_VERSION), e.g. '1.41'; else the engine's own. */
   apiVersion?: string;
+  /** When nothing named the engine: every place looked at for one, in order (an unreachable engine's hint names them). */
+  looked?: string[];
 }
 
 export interface Address {

@@ -266,7 +266,7 @@ export class DockerEngine {
 
   /** Turns dockerode's errors into EngineErrors that say what happened and what to do. */
   translate(error: unknown, subject?: ErrorSubject): EngineError {
-    return translateEngineError(error, this.address, subject);
+    return translateEngineError(error, this.address, subject, this.endpoint.looked);
   }
 
   private async call<T>(subject: ErrorSubject | undefined, fn: () => Promise<T>): Promise<T> {

@@ -94,9 +94,16 @@ function tlsHint(code: string | undefined, message: string): string {
   return `The engine's certificate is not signed by a CA we trust: put the engine's CA as ca.pem in ${material}.`;
 }
 
-/** The hint for an unreachable engine, by how it failed. */
-function unreachableHint(code: string | undefined, address: string): string {
+/**
+ * The hint for an unreachable engine, by how it failed. `looked`: the places looked at for one
+ * when nothing named it (places.ts), each named, since the user named none of them.
+ */
+function unreachableHint(code: string | undefined, address: string, looked?: string[]): string {
   const pick = 'or pick another engine (--host, --context, DOCKER_HOST, DOCKER_CONTEXT)';
+  if (looked?.length) {
+    const outcome = code === 'ENOENT' ? 'no engine is at any of them' : `the engine at ${address.replace(/^(unix|npipe):\/\//, '')} is there but does not answer`;
+    return `DOCKER_HOST is unset and no Docker context names an engine, so these places were looked at, in order: ${looked.join(', ')}; ${outcome}. Start your engine (Docker Desktop, Colima, OrbStack, Rancher Desktop, dockerd, Podman), ${pick}.`;
+  }
   if (code === 'ENOENT') return `No socket at ${address.replace(/^unix:\/\//, '')}: start the engine (dockerd, or \`podman system service\` for Podman), ${pick}.`;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `The host name does not resolve: check the address, ${pick}.`;
   if (code === 'ECONNREFUSED') return `Nothing listens there: start the engine, check the address and port, ${pick}.`;
@@ -106,9 +113,10 @@ function unreachableHint(code: string | undefined, address: string): string {
 
 /**
  * Turns whatever dockerode threw into an EngineError that says what happened, where, and what to do.
- * `where` is the engine for people (see EngineEndpoint's description); `subject` what the call was about.
+ * `where` is the engine for people (see EngineEndpoint's description); `subject` what the call was about;
+ * `looked` the places looked at when nothing named the engine (EngineEndpoint.looked).
  */
-export function translateEngineError(error: unknown, where: string, subject: ErrorSubject = {}): EngineError {
+export function translateEngineError(error: unknown, where: string, subject: ErrorSubject = {}, looked?: string[]): EngineError {
   if (error instanceof EngineError) return error;
   const code = codeOf(error);
   const status = statusOf(error);
@@ -141,10 +149,10 @@ export function translateEngineError(error: unknown, where: string, subject: Err
     return new EngineError('engine-tls', `${doing}TLS with the engine at ${where} failed: ${reason}${code ? ` (${code})` : ''}`, tlsHint(code, message));
   }
   if (status === undefined && code && UNREACHABLE.has(code)) {
-    return new EngineError('engine-unreachable', `Docker engine at ${where} is not reachable (${code})`, unreachableHint(code, where));
+    return new EngineError('engine-unreachable', `Docker engine at ${where} is not reachable (${code})`, unreachableHint(code, where, looked));
   }
   if (status === undefined && /timeout/i.test(message)) {
-    return new EngineError('engine-unreachable', `Docker engine at ${where} did not answer in time (${message})`, unreachableHint(undefined, where));
+    return new EngineError('engine-unreachable', `Docker engine at ${where} did not answer in time (${message})`, unreachableHint(undefined, where, looked));
   }
   if (status === 400 && /HTTP request to an HTTPS server/i.test(message)) {
     return new EngineError(
