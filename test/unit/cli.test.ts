@@ -22,6 +22,21 @@ describe('command line', () => {
     assert.deepEqual([parsed.command.states, parsed.command.pillar, parsed.command.json], ['s', 'p', true]);
   });
 
+  it('reads --salt-on and the cache verb (ls by default, rm with tags or none)', () => {
+    const apply = parseCommandLine(['apply', 'web', '--container', 'c1', '--salt-on', 'engine']);
+    assert.ok(apply.kind === 'command' && apply.command.saltOn === 'engine');
+    assert.deepEqual(parseCommandLine(['apply', 'web', '--container', 'c1', '--salt-on', 'cloud']), { kind: 'usage-error', message: '--salt-on takes auto, host, engine (got cloud)' });
+    const ls = parseCommandLine(['cache', '--json']);
+    assert.ok(ls.kind === 'command');
+    if (ls.kind !== 'command') return;
+    assert.deepEqual([ls.command.verb, ls.command.cacheAction, ls.command.args, ls.command.json], ['cache', 'ls', [], true]);
+    const rm = parseCommandLine(['cache', 'rm', 'salt-3008.4-abc']);
+    assert.ok(rm.kind === 'command');
+    if (rm.kind !== 'command') return;
+    assert.deepEqual([rm.command.cacheAction, rm.command.args], ['rm', ['salt-3008.4-abc']]);
+    assert.deepEqual(parseCommandLine(['cache', 'clean']), { kind: 'usage-error', message: 'cache takes ls or rm (got clean)' });
+  });
+
   it('reads watch like apply: modules, container, test mode, --json', () => {
     const parsed = parseCommandLine(['watch', 'web,db', '--container', 'c1', '--test', '--json']);
     assert.ok(parsed.kind === 'command');
