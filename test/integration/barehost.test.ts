@@ -7,8 +7,8 @@
  * cache is emptied first (`cache rm`), so the first apply makes Salt in a helper for real.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,51 +16,9 @@ import type { CompletionItem, CompletionList, Hover } from 'vscode-languageserve
 import { DockerEngine } from '../../src/engine';
 import { BUSYBOX_IMAGE, DEBIAN_IMAGE, PY3_IMAGE, REPO_ROOT, leftovers, removeContainer, saltLeftovers, startContainer, topLayerPaths, uniqueName } from '../support/containers';
 import { LspClient, uriOf } from '../server/lsp';
+import { bareEnv, CLI, bareCli as cli, engineState } from '../support/barehost';
 
-const CLI = join(REPO_ROOT, 'dist', 'cli.js');
-const HELPER_IMAGE = 'salt-containers-test:helper';
 const engine = new DockerEngine();
-
-/** The environment of a machine with node and an engine and nothing else. */
-function bareEnv(home: string): NodeJS.ProcessEnv {
-  const bin = join(home, 'bin');
-  mkdirSync(bin, { recursive: true });
-  try {
-    symlinkSync(process.execPath, join(bin, 'node'));
-  } catch {
-    // made by an earlier call
-  }
-  const env: NodeJS.ProcessEnv = {};
-  // The engine as this machine names it, and its pip settings (a CA bundle here), which helpers are given.
-  for (const name of ['DOCKER_HOST', 'DOCKER_CONTEXT', 'PIP_CERT', 'PIP_INDEX_URL', 'PIP_DEFAULT_TIMEOUT', 'LANG']) if (process.env[name]) env[name] = process.env[name];
-  return {
-    ...env,
-    PATH: bin,
-    HOME: home,
-    SALT_CONTAINERS_PYTHON_IMAGE: HELPER_IMAGE,
-    SALT_CONTAINERS_DEBIAN_IMAGE: DEBIAN_IMAGE,
-    SALT_CONTAINERS_HELPER_NETWORK: 'host',
-  };
-}
-
-function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    // execFile with the absolute node: the bare PATH has only node anyway.
-    execFile(process.execPath, [CLI, ...args], { cwd, env, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-/** What the engine holds of ours besides the test images: cache images and helper containers. */
-async function engineState(): Promise<{ cache: string[]; helpers: string[] }> {
-  const images = await engine.listImages();
-  const containers = await engine.listContainers();
-  return {
-    cache: images.flatMap((i) => i.tags).filter((t) => t.startsWith('salt-containers-cache:')).sort(),
-    helpers: containers.filter((c) => c.labels['salt-containers.helper']).map((c) => c.name),
-  };
-}
 
 describe('a bare host: node and an engine, nothing else', () => {
   let home: string;
@@ -84,7 +42,7 @@ describe('a bare host: node and an engine, nothing else', () => {
   it('cache rm empties the engine cache and ls lists the engine, without Python', async () => {
     const removed = await cli(['cache', 'rm', '--json'], examples, env);
     assert.equal(removed.code, 0, removed.stderr);
-    assert.deepEqual((await engineState()).cache, []);
+    assert.deepEqual((await engineState(engine)).cache, []);
     const listed = await cli(['ls', '--json'], examples, env);
     assert.equal(listed.code, 0, listed.stderr);
     const names = (JSON.parse(listed.stdout) as { containers: { name: string }[] }).containers.map((c) => c.name);
@@ -98,7 +56,7 @@ describe('a bare host: node and an engine, nothing else', () => {
     assert.match(result.stderr, /installing Salt 3008\.4 in a helper container from salt-containers-test:helper/);
     assert.match(result.stderr, /keeping Salt 3008\.4 on the engine as salt-containers-cache:salt-3008\.4-/);
     assert.deepEqual(await leftovers(engine, containers[0]), []);
-    const state = await engineState();
+    const state = await engineState(engine);
     assert.equal(state.cache.length, 1, state.cache.join(', '));
     assert.deepEqual(state.helpers, [], 'no helper container is left');
   });
@@ -112,7 +70,7 @@ describe('a bare host: node and an engine, nothing else', () => {
     assert.equal(busybox.code, 0, `${busybox.stdout}\n${busybox.stderr}`);
     assert.match(busybox.stdout, /Failed:    0/);
     for (const name of containers.slice(1)) assert.deepEqual(await leftovers(engine, name), [], name);
-    const state = await engineState();
+    const state = await engineState(engine);
     assert.ok(state.cache.includes('salt-containers-cache:runtime-python3.11-bookworm-amd64-v1'), state.cache.join(', '));
     assert.deepEqual(state.helpers, []);
   });
@@ -139,7 +97,7 @@ describe('a bare host: node and an engine, nothing else', () => {
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     const doc = JSON.parse(result.stdout) as { cells: { image: string; passed: boolean }[] };
     assert.deepEqual(doc.cells.map((c) => [c.image, c.passed]).sort(), [[DEBIAN_IMAGE, true], [PY3_IMAGE, true]]);
-    assert.deepEqual((await engineState()).helpers, []);
+    assert.deepEqual((await engineState(engine)).helpers, []);
   });
 
   it('watch applies, then again after one edit, with the edit in the container', async () => {
@@ -207,6 +165,6 @@ describe('a bare host: node and an engine, nothing else', () => {
     assert.equal(result.code, 0, result.stderr);
     const entries = JSON.parse(result.stdout) as { tag: string; kind: string }[];
     assert.deepEqual(entries.map((e) => e.kind).sort(), ['runtime', 'salt']);
-    assert.deepEqual((await engineState()).helpers, []);
+    assert.deepEqual((await engineState(engine)).helpers, []);
   });
 });
