@@ -209,21 +209,28 @@ export class Ctx implements vscode.Disposable {
 
   /** A run's error as a toast; a machine without Salt is offered the install instead. */
   notifyRunError(title: string, error: RunError): void {
-    if (error.kind === 'no-salt') void this.offerSaltInstall(title);
+    if (error.kind === 'no-salt') void this.offerSaltInstall(title, error);
     else void this.notifyError(`${title}: ${errorWithHint(error)}`);
   }
 
-  /** No Python with Salt here: one click installs the pinned Salt into the cache (saltContainers.installSalt). */
-  private async offerSaltInstall(title: string): Promise<void> {
+  /**
+   * No Python with Salt here (and, where the engine was asked too, why it could not make Salt): one
+   * click installs the pinned Salt into the cache (saltContainers.installSalt).
+   */
+  private async offerSaltInstall(title: string, error: RunError): Promise<void> {
     const { PINNED_SALT_VERSION } = await loadRuntime();
     const install = `Install Salt ${PINNED_SALT_VERSION}`;
+    // The engine's reason (a helper image it cannot pull, no network) is what the person can fix.
+    const engineTried = /the engine could not make Salt/.test(error.message);
     const choice = await vscode.window.showErrorMessage(
-      `Salt Containers: ${title}: this machine has no Python with Salt. Install Salt ${PINNED_SALT_VERSION} from PyPI into Salt Containers' cache (about a minute), or set saltContainers.saltPython to a Python that has Salt.`,
+      engineTried
+        ? `Salt Containers: ${title}: ${errorWithHint(error)}`
+        : `Salt Containers: ${title}: this machine has no Python with Salt. Install Salt ${PINNED_SALT_VERSION} from PyPI into Salt Containers' cache (about a minute), or set saltContainers.saltPython to a Python that has Salt.`,
       install,
       'Open Settings',
     );
     if (choice === install) await vscode.commands.executeCommand('saltContainers.installSalt');
-    else if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', `${section}.saltPython`);
+    else if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', engineTried ? `${section}.helpers` : `${section}.saltPython`);
   }
 
   /** One error toast with the ways to look closer; never awaited by commands (tests run headless). */
