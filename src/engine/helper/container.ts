@@ -7,11 +7,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
 import { pack } from 'tar-stream';
 import { HostWorkError, lastLines } from '../host';
 import { EngineError, type DockerEngine, type PullOptions } from '../docker/engine';
 import { extractTar } from './extract';
+import { folderTar } from './folderTar';
 import { carriedHostConfig, type HelperSettings } from './settings';
 
 /** The label every helper container carries (its value says what for): a leftover is recognisable. */
@@ -130,11 +130,9 @@ export class HelperContainer {
     await this.options.engine.putArchive(this.id, root, { pipe: (d) => tar.pipe(d), on: (e, l) => tar.on(e, l) });
   }
 
-  /** Puts a tar (e.g. a tree of this machine) under `dir` in the helper, which must exist. */
-  async putTar(dir: string, tar: Buffer): Promise<void> {
-    const stream = new PassThrough();
-    stream.end(tar);
-    await this.options.engine.putArchive(this.id, dir, stream);
+  /** Sends a folder of this machine to `dir` in the helper (its content; `dir` must exist). */
+  async putFolder(localDir: string, dir: string): Promise<void> {
+    await this.options.engine.putArchive(this.id, dir, folderTar(localDir));
   }
 
   /** Copies the helper's directory `path` into `localDir` (its content, not the directory itself). */

@@ -7,10 +7,8 @@
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { tarBytes } from '../bundle';
 import { HostProgramCancelled, runHostProgram } from '../host';
 import { HelperError, type HelperContainer } from '../helper/container';
-import { folderTar } from '../helper/folderTar';
 import { hostArch, RuntimeBuildError } from './debian';
 
 export interface BuildPlace {
@@ -91,7 +89,7 @@ export function helperPlace(helper: HelperContainer, arch: string): BuildPlace {
     },
     async send(from, to) {
       await this.mkdir(to);
-      await helper.putTar(to, await tarBytes(folderTar(from)));
+      await helper.putFolder(from, to);
     },
   };
 }
