@@ -20,20 +20,6 @@ const BASELINE = [
     'extension/rendered.ts',
     'extension/stateTests.ts',
   ],
-  // The engine's: run, bundle and build import runner.ts for its types, runner.ts imports them; and
-  // runtime/place.ts and runtime/debian.ts import each other. Removed in the next commit.
-  [
-    'engine/build.ts',
-    'engine/bundle.ts',
-    'engine/failures.ts',
-    'engine/run.ts',
-    'engine/runner.ts',
-    'engine/runtime/build.ts',
-    'engine/runtime/debian.ts',
-    'engine/runtime/place.ts',
-    'engine/runtime/ship.ts',
-    'engine/salt/source.ts',
-  ],
 ];
 
 const IMPORT = /(?:\bimport|\bexport)\s[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
