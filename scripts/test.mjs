@@ -53,6 +53,7 @@ const suites = {
   lint: () => [
     ['typecheck', 'npx', ['tsc', '--noEmit', '-p', '.']],
     ['eslint', 'npx', ['eslint', '--max-warnings', '0', '.']],
+    ['import cycles', 'node', ['scripts/check-cycles.mjs']],
   ],
   unit: () => [['unit', ...(nodeTest('out/test/unit') ?? [])]],
   server: () => [['server', ...(nodeTest('out/test/server') ?? [])]],

@@ -8,7 +8,7 @@ import { EngineError, type CreateOptions, type DockerEngine, type ImageConfig } 
 import { MISSING_COMMAND, runErrorOf } from './docker/errors';
 import type { PullProgress } from './docker/pull';
 import type { BuildRun, RunError, StateRun } from './results/model';
-import type { BuildOptions, SaltTree } from './runner';
+import type { BuildOptions, SaltTree } from './spec';
 
 /** Labels a built image carries. */
 export const BUILD_LABELS = { sls: 'io.salt-containers.sls', saltVersion: 'io.salt-containers.salt-version', baseImage: 'io.salt-containers.base-image' } as const;

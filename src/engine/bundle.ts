@@ -8,7 +8,7 @@ import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'no
 import { basename, join, type PlatformPath } from 'node:path';
 import { hostPath, isUnder, partsBelow } from '../sls/modules';
 import { pack, type Pack } from 'tar-stream';
-import type { SaltTree } from './runner';
+import type { SaltTree } from './spec';
 
 /** Folders never shipped: version control, editor state, dependency trees, Test Kitchen's state. */
 export const SKIPPED_DIRS: ReadonlySet<string> = new Set(['.git', '.hg', '.svn', '.vscode', '.idea', 'node_modules', '__pycache__', '.venv', '.kitchen']);

@@ -14,34 +14,12 @@ import { bundleBytes } from './bundle';
 import { DockerEngine, type ExecInput, type ExecResult } from './docker/engine';
 import { runErrorFrom } from './failures';
 import type { PythonUsed, RawOutput, RunError } from './results/model';
-import type { RunControl, SaltTree } from './runner';
+import type { RunControl, SaltCallOutcome, SaltCallSpec } from './spec';
 import { buildRuntime, type BundledRuntime } from './runtime/build';
 import { chooseRuntime, minimumPython, runtimePlaces, type PythonSeen, type RuntimeChoice } from './runtime/choose';
 import { placeRuntime } from './runtime/ship';
 import { CACHE_DIR_MARK, CLEANUP, HELLO, RUN, RUN_DIR_MARK, SETUP_ERROR } from './salt/scripts';
 import { SaltSource, type Thin } from './salt/source';
-
-export interface SaltCallSpec {
-  container: string;
-  /** salt-call's positional part: the function and its arguments, e.g. ['state.sls', 'web', 'test=True']. */
-  args: string[];
-  tree: SaltTree;
-  saltenv?: string;
-}
-
-export interface SaltCallOutcome {
-  container: { id: string; name: string };
-  saltVersion?: string;
-  /** The Python that ran Salt. */
-  python?: PythonUsed;
-  raw?: RawOutput;
-  /** Set when the run could not produce Salt output at all (engine, container, Python, cancel). */
-  error?: RunError;
-  durationMs: number;
-  notes?: string[];
-  /** True when a warm session ran it (engine/session), not a salt-call of its own. */
-  warm?: boolean;
-}
 
 /** The PATH salt-call sees: the usual system directories, nothing from the host or the image's env. */
 export const CLEAN_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -8,87 +8,14 @@ import { join } from 'node:path';
 import { dump } from 'js-yaml';
 import { buildImage } from './build';
 import type { DockerEngine } from './docker/engine';
-import type { PullProgress } from './docker/pull';
 import { retcodeOf, type BuildRun, type CallRun, type RawOutput, type RunError, type StateRun } from './results/model';
 import { parseCall, parseRenderError, parseStateRun } from './results/parse';
-import { SaltCallRunner, type SaltCallOutcome, type SaltCallSpec } from './run';
+import { SaltCallRunner } from './run';
 import type { SaltSource } from './salt/source';
-import type { PythonRuntimeSetting } from './runtime/choose';
+import type { ApplyOptions, BuildOptions, CallOptions, RenderRun, RunControl, SaltCallOutcome, SaltCallSpec, SaltTree, SlsFile, WarmRuns } from './spec';
 
-export interface SaltTree {
-  /** file_roots: the folder holding top.sls and the SLS files. */
-  stateRoot: string;
-  /**
-   * pillar_roots: undefined when there is no pillar tree. A file (a formula's pillar.example) is a
-   * pillar tree of that one module, given to every minion.
-   */
-  pillarRoot?: string;
-  /**
-   * Other formulas the run's state tree holds beside its own files, as Test Kitchen's path
-   * dependencies place them: `root/name/` at `name/`, and root's `_modules`, `_states`... with the
-   * tree's own (the tree's files win where both have one).
-   */
-  formulas?: FormulaDir[];
-}
-
-export interface FormulaDir {
-  /** The formula's folder name, which is its SLS modules' first part. */
-  name: string;
-  /** The folder that holds `name/` (and maybe `_modules/`...). */
-  root: string;
-}
-
-/**
- * building-runtime: the bundled Python is being built (once per architecture; see runtime/build.ts);
- * pulling: a build's base image is not on the engine and comes from its registry (see onPull).
- */
-export type RunStage = 'preparing' | 'pulling' | 'building-runtime' | 'injecting' | 'running' | 'cleaning' | 'committing';
-
-export interface RunControl {
-  /** Aborting kills salt-call in the container; cleanup still happens. */
-  signal?: AbortSignal;
-  /** Which Python runs Salt (the `saltContainers.pythonRuntime` setting, the CLI's --python): auto (default: the container's when the Salt source supports it, else the bundled one), container, bundled. */
-  python?: PythonRuntimeSetting;
-  /** Called as the run moves through its stages (for progress notifications). */
-  onStage?: (stage: RunStage) => void;
-  /** A pull's progress, when the run needs an image the engine lacks (a build's base image). */
-  onPull?: (progress: PullProgress) => void;
-  /** The exact engine calls and Salt's raw output, line by line (for an output channel or --debug). */
-  log?: (line: string) => void;
-  /**
-   * Run through the container's warm session when the runner has one (see WarmRuns): the edit loop's
-   * runs. Otherwise, or when the session cannot take the run, it runs cold (a salt-call of its own).
-   */
-  warm?: boolean;
-}
-
-/**
- * The seam between cold runs and warm sessions: a provider that may take a salt-call run (returning
- * the same outcome a cold run gives) or decline it (undefined), in which case the run goes cold.
- */
-export interface WarmRuns {
-  run(spec: SaltCallSpec, control: RunControl): Promise<SaltCallOutcome | undefined>;
-}
-
-export interface ApplyOptions extends RunControl {
-  /** Dry run: Salt reports what would change and changes nothing. */
-  test?: boolean;
-  saltenv?: string;
-  /** Pillar overrides, passed as `pillar=` on the command line. */
-  pillar?: Record<string, unknown>;
-}
-
-export interface CallOptions extends RunControl {
-  saltenv?: string;
-}
-
-export interface BuildOptions extends ApplyOptions {
-  baseImage: string;
-  /** repo[:tag] of the image to make. */
-  tag: string;
-  /** Commit a failed run as TAG-failed for inspection (and say so). */
-  commitOnFailure?: boolean;
-}
+// The vocabulary moved to spec.ts; names imported from here before still are.
+export type * from './spec';
 
 export interface SaltRunnerApi {
   readonly engine: DockerEngine;
@@ -106,18 +33,6 @@ export interface SaltRunnerApi {
   /** Any execution function: `call(c, 'cmd.run', ['id'], {})`. The tree gives custom modules and salt:// files. */
   call(container: string, fn: string, args: string[], kwargs: Record<string, string>, tree?: SaltTree, options?: CallOptions): Promise<CallRun>;
   build(mods: string[], tree: SaltTree, options: BuildOptions): Promise<BuildRun>;
-}
-
-/** An SLS module and its file, relative to the state root with forward slashes (`web/init.sls`). */
-export interface SlsFile {
-  module: string;
-  path: string;
-}
-
-/** The text Salt rendered an SLS file to (`rendered`), or the errors that stopped it. */
-export interface RenderRun extends CallRun {
-  module: string;
-  rendered?: string;
 }
 
 /** The engine behind every front door: one SaltCallRunner (it caches per-container facts) for all runs. */

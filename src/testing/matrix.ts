@@ -5,7 +5,7 @@
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { readYaml, type YamlFile, type YamlPath } from './yamlFile';
-import type { FormulaDir } from '../engine/runner';
+import type { FormulaDir } from '../engine/spec';
 
 export type MatrixFormat = 'salt-containers' | 'kitchen';
 

@@ -22,8 +22,8 @@ import { cachedImage, cacheTag, CACHE_LABEL, copyFromCache, keepInCache } from '
 import { HelperContainer } from '../helper/container';
 import { helperSettings, saltOnSetting, type HelperSettings, type SaltOn } from '../helper/settings';
 import { lastLines, onPath } from '../host';
-import { debianArch, DebianPackages, extractDeb, hostArch, RuntimeBuildError, SUITE, type FetchedPackage } from './debian';
-import { helperPlace, hostPlace, type BuildPlace } from './place';
+import { debianArch, DebianPackages, extractDeb, hostArch, RuntimeBuildError, SUITE, type BuildPlace, type FetchedPackage } from './debian';
+import { helperPlace, hostPlace } from './place';
 import { ELF_MACHINE, isElf, readElf } from './elf';
 import { CHECK_RUNTIME, STDLIB_ZIP } from './scripts';
 

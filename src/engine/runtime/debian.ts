@@ -5,7 +5,6 @@
  * --add-architecture`), and the same for amd64 and arm64. Unpacked with dpkg-deb, never installed.
  */
 import { HostWorkError, lastLines } from '../host';
-import type { BuildPlace } from './place';
 
 /** The Debian release the runtime is made from: its Python and its glibc. */
 export const SUITE = { codename: 'bookworm', python: '3.11' } as const;
@@ -29,6 +28,29 @@ export function debianArch(dockerArch: string): string | undefined {
 /** This machine's architecture, as Docker and Debian name it. */
 export function hostArch(): string {
   return { x64: 'amd64', arm64: 'arm64' }[process.arch as string] ?? process.arch;
+}
+
+/**
+ * Where the build's Linux programs run and its folders are (place.ts makes one: this machine, or a
+ * helper container); Debian's packages are fetched and unpacked there. Declared here, below place.ts,
+ * which needs this module's hostArch and RuntimeBuildError.
+ */
+export interface BuildPlace {
+  /** Debian's name for the place's architecture: the programs it runs are of it. */
+  arch: string;
+  /** A folder of the place to work in. */
+  work: string;
+  /** Joins the place's paths (POSIX in a helper, whatever this machine uses here). */
+  join(...parts: string[]): string;
+  /** Runs a program there; `missing` says what to do when it does not exist. */
+  run(program: string, args: string[], options?: { cwd?: string; missing?: { message: string; hint: string } }): Promise<{ code: number | null; output: string; stdout: string }>;
+  mkdir(dir: string): Promise<void>;
+  writeFile(path: string, content: string): Promise<void>;
+  list(dir: string): Promise<string[]>;
+  /** Brings the place's folder `from` to this machine's `to` (its content). */
+  fetch(from: string, to: string): Promise<void>;
+  /** Sends this machine's folder `from` to the place's `to` (its content; `to` is made). */
+  send(from: string, to: string): Promise<void>;
 }
 
 export interface FetchedPackage {

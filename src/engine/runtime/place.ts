@@ -1,33 +1,15 @@
 /**
  * Where the runtime build's Linux programs run (apt-get, dpkg-deb, patchelf, Debian's python): this
  * machine when it is a Debian-like Linux, else a helper container from a Debian image on the engine.
- * The build (build.ts) is written once against this: the folders it names are the place's, and
- * `fetch`/`send` move a folder between the place and this machine, where the build assembles the
- * tree (on this machine they are the same folder, and moving is nothing).
+ * The build (build.ts) is written once against BuildPlace (declared in debian.ts): the folders it names
+ * are the place's, and `fetch`/`send` move a folder between the place and this machine, where the build
+ * assembles the tree (on this machine they are the same folder, and moving is nothing).
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { HostProgramCancelled, runHostProgram } from '../host';
 import { HelperError, type HelperContainer } from '../helper/container';
-import { hostArch, RuntimeBuildError } from './debian';
-
-export interface BuildPlace {
-  /** Debian's name for the place's architecture: the programs it runs are of it. */
-  arch: string;
-  /** A folder of the place to work in. */
-  work: string;
-  /** Joins the place's paths (POSIX in a helper, whatever this machine uses here). */
-  join(...parts: string[]): string;
-  /** Runs a program there; `missing` says what to do when it does not exist. */
-  run(program: string, args: string[], options?: { cwd?: string; missing?: { message: string; hint: string } }): Promise<{ code: number | null; output: string; stdout: string }>;
-  mkdir(dir: string): Promise<void>;
-  writeFile(path: string, content: string): Promise<void>;
-  list(dir: string): Promise<string[]>;
-  /** Brings the place's folder `from` to this machine's `to` (its content). */
-  fetch(from: string, to: string): Promise<void>;
-  /** Sends this machine's folder `from` to the place's `to` (its content; `to` is made). */
-  send(from: string, to: string): Promise<void>;
-}
+import { hostArch, RuntimeBuildError, type BuildPlace } from './debian';
 
 /** This machine, working in `work`: the place's folders are this machine's, so nothing moves. */
 export function hostPlace(work: string, signal?: AbortSignal): BuildPlace {

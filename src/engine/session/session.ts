@@ -5,7 +5,7 @@
  * and forks a child per run (each run starts from the same clean, warm parent). Before a run only the
  * files of the trees that changed are sent; a change to custom modules, grains or pillar makes a new
  * Caller. A run gives the same outcome a cold run gives (SaltCallOutcome), so the runner's results are
- * the same either way (runner.ts WarmRuns is the seam).
+ * the same either way (spec.ts WarmRuns is the seam).
  *
  * The Python that runs it is chosen as for a cold run, by the same code (SaltCallRunner.choosePython):
  * the container's own when the Salt source supports it, else the bundled runtime, placed once for the
@@ -23,8 +23,8 @@ import type Docker from 'dockerode';
 import { bundleBytes, bundleEntries, entriesTar, tarBytes, type BundleEntry } from '../bundle';
 import type { DockerEngine, ExecInput, ExecResult } from '../docker/engine';
 import type { PythonUsed } from '../results/model';
-import { entryEnv, greeting, ROOT, runPlace, SALT_OPTIONS, type Attempt, type Interpreter, type SaltCallOutcome, type SaltCallRunner, type SaltCallSpec } from '../run';
-import type { RunControl, SaltTree, WarmRuns } from '../runner';
+import { entryEnv, greeting, ROOT, runPlace, SALT_OPTIONS, type Attempt, type Interpreter, type SaltCallRunner } from '../run';
+import type { RunControl, SaltCallOutcome, SaltCallSpec, SaltTree, WarmRuns } from '../spec';
 import { minimumPython, type PythonRuntimeSetting } from '../runtime/choose';
 import { CACHE_DIR_MARK, RUN_DIR_MARK } from '../salt/scripts';
 import type { Thin } from '../salt/source';
