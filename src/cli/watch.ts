@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { watch as watchFiles } from 'chokidar';
 import type { ApplyOptions, SaltRunnerApi, SaltTree, StateRun } from '../engine';
-import { SKIPPED_DIRS } from '../engine/bundle';
+import { isIgnoredChange } from '../sls/roots';
 
 /** The warm session ends after this long without a change (the watch goes on: the next change starts one). */
 export const WATCH_SESSION_IDLE_MS = 10 * 60_000;
@@ -24,21 +24,6 @@ export const WATCH_DEBOUNCE_MS = 150;
 
 /** Errors of the watcher that come together (one per folder past the system's limit) are told as one note. */
 const NOTE_BATCH_MS = 100;
-
-const escaped = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/**
- * Paths whose changes never matter to Salt: the folders a run never ships (version control, editor
- * state, dependency trees: SKIPPED_DIRS), and what editors write beside a file while saving it (vim's
- * swap files and its 4913 probe, backups~, Emacs' #autosave# and .#locks, JetBrains' ___jb_tmp___,
- * gedit's .goutputstream-*, Kate's .kate-swp).
- */
-const IGNORED = new RegExp(
-  `(^|/)(${[...SKIPPED_DIRS].map(escaped).join('|')})(/|$)|(~|\\.sw[a-p]|\\.sw[x-z]|\\.tmp|___jb_(tmp|old)___|\\.kate-swp)$|(^|/)(\\.#|#[^/]*#$|\\.goutputstream-)|(^|/)4913$`,
-);
-
-/** A path relative to its tree (forward slashes). */
-export const isIgnoredChange = (path: string): boolean => IGNORED.test(path);
 
 export interface WatchOptions extends ApplyOptions {
   /** Ends the watch (Ctrl-C). */

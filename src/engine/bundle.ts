@@ -7,10 +7,8 @@
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { pack, type Pack } from 'tar-stream';
+import { SKIPPED_DIRS } from '../sls/roots';
 import type { SaltTree } from './runner';
-
-/** Folders never shipped: version control, editor state, dependency trees, Test Kitchen's state. */
-export const SKIPPED_DIRS: ReadonlySet<string> = new Set(['.git', '.hg', '.svn', '.vscode', '.idea', 'node_modules', '__pycache__', '.venv', '.kitchen']);
 
 export interface BundleSpec {
   /** The run directory's absolute path in the container, or RUN_DIR_MARK for the entry point to fill in. */

@@ -14,6 +14,23 @@ export interface SaltRoots {
   pillarRoot?: string;
 }
 
+/** Folders never shipped: version control, editor state, dependency trees, Test Kitchen's state. */
+export const SKIPPED_DIRS: ReadonlySet<string> = new Set(['.git', '.hg', '.svn', '.vscode', '.idea', 'node_modules', '__pycache__', '.venv', '.kitchen']);
+
+const escaped = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Paths whose changes never matter to Salt: the folders a run never ships (SKIPPED_DIRS), and what
+ * editors write beside a file while saving it (vim's swap files and its 4913 probe, backups~, Emacs'
+ * #autosave# and .#locks, JetBrains' ___jb_tmp___, gedit's .goutputstream-*, Kate's .kate-swp).
+ */
+const IGNORED = new RegExp(
+  `(^|/)(${[...SKIPPED_DIRS].map(escaped).join('|')})(/|$)|(~|\\.sw[a-p]|\\.sw[x-z]|\\.tmp|___jb_(tmp|old)___|\\.kate-swp)$|(^|/)(\\.#|#[^/]*#$|\\.goutputstream-)|(^|/)4913$`,
+);
+
+/** A change that never matters to a run (`watch`, the editor's reloads); `path` is relative to its tree, with forward slashes. */
+export const isIgnoredChange = (path: string): boolean => IGNORED.test(path);
+
 const isDir = (path: string) => existsSync(path) && statSync(path).isDirectory();
 
 const FORMULA_MARKERS = ['FORMULA', 'kitchen.yml', '.kitchen.yml', 'pillar.example'];
