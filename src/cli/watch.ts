@@ -11,10 +11,10 @@
  * after the first were missed without a word.
  */
 import { existsSync } from 'node:fs';
-import { dirname, relative, resolve, sep } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { watch as watchFiles } from 'chokidar';
 import type { ApplyOptions, SaltRunnerApi, SaltTree, StateRun } from '../engine';
-import { isIgnoredChange } from '../sls/roots';
+import { treeOfChange } from '../sls/roots';
 
 /** The warm session ends after this long without a change (the watch goes on: the next change starts one). */
 export const WATCH_SESSION_IDLE_MS = 10 * 60_000;
@@ -50,15 +50,10 @@ function unwatchedNote(code: string | undefined, paths: string[], message: strin
 export async function watchApply(runner: SaltRunnerApi, container: string, mods: string[], tree: SaltTree, options: WatchOptions): Promise<StateRun | undefined> {
   const { signal, onRun, onNote = () => undefined, show = (path: string) => path, debounceMs = WATCH_DEBOUNCE_MS, ...apply } = options;
   const roots = [tree.stateRoot, tree.pillarRoot].filter((r): r is string => !!r).map((r) => resolve(r));
-  const rootOf = (path: string) => roots.find((root) => path === root || path.startsWith(root + sep));
   // Each tree is watched through its parent folder, everything else there ignored: a tree (or pillar
   // file) removed and made again, as a checkout may do, is watched again, which a watch of it would not be.
   const parents = new Set(roots.map((root) => dirname(root)));
-  const ignored = (path: string) => {
-    const root = rootOf(path);
-    if (!root) return !parents.has(path);
-    return isIgnoredChange(relative(root, path).split(sep).join('/'));
-  };
+  const ignored = (path: string) => !parents.has(path) && !treeOfChange(roots, path);
 
   let last: StateRun | undefined;
   let changed = new Set<string>();
@@ -67,7 +62,7 @@ export async function watchApply(runner: SaltRunnerApi, container: string, mods:
   /** The quiet time after the last change has passed: run now. */
   let due = false;
   const onChange = (path: string) => {
-    if (!rootOf(path)) return; // the parent folder itself
+    if (!treeOfChange(roots, path)) return; // a parent folder itself
     changed.add(path);
     due = false;
     clearTimeout(timer);

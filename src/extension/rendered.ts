@@ -1,13 +1,14 @@
 /**
  * Show Rendered SLS: what Salt's Jinja makes of an SLS file for the target container (its grains, its
  * pillar), as a read-only document beside the source (scheme `salt-rendered`), refreshed when a file of
- * its trees is saved. Jinja's output is the most useful view for an author: the YAML Salt then reads,
+ * its trees changes on disk: saved in the editor, or changed outside it (a git pull). Jinja's output is the most useful view for an author: the YAML Salt then reads,
  * line for line what was written, loops unrolled and map.jinja values filled in. A render error goes on
  * the source line Jinja names (diagnostics) and the document says what failed.
  */
 import { relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import type { RenderRun, SaltTree } from '../engine';
+import { treeOfChange } from '../sls/roots';
 import type { Ctx } from './ctx';
 import { loadRuntime } from './engines';
 import { errorWithHint } from './format';
@@ -35,7 +36,7 @@ export class RenderedDocuments implements vscode.TextDocumentContentProvider, vs
     this.subscriptions.push(
       this.changed,
       vscode.workspace.registerTextDocumentContentProvider(scheme, this),
-      vscode.workspace.onDidSaveTextDocument((document) => this.onSave(document)),
+      ctx.treeFiles.onDidChange((files) => this.onChange(files)),
       vscode.workspace.onDidCloseTextDocument((document) => {
         if (document.uri.scheme === scheme) this.requests.delete(document.uri.toString());
       }),
@@ -73,7 +74,7 @@ export class RenderedDocuments implements vscode.TextDocumentContentProvider, vs
       // Render errors on the source line; a good render clears them.
       const runtime = await loadRuntime();
       this.ctx.diagnostics.update(`rendered:${file}`, [file], runtime.problemsOfRender(run, request.tree.stateRoot, file));
-      const header = `# ${path} rendered by Salt ${run.saltVersion ?? ''} for ${request.container.name} (its grains and pillar). Read-only; refreshed when you save.\n`;
+      const header = `# ${path} rendered by Salt ${run.saltVersion ?? ''} for ${request.container.name} (its grains and pillar). Read-only; refreshed when a file of its trees changes.\n`;
       const body = run.rendered ?? `# Salt could not render it:\n${run.errors.map((e) => `#   ${errorWithHint(e).split('\n').join('\n#   ')}`).join('\n')}\n`;
       this.contents.set(uri.toString(), header + body);
       this.changed.fire(uri);
@@ -85,12 +86,11 @@ export class RenderedDocuments implements vscode.TextDocumentContentProvider, vs
     }
   }
 
-  /** A save in a rendered file's trees renders it again, while its document is open. */
-  private onSave(document: vscode.TextDocument): void {
+  /** A change in a rendered file's trees (a save, a checkout) renders it again, while its document is open. */
+  private onChange(files: string[]): void {
     for (const [key, request] of this.requests) {
       const roots = [request.tree.stateRoot, request.tree.pillarRoot].filter((r): r is string => !!r);
-      if (!roots.some((root) => !relative(root, document.uri.fsPath).startsWith('..'))) continue;
-      void this.render(vscode.Uri.parse(key), request);
+      if (files.some((file) => treeOfChange(roots, file))) void this.render(vscode.Uri.parse(key), request);
     }
   }
 

@@ -6,7 +6,7 @@
  * `srv/pillar/`) folders; else the folder itself (and no pillar).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 
 export interface SaltRoots {
   stateRoot: string;
@@ -30,6 +30,12 @@ const IGNORED = new RegExp(
 
 /** A change that never matters to a run (`watch`, the editor's reloads); `path` is relative to its tree, with forward slashes. */
 export const isIgnoredChange = (path: string): boolean => IGNORED.test(path);
+
+/** The root (a state or pillar tree, or the pillar file) a changed path belongs to, when the change can matter to a run. */
+export function treeOfChange(roots: readonly string[], path: string): string | undefined {
+  const root = roots.find((r) => path === r || path.startsWith(r + sep));
+  return root !== undefined && !isIgnoredChange(relative(root, path).split(sep).join('/')) ? root : undefined;
+}
 
 const isDir = (path: string) => existsSync(path) && statSync(path).isDirectory();
 
