@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DockerEngine } from '../../src/engine';
 import { readInContainer, removeContainer, startContainer } from '../support/containers';
-import { startWatch, type WatchProcess } from '../support/watch';
+import { SAVES, deleteAndRecreate, inPlace, renameOver, startWatch, type WatchProcess } from '../support/watch';
 
 const engine = new DockerEngine();
 
@@ -40,24 +40,6 @@ function watchTree(): { dir: string; states: string; content: string; pillar: st
   writeFileSync(join(dir, 'pillar.example'), 'word: p0\n');
   return { dir, states, content: join(states, 'w', 'files', 'content'), pillar: join(dir, 'pillar.example') };
 }
-
-// The ways a file is saved.
-let temps = 0;
-/** As sed -i, vim (backupcopy=no), JetBrains' safe write and formatters do: a new file renamed over the old one. */
-const renameOver = (path: string, text: string) => {
-  const temp = join(dirname(path), `sed${process.pid}x${temps++}`);
-  writeFileSync(temp, text);
-  renameSync(temp, path);
-};
-/** Written in place; twice, as an editor that writes, then fixes the file up, does. */
-const inPlace = (path: string, text: string) => {
-  writeFileSync(path, text);
-  writeFileSync(path, text);
-};
-const deleteAndRecreate = (path: string, text: string) => {
-  rmSync(path);
-  writeFileSync(path, text);
-};
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Long enough for a second run to have started if the change made two (debounce 150 ms, plus a run's time). */
@@ -268,7 +250,7 @@ describe("watch: past the system's limit of file watches", () => {
     // A user namespace of its own with room for 20 watches: the tree takes under 10; then a checkout
     // brings 40 folders, more than are left.
     const limited = ['unshare', '--user', '--map-root-user', 'sh', '-c', 'echo 20 > /proc/sys/user/max_inotify_watches && exec "$@"', 'sh'];
-    watch = startWatch(['w', '--container', container, '--states', 'salt', '--pillar', 'pillar.example'], tree.dir, limited);
+    watch = startWatch(['w', '--container', container, '--states', 'salt', '--pillar', 'pillar.example'], tree.dir, { wrap: limited });
     await watch.runs(1);
     assert.equal(watch.docs[0].retcode, 0, watch.stderr());
     const runs = watch.docs.length;
@@ -303,13 +285,13 @@ describe('watch: a soak of 100 edits', () => {
   it('in place, renamed over, deleted and recreated in turn: each edit one run with its content, in order', async () => {
     watch = startWatch(['w', '--container', container, '--states', 'salt', '--pillar', 'pillar.example'], tree.dir);
     await watch.runs(1);
-    const saves = [inPlace, renameOver, deleteAndRecreate];
     for (let i = 1; i <= 100; i++) {
-      saves[i % 3](tree.content, `edit ${i}\n`);
+      const save = SAVES[i % 3];
+      save(tree.content, `edit ${i}\n`);
       await watch.runs(i + 1, 30_000);
-      assert.equal(watch.docs.length, i + 1, `edit ${i} (${saves[i % 3].name}) made one run`);
+      assert.equal(watch.docs.length, i + 1, `edit ${i} (${save.name}) made one run`);
       assert.equal(watch.docs[i].retcode, 0, JSON.stringify(watch.docs[i].errors));
-      assert.equal(await readInContainer(engine, container, '/srv/sc-watch/content'), `edit ${i}\n`, `edit ${i} (${saves[i % 3].name})`);
+      assert.equal(await readInContainer(engine, container, '/srv/sc-watch/content'), `edit ${i}\n`, `edit ${i} (${save.name})`);
     }
     await sleep(QUIET_MS);
     assert.equal(watch.docs.length, 101, '100 edits, 100 runs after the first');

@@ -1,9 +1,11 @@
 /**
  * `salt-containers watch --json` as a child process, for the tests and the benches that drive it: its
- * apply documents as they come (one per line), its stderr (notes), and Ctrl-C to end it.
+ * apply documents as they come (one per line), its stderr (notes), and Ctrl-C to end it; and the ways
+ * editors and tools save a file.
  */
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { REPO_ROOT } from './containers';
 
 export interface WatchDoc {
@@ -24,12 +26,16 @@ export interface WatchProcess {
   readonly pid: number;
 }
 
-/**
- * Starts `watch ARGS --json` in `cwd`. `wrap` puts a command in front (`unshare ...`): it gets the
- * Node binary and the CLI's arguments after its own.
- */
-export function startWatch(args: string[], cwd: string, wrap: string[] = []): WatchProcess {
-  const argv = [process.execPath, join(REPO_ROOT, 'dist', 'cli.js'), 'watch', ...args, '--json'];
+export interface StartOptions {
+  /** A command in front (`unshare ...`): it gets the Node binary and the CLI's arguments after its own. */
+  wrap?: string[];
+  /** Node's own options (`--expose-gc`). */
+  nodeArgs?: string[];
+}
+
+/** Starts `watch ARGS --json` in `cwd`. */
+export function startWatch(args: string[], cwd: string, { wrap = [], nodeArgs = [] }: StartOptions = {}): WatchProcess {
+  const argv = [process.execPath, ...nodeArgs, join(REPO_ROOT, 'dist', 'cli.js'), 'watch', ...args, '--json'];
   const [command, ...rest] = [...wrap, ...argv];
   const child = spawn(command, rest, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const docs: WatchDoc[] = [];
@@ -76,3 +82,22 @@ export function startWatch(args: string[], cwd: string, wrap: string[] = []): Wa
     },
   };
 }
+
+let temps = 0;
+/** As sed -i, vim (backupcopy=no), JetBrains' safe write and formatters save: a new file renamed over the old one. */
+export const renameOver = (path: string, text: string): void => {
+  const temp = join(dirname(path), `sed${process.pid}x${temps++}`);
+  writeFileSync(temp, text);
+  renameSync(temp, path);
+};
+/** Written in place; twice, as an editor that writes, then fixes the file up, does. */
+export const inPlace = (path: string, text: string): void => {
+  writeFileSync(path, text);
+  writeFileSync(path, text);
+};
+export const deleteAndRecreate = (path: string, text: string): void => {
+  rmSync(path);
+  writeFileSync(path, text);
+};
+/** The three in turn, as the soak and the bench save. */
+export const SAVES = [inPlace, renameOver, deleteAndRecreate] as const;
