@@ -12,19 +12,17 @@ import { cpSync, createReadStream, mkdtempSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleTar } from '../src/engine/bundle';
-import { DockerEngine, SaltRunner, SaltSource, WarmSessions } from '../src/engine';
-import { cliApply, median, watchEdits } from './cli';
+import { SaltRunner, SaltSource, WarmSessions } from '../src/engine';
+import { IMAGE, cliApply, engine, median, newContainer, runBench, watchEdits } from './support';
 
 const REPO = join(__dirname, '..', '..');
 const TREE = { stateRoot: join(REPO, 'bench', 'fixtures', 'salt') };
-const IMAGE = 'salt-containers-test:py3';
 /** Debian 12 minbase without python3, like the official debian:12: the engine brings its runtime. */
 const NOPYTHON_IMAGE = 'salt-containers-test:debian';
 const SLS = 'bench';
 const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf('--runs') + 1]) || 5;
 
-const engine = new DockerEngine();
 const source = new SaltSource();
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -35,13 +33,6 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   return [performance.now() - start, value];
 }
 
-const containers: string[] = [];
-async function newContainer(image = IMAGE): Promise<string> {
-  const id = await engine.createContainer(image, { keepAlive: ['sleep', 'infinity'], labels: { 'io.salt-containers.bench': '1' } });
-  await engine.startContainer(id);
-  containers.push(id);
-  return id;
-}
 
 /** Puts the thin and the tree at /tmp/floor once, outside any timing. */
 async function prepareFloor(container: string): Promise<void> {
@@ -246,11 +237,4 @@ async function main(): Promise<void> {
   for (const tag of tags) await engine.removeImage(tag, { force: true }).catch(() => undefined);
 }
 
-main()
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    for (const id of containers) await engine.removeContainer(id, { force: true }).catch(() => undefined);
-  });
+runBench(main);

@@ -9,27 +9,16 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DockerEngine } from '../src/engine';
 import { SAVES, type WatchProcess } from '../test/support/watch';
-import { cliApply, median, watchEdits } from './cli';
+import { cliApply, median, newContainer, runBench, watchEdits } from './support';
 
 const REPO = join(__dirname, '..', '..');
-const IMAGE = 'salt-containers-test:py3';
 const SLS = 'bench';
 const args = process.argv.slice(2);
 const EDITS = Number(args[args.indexOf('--edits') + 1]) || 1000;
 const COLD_RUNS = 7;
 const SAMPLE_EVERY = 100;
 
-const engine = new DockerEngine();
-const containers: string[] = [];
-
-async function newContainer(): Promise<string> {
-  const id = await engine.createContainer(IMAGE, { keepAlive: ['sleep', 'infinity'], labels: { 'io.salt-containers.bench': '1' } });
-  await engine.startContainer(id);
-  containers.push(id);
-  return id;
-}
 
 const MiB = 1024 * 1024;
 
@@ -92,11 +81,4 @@ async function main(): Promise<void> {
   }
 }
 
-main()
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    for (const id of containers) await engine.removeContainer(id, { force: true }).catch(() => undefined);
-  });
+runBench(main);

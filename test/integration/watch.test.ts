@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DockerEngine } from '../../src/engine';
 import { readInContainer, removeContainer, startContainer } from '../support/containers';
-import { SAVES, deleteAndRecreate, inPlace, renameOver, startWatch, type WatchProcess } from '../support/watch';
+import { SAVES, deleteAndRecreate, inPlace, renameOver, startWatch, type StartOptions, type WatchProcess } from '../support/watch';
 
 const engine = new DockerEngine();
 
@@ -54,17 +54,43 @@ async function oneRun(watch: WatchProcess, before: number): Promise<void> {
   assert.equal(doc.retcode, 0, JSON.stringify(doc.errors) + watch.stderr());
 }
 
+interface Fixture {
+  container: string;
+  tree: ReturnType<typeof watchTree>;
+  watch: WatchProcess;
+  /** Starts `watch w` on the tree (`--states STATES --pillar pillar.example`); resolves after its first run. */
+  start(states?: string, options?: StartOptions): Promise<WatchProcess>;
+}
+
+/** A describe's container and tree, made before its tests, and removed after them with the watch a test started. */
+function fixture(): Fixture {
+  const f = {} as Fixture;
+  before(async () => {
+    f.container = await startContainer(engine, undefined, 'sc-watch');
+    f.tree = watchTree();
+  });
+  after(async () => {
+    const code = f.watch ? await f.watch.stop() : 0;
+    await removeContainer(engine, f.container);
+    rmSync(f.tree.dir, { recursive: true, force: true });
+    assert.equal(code, 0, f.watch?.stderr());
+  });
+  f.start = async (states = 'salt', options = {}) => {
+    f.watch = startWatch(['w', '--container', f.container, '--states', states, '--pillar', 'pillar.example'], f.tree.dir, options);
+    const [first] = await f.watch.runs(1);
+    assert.equal(first.retcode, 0, f.watch.stderr());
+    return f.watch;
+  };
+  return f;
+}
+
 describe('watch: each kind of change is one run, and the container holds the last content', () => {
-  let container: string;
-  let tree: ReturnType<typeof watchTree>;
-  let watch: WatchProcess;
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=a', ...args], { cwd: tree.dir, stdio: 'pipe' });
-  const many = () => join(tree.states, 'w', 'files', 'many');
-  const cat = (path: string) => readInContainer(engine, container, path);
+  const f = fixture();
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=a', ...args], { cwd: f.tree.dir, stdio: 'pipe' });
+  const many = () => join(f.tree.states, 'w', 'files', 'many');
+  const cat = (path: string) => readInContainer(engine, f.container, path);
 
   before(async () => {
-    container = await startContainer(engine, undefined, 'sc-watch');
-    tree = watchTree();
     // Two branches of 50 files each for the checkout, made before the watch starts.
     mkdirSync(many());
     git('init', '-q');
@@ -75,225 +101,172 @@ describe('watch: each kind of change is one run, and the container holds the las
     for (let i = 0; i < 50; i++) writeFileSync(join(many(), `f${i}`), 'b\n');
     git('commit', '-q', '-a', '-m', 'b');
     git('checkout', '-q', 'a');
-    watch = startWatch(['w', '--container', container, '--states', 'salt', '--pillar', 'pillar.example'], tree.dir);
-    await watch.runs(1);
-    assert.equal(watch.docs[0].retcode, 0, watch.stderr());
+    await f.start();
     assert.equal(await cat('/srv/sc-watch/content'), 'v0\n');
     assert.equal(await cat('/srv/sc-watch-pillar'), 'p0\n');
-  });
-  after(async () => {
-    if (watch) assert.equal(await watch.stop(), 0, watch.stderr());
-    await removeContainer(engine, container);
-    rmSync(tree.dir, { recursive: true, force: true });
   });
 
   it('a save by rename (sed -i), three in a row: one run each, each content in the container', async () => {
     for (const text of ['sed 1', 'sed 2', 'sed 3']) {
-      const runs = watch.docs.length;
-      execFileSync('sed', ['-i', `s/.*/${text}/`, tree.content]);
-      await oneRun(watch, runs);
+      const runs = f.watch.docs.length;
+      execFileSync('sed', ['-i', `s/.*/${text}/`, f.tree.content]);
+      await oneRun(f.watch, runs);
       assert.equal(await cat('/srv/sc-watch/content'), `${text}\n`);
     }
   });
 
-  it('a save by rename (a new file renamed over the old one): one run', async () => {
-    const runs = watch.docs.length;
-    renameOver(tree.content, 'renamed over\n');
-    await oneRun(watch, runs);
-    assert.equal(await cat('/srv/sc-watch/content'), 'renamed over\n');
-  });
-
-  it('an in-place write: one run', async () => {
-    const runs = watch.docs.length;
-    inPlace(tree.content, 'in place\n');
-    await oneRun(watch, runs);
-    assert.equal(await cat('/srv/sc-watch/content'), 'in place\n');
-  });
-
-  it('delete, then recreate: one run', async () => {
-    const runs = watch.docs.length;
-    deleteAndRecreate(tree.content, 'recreated\n');
-    await oneRun(watch, runs);
-    assert.equal(await cat('/srv/sc-watch/content'), 'recreated\n');
-  });
+  for (const [save, what] of [
+    [renameOver, 'a save by rename (a new file renamed over the old one)'],
+    [inPlace, 'an in-place write'],
+    [deleteAndRecreate, 'delete, then recreate'],
+  ] as const) {
+    it(`${what}: one run`, async () => {
+      const runs = f.watch.docs.length;
+      save(f.tree.content, `${save.name}\n`);
+      await oneRun(f.watch, runs);
+      assert.equal(await cat('/srv/sc-watch/content'), `${save.name}\n`);
+    });
+  }
 
   it('a new folder, then a file in it: one run, and the container has the file; an edit in that folder later is one run too', async () => {
-    let runs = watch.docs.length;
-    mkdirSync(join(tree.states, 'w', 'files', 'new'));
-    writeFileSync(join(tree.states, 'w', 'files', 'new', 'file'), 'new 1\n');
-    await oneRun(watch, runs);
+    let runs = f.watch.docs.length;
+    mkdirSync(join(f.tree.states, 'w', 'files', 'new'));
+    writeFileSync(join(f.tree.states, 'w', 'files', 'new', 'file'), 'new 1\n');
+    await oneRun(f.watch, runs);
     assert.equal(await cat('/srv/sc-watch/new/file'), 'new 1\n');
-    runs = watch.docs.length;
-    renameOver(join(tree.states, 'w', 'files', 'new', 'file'), 'new 2\n');
-    await oneRun(watch, runs);
+    runs = f.watch.docs.length;
+    renameOver(join(f.tree.states, 'w', 'files', 'new', 'file'), 'new 2\n');
+    await oneRun(f.watch, runs);
     assert.equal(await cat('/srv/sc-watch/new/file'), 'new 2\n');
   });
 
   it('the pillar file replaced by rename: one run with the new pillar, twice', async () => {
     for (const word of ['p1', 'p2']) {
-      const runs = watch.docs.length;
-      renameOver(tree.pillar, `word: ${word}\n`);
-      await oneRun(watch, runs);
+      const runs = f.watch.docs.length;
+      renameOver(f.tree.pillar, `word: ${word}\n`);
+      await oneRun(f.watch, runs);
       assert.equal(await cat('/srv/sc-watch-pillar'), `${word}\n`);
     }
   });
 
   it('a file moved out of the tree: one run, and the next run no longer has it', async () => {
-    const runs = watch.docs.length;
+    const runs = f.watch.docs.length;
     assert.equal(await cat('/srv/sc-watch/new/file'), 'new 2\n');
-    renameSync(join(tree.states, 'w', 'files', 'new', 'file'), join(tree.dir, 'moved-out'));
-    await oneRun(watch, runs);
-    assert.equal((await engine.exec(container, ['test', '-e', '/srv/sc-watch/new/file'])).exitCode, 1, 'file.recurse (clean) removed it: the run no longer had it');
+    renameSync(join(f.tree.states, 'w', 'files', 'new', 'file'), join(f.tree.dir, 'moved-out'));
+    await oneRun(f.watch, runs);
+    assert.equal((await engine.exec(f.container, ['test', '-e', '/srv/sc-watch/new/file'])).exitCode, 1, 'file.recurse (clean) removed it: the run no longer had it');
   });
 
   it('a git checkout that changes 50 files: one run, the container holds the checked-out files', async () => {
     assert.equal(await cat(`/srv/sc-watch/many/f49`), 'a\n');
-    const runs = watch.docs.length;
+    const runs = f.watch.docs.length;
     git('checkout', '-q', 'b');
-    await oneRun(watch, runs);
-    const files = (await engine.exec(container, ['sh', '-c', 'cat /srv/sc-watch/many/*'])).stdout;
+    await oneRun(f.watch, runs);
+    const files = (await engine.exec(f.container, ['sh', '-c', 'cat /srv/sc-watch/many/*'])).stdout;
     assert.equal(files, 'b\n'.repeat(50));
   });
 
   it('a formatter that rewrites 50 files by rename: one run', async () => {
-    const runs = watch.docs.length;
+    const runs = f.watch.docs.length;
     for (let i = 0; i < 50; i++) renameOver(join(many(), `f${i}`), 'formatted\n');
-    await oneRun(watch, runs);
-    const files = (await engine.exec(container, ['sh', '-c', 'cat /srv/sc-watch/many/*'])).stdout;
+    await oneRun(f.watch, runs);
+    const files = (await engine.exec(f.container, ['sh', '-c', 'cat /srv/sc-watch/many/*'])).stdout;
     assert.equal(files, 'formatted\n'.repeat(50));
   });
 
   it("editors' side files, version control and editor folders make no run; the save beside them makes one", async () => {
-    const runs = watch.docs.length;
-    const folder = join(tree.states, 'w', 'files');
+    const runs = f.watch.docs.length;
+    const folder = join(f.tree.states, 'w', 'files');
     for (const name of ['.content.swp', '.content.swx', '4913', 'content~', '#content#', '.#content', 'content___jb_tmp___', '.goutputstream-AB12CD']) writeFileSync(join(folder, name), 'side\n');
     for (const dir of ['.git', '.vscode', '.idea']) {
-      mkdirSync(join(tree.states, dir), { recursive: true });
-      writeFileSync(join(tree.states, dir, 'state'), 'x\n');
+      mkdirSync(join(f.tree.states, dir), { recursive: true });
+      writeFileSync(join(f.tree.states, dir, 'state'), 'x\n');
     }
     await sleep(QUIET_MS);
-    assert.equal(watch.docs.length, runs, 'no run for side files');
+    assert.equal(f.watch.docs.length, runs, 'no run for side files');
     for (const name of ['.content.swp', '.content.swx', '4913', 'content~', '#content#', '.#content', 'content___jb_tmp___', '.goutputstream-AB12CD']) rmSync(join(folder, name));
     await sleep(QUIET_MS);
-    assert.equal(watch.docs.length, runs, 'no run for side files removed');
-    renameOver(tree.content, 'after side files\n');
-    await oneRun(watch, runs);
+    assert.equal(f.watch.docs.length, runs, 'no run for side files removed');
+    renameOver(f.tree.content, 'after side files\n');
+    await oneRun(f.watch, runs);
     assert.equal(await cat('/srv/sc-watch/content'), 'after side files\n');
   });
 
   it('the state tree removed: watch says so and runs nothing until it is back; then one run', async () => {
-    const runs = watch.docs.length;
+    const runs = f.watch.docs.length;
     // The tree comes back whole (as a checkout that replaces the folder leaves it), with an edit.
-    const backup = join(tree.dir, 'backup');
-    cpSync(tree.states, backup, { recursive: true });
+    const backup = join(f.tree.dir, 'backup');
+    cpSync(f.tree.states, backup, { recursive: true });
     writeFileSync(join(backup, 'w', 'files', 'content'), 'back\n');
-    rmSync(tree.states, { recursive: true });
+    rmSync(f.tree.states, { recursive: true });
     await sleep(QUIET_MS);
-    assert.match(watch.stderr(), /note: salt was removed: the next run waits until it is back/);
-    assert.equal(watch.docs.length, runs, 'no run without the tree');
-    renameSync(backup, tree.states);
-    await oneRun(watch, runs);
+    assert.match(f.watch.stderr(), /note: salt was removed: the next run waits until it is back/);
+    assert.equal(f.watch.docs.length, runs, 'no run without the tree');
+    renameSync(backup, f.tree.states);
+    await oneRun(f.watch, runs);
     assert.equal(await cat('/srv/sc-watch/content'), 'back\n');
     // Watched again: a save after it is seen.
-    inPlace(tree.content, 'after it came back\n');
-    await oneRun(watch, runs + 1);
+    inPlace(f.tree.content, 'after it came back\n');
+    await oneRun(f.watch, runs + 1);
     assert.equal(await cat('/srv/sc-watch/content'), 'after it came back\n');
   });
 });
 
 describe('watch: a symlinked state tree', () => {
-  let container: string;
-  let tree: ReturnType<typeof watchTree>;
-  let watch: WatchProcess;
-  before(async () => {
-    container = await startContainer(engine, undefined, 'sc-watch');
-    tree = watchTree();
-    symlinkSync(tree.states, join(tree.dir, 'linked'));
-  });
-  after(async () => {
-    if (watch) assert.equal(await watch.stop(), 0, watch.stderr());
-    await removeContainer(engine, container);
-    rmSync(tree.dir, { recursive: true, force: true });
-  });
+  const f = fixture();
 
   it('--states is a link to the tree: saves in the tree it leads to are one run each', async () => {
-    watch = startWatch(['w', '--container', container, '--states', 'linked', '--pillar', 'pillar.example'], tree.dir);
-    await watch.runs(1);
-    assert.equal(watch.docs[0].retcode, 0, watch.stderr());
+    symlinkSync(f.tree.states, join(f.tree.dir, 'linked'));
+    await f.start('linked');
     for (const [save, text] of [
       [renameOver, 'through the link, renamed over\n'],
       [inPlace, 'through the link, in place\n'],
     ] as const) {
-      const runs = watch.docs.length;
-      save(tree.content, text);
-      await oneRun(watch, runs);
-      assert.equal(await readInContainer(engine, container, '/srv/sc-watch/content'), text);
+      const runs = f.watch.docs.length;
+      save(f.tree.content, text);
+      await oneRun(f.watch, runs);
+      assert.equal(await readInContainer(engine, f.container, '/srv/sc-watch/content'), text);
     }
   });
 });
 
 describe("watch: past the system's limit of file watches", () => {
-  let container: string;
-  let tree: ReturnType<typeof watchTree>;
-  let watch: WatchProcess;
-  before(async () => {
-    container = await startContainer(engine, undefined, 'sc-watch');
-    tree = watchTree();
-  });
-  after(async () => {
-    if (watch) assert.equal(await watch.stop(), 0, watch.stderr());
-    await removeContainer(engine, container);
-    rmSync(tree.dir, { recursive: true, force: true });
-  });
+  const f = fixture();
 
   it('says so, and goes on watching what it can', async () => {
     // A user namespace of its own with room for 20 watches: the tree takes under 10; then a checkout
     // brings 40 folders, more than are left.
     const limited = ['unshare', '--user', '--map-root-user', 'sh', '-c', 'echo 20 > /proc/sys/user/max_inotify_watches && exec "$@"', 'sh'];
-    watch = startWatch(['w', '--container', container, '--states', 'salt', '--pillar', 'pillar.example'], tree.dir, { wrap: limited });
-    await watch.runs(1);
-    assert.equal(watch.docs[0].retcode, 0, watch.stderr());
-    const runs = watch.docs.length;
+    await f.start('salt', { wrap: limited });
+    const runs = f.watch.docs.length;
     for (let i = 0; i < 40; i++) {
-      mkdirSync(join(tree.states, 'w', 'files', `d${i}`));
-      writeFileSync(join(tree.states, 'w', 'files', `d${i}`, 'f'), `${i}\n`);
+      mkdirSync(join(f.tree.states, 'w', 'files', `d${i}`));
+      writeFileSync(join(f.tree.states, 'w', 'files', `d${i}`, 'f'), `${i}\n`);
     }
-    await oneRun(watch, runs);
-    assert.match(watch.stderr(), /note: cannot watch \d+ folders and files \(salt\/w\/files\/d\d+.*\): the system's limit of file watches is reached \(ENOSPC\); changes there are not seen\. Raise it \(sudo sysctl fs\.inotify\.max_user_watches=524288\)/);
-    assert.equal(await readInContainer(engine, container, '/srv/sc-watch/d39/f'), '39\n');
+    await oneRun(f.watch, runs);
+    assert.match(f.watch.stderr(), /note: cannot watch \d+ folders and files \(salt\/w\/files\/d\d+.*\): the system's limit of file watches is reached \(ENOSPC\); changes there are not seen\. Raise it \(sudo sysctl fs\.inotify\.max_user_watches=524288\)/);
+    assert.equal(await readInContainer(engine, f.container, '/srv/sc-watch/d39/f'), '39\n');
     // What was watched before still is.
-    inPlace(tree.content, 'still watched\n');
-    await oneRun(watch, runs + 1);
-    assert.equal(await readInContainer(engine, container, '/srv/sc-watch/content'), 'still watched\n');
+    inPlace(f.tree.content, 'still watched\n');
+    await oneRun(f.watch, runs + 1);
+    assert.equal(await readInContainer(engine, f.container, '/srv/sc-watch/content'), 'still watched\n');
   });
 });
 
 describe('watch: a soak of 100 edits', () => {
-  let container: string;
-  let tree: ReturnType<typeof watchTree>;
-  let watch: WatchProcess;
-  before(async () => {
-    container = await startContainer(engine, undefined, 'sc-watch');
-    tree = watchTree();
-  });
-  after(async () => {
-    if (watch) assert.equal(await watch.stop(), 0, watch.stderr());
-    await removeContainer(engine, container);
-    rmSync(tree.dir, { recursive: true, force: true });
-  });
+  const f = fixture();
 
   it('in place, renamed over, deleted and recreated in turn: each edit one run with its content, in order', async () => {
-    watch = startWatch(['w', '--container', container, '--states', 'salt', '--pillar', 'pillar.example'], tree.dir);
-    await watch.runs(1);
+    await f.start();
     for (let i = 1; i <= 100; i++) {
       const save = SAVES[i % 3];
-      save(tree.content, `edit ${i}\n`);
-      await watch.runs(i + 1, 30_000);
-      assert.equal(watch.docs.length, i + 1, `edit ${i} (${save.name}) made one run`);
-      assert.equal(watch.docs[i].retcode, 0, JSON.stringify(watch.docs[i].errors));
-      assert.equal(await readInContainer(engine, container, '/srv/sc-watch/content'), `edit ${i}\n`, `edit ${i} (${save.name})`);
+      save(f.tree.content, `edit ${i}\n`);
+      await f.watch.runs(i + 1, 30_000);
+      assert.equal(f.watch.docs.length, i + 1, `edit ${i} (${save.name}) made one run`);
+      assert.equal(f.watch.docs[i].retcode, 0, JSON.stringify(f.watch.docs[i].errors));
+      assert.equal(await readInContainer(engine, f.container, '/srv/sc-watch/content'), `edit ${i}\n`, `edit ${i} (${save.name})`);
     }
     await sleep(QUIET_MS);
-    assert.equal(watch.docs.length, 101, '100 edits, 100 runs after the first');
+    assert.equal(f.watch.docs.length, 101, '100 edits, 100 runs after the first');
   });
 });

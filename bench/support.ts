@@ -1,11 +1,37 @@
 /**
- * The CLI as the benches drive it: a cold apply as a person types it (a new process, a new
- * salt-call), and saved edits through `watch`, timed from the save to the run's apply document.
+ * What the engine benches share: the containers they make (removed when the bench ends, however it
+ * ends), the CLI as they drive it (a cold apply as a person types it: a new process, a new salt-call;
+ * saved edits through `watch`, timed from the save to the run's apply document), medians.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DockerEngine } from '../src/engine';
 import { inPlace, startWatch, type WatchProcess } from '../test/support/watch';
+
+export const engine = new DockerEngine();
+export const IMAGE = 'salt-containers-test:py3';
+const containers: string[] = [];
+
+/** A running container of `image`, removed when the bench ends. */
+export async function newContainer(image = IMAGE): Promise<string> {
+  const id = await engine.createContainer(image, { keepAlive: ['sleep', 'infinity'], labels: { 'io.salt-containers.bench': '1' } });
+  await engine.startContainer(id);
+  containers.push(id);
+  return id;
+}
+
+/** Runs a bench's main: an error is printed and fails the process; the containers go either way. */
+export function runBench(main: () => Promise<void>): void {
+  main()
+    .catch((error) => {
+      console.error(error);
+      process.exitCode = 1;
+    })
+    .finally(async () => {
+      for (const id of containers) await engine.removeContainer(id, { force: true }).catch(() => undefined);
+    });
+}
 
 export const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 
