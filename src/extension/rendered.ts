@@ -26,6 +26,8 @@ const scheme = 'salt-rendered';
 export class RenderedDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
   private readonly contents = new Map<string, string>();
   private readonly requests = new Map<string, RenderRequest>();
+  /** Rendered documents whose trees changed while no editor showed them: rendered again when one does. */
+  private readonly stale = new Set<string>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
   private readonly subscriptions: vscode.Disposable[] = [];
@@ -37,8 +39,13 @@ export class RenderedDocuments implements vscode.TextDocumentContentProvider, vs
       this.changed,
       vscode.workspace.registerTextDocumentContentProvider(scheme, this),
       ctx.treeFiles.onDidChange((files) => this.onChange(files)),
+      vscode.window.onDidChangeVisibleTextEditors((editors) => {
+        for (const editor of editors) if (this.stale.delete(editor.document.uri.toString())) this.renderAgain(editor.document.uri.toString());
+      }),
       vscode.workspace.onDidCloseTextDocument((document) => {
-        if (document.uri.scheme === scheme) this.requests.delete(document.uri.toString());
+        if (document.uri.scheme !== scheme) return;
+        this.requests.delete(document.uri.toString());
+        this.stale.delete(document.uri.toString());
       }),
     );
   }
@@ -86,12 +93,23 @@ export class RenderedDocuments implements vscode.TextDocumentContentProvider, vs
     }
   }
 
-  /** A change in a rendered file's trees (a save, a checkout) renders it again, while its document is open. */
+  /**
+   * A change in a rendered file's trees (a save, a checkout) renders it again if an editor shows it; a
+   * hidden one (VS Code keeps a closed editor's document for a while) when it is shown again.
+   */
   private onChange(files: string[]): void {
+    const shown = new Set(vscode.window.visibleTextEditors.map((e) => e.document.uri.toString()));
     for (const [key, request] of this.requests) {
       const roots = [request.tree.stateRoot, request.tree.pillarRoot].filter((r): r is string => !!r);
-      if (files.some((file) => treeOfChange(roots, file))) void this.render(vscode.Uri.parse(key), request);
+      if (!files.some((file) => treeOfChange(roots, file))) continue;
+      if (shown.has(key)) this.renderAgain(key);
+      else this.stale.add(key);
     }
+  }
+
+  private renderAgain(key: string): void {
+    const request = this.requests.get(key);
+    if (request) void this.render(vscode.Uri.parse(key), request);
   }
 
   provideTextDocumentContent(uri: vscode.Uri): string {
