@@ -7,26 +7,24 @@
  * session runs with the bundled runtime); a saved edit's result through `watch` <= 0.4x a cold CLI
  * apply. Usage: npm run bench [-- --runs N] [-- --no-salt-docker]
  */
-import { execFile, spawn } from 'node:child_process';
-import { appendFileSync, cpSync, createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { cpSync, createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleTar } from '../src/engine/bundle';
-import { DockerEngine, SaltRunner, SaltSource, WarmSessions } from '../src/engine';
+import { SaltRunner, SaltSource, WarmSessions } from '../src/engine';
+import { IMAGE, cliApply, engine, median, newContainer, runBench, watchEdits } from './support';
 
 const REPO = join(__dirname, '..', '..');
 const TREE = { stateRoot: join(REPO, 'bench', 'fixtures', 'salt') };
-const IMAGE = 'salt-containers-test:py3';
 /** Debian 12 minbase without python3, like the official debian:12: the engine brings its runtime. */
 const NOPYTHON_IMAGE = 'salt-containers-test:debian';
 const SLS = 'bench';
 const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf('--runs') + 1]) || 5;
 
-const engine = new DockerEngine();
 const source = new SaltSource();
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
@@ -35,13 +33,6 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   return [performance.now() - start, value];
 }
 
-const containers: string[] = [];
-async function newContainer(image = IMAGE): Promise<string> {
-  const id = await engine.createContainer(image, { keepAlive: ['sleep', 'infinity'], labels: { 'io.salt-containers.bench': '1' } });
-  await engine.startContainer(id);
-  containers.push(id);
-  return id;
-}
 
 /** Puts the thin and the tree at /tmp/floor once, outside any timing. */
 async function prepareFloor(container: string): Promise<void> {
@@ -67,58 +58,6 @@ async function engineApply(runner: SaltRunner, container: string, warm = false, 
   if (run.retcode !== 0) throw new Error(`engine run failed: ${JSON.stringify(run.errors)}`);
   if (warm && !run.warm) throw new Error('the run did not go through the warm session');
   if (python && run.python?.kind !== python) throw new Error(`the run used the ${run.python?.kind} Python, not the ${python} one`);
-}
-
-const CLI = join(REPO, 'dist', 'cli.js');
-
-/** A cold CLI apply, as a person types it: a new process, a new salt-call. */
-function cliApply(container: string, states: string): Promise<void> {
-  return new Promise((resolve, reject) =>
-    execFile(process.execPath, [CLI, 'apply', SLS, '--container', container, '--states', states, '--json'], { maxBuffer: 64 << 20 }, (error, stdout, stderr) =>
-      error ? reject(new Error(`cli apply failed: ${stdout.slice(-300)} ${stderr.slice(-300)}`)) : resolve(),
-    ),
-  );
-}
-
-/** `watch` on a copy of the tree: the time from each saved edit to its apply document, RUNS times. */
-async function watchEdits(container: string, states: string): Promise<number[]> {
-  const child = spawn(process.execPath, [CLI, 'watch', SLS, '--container', container, '--states', states, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let buffered = '';
-  let stderr = '';
-  const waiters: ((doc: { retcode: number }) => void)[] = [];
-  const docs: { retcode: number }[] = [];
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      const doc = JSON.parse(buffered.slice(0, nl)) as { retcode: number };
-      buffered = buffered.slice(nl + 1);
-      const waiter = waiters.shift();
-      if (waiter) waiter(doc);
-      else docs.push(doc);
-    }
-  });
-  const next = () => {
-    const ready = docs.shift();
-    return ready ? Promise.resolve(ready) : new Promise<{ retcode: number }>((resolve) => waiters.push(resolve));
-  };
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  const times: number[] = [];
-  try {
-    if ((await next()).retcode !== 0) throw new Error(`watch's first apply failed: ${stderr.slice(-500)}`);
-    for (let i = 0; i < RUNS; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const start = performance.now();
-      appendFileSync(join(states, `${SLS}.sls`), `# edit ${i}\n`);
-      const doc = await next();
-      times.push(performance.now() - start);
-      if (doc.retcode !== 0) throw new Error(`watch's apply after edit ${i} failed`);
-    }
-  } finally {
-    child.kill('SIGINT');
-    await exited;
-  }
-  return times;
 }
 
 function hostSaltCall(python: string, config: string, argv: string[], timeoutMs = 300_000): Promise<void> {
@@ -186,9 +125,9 @@ async function main(): Promise<void> {
   let watchTimes: number[] = [];
   try {
     const cliContainer = await newContainer();
-    await cliApply(cliContainer, editTree);
-    for (let i = 0; i < RUNS; i++) cliCold.push((await timed(() => cliApply(cliContainer, editTree)))[0]);
-    watchTimes = await watchEdits(await newContainer(), editTree);
+    await cliApply(cliContainer, editTree, SLS);
+    for (let i = 0; i < RUNS; i++) cliCold.push((await timed(() => cliApply(cliContainer, editTree, SLS)))[0]);
+    watchTimes = await watchEdits(await newContainer(), editTree, SLS, RUNS);
   } finally {
     rmSync(editTree, { recursive: true, force: true });
   }
@@ -298,11 +237,4 @@ async function main(): Promise<void> {
   for (const tag of tags) await engine.removeImage(tag, { force: true }).catch(() => undefined);
 }
 
-main()
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    for (const id of containers) await engine.removeContainer(id, { force: true }).catch(() => undefined);
-  });
+runBench(main);

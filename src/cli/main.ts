@@ -58,7 +58,8 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
   }
 
   const tree = findRoots(process.cwd(), { stateRoot: command.states, pillarRoot: command.pillar });
-  for (const note of checkTrees(tree, command, process.cwd())) process.stderr.write(`${style.yellow(`note: ${note}`)}\n`);
+  const note = (text: string) => process.stderr.write(`${style.yellow(`note: ${text}`)}\n`);
+  for (const text of checkTrees(tree, command, process.cwd())) note(text);
   const locate = (error: RunError) => {
     const where = locateRunError(tree.stateRoot, error, { mods: command.mods, highstate: command.verb === 'highstate' });
     return where && `${relativeTo(process.cwd(), where.file)}${where.exact ? `:${where.line + 1}${error.column ? `:${error.column}` : ''}` : ''}`;
@@ -90,6 +91,9 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
     const last = await watchApply(runner, command.container!, command.mods, tree, {
       ...options,
       signal: controller.signal,
+      // What the watcher cannot watch, or a tree removed: on stderr, in --json mode too (stdout is the runs').
+      onNote: note,
+      show: (path) => relativeTo(process.cwd(), path),
       onRun: (run, changed) => {
         // One apply document per line: a script reads them as they come.
         if (command.json) write(JSON.stringify(toJson(run)));

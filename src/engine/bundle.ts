@@ -6,12 +6,9 @@
  */
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, join, type PlatformPath } from 'node:path';
-import { hostPath, isUnder, partsBelow } from '../sls/modules';
+import { hostPath, isUnder, partsBelow, SKIPPED_DIRS } from '../sls/modules';
 import { pack, type Pack } from 'tar-stream';
 import type { SaltTree } from './spec';
-
-/** Folders never shipped: version control, editor state, dependency trees, Test Kitchen's state. */
-export const SKIPPED_DIRS: ReadonlySet<string> = new Set(['.git', '.hg', '.svn', '.vscode', '.idea', 'node_modules', '__pycache__', '.venv', '.kitchen']);
 
 export interface BundleSpec {
   /** The run directory's absolute path in the container, or RUN_DIR_MARK for the entry point to fill in. */

@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { moduleForFile } from '../sls/modules';
 import { rootsFor, section } from './config';
 import { loadRuntime } from './engines';
+import type { TreeFiles } from './treeFiles';
 
 export function codeLensEnabled(resource?: vscode.Uri): boolean {
   return vscode.workspace.getConfiguration(section, resource).get<boolean>('codeLens', true);
@@ -30,8 +31,10 @@ export class SlsCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
   readonly onDidChangeCodeLenses = this.changed.event;
   private readonly subscriptions: vscode.Disposable[] = [this.changed];
 
-  constructor() {
+  /** `files`: the trees' files changed on disk; a template's change (map.jinja) may change which IDs get lenses. */
+  constructor(files: TreeFiles) {
     this.subscriptions.push(
+      files.onDidChange(() => this.changed.fire()),
       vscode.languages.registerCodeLensProvider({ language: 'sls', scheme: 'file' }, this),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire()),
       vscode.workspace.onDidChangeConfiguration((e) => {

@@ -11,6 +11,7 @@ import { runSettings, section } from './config';
 import { RunDiagnostics } from './diagnostics';
 import { InlineResults } from './inline';
 import { RenderedDocuments } from './rendered';
+import { TreeFiles } from './treeFiles';
 import { Sessions } from './sessions';
 import { TargetContainers, type ContainerChoice } from './targetContainer';
 import { Engines, loadRuntime } from './engines';
@@ -52,6 +53,8 @@ export class Ctx implements vscode.Disposable {
   readonly inline = new InlineResults();
   readonly targets: TargetContainers;
   readonly rendered: RenderedDocuments;
+  /** The trees' files changed on disk, in the editor or outside it. */
+  readonly treeFiles = new TreeFiles();
   readonly sessions: Sessions;
   /** State tests in the Testing view (salt-containers.yml, kitchen.yml). */
   readonly stateTests: StateTests;
@@ -83,7 +86,8 @@ export class Ctx implements vscode.Disposable {
       this.inline,
       this.targets,
       this.rendered,
-      new SlsCodeLens(),
+      this.treeFiles,
+      new SlsCodeLens(this.treeFiles),
       new ApplyOnSave(this),
       vscode.workspace.registerTextDocumentContentProvider(ResultDocuments.scheme, this.documents),
     );

@@ -1,16 +1,16 @@
 /**
  * Show Rendered SLS: what Salt's Jinja makes of an SLS file for the target container (its grains, its
  * pillar), as a read-only document beside the source (scheme `salt-rendered`), refreshed when a file of
- * its trees is saved. Jinja's output is the most useful view for an author: the YAML Salt then reads,
+ * its trees changes on disk: saved in the editor, or changed outside it (a git pull). Jinja's output is the most useful view for an author: the YAML Salt then reads,
  * line for line what was written, loops unrolled and map.jinja values filled in. A render error goes on
  * the source line Jinja names (diagnostics) and the document says what failed.
  */
 import { relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import type { RenderRun, SaltTree } from '../engine';
+import { treeOfChange } from '../sls/roots';
 import type { Ctx } from './ctx';
 import { loadRuntime } from './engines';
-import { isUnder } from '../sls/modules';
 import { errorWithHint } from './format';
 import type { ContainerChoice } from './targetContainer';
 
@@ -26,6 +26,8 @@ const scheme = 'salt-rendered';
 export class RenderedDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
   private readonly contents = new Map<string, string>();
   private readonly requests = new Map<string, RenderRequest>();
+  /** Rendered documents whose trees changed while no editor showed them: rendered again when one does. */
+  private readonly stale = new Set<string>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
   private readonly subscriptions: vscode.Disposable[] = [];
@@ -36,9 +38,14 @@ export class RenderedDocuments implements vscode.TextDocumentContentProvider, vs
     this.subscriptions.push(
       this.changed,
       vscode.workspace.registerTextDocumentContentProvider(scheme, this),
-      vscode.workspace.onDidSaveTextDocument((document) => this.onSave(document)),
+      ctx.treeFiles.onDidChange((files) => this.onChange(files)),
+      vscode.window.onDidChangeVisibleTextEditors((editors) => {
+        for (const editor of editors) if (this.stale.delete(editor.document.uri.toString())) this.renderAgain(editor.document.uri.toString());
+      }),
       vscode.workspace.onDidCloseTextDocument((document) => {
-        if (document.uri.scheme === scheme) this.requests.delete(document.uri.toString());
+        if (document.uri.scheme !== scheme) return;
+        this.requests.delete(document.uri.toString());
+        this.stale.delete(document.uri.toString());
       }),
     );
   }
@@ -74,7 +81,7 @@ export class RenderedDocuments implements vscode.TextDocumentContentProvider, vs
       // Render errors on the source line; a good render clears them.
       const runtime = await loadRuntime();
       this.ctx.diagnostics.update(`rendered:${file}`, [file], runtime.problemsOfRender(run, request.tree.stateRoot, file));
-      const header = `# ${path} rendered by Salt ${run.saltVersion ?? ''} for ${request.container.name} (its grains and pillar). Read-only; refreshed when you save.\n`;
+      const header = `# ${path} rendered by Salt ${run.saltVersion ?? ''} for ${request.container.name} (its grains and pillar). Read-only; refreshed when a file of its trees changes.\n`;
       const body = run.rendered ?? `# Salt could not render it:\n${run.errors.map((e) => `#   ${errorWithHint(e).split('\n').join('\n#   ')}`).join('\n')}\n`;
       this.contents.set(uri.toString(), header + body);
       this.changed.fire(uri);
@@ -86,13 +93,23 @@ export class RenderedDocuments implements vscode.TextDocumentContentProvider, vs
     }
   }
 
-  /** A save in a rendered file's trees renders it again, while its document is open. */
-  private onSave(document: vscode.TextDocument): void {
+  /**
+   * A change in a rendered file's trees (a save, a checkout) renders it again if an editor shows it; a
+   * hidden one (VS Code keeps a closed editor's document for a while) when it is shown again.
+   */
+  private onChange(files: string[]): void {
+    const shown = new Set(vscode.window.visibleTextEditors.map((e) => e.document.uri.toString()));
     for (const [key, request] of this.requests) {
       const roots = [request.tree.stateRoot, request.tree.pillarRoot].filter((r): r is string => !!r);
-      if (!roots.some((root) => isUnder(root, document.uri.fsPath))) continue;
-      void this.render(vscode.Uri.parse(key), request);
+      if (!files.some((file) => treeOfChange(roots, file))) continue;
+      if (shown.has(key)) this.renderAgain(key);
+      else this.stale.add(key);
     }
+  }
+
+  private renderAgain(key: string): void {
+    const request = this.requests.get(key);
+    if (request) void this.render(vscode.Uri.parse(key), request);
   }
 
   provideTextDocumentContent(uri: vscode.Uri): string {

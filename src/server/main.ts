@@ -13,7 +13,6 @@ import {
   ErrorCodes,
   type InitializeParams,
   type InitializeResult,
-  FileChangeType,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { fileURLToPath } from 'node:url';
@@ -177,7 +176,7 @@ documents.onDidClose((e) => {
 connection.onDidChangeWatchedFiles((params) => {
   for (const change of params.changes) {
     if (documents.get(change.uri)) continue;
-    if (change.type === FileChangeType.Deleted || change.uri.endsWith('.sls')) service.reload(change.uri);
+    service.reload(change.uri);
   }
   scheduleAll();
 });

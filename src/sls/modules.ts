@@ -26,6 +26,9 @@ export function isUnder(root: string, file: string, path: PlatformPath = hostPat
   return path.relative(root, file) === '' || partsBelow(root, file, path) !== undefined;
 }
 
+/** Folders never shipped: version control, editor state, dependency trees, Test Kitchen's state. */
+export const SKIPPED_DIRS: ReadonlySet<string> = new Set(['.git', '.hg', '.svn', '.vscode', '.idea', 'node_modules', '__pycache__', '.venv', '.kitchen']);
+
 /**
  * One spelling per file for keys and comparisons: on Windows the drive letter in lower case, as VS Code
  * spells it (`c:\salt`), whether the path came from a URI, a setting or the current folder.

@@ -6,13 +6,34 @@
  * `srv/pillar/`) folders; else the folder itself (and no pillar).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
-import { canonicalPath } from './modules';
+import { basename, join, relative, resolve, sep } from 'node:path';
+import { canonicalPath, SKIPPED_DIRS } from './modules';
 
 export interface SaltRoots {
   stateRoot: string;
   /** Undefined when the workspace has no pillar tree. */
   pillarRoot?: string;
+}
+
+const escaped = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Paths whose changes never matter to Salt: the folders a run never ships (SKIPPED_DIRS), and what
+ * editors write beside a file while saving it (vim's swap files and its 4913 probe, backups~, Emacs'
+ * #autosave# and .#locks, JetBrains' ___jb_tmp___, gedit's .goutputstream-*, Kate's .kate-swp).
+ */
+const IGNORED = new RegExp(
+  `(^|/)(${[...SKIPPED_DIRS].map(escaped).join('|')})(/|$)|(~|\\.sw[a-p]|\\.sw[x-z]|\\.tmp|___jb_(tmp|old)___|\\.kate-swp)$|(^|/)(\\.#|#[^/]*#$|\\.goutputstream-)|(^|/)4913$`,
+);
+
+/** A change that never matters to a run (`watch`, the editor's reloads); `path` is relative to its tree, with forward slashes. */
+export const isIgnoredChange = (path: string): boolean => IGNORED.test(path);
+
+/** The root (a state or pillar tree, or the pillar file) a changed path belongs to, when the change can matter to a run. */
+export function treeOfChange(roots: readonly string[], changed: string): string | undefined {
+  const path = canonicalPath(changed); // a watcher's `C:\salt\top.sls` is in the root `c:\salt`
+  const root = roots.find((r) => path === r || path.startsWith(r + sep));
+  return root !== undefined && !isIgnoredChange(relative(root, path).split(sep).join('/')) ? root : undefined;
 }
 
 const isDir = (path: string) => existsSync(path) && statSync(path).isDirectory();

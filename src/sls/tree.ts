@@ -12,10 +12,13 @@ import type { RenderContext } from './render';
 import { parse as parseYaml } from 'yaml';
 import { formulaName } from './roots';
 
+/** Where a Jinja import may name a file: below the state root, or beside the importing file. */
+const templateCandidates = (root: string, fromFile: string, path: string): string[] =>
+  path.startsWith('./') || path.startsWith('../') ? [resolve(dirname(fromFile), path)] : [join(root, path), resolve(dirname(fromFile), path)];
+
 /** The file a Jinja import names (`{% from "web/map.jinja" ... %}`): below the state root, or beside the importing file. */
 export function templateFile(root: string, fromFile: string, path: string): string | undefined {
-  const candidates = path.startsWith('./') || path.startsWith('../') ? [resolve(dirname(fromFile), path)] : [join(root, path), resolve(dirname(fromFile), path)];
-  return candidates.find((c) => {
+  return templateCandidates(root, fromFile, path).find((c) => {
     try {
       return statSync(c).isFile();
     } catch {
@@ -171,9 +174,13 @@ export class StateTree {
     if (this.templates.get(file) === text) return;
     if (text === undefined) this.templates.delete(file);
     else this.templates.set(file, text);
-    // The SLS files that import it read it again: its macros and names may have changed.
+    this.readImporters(file);
+  }
+
+  /** The SLS files that import a template read it again: its macros and names may have changed (or it is gone). */
+  private readImporters(file: string): void {
     for (const entry of [...this.files.values()]) {
-      if (entry.parsed.jinjaImports.some((i) => templateFile(this.root, entry.file, i.path) === file)) this.set(entry.file, entry.parsed.source);
+      if (entry.parsed.jinjaImports.some((i) => templateCandidates(this.root, entry.file, i.path).includes(file))) this.set(entry.file, entry.parsed.source);
     }
   }
 
@@ -185,9 +192,13 @@ export class StateTree {
     return this.set(file, text);
   }
 
-  /** Re-reads a file from disk (or forgets it when it is gone). */
+  /**
+   * Re-reads a file from disk (or forgets it when it is gone): a state file itself; a template (map.jinja,
+   * changed by a checkout, a formatter) through the state files that import it.
+   */
   reload(file: string): void {
-    if (existsSync(file)) this.load(file);
+    if (!file.endsWith('.sls')) this.readImporters(file);
+    else if (existsSync(file)) this.load(file);
     else this.remove(file);
   }
 

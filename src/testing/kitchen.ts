@@ -7,10 +7,10 @@
  */
 import { dirname, join, posix } from 'node:path';
 import { existsSync } from 'node:fs';
-import { SKIPPED_DIRS } from '../engine/bundle';
 import { checkUnique, fromMatrix, MatrixError, pathText, Reader, SALT_VERSION, topFile, type ImageEntry, type InitSpec, type Matrix, type MatrixNote, type PillarFile, type PillarSpec, type RootsFinder, type Suite } from './matrix';
 import { readYaml, type YamlPath } from './yamlFile';
 import type { FormulaDir } from '../engine/spec';
+import { SKIPPED_DIRS } from '../sls/modules';
 
 type Dict = Record<string, unknown>;
 

@@ -5,13 +5,13 @@
  * death) leaving nothing in the container: no diff, nothing in /dev/shm, no process.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { DockerEngine, SaltRunner, SaltSource, WarmSessions, type SaltTree, type SessionEnd } from '../../src/engine';
-import { BUSYBOX_IMAGE, DEBIAN_IMAGE, EXAMPLES, PY3_IMAGE, REPO_ROOT, allChanges, leftovers, removeContainer, startContainer } from '../support/containers';
+import { BUSYBOX_IMAGE, DEBIAN_IMAGE, EXAMPLES, PY3_IMAGE, allChanges, leftovers, removeContainer, startContainer } from '../support/containers';
+import { startWatch } from '../support/watch';
 
 const engine = new DockerEngine();
 
@@ -332,28 +332,17 @@ for (const { image } of SESSION_IMAGES) {
     });
 
     it('applies at once and after each saved change, one apply document per line; Ctrl-C ends it and leaves nothing', async () => {
-      const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'cli.js'), 'watch', 'common', '--container', container, '--json'], { cwd: tree.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-      const docs: { retcode: number; states: { id: string; result: boolean; comment: string }[] }[] = [];
-      let stderr = '';
-      let buffered = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString();
-        for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-          docs.push(JSON.parse(buffered.slice(0, nl)));
-          buffered = buffered.slice(nl + 1);
-        }
-      });
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const watch = startWatch(['common', '--container', container], tree.dir);
+      let code: number | null;
       try {
-        await waitFor('the first apply', () => docs.length === 1, 60_000);
-        assert.equal(docs[0].retcode, 0, stderr);
-        assert.ok(docs[0].states.some((s) => s.id === 'motd'));
+        const [first] = await watch.runs(1);
+        assert.equal(first.retcode, 0, watch.stderr());
+        assert.ok(first.states.some((s) => s.id === 'motd'));
         // A save: an editor writes the file (often more than once); one more run follows.
         const motd = join(tree.stateRoot, 'common', 'files', 'motd.jinja');
         writeFileSync(motd, 'Edited by the watch test on {{ grains["id"] }}\n');
         writeFileSync(motd, 'Edited by the watch test on {{ grains["id"] }}\n');
-        await waitFor('the run after the edit', () => docs.length === 2, 30_000);
+        const docs = await watch.runs(2, 30_000);
         assert.equal(docs[1].retcode, 0);
         assert.match((await engine.exec(container, ['cat', '/etc/motd'])).stdout, new RegExp(`Edited by the watch test on ${container}`));
         await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -362,9 +351,9 @@ for (const { image } of SESSION_IMAGES) {
         assert.ok(running.length >= 1, 'the warm session runs while watching');
         if (image !== PY3_IMAGE) assert.ok(running.some((p) => /^\/tmp\/salt-containers\.[0-9a-f]{16}\.python\/bin\/python3 -I -B -c\b/.test(p)), running.join('\n'));
       } finally {
-        child.kill('SIGINT');
+        code = await watch.stop();
       }
-      assert.equal(await exited, 0, stderr);
+      assert.equal(code, 0, watch.stderr());
       assert.deepEqual(await leftovers(engine, container), []);
       assert.deepEqual(await processes(container), []);
     });

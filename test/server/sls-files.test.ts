@@ -59,4 +59,20 @@ describe('SLS language server and files on disk', () => {
     const after = await client.diagnosticsOf(uri);
     assert.ok(!after.some((d) => /nowhere_at_all/.test(d.message)), JSON.stringify(after));
   });
+
+  it('sees a template change on disk (a checkout, a formatter) in the state files that import it, neither of them open', async () => {
+    const macros = join(salt, 'app', 'ids.jinja');
+    const macro = (suffix: string) => `{% macro conf(name) %}\n{{ name }}-${suffix}:\n  file.managed:\n    - name: /etc/{{ name }}.conf\n{% endmacro %}\n`;
+    writeFileSync(macros, macro('conf'));
+    writeFileSync(join(salt, 'app', 'ids.sls'), "{% from 'app/ids.jinja' import conf %}\n\n{{ conf('made') }}\n");
+    void client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: uriOf(join(salt, 'app', 'ids.sls')), type: FileChangeType.Created }] });
+    const symbols = async (query: string) => (await client.request<SymbolInformation[]>('workspace/symbol', { query })).map((s) => s.name);
+    assert.deepEqual(await symbols('made-'), ['made-conf']);
+    writeFileSync(macros, macro('settings'));
+    void client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: uriOf(macros), type: FileChangeType.Changed }] });
+    assert.deepEqual(await symbols('made-'), ['made-settings']);
+    rmSync(macros);
+    void client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: uriOf(macros), type: FileChangeType.Deleted }] });
+    assert.deepEqual(await symbols('made-'), [], 'the macro is gone: the call makes no state the source decides');
+  });
 });

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseCommandLine } from '../../src/cli/args';
 import { checkTrees, emptyHighstateNote, TreeError } from '../../src/cli/trees';
-import { isIgnoredChange } from '../../src/cli/watch';
 import { findRoots } from '../../src/sls/roots';
 import { formatStateRun, plain, relativeTo, toJson } from '../../src/cli/format';
 import type { StateRun } from '../../src/engine/results/model';
@@ -160,14 +159,5 @@ describe('the trees a run is given', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('what watch ignores', () => {
-  it("ignores version control and what editors write beside a file while saving it, never the trees' own files", () => {
-    const editors = ['salt/.git/index', 'salt/web/.init.sls.swp', 'salt/web/.init.sls.swo', 'salt/web/4913', 'salt/web/init.sls~', 'salt/web/#init.sls#', 'salt/web/.#init.sls', 'salt/web/init.sls___jb_tmp___', 'salt/web/init.sls___jb_old___', 'salt/web/.goutputstream-XK3J2Z', 'salt/web/init.sls.kate-swp', 'salt/_modules/__pycache__/x.pyc'];
-    for (const path of editors) assert.ok(isIgnoredChange(path), path);
-    const trees = ['salt/web/init.sls', 'salt/web/map.jinja', 'salt/web/files/site.conf', 'pillar/web.sls', 'salt/web/files/swap.swap', 'salt/web/files/4913.conf', 'salt/web/files/a#b', 'salt/_modules/mine.py'];
-    for (const path of trees) assert.ok(!isIgnoredChange(path), path);
   });
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { findRoots, formulaName } from '../../src/sls/roots';
+import { findRoots, formulaName, isIgnoredChange } from '../../src/sls/roots';
 import { StateTree } from '../../src/sls/tree';
 
 const corpus = resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sls', 'corpus');
@@ -100,5 +100,14 @@ describe('StateTree run contexts', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('changes that never matter to a run (watch, the editor’s reloads)', () => {
+  it("ignores version control, what a run never ships, and what editors write beside a file while saving it, never the trees' own files", () => {
+    const editors = ['.git/index', 'salt/.git/index', 'salt/.vscode/settings.json', 'salt/.idea/workspace.xml', '.kitchen/default.yml', 'salt/.venv/lib/x.py', 'salt/node_modules/a/b.js', 'salt/web/.init.sls.swp', 'salt/web/.init.sls.swo', 'salt/web/4913', 'salt/web/init.sls~', 'salt/web/#init.sls#', 'salt/web/.#init.sls', 'salt/web/init.sls___jb_tmp___', 'salt/web/init.sls___jb_old___', 'salt/web/.goutputstream-XK3J2Z', 'salt/web/init.sls.kate-swp', 'salt/_modules/__pycache__/x.pyc'];
+    for (const path of editors) assert.ok(isIgnoredChange(path), path);
+    const trees = ['salt/web/init.sls', 'salt/web/map.jinja', 'salt/web/files/site.conf', 'pillar/web.sls', 'salt/web/files/swap.swap', 'salt/web/files/4913.conf', 'salt/web/files/a#b', 'salt/_modules/mine.py', 'salt/.gitkeep', 'salt/web/files/x.git', 'salt/kitchen/init.sls'];
+    for (const path of trees) assert.ok(!isIgnoredChange(path), path);
   });
 });

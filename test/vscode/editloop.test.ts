@@ -1,11 +1,11 @@
 // The edit loop inside the real extension host, on the real engine and Salt: the folder's target
 // container (runs go there without asking, through its warm session), results at the end of the state
 // lines (outdated after an edit), CodeLens runs of one state (IDs tpldir decides too), apply on save,
-// Show Rendered SLS with its render errors on the source line, the results history and its
+// Show Rendered SLS with its render errors on the source line (rendered again when the disk changes), the results history and its
 // comparison, and the session ending with its target. A fixture module is written into the example state tree and removed after.
 import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { DockerEngine, type RenderRun, type StateRun } from '../../src/engine';
@@ -219,6 +219,15 @@ describe('the edit loop', function () {
     await editor.edit((edit) => edit.replace(new vscode.Range(8, 0, 8, 100), lines[8]));
     await editor.document.save();
     await until('the render error to go with the fix', () => !vscode.languages.getDiagnostics(uri).some((d) => d.source === 'salt' && d.code === 'render'));
+    await until('the rendered document after the fix', () => /- contents: Debian/.test(rendered.getText()));
+
+    // Changed outside the editor (a git pull, sed -i: a new file renamed over it): rendered again from the disk.
+    const outside = lines.map((line, i) => (i === 8 ? "    - contents: pulled-{{ grains['os_family'] }}" : line)).join('\n');
+    writeFileSync(`${file}.pulled`, outside);
+    renameSync(`${file}.pulled`, file);
+    await until('the render after the change on disk', () => /- contents: pulled-Debian/.test(rendered.getText()));
+    writeFileSync(file, lines.join('\n'));
+    await until('the render after the file is put back', () => /- contents: Debian/.test(rendered.getText()));
   });
 
   it('ends the target’s warm session when the target changes: nothing is left in the container', async () => {
