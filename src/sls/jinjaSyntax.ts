@@ -25,6 +25,7 @@ export interface JinjaSyntaxError {
   block?: { tag: string; offset: number; line: number };
   related?: { offset: number; line: number; message: string };
 }
+import { lastAtOrBefore } from './render';
 
 // ------------------------------------------------------------------------------------------------ lexer
 
@@ -1043,26 +1044,32 @@ function normalize(text: string): { source: string; original: (offset: number) =
   return { source, original: map ? (offset: number) => map[Math.min(offset, map.length - 1)] : (offset: number) => offset };
 }
 
+/** Environment options that change Jinja's syntax (its delimiters, line statements): then this checker cannot tell. */
+const SYNTAX_OPTIONS = /"(block|variable|comment)_(start|end)_string"|"line_(statement|comment)_prefix"/i;
+
+/**
+ * A `#jinja2: {...}` header (Salt reads it on the first line, or the second after a renderer shebang) that
+ * changes Jinja's delimiters: the template is not in the syntax checked here.
+ */
+function changesSyntax(text: string): boolean {
+  if (!text.includes('#jinja2:')) return false;
+  const [first, second] = text.split(/\r\n|\r|\n/, 2);
+  const header = first.startsWith('#!') && !first.startsWith('#!/') ? second : first;
+  return header !== undefined && header.startsWith('#jinja2:') && SYNTAX_OPTIONS.test(header);
+}
+
 /**
  * The syntax error Jinja (with Salt's extensions) raises when it parses the text, if any: at most one,
- * since Jinja stops at the first.
+ * since Jinja stops at the first. Salt's own jinja_env/jinja_sls_env options may change the delimiters
+ * too; they are not in the text, and the defaults are assumed.
  */
 export function jinjaSyntaxErrors(text: string): JinjaSyntaxError[] {
   // Most text holds no tag at all: nothing to parse.
-  if (!/\{[{%#]/.test(text)) return [];
+  if (!/\{[{%#]/.test(text) || changesSyntax(text)) return [];
   const { source, original } = normalize(text);
   const starts = [0];
   for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) starts.push(i + 1);
-  const lineOf = (offset: number) => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo + 1;
-  };
+  const lineOf = (offset: number) => lastAtOrBefore(starts, offset) + 1;
   try {
     new Parser(tokenize(source, lineOf)).subparse();
     return [];

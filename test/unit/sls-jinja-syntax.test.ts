@@ -54,6 +54,11 @@ describe('Jinja syntax errors', () => {
     assert.equal(first('{% if x %}\ra\rb'), "1: Unexpected end of template. Jinja was looking for the following tags: 'elif' or 'else' or 'endif'. The innermost block that needs to be closed is 'if'.");
   });
 
+  it('leaves alone a template whose #jinja2: header changes the delimiters (Salt reads it; the syntax is another)', () => {
+    assert.deepEqual(jinjaSyntaxErrors(lines('#!jinja|yaml', '#jinja2: {"block_start_string": "<%", "block_end_string": "%>"}', '<% if x %>{% if', '<% endif %>')), []);
+    assert.equal(first(lines('#jinja2: {"trim_blocks": true}', '{% if x %}')), "2: Unexpected end of template. Jinja was looking for the following tags: 'elif' or 'else' or 'endif'. The innermost block that needs to be closed is 'if'.");
+  });
+
   it("prints names as Python's repr does", () => {
     assert.deepEqual([pyRepr('endif'), pyRepr("'"), pyRepr('\\'), pyRepr('\u200b')], ["'endif'", `"'"`, "'\\\\'", "'\\u200b'"]);
   });
