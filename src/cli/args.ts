@@ -13,6 +13,7 @@ usage:
   salt-containers build MOD[,MOD...] --from IMAGE --tag TAG [--states DIR] [--pillar DIR|FILE] [--json]
   salt-containers ls [--json]
   salt-containers cache [ls | rm [TAG ...]] [--json]
+  salt-containers check [FILE|DIR ...] [--states DIR] [--json]
   salt-containers test [--matrix FILE] [--suite NAME] [--image IMAGE] [--salt VERSION] [--workers N]
                        [--junit FILE] [--keep] [--json]
 
@@ -55,20 +56,28 @@ options:
 cache lists what helper containers made and the engine keeps (Salt per version, the bundled runtime per
 architecture); cache rm removes it (all, or the tags named) and any helper container left behind.
 
+check reports what the editor reports, without an engine: Jinja syntax errors as Jinja reports them,
+YAML, includes, requisites, state functions; over the files and folders named (.sls, .jinja, .j2), else
+the state and pillar trees. One line per problem (path:line:col: error: message [source]); --json: a
+list of {file, line, column, severity, message, source, code}. Exit 1 when there is an error.
+
 watch applies at once, then again after each change under the state and pillar trees, through a warm
 Salt session in the container (--json: one apply document per line); Ctrl-C ends it and the session.
 
-exit codes: 0 all good, 2 a state failed (test: a test failed), 1 anything else (render error, no Python, engine down, ...)
+exit codes: 0 all good, 2 a state failed (test: a test failed), 1 anything else (render error, no Python, engine down,
+  check: an error found, ...)
 environment: DOCKER_HOST, DOCKER_CONTEXT, DOCKER_CONFIG, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION
   (the engine, as the docker CLI reads them), SALT_CONTAINERS_PYTHON (a Python with Salt), SALT_CONTAINERS_CACHE,
   SALT_CONTAINERS_SALT_ON (as --salt-on), SALT_CONTAINERS_PYTHON_IMAGE and SALT_CONTAINERS_DEBIAN_IMAGE (the
   helpers' images: python:3.11-slim-bookworm, debian:bookworm-slim), SALT_CONTAINERS_HELPER_NETWORK (e.g. host)`;
 
-export type Verb = 'apply' | 'highstate' | 'watch' | 'call' | 'build' | 'ls' | 'test' | 'cache';
+export type Verb = 'apply' | 'highstate' | 'watch' | 'call' | 'build' | 'ls' | 'test' | 'cache' | 'check';
 
 export interface CliCommand {
   verb: Verb;
   mods: string[];
+  /** check: the files and folders to check (none: the trees). */
+  paths: string[];
   container?: string;
   fn?: string;
   args: string[];
@@ -157,6 +166,7 @@ export function parseCommandLine(argv: string[]): Parsed {
   const command: CliCommand = {
     verb: verb as Verb,
     mods: [],
+    paths: [],
     container: values.container,
     args: [],
     kwargs: {},
@@ -222,6 +232,9 @@ export function parseCommandLine(argv: string[]): Parsed {
       command.args = tags;
       break;
     }
+    case 'check':
+      command.paths = rest;
+      break;
     case 'test':
       if (rest.length) problem = `test takes no arguments (got ${rest.join(' ')}); name the matrix with --matrix FILE`;
       else if (values.workers !== undefined) {

@@ -14,6 +14,7 @@ import { colors, formatCall, formatEngineCache, formatList, formatStateRun, plai
 import { listEngineCache, removeEngineCache } from '../engine/helper/cache';
 import { testVerb } from './test';
 import { checkTrees, emptyHighstateNote } from './trees';
+import { check, formatFindings } from './check';
 
 function version(): string {
   try {
@@ -24,6 +25,14 @@ function version(): string {
 }
 
 async function execute(command: CliCommand, write: (text: string) => void): Promise<number> {
+  if (command.verb === 'check') {
+    // The source alone: no engine.
+    if (command.states) checkTrees(findRoots(process.cwd(), { stateRoot: command.states }), { states: command.states }, process.cwd());
+    const { files, findings } = await check({ paths: command.paths, states: command.states, cwd: process.cwd(), note: (note) => process.stderr.write(`note: ${note}\n`) });
+    const style = process.stdout.isTTY && !process.env.NO_COLOR && !command.json ? colors : plain;
+    write(command.json ? JSON.stringify(findings, null, 2) : formatFindings(findings, files, style));
+    return findings.some((f) => f.severity === 'error') ? 1 : 0;
+  }
   const log = command.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined;
   const engine = new DockerEngine({ dockerHost: command.host, context: command.context });
   // docker-modem's ssh transport makes a URL Node warns about (DEP0170) on every run: not the user's business.

@@ -1,30 +1,38 @@
 /**
- * Diagnostics as sure as the source makes them: an error or a warning where the text outside Jinja decides
- * it (a YAML error, an include of a missing module, an unknown function, a requisite no run of the file can
- * satisfy), information at most where Jinja or another formula may decide otherwise. Requisites are judged
- * over the file's run contexts (tree.ts runContext).
+ * Diagnostics as sure as the source makes them: Jinja's own syntax error where Jinja would raise one (in
+ * every .sls, .jinja and .j2 file, pillar files too), an error or a warning where the text outside Jinja
+ * decides it (a YAML error, an include of a missing module, an unknown function, a requisite no run of the
+ * file can satisfy), information at most where Jinja or another formula may decide otherwise. Requisites
+ * are judged over the file's run contexts (tree.ts runContext).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Diagnostic, DiagnosticSeverity } from 'vscode-languageserver';
+import { Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, Range } from 'vscode-languageserver';
 import { StateLookup, templateFile, type TreeFile } from '../sls/tree';
-import type { TextSpan } from '../sls/parse';
+import { LineIndex, type TextSpan } from '../sls/parse';
+import { jinjaSyntaxErrors } from '../sls/jinjaSyntax';
 import { functionsOfModule } from '../sls/catalogue';
-import { rangeOf, type SlsService } from './service';
+import { isTemplate, rangeOf, uriToPath, type SlsService } from './service';
 
 export const DIAGNOSTIC_SOURCE = 'sls';
+export const JINJA_DIAGNOSTIC_SOURCE = 'jinja';
 
 /** What a quick fix needs to know about its diagnostic (actions.ts). */
 export interface DiagnosticData {
   fix?: { kind: 'include'; module: string } | { kind: 'replace'; with: string[] };
 }
 
-export function diagnostics(service: SlsService, uri: string): Diagnostic[] {
+/**
+ * The diagnostics of a document: `text` is its text where the caller has it (an editor's buffer: a pillar
+ * file's is known only so), else the service's.
+ */
+export function diagnostics(service: SlsService, uri: string, text?: string): Diagnostic[] {
   const found = service.file(uri);
-  if (!found) return [];
+  const jinja = jinjaDiagnostics(uri, text ?? found?.entry.parsed.source ?? templateText(service, uri), found?.entry.parsed.lines);
+  if (!found) return jinja;
   const { tree, entry } = found;
   const { parsed } = entry;
-  const out: Diagnostic[] = [];
+  const out: Diagnostic[] = jinja;
   const add = (span: TextSpan, message: string, severity: DiagnosticSeverity, code: string, data?: DiagnosticData) => {
     const d = Diagnostic.create(rangeOf(parsed, span), message, severity, code, DIAGNOSTIC_SOURCE);
     if (data) d.data = data;
@@ -148,6 +156,46 @@ export function diagnostics(service: SlsService, uri: string): Diagnostic[] {
     }
   }
   return out;
+}
+
+function templateText(service: SlsService, uri: string): string | undefined {
+  const file = uriToPath(uri);
+  return file && isTemplate(file) ? service.templateText(file) : undefined;
+}
+
+/** A shebang that names renderers without Jinja (`#!py`, `#!yaml | gpg`): Salt never runs Jinja on the file. */
+function rendersJinja(uri: string, text: string): boolean {
+  if (!uri.endsWith('.sls') || !text.startsWith('#!')) return true;
+  const line = text.slice(2, text.search(/\r?\n|$/)).trim();
+  return line.split('|').some((renderer) => renderer.trim() === 'jinja');
+}
+
+const jinjaCache = new Map<string, { text: string; diagnostics: Diagnostic[] }>();
+
+/**
+ * Jinja's syntax error, as Salt's Jinja raises it (src/sls/jinjaSyntax.ts): at Jinja's line with Jinja's
+ * message. A block left open is shown at its opening tag, the end of the template as related information.
+ */
+export function jinjaDiagnostics(uri: string, text: string | undefined, known?: LineIndex): Diagnostic[] {
+  if (text === undefined || !/\.(sls|jinja|j2)$/.test(uri) || !rendersJinja(uri, text)) return [];
+  const cached = jinjaCache.get(uri);
+  if (cached?.text === text) return [...cached.diagnostics];
+  const lines = known?.text === text ? known : new LineIndex(text);
+  const out = jinjaSyntaxErrors(text).map((error) => {
+    const start = error.block?.offset ?? error.offset;
+    let end = error.block ? text.indexOf('%}', start) + 2 : error.offset + error.length;
+    const lineEnd = text.slice(start).search(/\r?\n|\r/);
+    if (error.block && (end < 2 || (lineEnd >= 0 && end > start + lineEnd))) end = lineEnd >= 0 ? start + lineEnd : text.length;
+    const d = Diagnostic.create(Range.create(lines.position(start), lines.position(end)), error.message, DiagnosticSeverity.Error, 'jinja-syntax', JINJA_DIAGNOSTIC_SOURCE);
+    if (error.related) {
+      const at = lines.position(error.related.offset);
+      const said = error.block && error.block.line !== error.line ? `; Jinja (and Salt's error) name line ${error.line}` : '';
+      d.relatedInformation = [DiagnosticRelatedInformation.create(Location.create(uri, Range.create(at, at)), `${error.related.message}${said}`)];
+    }
+    return d;
+  });
+  jinjaCache.set(uri, { text, diagnostics: out });
+  return [...out];
 }
 
 /** Custom state modules shipped in the tree (`_states/foo.py` is the `foo` module). */

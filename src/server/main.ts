@@ -146,7 +146,7 @@ function schedule(uri: string, delay = 150) {
       const version = document.version;
       const published = guard('diagnostics', [], () => {
         sync(uri);
-        return diagnostics(service, uri);
+        return diagnostics(service, uri, document.getText());
       })(undefined);
       void connection.sendDiagnostics({ uri, version, diagnostics: published });
     }, delay),

@@ -263,7 +263,6 @@ class Reader {
         return;
       }
     }
-    this.readJinjaTags();
     const cache: ChunkCache = new Map();
     const seen = new Set<string>();
     let passes = 1;
@@ -342,15 +341,6 @@ class Reader {
     if (!guarded.length) return;
     for (const state of [...this.model.states, ...this.model.extends]) {
       for (const fn of state.functions) if (guarded.some((b) => b.start <= fn.span.start && fn.span.start < b.end)) fn.versionGuarded = true;
-    }
-  }
-
-  private readJinjaTags() {
-    const { jinja, problems } = this.model;
-    for (const tag of jinja) {
-      if (!tag.unterminated) continue;
-      const closer = tag.kind === 'expression' ? '}}' : tag.kind === 'statement' ? '%}' : '#}';
-      problems.push({ message: `Jinja tag not closed: expected \`${closer}\``, span: { start: tag.start, end: tag.end }, severity: 'error', code: 'jinja-unclosed' });
     }
   }
 

@@ -1,7 +1,7 @@
 /** The CLI end to end: the built dist/cli.js against the real engine and Salt, as scripts use it. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -159,5 +159,49 @@ describe('salt-containers CLI', () => {
     const result = await cli(['apply', 'web'], REPO_ROOT);
     assert.equal(result.code, 1);
     assert.equal(result.stderr, 'salt-containers: apply needs --container NAME\nRun salt-containers --help for usage.\n');
+  });
+});
+
+describe('salt-containers check', () => {
+  it('finds nothing wrong in the examples: exit 0', async () => {
+    const result = await cli(['check'], join(REPO_ROOT, 'examples'));
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /^no problems in \d+ files\n$/);
+    const json = await cli(['check', '--json'], join(REPO_ROOT, 'examples'));
+    assert.deepEqual(JSON.parse(json.stdout), []);
+  });
+
+  it('a Jinja syntax error exits 1 and names the file and line, as Jinja does; warnings alone do not fail', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'sc-check-'));
+    try {
+      cpSync(join(REPO_ROOT, 'examples'), work, { recursive: true });
+      writeFileSync(join(work, 'salt', 'broken.sls'), ['broken_state:', '  test.nop:', "    - name: {{ salt['grains.get']('os' }}", ''].join('\n'));
+      mkdirSync(join(work, 'salt', 'broken'));
+      writeFileSync(join(work, 'salt', 'broken', 'map.jinja'), ['{% set x = 1 %}', '{% if x %}', 'text', ''].join('\n'));
+      const json = await cli(['check', '--json'], work);
+      assert.equal(json.code, 1, json.stderr);
+      const findings = JSON.parse(json.stdout) as { file: string; line: number; column: number; severity: string; message: string; source: string }[];
+      assert.deepEqual(
+        findings.filter((f) => f.source === 'jinja').map((f) => [f.file, f.line, f.column, f.severity, f.message]),
+        [
+          ['salt/broken.sls', 3, 40, 'error', "unexpected '}', expected ')'"],
+          ['salt/broken/map.jinja', 2, 1, 'error', "Unexpected end of template. Jinja was looking for the following tags: 'elif' or 'else' or 'endif'. The innermost block that needs to be closed is 'if'."],
+        ],
+      );
+      // The human format, and the files and folders named on the command line only.
+      const human = await cli(['check', 'salt/broken.sls'], work);
+      assert.equal(human.code, 1);
+      assert.equal(human.stdout, "salt/broken.sls:3:40: error: unexpected '}', expected ')' [jinja]\n1 error, 0 warnings in 1 file\n");
+      // A warning (a salt:// file that is not there) is reported and does not fail.
+      writeFileSync(join(work, 'salt', 'broken.sls'), ['warned:', '  file.managed:', '    - name: /tmp/x', '    - source: salt://no/such/file', ''].join('\n'));
+      const warned = await cli(['check', 'salt/broken.sls'], work);
+      assert.equal(warned.code, 0, warned.stdout);
+      assert.match(warned.stdout, /^salt\/broken\.sls:4:\d+: warning: salt:\/\/no\/such\/file: no such file in the state tree \[sls\]\n0 errors, 1 warning in 1 file\n$/);
+      const missing = await cli(['check', 'no/such/dir'], work);
+      assert.equal(missing.code, 1);
+      assert.equal(missing.stderr, 'salt-containers: no/such/dir: no such file or folder\n');
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });

@@ -8,6 +8,7 @@ import { parseCommandLine } from '../../src/cli/args';
 import { checkTrees, emptyHighstateNote, TreeError } from '../../src/cli/trees';
 import { findRoots } from '../../src/sls/roots';
 import { formatStateRun, plain, relativeTo, toJson } from '../../src/cli/format';
+import { formatFindings } from '../../src/cli/check';
 import type { StateRun } from '../../src/engine/results/model';
 
 describe('command line', () => {
@@ -43,6 +44,21 @@ describe('command line', () => {
     assert.deepEqual([parsed.command.verb, parsed.command.mods, parsed.command.container, parsed.command.test, parsed.command.json], ['watch', ['web', 'db'], 'c1', true, true]);
     assert.deepEqual(parseCommandLine(['watch', '--container', 'c1']), { kind: 'usage-error', message: 'watch needs at least one SLS module, e.g. `watch web`' });
     assert.deepEqual(parseCommandLine(['watch', 'web']), { kind: 'usage-error', message: 'watch needs --container NAME' });
+  });
+
+  it('reads check with files and folders, or none (the trees)', () => {
+    const parsed = parseCommandLine(['check', 'salt/web', 'salt/top.sls', '--states', 'salt', '--json']);
+    assert.ok(parsed.kind === 'command');
+    if (parsed.kind !== 'command') return;
+    assert.deepEqual([parsed.command.verb, parsed.command.paths, parsed.command.states, parsed.command.json], ['check', ['salt/web', 'salt/top.sls'], 'salt', true]);
+    const bare = parseCommandLine(['check']);
+    assert.ok(bare.kind === 'command' && bare.command.paths.length === 0);
+  });
+
+  it('prints check findings as compilers do, with a count', () => {
+    const finding = { file: 'salt/web.sls', line: 3, column: 7, severity: 'error' as const, message: "Encountered unknown tag 'sett'.", source: 'jinja' };
+    assert.equal(formatFindings([finding, { ...finding, line: 9, severity: 'warning', message: 'w', source: 'sls' }], 4, plain), "salt/web.sls:3:7: error: Encountered unknown tag 'sett'. [jinja]\nsalt/web.sls:9:7: warning: w [sls]\n1 error, 1 warning in 4 files");
+    assert.equal(formatFindings([], 1, plain), 'no problems in 1 file');
   });
 
   it('splits call arguments into positional and KEY=VALUE', () => {

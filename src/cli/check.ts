@@ -1,0 +1,98 @@
+/**
+ * `salt-containers check`: the language server's diagnostics (src/server/diagnostics.ts: Jinja syntax as
+ * Jinja reports it, YAML, includes, requisites, state functions...) over files or whole trees, for a
+ * terminal, a pre-commit hook or CI. No engine and no container: the source alone. Errors and warnings
+ * are reported; only errors fail (exit 1).
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DiagnosticSeverity } from 'vscode-languageserver';
+import { diagnostics } from '../server/diagnostics';
+import { pathToUri, SlsService } from '../server/service';
+import { findRoots } from '../sls/roots';
+import { getCatalogue, loadAnyCachedCatalogue } from '../sls/catalogue';
+import { relativeTo, type Style } from './format';
+
+/** One finding in --json: 1-based line and column, as the human format prints them. */
+export interface CheckFinding {
+  file: string;
+  line: number;
+  column: number;
+  severity: 'error' | 'warning';
+  message: string;
+  source: string;
+  code?: string;
+}
+
+const TEMPLATE = /\.(sls|jinja|j2)$/;
+const SKIPPED_FOLDERS = new Set(['.git', 'node_modules', '.venv', '.tox', '.kitchen']);
+
+/** The templates below a folder (or the file itself), sorted. */
+function templatesOf(path: string): string[] {
+  if (!statSync(path).isDirectory()) return [path];
+  const out: string[] = [];
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory() && !SKIPPED_FOLDERS.has(entry.name)) out.push(...templatesOf(child));
+    else if (entry.isFile() && TEMPLATE.test(entry.name)) out.push(child);
+  }
+  return out.sort();
+}
+
+export interface CheckOptions {
+  /** Files and folders to check; none: the state tree and the pillar tree. */
+  paths: string[];
+  /** --states: the state tree (as for apply). */
+  states?: string;
+  cwd: string;
+  /** Told when no state catalogue can be had (state functions are then not checked). */
+  note?: (text: string) => void;
+}
+
+/** The diagnostics of every template the paths name, errors and warnings, in file and line order. */
+export async function check(options: CheckOptions): Promise<{ files: number; findings: CheckFinding[] }> {
+  const roots = findRoots(options.cwd, { stateRoot: options.states });
+  const service = new SlsService([options.cwd], { stateRoot: options.states });
+  // As the language server: the newest cached catalogue, else the host Salt's (made once, then cached).
+  let catalogue = loadAnyCachedCatalogue();
+  if (!catalogue) {
+    catalogue = await getCatalogue().catch((error: Error) => {
+      options.note?.(`no state catalogue, so state functions are not checked: ${error.message}`);
+      return undefined;
+    });
+  }
+  service.setCatalogue(catalogue);
+  const targets = options.paths.length ? options.paths.map((p) => resolve(options.cwd, p)) : [roots.stateRoot, ...(roots.pillarRoot ? [roots.pillarRoot] : [])];
+  for (const target of targets) if (!existsSync(target)) throw new Error(`${relativeTo(options.cwd, target)}: no such file or folder`);
+  const files = [...new Set(targets.flatMap(templatesOf))];
+  const findings: CheckFinding[] = [];
+  for (const file of files) {
+    const uri = pathToUri(file);
+    const text = readFileSync(file, 'utf8');
+    service.update(uri, text);
+    const found = diagnostics(service, uri, text).sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+    for (const d of found) {
+      if (d.severity !== DiagnosticSeverity.Error && d.severity !== DiagnosticSeverity.Warning) continue;
+      findings.push({
+        file: relativeTo(options.cwd, file),
+        line: d.range.start.line + 1,
+        column: d.range.start.character + 1,
+        severity: d.severity === DiagnosticSeverity.Error ? 'error' : 'warning',
+        message: d.message,
+        source: d.source ?? 'sls',
+        ...(d.code !== undefined ? { code: String(d.code) } : {}),
+      });
+    }
+  }
+  return { files: files.length, findings };
+}
+
+/** `path:line:col: error: message [source]`, as compilers print them, then a count. */
+export function formatFindings(findings: CheckFinding[], files: number, style: Style): string {
+  const checked = `${files} file${files === 1 ? '' : 's'}`;
+  const lines = findings.map((f) => `${f.file}:${f.line}:${f.column}: ${f.severity === 'error' ? style.red('error') : style.yellow('warning')}: ${f.message} [${f.source}]`);
+  const errors = findings.filter((f) => f.severity === 'error').length;
+  const warnings = findings.length - errors;
+  lines.push(errors || warnings ? `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} in ${checked}` : style.green(`no problems in ${checked}`));
+  return lines.join('\n');
+}
