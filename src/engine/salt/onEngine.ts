@@ -47,7 +47,7 @@ const SALT_LABELS = { version: 'salt-containers.salt-version', python: 'salt-con
 
 /** The thin folder's name, as the host path names it (SaltSource.thinDir). */
 export function thinFolder(saltVersion: string, pythonVersion: string): string {
-  return `${saltVersion}-py${pythonVersion}-v4`;
+  return `${saltVersion}-py${pythonVersion}-v5`;
 }
 
 /** The cache key of a Salt version made with a Python image. */

@@ -13,6 +13,7 @@ import { delimiter, join } from 'node:path';
 import type { DockerEngine, PullOptions } from '../docker/engine';
 import { helperSettings, saltOnSetting, type HelperSettings, type SaltOn } from '../helper/settings';
 import { cachedRuntime, hostCommand } from '../runtime/build';
+import type { ThinPackage } from '../runtime/choose';
 import { hostArch } from '../runtime/debian';
 import { installedSalt, PINNED_SALT_VERSION } from './install';
 import { makeSaltOnEngine, thinFolder, type EngineSalt } from './onEngine';
@@ -56,6 +57,8 @@ export interface Thin {
   tarPath: string;
   files: number;
   bytes: number;
+  /** Its top-level packages: their Requires-Python and compiled files (what decides which Pythons run it). */
+  packages: ThinPackage[];
 }
 
 /** The thin precompiled for one Python version: bytecode, with each compiled source emptied. */
@@ -235,7 +238,7 @@ export class SaltSource {
 
   private async loadOrGenerateThin(signal?: AbortSignal): Promise<Thin> {
     const info = await this.info(signal);
-    // v4: sources only, bytecode per Python apart; a cache from an older layout is simply not seen.
+    // v5: sources only, bytecode per Python apart, the packages in meta.json; a cache from an older layout is simply not seen.
     const dir = this.thinDir(info);
     const cached = this.readThin(dir);
     if (cached) return cached;
@@ -273,8 +276,8 @@ export class SaltSource {
     const metaPath = join(dir, 'meta.json');
     const tarPath = join(dir, 'thin.tar');
     if (![metaPath, tarPath].every((p) => existsSync(p))) return undefined;
-    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as { salt: string; python: string; files: number; bytes: number };
-    return { saltVersion: meta.salt, pythonVersion: meta.python, tarPath, files: meta.files, bytes: meta.bytes };
+    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as { salt: string; python: string; files: number; bytes: number; packages: ThinPackage[] };
+    return { saltVersion: meta.salt, pythonVersion: meta.python, tarPath, files: meta.files, bytes: meta.bytes, packages: meta.packages };
   }
 
   private async loadOrCompile(thin: Thin, pythonVersion: string): Promise<ThinBytecode | undefined> {
