@@ -109,6 +109,34 @@ print(json.dumps(meta))
 `;
 
 /**
+ * The Salt venv's Python: argv[1] = a folder holding one Salt sdist (pip download), argv[2] = the file
+ * to write. Copies there the sdist's lock file for this Python on Linux,
+ * requirements/static/pkg/py3.X/linux.txt (linux.lock from 3008.2 on), or the nearest lower Python's
+ * when there is none for this one (the oldest when all are newer); prints its path in the sdist.
+ * Windows and macOS pins in it carry markers pip honours.
+ */
+export const LOCKED_REQUIREMENTS = String.raw`
+import os, re, sys, tarfile
+folder, out = sys.argv[1], sys.argv[2]
+sdists = [os.path.join(folder, n) for n in os.listdir(folder) if n.endswith((".tar.gz", ".tgz"))]
+if not sdists:
+    sys.exit("pip downloaded no sdist")
+with tarfile.open(sdists[0]) as t:
+    found = {}
+    for member in t.getmembers():
+        match = re.search(r"/requirements/static/pkg/py(\d+)\.(\d+)/linux\.(txt|lock)$", member.name)
+        if match:
+            found[(int(match.group(1)), int(match.group(2)))] = member
+    if not found:
+        sys.exit("no requirements/static/pkg/py3.X/linux.txt or .lock in " + os.path.basename(sdists[0]))
+    lower = [v for v in found if v <= sys.version_info[:2]]
+    member = found[max(lower) if lower else min(found)]
+    with open(out, "wb") as f:
+        f.write(t.extractfile(member).read())
+print(member.name.split("/", 1)[1])
+`;
+
+/**
  * Host, any Python 3 (the version a container has): argv[1] = thin.tar, argv[2] = the tar to write.
  * Precompiles every module of the thin for this Python (unchecked-hash .pyc: valid whatever the files'
  * mtimes) and writes the bytecode with each compiled source left empty: the import system still finds

@@ -7,10 +7,11 @@
  * Bytecode is never taken back from a user's container.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { DockerEngine, PullOptions } from '../docker/engine';
+import { writeFileAtomic } from '../host';
 import { helperSettings, saltOnSetting, type HelperSettings, type SaltOn } from '../helper/settings';
 import { cachedRuntime, hostCommand } from '../runtime/build';
 import type { ThinPackage } from '../runtime/choose';
@@ -353,9 +354,4 @@ export class SaltSource {
   }
 }
 
-/** Writes a file whole or not at all (a reader never sees half of it). */
-export function writeFileAtomic(path: string, content: string): void {
-  const partial = `${path}.${process.pid}.partial`;
-  writeFileSync(partial, content);
-  renameSync(partial, path);
-}
+export { writeFileAtomic };
