@@ -9,6 +9,7 @@ export * from './results/model';
 export * from './runner';
 export * from './salt/source';
 export * from './salt/install';
+export * from './salt/versions';
 export * from './helper/settings';
 export { listEngineCache, removeEngineCache, type EngineCacheEntry } from './helper/cache';
 export * from './runtime';
