@@ -14,6 +14,7 @@ usage:
   salt-containers ls [--json]
   salt-containers cache [ls | rm [TAG ...]] [--json]
   salt-containers check [FILE|DIR ...] [--states DIR] [--json]
+  salt-containers salt versions [--json]
   salt-containers test [--matrix FILE] [--suite NAME] [--image IMAGE] [--salt VERSION] [--workers N]
                        [--junit FILE] [--keep] [--json]
 
@@ -53,6 +54,10 @@ options:
   -h, --help           this help
   --version            the version
 
+salt versions lists the Salt releases the package index serves, by line (3006, 3007, 3008), with each
+line's support (LTS, STS, end of life) and the releases the cache holds. --salt (test) and
+a matrix's salt: take a release (3006.29), a line (3006: its newest release that installs here) or latest.
+
 cache lists what helper containers made and the engine keeps (Salt per version, the bundled runtime per
 architecture); cache rm removes it (all, or the tags named) and any helper container left behind.
 
@@ -71,7 +76,7 @@ environment: DOCKER_HOST, DOCKER_CONTEXT, DOCKER_CONFIG, DOCKER_TLS_VERIFY, DOCK
   SALT_CONTAINERS_SALT_ON (as --salt-on), SALT_CONTAINERS_PYTHON_IMAGE and SALT_CONTAINERS_DEBIAN_IMAGE (the
   helpers' images: python:3.11-slim-bookworm, debian:bookworm-slim), SALT_CONTAINERS_HELPER_NETWORK (e.g. host)`;
 
-export type Verb = 'apply' | 'highstate' | 'watch' | 'call' | 'build' | 'ls' | 'test' | 'cache' | 'check';
+export type Verb = 'apply' | 'highstate' | 'watch' | 'call' | 'build' | 'ls' | 'test' | 'cache' | 'check' | 'salt';
 
 export interface CliCommand {
   verb: Verb;
@@ -234,6 +239,10 @@ export function parseCommandLine(argv: string[]): Parsed {
     }
     case 'check':
       command.paths = rest;
+      break;
+    case 'salt':
+      if (rest.length !== 1 || rest[0] !== 'versions') problem = `salt takes versions (got ${rest.join(' ') || 'nothing'})`;
+      command.args = rest;
       break;
     case 'test':
       if (rest.length) problem = `test takes no arguments (got ${rest.join(' ')}); name the matrix with --matrix FILE`;

@@ -12,6 +12,7 @@ import { parseCommandLine, USAGE, type CliCommand } from './args';
 import { WATCH_SESSION_IDLE_MS, watchApply } from './watch';
 import { colors, formatCall, formatEngineCache, formatList, formatStateRun, plain, relativeTo, toJson } from './format';
 import { listEngineCache, removeEngineCache } from '../engine/helper/cache';
+import { saltVerb } from './salt';
 import { testVerb } from './test';
 import { checkTrees, emptyHighstateNote } from './trees';
 import { check, formatFindings } from './check';
@@ -59,6 +60,8 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
     write(command.json ? JSON.stringify(entries.map(({ tag, kind, size, created }) => ({ tag, kind, size, created })), null, 2) : formatEngineCache(entries));
     return 0;
   }
+
+  if (command.verb === 'salt') return saltVerb(command, { engine, cacheDir: source.cacheDir, write, log });
 
   if (command.verb === 'ls') {
     const [containers, images] = await Promise.all([engine.listContainers(), engine.listImages()]);

@@ -27,6 +27,7 @@ export function testJson(run: MatrixRun): Record<string, unknown> {
         passed: p.passed,
         durationMs: p.durationMs,
         skipped: p.skipped ?? null,
+        python: p.python ? { kind: p.python.kind, version: p.python.version } : null,
         states: p.states.map(jsonState),
         errors: p.errors.map(jsonError),
       })),

@@ -4,8 +4,15 @@
  * so a cancel stops what it started too.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+
+/** Writes a file whole or not at all (a reader never sees half of it). */
+export function writeFileAtomic(path: string, content: string): void {
+  const partial = `${path}.${process.pid}.partial`;
+  writeFileSync(partial, content);
+  renameSync(partial, path);
+}
 
 /**
  * The environment for installs this program starts: ours less what a calling npm adds about itself

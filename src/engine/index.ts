@@ -10,6 +10,7 @@ export { SaltRunner, type SaltRunnerApi } from './runner';
 export * from './spec';
 export * from './salt/source';
 export * from './salt/install';
+export * from './salt/versions';
 export * from './helper/settings';
 export { listEngineCache, removeEngineCache, type EngineCacheEntry } from './helper/cache';
 export * from './runtime';

@@ -16,7 +16,7 @@ import { runErrorFrom } from './failures';
 import type { PythonUsed, RawOutput, RunError } from './results/model';
 import type { RunControl, SaltCallOutcome, SaltCallSpec } from './spec';
 import { buildRuntime, type BundledRuntime } from './runtime/build';
-import { chooseRuntime, minimumPython, runtimePlaces, type PythonSeen, type RuntimeChoice } from './runtime/choose';
+import { chooseRuntime, pythonRule, runtimePlaces, type PythonRule, type PythonSeen, type RuntimeChoice } from './runtime/choose';
 import { placeRuntime } from './runtime/ship';
 import { CACHE_DIR_MARK, CLEANUP, HELLO, RUN, RUN_DIR_MARK, SETUP_ERROR } from './salt/scripts';
 import { SaltSource, type Thin } from './salt/source';
@@ -35,8 +35,8 @@ export const RUN_ENV = [CLEAN_PATH, 'LANG=C.UTF-8', 'LC_ALL=C.UTF-8', 'HOME=/roo
 const BUNDLED_FLAGS = ['-I', '-B'];
 
 /** The entry point's environment for one interpreter: RUN_ENV and its options (see salt/scripts.ts RUN), which it takes out before Salt starts. */
-export function entryEnv(minimum: string, interpreter: Interpreter): string[] {
-  return [...RUN_ENV, `SALT_CONTAINERS_MINIMUM_PYTHON=${minimum}`, ...(interpreter.runtime ? [`SALT_CONTAINERS_RUNTIME=${interpreter.runtime.dir}`] : [])];
+export function entryEnv(rule: PythonRule, interpreter: Interpreter): string[] {
+  return [...RUN_ENV, `SALT_CONTAINERS_PYTHONS=${rule.accepted.join(' ') || 'none'}`, ...(interpreter.runtime ? [`SALT_CONTAINERS_RUNTIME=${interpreter.runtime.dir}`] : [])];
 }
 
 /** What the entry point says first: where the run lives (none from a Python 2) and which Python runs it. */
@@ -72,8 +72,8 @@ export interface Interpreter {
 }
 
 /**
- * What one try of an entry point with one interpreter came to: no such program; a Python older than
- * the Salt source supports (it stopped by itself); or it greeted with its run directory (`value`:
+ * What one try of an entry point with one interpreter came to: no such program; a Python that cannot
+ * run the thin (it stopped by itself; 'too-old' also for one too new); or it greeted with its run directory (`value`:
  * what the caller made of the try, e.g. the finished exec, or a session's live one).
  */
 export type Attempt<T> = { kind: 'absent' } | { kind: 'too-old'; version: string } | { kind: 'ran'; value: T; version: string };
@@ -92,9 +92,8 @@ export interface PythonTarget {
   details: Docker.ContainerInspectInfo;
   /** The run's (or session's) name: the bundled runtime goes to NAME.python. */
   name: string;
-  saltVersion: string;
-  /** minimumPython(saltVersion) */
-  minimum: string;
+  /** Which Pythons can run the thin (pythonRule). */
+  rule: PythonRule;
 }
 
 /** A cold run's try: the finished exec and the entry point's greeting. */
@@ -109,7 +108,7 @@ interface RunState {
   runName: string;
   where: string;
   need: number;
-  minimum: string;
+  rule: PythonRule;
   bundle: Buffer;
   thin: Thin;
   notes: string[];
@@ -155,12 +154,12 @@ export class SaltCallRunner {
       const need = bundle.length + Math.max(thin.bytes, (await this.salt.bytecode(thin.pythonVersion))?.bytes ?? 0);
       // Chosen here, so a cleanup knows the directory even if the entry point never said where it is.
       const runName = `salt-containers.${randomBytes(8).toString('hex')}`;
-      const run: RunState = { spec, control, log, container, runName, where, need, minimum: minimumPython(thin.saltVersion), bundle, thin, notes: [] };
+      const run: RunState = { spec, control, log, container, runName, where, need, rule: pythonRule(thin), bundle, thin, notes: [] };
       state = run;
       throwIfCancelled(control);
 
       control.onStage?.('injecting');
-      const chosen = await this.choosePython({ details, name: runName, saltVersion: thin.saltVersion, minimum: run.minimum }, control, (interpreter) => this.attempt(run, interpreter));
+      const chosen = await this.choosePython({ details, name: runName, rule: run.rule }, control, (interpreter) => this.attempt(run, interpreter));
       if (chosen.note) run.notes.push(chosen.note);
       return await this.outcome(run, chosen.value, chosen.python, started);
     } catch (error) {
@@ -205,6 +204,7 @@ export class SaltCallRunner {
         const tried = await attempt({ argv: [python] });
         if (tried.kind === 'ran') {
           this.pythons.set(details.Image, python);
+          log(`Python: the container's ${tried.version} (${python}): ${target.rule.because}`);
           return { value: tried.value, interpreter: { argv: [python] }, python: { kind: 'container', version: tried.version, path: python } };
         }
         seen.push({ python, version: tried.kind === 'too-old' ? tried.version : undefined });
@@ -212,7 +212,7 @@ export class SaltCallRunner {
         if (tried.kind === 'absent') present ??= await this.existing(details.Id, candidates.slice(candidates.indexOf(python) + 1));
       }
     }
-    choice ??= chooseRuntime(setting, seen, { image: details.Config.Image, saltVersion: target.saltVersion, minimum: target.minimum });
+    choice ??= chooseRuntime(setting, seen, { image: details.Config.Image, rule: target.rule });
     if (choice.kind === 'none') throw new RunFailure({ kind: 'no-python', message: choice.message, hint: choice.hint });
     if (choice.kind === 'container') throw new RunFailure({ kind: 'salt', message: `${choice.python} in the container did not run the entry point` }); // not reached: a usable one ran above
     if (setting === 'auto') this.bundledImages.set(details.Image, choice.reason);
@@ -255,7 +255,7 @@ export class SaltCallRunner {
     log(`exec ${container.name}: ${JSON.stringify([...interpreter.argv, '-c', '<salt-containers entry point>', ...argv.slice(interpreter.argv.length + 2)])}`);
     // As root, like a minion: states install packages and manage services (they drop privileges with runas).
     const result = await this.engine.exec(container.id, argv, {
-      env: entryEnv(state.minimum, interpreter),
+      env: entryEnv(state.rule, interpreter),
       user: ROOT,
       signal: control.signal,
       input: async (io) => {
@@ -270,7 +270,7 @@ export class SaltCallRunner {
     // runtime's only once it got as far as greeting with a run directory.
     if (result.exitCode !== null && result.exitCode < 128 && (hello?.dir || !interpreter.runtime)) state.cleanup = undefined;
     throwIfCancelled(control);
-    const verdict = await this.verdict(container, interpreter, hello, result, state.thin.saltVersion, state.minimum, log);
+    const verdict = await this.verdict(container, interpreter, hello, result, state.rule, log);
     return verdict.kind === 'ran' ? { kind: 'ran', value: { result, hello: verdict.hello }, version: verdict.hello.python } : verdict;
   }
 
@@ -285,8 +285,7 @@ export class SaltCallRunner {
     interpreter: Interpreter,
     hello: Hello | undefined,
     ended: ExecResult | Promise<ExecResult>,
-    saltVersion: string,
-    minimum: string,
+    rule: PythonRule,
     log: (line: string) => void,
   ): Promise<{ kind: 'absent' } | { kind: 'too-old'; version: string } | { kind: 'ran'; hello: Required<Hello> }> {
     if (!hello) {
@@ -300,7 +299,7 @@ export class SaltCallRunner {
       await this.failedToStart(container, interpreter.argv[0], result);
     }
     if (!hello!.dir) {
-      log(`${interpreter.argv[0]} is Python ${hello!.python}: Salt ${saltVersion} needs ${minimum} or newer`);
+      log(`${interpreter.argv[0]} is Python ${hello!.python}, which cannot run Salt ${rule.saltVersion}'s thin: ${rule.whyNot(hello!.python) ?? 'the entry point refused it'}`);
       return { kind: 'too-old', version: hello!.python };
     }
     return { kind: 'ran', hello: hello as Required<Hello> };

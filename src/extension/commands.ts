@@ -21,6 +21,7 @@
  *   removeImage(node?: ImageNode, options?: { image?, engine?, confirmed?: boolean }) -> boolean
  *   copyId(node: ContainerNode | ImageNode) -> string
  *   installSalt(options?: { version?, signal? })                             -> { version, python } | Refused | undefined
+ *   saltVersions(options?: { version? })                                   -> the version picked (installed when not cached) | undefined
  *   manageEngineCache(options?: { remove?: string[] | 'all', engine? })   -> { images, containers } removed | undefined
  *   showResults(), refresh(), toggleDanglingImages()
  *
@@ -645,6 +646,54 @@ const showResults: CommandFactory = (ctx) => () => {
  * Installs Salt from PyPI into the cache (the pinned version unless options name one), with progress and
  * Cancel; the next run finds it. Returns where it is, or why nothing was installed.
  */
+/**
+ * The Salt releases the package index serves, in a quick pick grouped by line with each line's
+ * support and what the cache holds (as `salt-containers salt versions`); the one picked (or named:
+ * `version`, a release, a line or latest) is installed into the cache unless it is there.
+ */
+const saltVersions: CommandFactory = (ctx) => async (options?: { version?: string }) => {
+  const runtime = await loadRuntime();
+  const cacheDir = runtime.defaultCacheDir();
+  let version = options?.version;
+  if (!version) {
+    const lines = vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: "Salt Containers: Salt's releases" }, async () => {
+      const { releases } = await runtime.saltReleases({ cacheDir, log: (line) => ctx.log(line) });
+      return runtime.groupByLine(releases, runtime.cachedSaltVersions(cacheDir), runtime.uninstallable(cacheDir));
+    });
+    const items = lines.then((found) =>
+      found.flatMap((line): (vscode.QuickPickItem & { version?: string })[] => {
+        const releases = line.releases.filter((r) => !r.prerelease && !r.yanked);
+        if (!releases.length) return [];
+        const support = line.status === 'end of life' ? `end of life${line.until ? ` since ${line.until}` : ''}` : `${line.status}${line.until ? ` until ${line.until}` : ''}`;
+        return [
+          { label: `${line.line}: ${support}`, kind: vscode.QuickPickItemKind.Separator },
+          { label: `$(arrow-up) ${line.line}`, description: 'the newest of this line that installs here', version: String(line.line) },
+          ...releases.map((r) => ({
+            label: `${r.cached.length ? '$(check) ' : ''}${r.version}`,
+            description: [r.date, r.cached.length ? `cached (${r.cached.join(', ')})` : ''].filter(Boolean).join('  '),
+            detail: r.uninstallable ? `does not install here: ${r.uninstallable}` : undefined,
+            version: r.version,
+          })),
+        ];
+      }),
+    );
+    try {
+      version = (await vscode.window.showQuickPick(items, { title: 'Salt Containers: Salt versions', placeHolder: 'A release, or a line (its newest that installs here)', matchOnDescription: true }))?.version;
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Salt Containers: could not list Salt's releases: ${(error as Error).message}`);
+      return undefined;
+    }
+    if (!version) return undefined;
+  }
+  const held = runtime.installedSalt(cacheDir, version);
+  if (held?.version === version) {
+    void vscode.window.showInformationMessage(`Salt Containers: Salt ${held.version} is in the cache (${held.python}).`);
+    return held.version;
+  }
+  const installed = (await vscode.commands.executeCommand('saltContainers.installSalt', { version })) as { version?: string } | undefined;
+  return installed?.version;
+};
+
 const installSalt: CommandFactory = (ctx) => async (options?: { version?: string; signal?: AbortSignal }) => {
   const runtime = await loadRuntime();
   const version = options?.version ?? runtime.PINNED_SALT_VERSION;
@@ -735,5 +784,6 @@ export const commandFactories: Record<string, CommandFactory> = {
   copyId,
   toggleDanglingImages,
   installSalt,
+  saltVersions,
   manageEngineCache,
 };

@@ -131,7 +131,7 @@ async function statePhase(phase: PhaseName, run: () => Promise<StateRun>, judge:
   const started = Date.now();
   const result = await run();
   const states = judge(result.states);
-  return { phase, passed: phasePassed(states, result.errors), durationMs: Date.now() - started, states, errors: result.errors };
+  return { phase, passed: phasePassed(states, result.errors), durationMs: Date.now() - started, states, errors: result.errors, ...(result.python ? { python: result.python } : {}) };
 }
 
 const asIs = (states: readonly StateResult[]) => [...states];

@@ -2,7 +2,7 @@
  * What a test run found: per cell its phases (converge, idempotence, verify), each with the states in
  * the apply contract's shape and the errors; and the run's exit code. Pure.
  */
-import type { ErrorKind, RunError, StateResult } from '../engine/results/model';
+import type { ErrorKind, PythonUsed, RunError, StateResult } from '../engine/results/model';
 import type { CellSpec, PhaseName } from './cells';
 import type { Matrix } from './matrix';
 import type { EngineReport } from './engines';
@@ -17,6 +17,8 @@ export interface PhaseResult {
   errors: RunError[];
   /** Why the phase did not run. */
   skipped?: string;
+  /** The Python that ran Salt in the container (the container's own or the bundled one), when one did. */
+  python?: PythonUsed;
 }
 
 export interface CellResult {

@@ -54,10 +54,10 @@ describe('Salt source', () => {
       symlinkSync(join(runtime.root, '..'), join(cacheDir, 'runtime', basename(join(runtime.root, '..'))));
       // As on a machine whose Salt runs on another Python (its thin made there) and that has no other
       // Python of the runtime's version.
-      const other = join(cacheDir, 'thin', `${info.saltVersion}-py3.99-v4`);
+      const other = join(cacheDir, 'thin', `${info.saltVersion}-py3.99-v5`);
       mkdirSync(other, { recursive: true });
       symlinkSync(thin.tarPath, join(other, 'thin.tar'));
-      writeFileSync(join(other, 'meta.json'), JSON.stringify({ salt: thin.saltVersion, python: '3.99', files: thin.files, bytes: thin.bytes }));
+      writeFileSync(join(other, 'meta.json'), JSON.stringify({ salt: thin.saltVersion, python: '3.99', files: thin.files, bytes: thin.bytes, packages: thin.packages }));
       Object.assign(process.env, { PATH: '/nonexistent', PYENV_ROOT: '/nonexistent', UV_PYTHON_INSTALL_DIR: '/nonexistent' });
       class SaltOnAnotherPython extends SaltSource {
         override async info() {

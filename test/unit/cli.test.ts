@@ -22,6 +22,15 @@ describe('command line', () => {
     assert.deepEqual([parsed.command.states, parsed.command.pillar, parsed.command.json], ['s', 'p', true]);
   });
 
+  it('reads the salt versions verb', () => {
+    const parsed = parseCommandLine(['salt', 'versions', '--json']);
+    assert.equal(parsed.kind, 'command');
+    if (parsed.kind !== 'command') return;
+    assert.deepEqual([parsed.command.verb, parsed.command.args, parsed.command.json], ['salt', ['versions'], true]);
+    assert.deepEqual(parseCommandLine(['salt']), { kind: 'usage-error', message: 'salt takes versions (got nothing)' });
+    assert.deepEqual(parseCommandLine(['salt', 'install']), { kind: 'usage-error', message: 'salt takes versions (got install)' });
+  });
+
   it('reads --salt-on and the cache verb (ls by default, rm with tags or none)', () => {
     const apply = parseCommandLine(['apply', 'web', '--container', 'c1', '--salt-on', 'engine']);
     assert.ok(apply.kind === 'command' && apply.command.saltOn === 'engine');

@@ -121,7 +121,7 @@ describe('salt-containers test output', () => {
     const banner = doc.cells[1] as { container: string; passed: boolean; phases: { phase: string; passed: boolean; skipped: null; states: Record<string, unknown>[] }[] };
     assert.deepEqual([banner.container, banner.passed], ['sct-banner-x', false]);
     const idempotence = banner.phases[1];
-    assert.deepEqual(Object.keys(idempotence), ['phase', 'passed', 'durationMs', 'skipped', 'states', 'errors']);
+    assert.deepEqual(Object.keys(idempotence), ['phase', 'passed', 'durationMs', 'skipped', 'python', 'states', 'errors']);
     assert.deepEqual(Object.keys(idempotence.states[1]), ['id', 'sls', 'function', 'name', 'result', 'comment', 'changes', 'durationMs', 'runNum']);
     assert.deepEqual([idempotence.states[1].result, idempotence.states[1].changes], [false, { pid: 42, retcode: 0 }]);
     const evening = doc.cells[2] as { phases: { passed: boolean | null; skipped: string | null }[] };

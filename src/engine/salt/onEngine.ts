@@ -14,7 +14,8 @@ import type { DockerEngine, PullOptions } from '../docker/engine';
 import { cachedImage, cacheTag, CACHE_LABEL, copyFromCache, imageKey, keepInCache } from '../helper/cache';
 import { HelperContainer } from '../helper/container';
 import type { HelperSettings } from '../helper/settings';
-import { checkSaltVersion, installSteps } from './install';
+import { installSteps, planInstall, type InstallResult } from './install';
+import { recordUninstallable } from './versions';
 import { CATALOGUE_GENERATOR, COMPILE_THIN, GENERATE_THIN } from './scripts';
 
 /** Where the helper keeps its work; `out` is what is copied to the host and kept in the cache image. */
@@ -47,7 +48,7 @@ const SALT_LABELS = { version: 'salt-containers.salt-version', python: 'salt-con
 
 /** The thin folder's name, as the host path names it (SaltSource.thinDir). */
 export function thinFolder(saltVersion: string, pythonVersion: string): string {
-  return `${saltVersion}-py${pythonVersion}-v4`;
+  return `${saltVersion}-py${pythonVersion}-v5`;
 }
 
 /** The cache key of a Salt version made with a Python image. */
@@ -74,17 +75,17 @@ export function cachedEngineSalt(cacheDir: string, version: string, settings: He
  * or HelperError saying what failed and which setting names another image or index.
  */
 export async function makeSaltOnEngine(options: EngineSaltOptions): Promise<EngineSalt> {
-  const { engine, version, settings, cacheDir } = options;
-  checkSaltVersion(version);
-  const done = cachedEngineSalt(cacheDir, version, settings);
-  if (done) return done;
+  const { engine, settings, cacheDir } = options;
+  // A line or latest: the newest release of it that installs (planInstall); the cache is keyed by release.
+  const plan = await planInstall(options.version, cacheDir, (v) => cachedEngineSalt(cacheDir, v, settings) !== undefined);
+  if (plan.cached) return cachedEngineSalt(cacheDir, plan.cached, settings)!;
   const progress = options.progress ?? (() => undefined);
-  const key = saltKey(version, settings.pythonImage);
-  const tag = cacheTag(key);
+  let version = plan.versions?.[0] ?? options.version;
+  let tag = cacheTag(saltKey(version, settings.pythonImage));
   mkdirSync(join(cacheDir, 'thin'), { recursive: true });
   const work = join(cacheDir, 'thin', `.engine-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    if (await cachedImage(engine, tag)) {
+    if (plan.versions && (await cachedImage(engine, tag))) {
       progress(`copying Salt ${version} from the engine's cache (${tag})`);
       await copyFromCache(engine, tag, OUT, work);
     } else {
@@ -96,7 +97,13 @@ export async function makeSaltOnEngine(options: EngineSaltOptions): Promise<Engi
           const step = async (argv: string[], onLine?: (line: string) => void) => helper.exec(argv, onLine);
           await compilerFor(helper, progress);
           const reach = `Check that the helper container reaches PyPI: its network (SALT_CONTAINERS_HELPER_NETWORK, e.g. host) and this machine's pip settings (index URL, CA bundle, proxy), which it is given`;
-          await installSteps(step, python, `${HOME}/venv`, version, progress, reach);
+          const installed = await installSteps(step, python, `${HOME}/venv`, plan.versions ?? options.version, progress, reach).catch((error: unknown) => {
+            recordUninstallable(cacheDir, (error as { skipped?: InstallResult['skipped'] }).skipped ?? []);
+            throw error;
+          });
+          recordUninstallable(cacheDir, installed.skipped);
+          version = installed.version;
+          tag = cacheTag(saltKey(version, settings.pythonImage));
           const venvPython = `${HOME}/venv/bin/python`;
           const thinDir = `${OUT}/thin`;
           await helper.run(['mkdir', '-p', thinDir, `${HOME}/catalogue`], 'making the output folder', 'Name a Python image with a shell toolset (mkdir).');
@@ -127,7 +134,7 @@ export async function makeSaltOnEngine(options: EngineSaltOptions): Promise<Engi
       }
     }
     const salt: EngineSalt = { saltVersion: meta.salt, pythonVersion: meta.python, dir, image: tag };
-    const pointer = pointerFile(cacheDir, key);
+    const pointer = pointerFile(cacheDir, saltKey(meta.salt, settings.pythonImage));
     const partial = `${pointer}.${process.pid}.partial`;
     writeFileSync(partial, JSON.stringify(salt));
     renameSync(partial, pointer);

@@ -46,10 +46,15 @@ def write_tar(tree, path, skip=lambda entry: False, hollow=lambda entry: False):
 
 /**
  * Host, the Python with Salt: argv[1] = a new empty directory. Generates Salt's thin with Salt's own
- * generator and writes there thin.tar (its sources) and meta.json ({salt, python, files, bytes}).
- * Left out: the bundled libraries' own test suites, and the C extensions (.so): runs unpack into
- * /dev/shm, which Docker mounts noexec, so they could not load there, and every package in the thin
- * that has one falls back to pure Python (salt-call measured as fast without them).
+ * generator and writes there thin.tar (its sources) and meta.json ({salt, python, files, bytes,
+ * packages}). Left out: the bundled libraries' own test suites, and the C extensions (.so): runs unpack
+ * into /dev/shm, which Docker mounts noexec, so they could not load there, and every package in the
+ * thin that has one falls back to pure Python (salt-call measured as fast without them).
+ * `packages`: what each top-level package of the thin is ({name, dist, version, requiresPython,
+ * compiled, pure}): its distribution's Requires-Python (importlib.metadata), the ABI tags of the
+ * compiled files it was installed with (cpython-311, abi3), and whether it imports without them (a
+ * Python started with -I -S over the thin alone): the choice of the container's Python reads them
+ * (runtime/choose.ts), as the dependencies pip chose for this Python may not run on an older one.
  * Uncompressed: unpacking a plain tar costs less than inflating one.
  */
 export const GENERATE_THIN = `${TAR_HELPERS}
@@ -68,10 +73,67 @@ for top in ("py3", "pyall"):
 def binary(entry):
     return os.path.basename(entry) == "__pycache__" or entry.endswith((".so", ".pyc"))
 files, size = write_tar(tree, os.path.join(out, "thin.tar"), skip=binary)
-meta = {"salt": salt.version.__version__, "python": "%d.%d" % sys.version_info[:2], "files": files, "bytes": size}
+import importlib.metadata as metadata, re, subprocess
+owners = metadata.packages_distributions() if hasattr(metadata, "packages_distributions") else {}
+packages = []
+for top in ("py3", "pyall"):
+    for entry in sorted(os.listdir(os.path.join(tree, top))):
+        name = entry[:-3] if entry.endswith(".py") else entry
+        if name.startswith("__") or "." in name:
+            continue
+        package = {"name": name, "compiled": []}
+        path = os.path.join(tree, top, entry)
+        for root, dirs, names in os.walk(path) if os.path.isdir(path) else []:
+            for so in (n for n in names if n.endswith(".so")):
+                tag = re.match(r"^[^.]+\\.(cpython-\\d+|abi3|pypy\\d*[^.]*)", so)
+                package["compiled"].append(tag.group(1) if tag else "untagged")
+        package["compiled"] = sorted(set(package["compiled"]))
+        for dist in owners.get(name, [])[:1]:
+            found = metadata.distribution(dist)
+            package.update(dist=found.metadata["Name"], version=found.version, requiresPython=found.metadata.get("Requires-Python"))
+        packages.append(package)
+# Whether each package imports from the thin without its compiled files (which the thin leaves out).
+names = [p["name"] for p in packages if p["compiled"]]
+check = "import importlib, json, sys\\nsys.path[0:0] = sys.argv[1:3]\\nfailed = []\\nfor n in sys.argv[3:]:\\n    try:\\n        importlib.import_module(n)\\n    except Exception:\\n        failed.append(n)\\nprint(json.dumps(failed))"
+for root, dirs, names_ in os.walk(tree):
+    for n in names_:
+        if n.endswith(".so"):
+            os.remove(os.path.join(root, n))
+failed = json.loads(subprocess.run([sys.executable, "-I", "-S", "-B", "-c", check, os.path.join(tree, "pyall"), os.path.join(tree, "py3")] + names, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]) if names else []
+for p in packages:
+    p["pure"] = p["name"] not in failed
+meta = {"salt": salt.version.__version__, "python": "%d.%d" % sys.version_info[:2], "files": files, "bytes": size, "packages": packages}
 with open(os.path.join(out, "meta.json"), "w") as f:
     json.dump(meta, f)
 print(json.dumps(meta))
+`;
+
+/**
+ * The Salt venv's Python: argv[1] = a folder holding one Salt sdist (pip download), argv[2] = the file
+ * to write. Copies there the sdist's lock file for this Python on Linux,
+ * requirements/static/pkg/py3.X/linux.txt (linux.lock from 3008.2 on), or the nearest lower Python's
+ * when there is none for this one (the oldest when all are newer); prints its path in the sdist.
+ * Windows and macOS pins in it carry markers pip honours.
+ */
+export const LOCKED_REQUIREMENTS = String.raw`
+import os, re, sys, tarfile
+folder, out = sys.argv[1], sys.argv[2]
+sdists = [os.path.join(folder, n) for n in os.listdir(folder) if n.endswith((".tar.gz", ".tgz"))]
+if not sdists:
+    sys.exit("pip downloaded no sdist")
+with tarfile.open(sdists[0]) as t:
+    found = {}
+    for member in t.getmembers():
+        match = re.search(r"/requirements/static/pkg/py(\d+)\.(\d+)/linux\.(txt|lock)$", member.name)
+        if match:
+            found[(int(match.group(1)), int(match.group(2)))] = member
+    if not found:
+        sys.exit("no requirements/static/pkg/py3.X/linux.txt or .lock in " + os.path.basename(sdists[0]))
+    lower = [v for v in found if v <= sys.version_info[:2]]
+    member = found[max(lower) if lower else min(found)]
+    with open(out, "wb") as f:
+        f.write(t.extractfile(member).read())
+print(member.name.split("/", 1)[1])
 `;
 
 /**
@@ -251,8 +313,9 @@ export const SETUP_ERROR = 'salt-containers-error ';
  *     script that cmd.script runs from there must be executable, also by a `runas` user, and
  *     /dev/shm is noexec and the run directory private.
  * The engine's options come in its environment, taken out of it at once (nothing Salt starts sees them):
- *   - SALT_CONTAINERS_MINIMUM_PYTHON (major.minor, default 3): the oldest Python the Salt source runs
- *     on; an older one (or a Python 2) stops at once, greeting with its version only;
+ *   - SALT_CONTAINERS_PYTHONS (major.minor versions, space-separated; default: any): the Pythons that
+ *     can run the thin (runtime/choose.ts pythonRule); another one (or a Python 2) stops at once,
+ *     greeting with its version only;
  *   - SALT_CONTAINERS_RUNTIME: the bundled runtime's directory, when that is the Python running this
  *     (runtime/): ctypes then finds the runtime's own libraries first (Salt looks up libcrypto and
  *     libc, and a container has no ldconfig to ask, or another libc), its zipped standard library keeps
@@ -281,9 +344,9 @@ def hello(info):
     sys.stdout.write("${HELLO}" + json.dumps(info) + "\\n")
     sys.stdout.flush()
 version = "%d.%d" % sys.version_info[:2]
-minimum = os.environ.pop("SALT_CONTAINERS_MINIMUM_PYTHON", "3")
+accepted = os.environ.pop("SALT_CONTAINERS_PYTHONS", version).split()
 runtime = os.environ.pop("SALT_CONTAINERS_RUNTIME", None)
-if sys.version_info[:2] < tuple(int(n) for n in minimum.split(".")):
+if version not in accepted:
     hello({"python": version})
     sys.exit(3)
 import glob, shutil, time

@@ -7,12 +7,14 @@
  * Bytecode is never taken back from a user's container.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { DockerEngine, PullOptions } from '../docker/engine';
+import { writeFileAtomic } from '../host';
 import { helperSettings, saltOnSetting, type HelperSettings, type SaltOn } from '../helper/settings';
 import { cachedRuntime, hostCommand } from '../runtime/build';
+import type { ThinPackage } from '../runtime/choose';
 import { hostArch } from '../runtime/debian';
 import { installedSalt, PINNED_SALT_VERSION } from './install';
 import { makeSaltOnEngine, thinFolder, type EngineSalt } from './onEngine';
@@ -56,6 +58,8 @@ export interface Thin {
   tarPath: string;
   files: number;
   bytes: number;
+  /** Its top-level packages: their Requires-Python and compiled files (what decides which Pythons run it). */
+  packages: ThinPackage[];
 }
 
 /** The thin precompiled for one Python version: bytecode, with each compiled source emptied. */
@@ -235,7 +239,7 @@ export class SaltSource {
 
   private async loadOrGenerateThin(signal?: AbortSignal): Promise<Thin> {
     const info = await this.info(signal);
-    // v4: sources only, bytecode per Python apart; a cache from an older layout is simply not seen.
+    // v5: sources only, bytecode per Python apart, the packages in meta.json; a cache from an older layout is simply not seen.
     const dir = this.thinDir(info);
     const cached = this.readThin(dir);
     if (cached) return cached;
@@ -273,8 +277,8 @@ export class SaltSource {
     const metaPath = join(dir, 'meta.json');
     const tarPath = join(dir, 'thin.tar');
     if (![metaPath, tarPath].every((p) => existsSync(p))) return undefined;
-    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as { salt: string; python: string; files: number; bytes: number };
-    return { saltVersion: meta.salt, pythonVersion: meta.python, tarPath, files: meta.files, bytes: meta.bytes };
+    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as { salt: string; python: string; files: number; bytes: number; packages: ThinPackage[] };
+    return { saltVersion: meta.salt, pythonVersion: meta.python, tarPath, files: meta.files, bytes: meta.bytes, packages: meta.packages };
   }
 
   private async loadOrCompile(thin: Thin, pythonVersion: string): Promise<ThinBytecode | undefined> {
@@ -350,9 +354,4 @@ export class SaltSource {
   }
 }
 
-/** Writes a file whole or not at all (a reader never sees half of it). */
-export function writeFileAtomic(path: string, content: string): void {
-  const partial = `${path}.${process.pid}.partial`;
-  writeFileSync(partial, content);
-  renameSync(partial, path);
-}
+export { writeFileAtomic };

@@ -25,7 +25,7 @@ import type { DockerEngine, ExecInput, ExecResult } from '../docker/engine';
 import type { PythonUsed } from '../results/model';
 import { entryEnv, greeting, ROOT, runPlace, SALT_OPTIONS, type Attempt, type Interpreter, type SaltCallRunner } from '../run';
 import type { RunControl, SaltCallOutcome, SaltCallSpec, SaltTree, WarmRuns } from '../spec';
-import { minimumPython, type PythonRuntimeSetting } from '../runtime/choose';
+import { pythonRule, type PythonRule, type PythonRuntimeSetting } from '../runtime/choose';
 import { CACHE_DIR_MARK, RUN_DIR_MARK } from '../salt/scripts';
 import type { Thin } from '../salt/source';
 import { SESSION, SESSION_REPLY } from './scripts';
@@ -179,10 +179,10 @@ export class WarmSession {
     this.manifest = new Map(entries.map((e) => [e.name, signature(e) ?? '']));
     const bundle = await bundleBytes({ runDir: RUN_DIR_MARK, cacheDir: CACHE_DIR_MARK, tree: this.tree, minionId: this.container.name, saltenv: this.saltenv }, entries);
     const need = bundle.length + Math.max(thin.bytes, (await this.calls.salt.bytecode(thin.pythonVersion))?.bytes ?? 0);
-    const minimum = minimumPython(thin.saltVersion);
-    const launch = (interpreter: Interpreter) => this.launch(interpreter, { where: runPlace(details), need, minimum, bundle, thin }, control.log ?? (() => undefined));
+    const rule = pythonRule(thin);
+    const launch = (interpreter: Interpreter) => this.launch(interpreter, { where: runPlace(details), need, rule, bundle, thin }, control.log ?? (() => undefined));
     try {
-      const chosen = await this.calls.choosePython({ details, name: this.name, saltVersion: thin.saltVersion, minimum }, control, launch);
+      const chosen = await this.calls.choosePython({ details, name: this.name, rule }, control, launch);
       this.python = chosen.python;
       this.pythonNote = chosen.note;
       const reply = await this.replies.next();
@@ -209,7 +209,7 @@ export class WarmSession {
    */
   private async launch(
     interpreter: Interpreter,
-    run: { where: 'shm' | 'tmp'; need: number; minimum: string; bundle: Buffer; thin: Thin },
+    run: { where: 'shm' | 'tmp'; need: number; rule: PythonRule; bundle: Buffer; thin: Thin },
     log: (line: string) => void,
   ): Promise<Attempt<void>> {
     // A placed runtime is the session's to remove from now on, whatever happens next.
@@ -219,7 +219,7 @@ export class WarmSession {
     log(`session ${this.name} in ${this.container.name}: starting with ${JSON.stringify(interpreter.argv)}`);
     const exec = this.calls.engine
       .exec(this.container.id, [...interpreter.argv, '-c', SESSION, this.name, run.where, String(run.need), ...SALT_OPTIONS], {
-        env: entryEnv(run.minimum, interpreter),
+        env: entryEnv(run.rule, interpreter),
         user: ROOT,
         input: async (io) => {
           const hello = greeting(await io.firstLine());
@@ -233,7 +233,7 @@ export class WarmSession {
       })
       .catch((error: unknown): ExecResult => ({ exitCode: null, stdout: '', stderr: String(error) }));
     void exec.then(() => greet(undefined)); // it ended (or never started) without greeting
-    const verdict = await this.calls.verdict(this.container, interpreter, await greeted, exec, run.thin.saltVersion, run.minimum, log);
+    const verdict = await this.calls.verdict(this.container, interpreter, await greeted, exec, run.rule, log);
     if (verdict.kind !== 'ran') return verdict;
     this.interpreter = interpreter;
     this.exec = exec;
