@@ -125,6 +125,7 @@ describe('arm64 containers', { skip: arm64Unavailable() }, () => {
       const first = await runner.apply(container, ['arch'], tree, { warm: true });
       assert.deepEqual([first.warm, first.python?.kind], [true, 'bundled']);
       assert.deepEqual(outcome(first), [['arch_seen', true, true], ['arch_greeting', true, true]]);
+      assert.equal(await readInContainer(engine, container, '/etc/arch-seen'), ARM64_SEEN);
       const session = await sessions.get(container);
       assert.ok(session, 'the session lives on after the run');
 
