@@ -8,6 +8,9 @@
 #     :py3.9 (bullseye + its python3 3.9), :busybox (busybox-static, no libc), :musl (musl + busybox);
 #     :helper (bookworm + python3 and venv: the helpers' Python image of the bare-host tests);
 #     the runtime itself for amd64 and arm64, in the cache
+#   - arm64 containers: qemu-aarch64 registered with binfmt_misc, salt-containers-test:arm64-py3 (Debian 12
+#     arm64 + python3) and :arm64-debian (the same without Python), by setup-arm64.sh; where the machine
+#     cannot register qemu it says why, and the arm64 tests skip
 #   - Salt: the pinned version from PyPI in a venv of the cache, by the product's own installer
 #   - for the engine tests: Podman's API, a second dockerd with TLS, an sshd and an image registry on 127.0.0.1 (setup-engines.sh)
 # With --main, only what `npm start` needs: the images only tests use are left out.
@@ -53,9 +56,9 @@ fi
 
 # debootstrap_image IMAGE SUITE [INCLUDE [CMD [CHANGE...]]]: Debian SUITE minbase + INCLUDE (default
 # python3; "" for none, like the official image), no Salt, imported as IMAGE with CMD (default bash)
-# and more `docker import -c` CHANGEs. An empty machine-id, as images ship it: each container makes its own.
+# and more `docker import -c` CHANGEs.
 debootstrap_image() {
-  local image=$1 suite=$2 include=${3-python3} cmd=${4:-'["/bin/bash"]'} rootfs log
+  local image=$1 suite=$2 include=${3-python3} cmd=${4:-'["/bin/bash"]'} rootfs
   local changes=(-c "CMD $cmd")
   for change in "${@:5}"; do changes+=(-c "$change"); done
   step "image $image"
@@ -63,15 +66,8 @@ debootstrap_image() {
     done_ "present"
     return
   fi
-  apt_install debootstrap
   rootfs=$(mktemp -d "$CACHE/rootfs.XXXXXX")
-  log="$CACHE/debootstrap-${image//[:\/]/-}.log"
-  mkdir -p "$CACHE/debootstrap-debs-$suite"
-  debootstrap --variant=minbase ${include:+--include=$include} --cache-dir="$CACHE/debootstrap-debs-$suite" \
-    "$suite" "$rootfs" http://deb.debian.org/debian >"$log" 2>&1 \
-    || { tail -20 "$log" >&2; rm -rf "$rootfs"; exit 1; }
-  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-  : >"$rootfs/etc/machine-id"
+  debootstrap_rootfs "$rootfs" "$suite" "$include" "$CACHE/debootstrap-${image//[:\/]/-}.log"
   tar -C "$rootfs" -c . | docker import "${changes[@]}" - "$image" >/dev/null
   rm -rf "$rootfs"
   done_ "built with debootstrap ($suite${include:+ + $include})"
@@ -184,5 +180,7 @@ if [ -z "$MAIN_ONLY" ]; then
   step "salt $LTS_SALT (support matrix)"
   done_ "$(node "$(dirname "$0")/install-salt.mjs" "$LTS_SALT")"
 fi
+# arm64 containers through qemu (binfmt_misc) and their test images, where this machine allows it (not for npm start).
+[ -n "$MAIN_ONLY" ] || bash "$(dirname "$0")/setup-arm64.sh"
 # Podman and a second dockerd over TCP with TLS, for the tests that run on other engines (not for npm start).
 [ -n "$MAIN_ONLY" ] || bash "$(dirname "$0")/setup-engines.sh"

@@ -40,7 +40,9 @@ running_pid() {
 # step TITLE ... done_ RESULT: one line per step with how long it took.
 step_start=0
 step() { step_start=$(date +%s%N); printf '%-44s' "$1"; }
-done_() { printf '%s (%s s)\n' "$1" "$(awk -v ns=$(($(date +%s%N) - step_start)) 'BEGIN { printf "%.1f", ns / 1e9 }')"; }
+done_() { printf '%s (%s s)\n' "$1" "$(seconds_since "$step_start")"; }
+# seconds_since NS: seconds (one decimal) from NS, a `date +%s%N`, to now: for the parts of a step.
+seconds_since() { awk -v ns=$(($(date +%s%N) - $1)) 'BEGIN { printf "%.1f", ns / 1e9 }'; }
 
 # apt_install PKG...: installs the Debian packages that are missing (root only), quietly; its log in
 # $CACHE/apt.log. APT_INSTALLED names what it installed (empty: all were present).
@@ -56,4 +58,22 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$CACHE/apt.log" 2>&1 \
     || { tail -20 "$CACHE/apt.log" >&2; return 1; }
   APT_INSTALLED=${missing[*]}
+}
+
+# debootstrap_rootfs DIR SUITE INCLUDE LOG [ARCH]: Debian SUITE minbase + INCLUDE (comma-separated, "" for
+# none) for ARCH (default this machine's; another one runs its second stage through qemu's binfmt) in DIR,
+# as images ship it: no .debs or package lists, an empty machine-id (each container makes its own). The
+# downloads are kept in the cache per suite (and architecture, when it is not this machine's). On failure
+# it prints the end of LOG, removes DIR and exits.
+debootstrap_rootfs() {
+  local rootfs=$1 suite=$2 include=$3 log=$4 arch=${5:-$(dpkg --print-architecture)}
+  local debs="$CACHE/debootstrap-debs-$suite"
+  [ "$arch" = "$(dpkg --print-architecture)" ] || debs+="-$arch"
+  apt_install debootstrap
+  mkdir -p "$debs"
+  debootstrap --arch="$arch" --variant=minbase ${include:+--include=$include} --cache-dir="$debs" \
+    "$suite" "$rootfs" http://deb.debian.org/debian >"$log" 2>&1 \
+    || { tail -20 "$log" >&2; rm -rf "$rootfs"; exit 1; }
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  : >"$rootfs/etc/machine-id"
 }

@@ -1,5 +1,6 @@
 /** Test containers on the real engine: made from the test images, kept alive, always removed. */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
@@ -20,6 +21,9 @@ export const PY39_IMAGE = 'salt-containers-test:py3.9';
 export const BUSYBOX_IMAGE = 'salt-containers-test:busybox';
 /** Debian's musl as the only libc, busybox as the tools. */
 export const MUSL_IMAGE = 'salt-containers-test:musl';
+/** Debian 12 arm64 + python3, and the same without Python (scripts/setup-arm64.sh): run through qemu here. */
+export const ARM64_PY3_IMAGE = 'salt-containers-test:arm64-py3';
+export const ARM64_DEBIAN_IMAGE = 'salt-containers-test:arm64-debian';
 export const REPO_ROOT = join(__dirname, '..', '..', '..');
 export const EXAMPLES = { stateRoot: join(REPO_ROOT, 'examples', 'salt'), pillarRoot: join(REPO_ROOT, 'examples', 'pillar') };
 export const FIXTURES = { stateRoot: join(REPO_ROOT, 'test', 'fixtures', 'engine', 'salt'), pillarRoot: join(REPO_ROOT, 'test', 'fixtures', 'engine', 'pillar') };
@@ -31,6 +35,22 @@ export const FAILING_RESULTS = [
   ['needs_failed', false],
   ['ok_after', true],
 ];
+
+/**
+ * Why arm64 containers cannot run here, or undefined when they can: on an amd64 machine they need
+ * qemu-aarch64 registered with binfmt_misc's F flag (the set-up registers it where it can, and says why not).
+ */
+export function arm64Unavailable(): string | undefined {
+  if (process.arch === 'arm64') return undefined;
+  let entry: string;
+  try {
+    entry = readFileSync('/proc/sys/fs/binfmt_misc/qemu-aarch64', 'utf8');
+  } catch {
+    return 'this machine cannot run arm64 containers: no qemu-aarch64 in binfmt_misc (scripts/setup-arm64.sh says why)';
+  }
+  if (!/^enabled$/m.test(entry) || !/^flags: .*F/m.test(entry)) return 'this machine cannot run arm64 containers: qemu-aarch64 is not enabled with the F flag in binfmt_misc';
+  return undefined;
+}
 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
