@@ -13,6 +13,7 @@ import { WATCH_SESSION_IDLE_MS, watchApply } from './watch';
 import { colors, formatCall, formatEngineCache, formatList, formatStateRun, plain, relativeTo, toJson } from './format';
 import { listEngineCache, removeEngineCache } from '../engine/helper/cache';
 import { testVerb } from './test';
+import { reportMergeVerb } from './report';
 import { checkTrees, emptyHighstateNote } from './trees';
 
 function version(): string {
@@ -25,6 +26,8 @@ function version(): string {
 
 async function execute(command: CliCommand, write: (text: string) => void): Promise<number> {
   const log = command.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined;
+  // Reports only: no engine, no Salt.
+  if (command.verb === 'report') return reportMergeVerb(command, write);
   const engine = new DockerEngine({ dockerHost: command.host, context: command.context });
   // docker-modem's ssh transport makes a URL Node warns about (DEP0170) on every run: not the user's business.
   if (engine.endpoint.host.startsWith('ssh://')) process.noDeprecation = true;

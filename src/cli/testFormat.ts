@@ -4,7 +4,7 @@
  */
 import type { RunError } from '../engine/results/model';
 import { locateRunError, locateState } from '../sls/locate';
-import type { CellResult, CellSpec, CellStep, MatrixNote, MatrixRun, PhaseResult } from '../testing';
+import type { CellResult, CellSpec, CellStep, Matrix, MatrixNote, MatrixRun, PhaseResult, Shard } from '../testing';
 import { errorLines, indent, jsonError, jsonState, relativeTo, stateBlock, table, type Style } from './format';
 
 /** The --json document: exactly the keys the README promises. */
@@ -14,8 +14,10 @@ export function testJson(run: MatrixRun): Record<string, unknown> {
     matrix: { file: run.matrix.file, format: run.matrix.format, notes: run.matrix.notes.map((n) => ({ key: n.key, message: n.message, line: n.line ?? null })) },
     engines: (run.engines ?? []).map((e) => ({ name: e.name, address: e.address ?? null, reachable: e.reachable, message: e.message ?? null })),
     cells: run.cells.map((cell) => ({
+      key: cell.key,
       suite: cell.suite,
       image: cell.image,
+      imageName: cell.cell.image.name,
       salt: cell.salt,
       engine: cell.engine,
       passed: cell.passed,
@@ -31,6 +33,15 @@ export function testJson(run: MatrixRun): Record<string, unknown> {
         errors: p.errors.map(jsonError),
       })),
     })),
+  };
+}
+
+/** `test --list --json`: the cells a run (or a shard) would run, for a CI's dynamic matrix. */
+export function cellListJson(matrix: Matrix, cells: readonly CellSpec[], shard?: Shard): Record<string, unknown> {
+  return {
+    matrix: { file: matrix.file, format: matrix.format },
+    shard: shard ? { index: shard.index, count: shard.count } : null,
+    cells: cells.map((c) => ({ key: c.key, suite: c.suite.name, image: c.image.image, imageName: c.image.name, salt: c.salt ?? null, phases: c.phases })),
   };
 }
 

@@ -9,3 +9,5 @@ export * from './salt';
 export * from './cell';
 export * from './run';
 export * from './junit';
+export * from './shard';
+export * from './merge';
