@@ -23,6 +23,7 @@ export function testJson(run: MatrixRun): Record<string, unknown> {
       passed: cell.passed,
       durationMs: cell.durationMs,
       container: cell.kept ?? null,
+      notes: cell.notes ?? [],
       errors: cell.errors.map(jsonError),
       phases: cell.phases.map((p) => ({
         phase: p.phase,
@@ -75,7 +76,7 @@ export const progress = {
   phase: (cell: CellSpec, phase: PhaseResult, style: Style) => `  ${mark(phase.passed, style)} ${cell.key}: ${phase.phase} ${phaseSummary(phase)}`,
   restarted: (cell: CellSpec, lost: CellResult, style: Style) => style.yellow(`  ${cell.key}: engine ${lost.engine} stopped answering; the cell starts again on another engine`),
   cell: (cell: CellResult, done: number, total: number, style: Style) =>
-    `${mark(cell.passed, style)} [${done}/${total}] ${cell.key} on ${cell.engine}: ${cell.passed ? style.green('passed') : cell.passed === false ? style.red('failed') : style.yellow('cancelled')} in ${secondsText(cell.durationMs)}${cell.kept ? `, container kept: ${cell.kept}` : ''}`,
+    `${(cell.notes ?? []).map((note) => style.yellow(`  ${cell.key}: note: ${note}\n`)).join('')}${mark(cell.passed, style)} [${done}/${total}] ${cell.key} on ${cell.engine}: ${cell.passed ? style.green('passed') : cell.passed === false ? style.red('failed') : style.yellow('cancelled')} in ${secondsText(cell.durationMs)}${cell.kept ? `, container kept: ${cell.kept}` : ''}`,
 };
 
 export interface TestReportContext {
@@ -121,6 +122,7 @@ export function formatTestRun(run: MatrixRun, context: TestReportContext): strin
     ['SUITE', 'IMAGE', 'SALT', 'ENGINE', ...shown.map((n) => n.toUpperCase()), 'RESULT', 'TIME'],
     ...run.cells.map((c) => [c.suite, c.cell.image.name, c.salt, c.engine, ...shown.map((n) => cellOf(c, n)), c.passed ? 'passed' : c.passed === false ? 'FAILED' : 'cancelled', secondsText(c.durationMs)]),
   ];
+  for (const cell of run.cells) for (const note of cell.notes ?? []) out.push(style.yellow(`note: ${cell.key}: ${note}`));
   out.push(table(rows));
   const passed = run.cells.filter((c) => c.passed === true).length;
   const failed = run.cells.filter((c) => c.passed === false).length;

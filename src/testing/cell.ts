@@ -75,7 +75,11 @@ function systemdOptions(): Partial<CreateOptions> {
   };
 }
 
-async function createContainer(cell: CellSpec, context: CellContext, name: string, init: InitSpec | undefined): Promise<string> {
+/**
+ * The cell's container, kept alive. A privileged one the engine refuses is the cell's error, except for
+ * kitchen.yml's `privileged: true` (privilegedFallback): then the cell runs unprivileged and `notes` says so.
+ */
+export async function createCellContainer(cell: CellSpec, context: Pick<CellContext, 'engine' | 'runId' | 'matrixFile' | 'log'>, name: string, init: InitSpec | undefined, notes: string[] = []): Promise<string> {
   const { engine } = context;
   const log = (line: string) => context.log?.(`${cell.key}: ${line}`);
   const options: Omit<CreateOptions, 'keepAlive'> = {
@@ -86,13 +90,25 @@ async function createContainer(cell: CellSpec, context: CellContext, name: strin
     ...(init ? systemdOptions() : {}),
   };
   const commands = init ? (init.command ? [init.command] : SYSTEMD_COMMANDS) : undefined;
+  const refused = (error: unknown): error is EngineError => error instanceof EngineError && (error.kind === 'engine' || error.kind === 'conflict');
   let id: string | undefined;
   try {
     id = await startKeptAlive(engine, cell.image.image, options, log, commands);
   } catch (error) {
-    if (!(error instanceof EngineError) || (error.kind !== 'engine' && error.kind !== 'conflict')) throw error;
-    const hint = cell.image.privileged ? 'This engine does not allow privileged containers: drop privileged: true (systemd runs as PID 1 without it).' : 'Check the image entry\'s settings (init, network) against what this engine allows.';
-    throw new CellFailure({ kind: 'container-refused', message: `the engine refused the cell's container: ${error.message}`, hint });
+    if (!refused(error)) throw error;
+    if (!(cell.image.privileged && cell.image.privilegedFallback)) {
+      const hint = cell.image.privileged ? 'This engine does not allow privileged containers: drop privileged: true (systemd runs as PID 1 without it).' : 'Check the image entry\'s settings (init, network) against what this engine allows.';
+      throw new CellFailure({ kind: 'container-refused', message: `the engine refused the cell's container: ${error.message}`, hint });
+    }
+    // kitchen.yml asks every platform for privileged; an engine that refuses it still runs the cell.
+    log(`privileged refused (${error.message}): unprivileged instead`);
+    try {
+      id = await startKeptAlive(engine, cell.image.image, { ...options, privileged: undefined }, log, commands);
+    } catch (again) {
+      if (!refused(again)) throw again;
+      throw new CellFailure({ kind: 'container-refused', message: `the engine refused the cell's container: ${again.message}`, hint: 'Check the platform\'s driver settings against what this engine allows.' });
+    }
+    notes.push(`privileged: true was refused by this engine (${error.message.split('\n')[0]}): the container runs unprivileged${init ? ' (systemd as PID 1 with read-only cgroups)' : ''}`);
   }
   if (!id) {
     if (init) {
@@ -145,6 +161,7 @@ export async function runCell(cell: CellSpec, context: CellContext): Promise<Cel
   const name = cellContainerName(cell, context.saltVersion);
   const phases: PhaseResult[] = [];
   const errors: RunError[] = [];
+  const notes: string[] = [];
   const control: RunControl = { signal: context.signal, log: context.log };
   const apply = (mods: string[], test: boolean) => () =>
     cell.suite.highstate && !test
@@ -164,7 +181,7 @@ export async function runCell(cell: CellSpec, context: CellContext): Promise<Cel
   try {
     step('create');
     if (cancelled()) throw new CellFailure({ kind: 'cancelled', message: 'cancelled before the cell started' });
-    id = await createContainer(cell, context, name, cell.init);
+    id = await createCellContainer(cell, context, name, cell.init, notes);
     context.onContainer?.(id, name);
     if (cell.init) await waitForSystemd(context, id, cell.key);
     if (cancelled()) throw new CellFailure({ kind: 'cancelled', message: 'cancelled: nothing more was run' });
@@ -221,5 +238,6 @@ export async function runCell(cell: CellSpec, context: CellContext): Promise<Cel
     errors,
     durationMs: Date.now() - started,
     ...(kept ? { kept } : {}),
+    ...(notes.length ? { notes } : {}),
   };
 }

@@ -68,9 +68,6 @@ function driverNotes(k: KitchenReader, path: YamlPath, driver: Dict): void {
   if (typeof driver.name === 'string' && !['docker', 'dokken'].includes(driver.name)) {
     k.note([...path, 'name'], `driver ${driver.name}: cells run in containers of the platforms' images on the Docker engine instead`);
   }
-  if (driver.privileged === true) {
-    k.note([...path, 'privileged'], 'privileged: true is not passed on: systemd runs as PID 1 without it (read-only cgroups, tmpfs /run); name `privileged: true` on an image in salt-containers.yml if the states need it');
-  }
   for (const key of Object.keys(driver)) if (!QUIET_DRIVER.has(key)) k.note([...path, key], `driver setting ${key} is not mapped`);
 }
 
@@ -104,6 +101,8 @@ function readPlatforms(k: KitchenReader, doc: Dict): ImageEntry[] {
     const init = initOf(k, [...path, 'driver'], driver);
     if (init) entry.init = init;
     if (typeof driver.network_mode === 'string') entry.network = driver.network_mode;
+    // Passed on; an engine that refuses privileged containers gets an unprivileged one, and the cell says so.
+    if (driver.privileged === true) Object.assign(entry, { privileged: true, privilegedFallback: true });
     if (isDict(platform.provisioner)) {
       for (const key of Object.keys(platform.provisioner)) k.note([...path, 'provisioner', key], `platform-level provisioner setting ${key} is not mapped (settings apply per suite here)`);
     }
@@ -250,6 +249,7 @@ export function parseKitchen(text: string, file: string, findRoots: RootsFinder)
       const init = initOf(k, [...path, 'driver'], value.driver);
       if (init) suite.init = init;
       driverNotes(k, [...path, 'driver'], value.driver);
+      if (value.driver.privileged === true) k.note([...path, 'driver', 'privileged'], `suite ${value.name}: privileged: true in a suite's driver is not mapped: give it on the platforms`);
     }
     const names = (key: 'includes' | 'excludes') => (Array.isArray(value[key]) ? (value[key] as unknown[]).map(String) : undefined);
     const includes = names('includes');

@@ -24,6 +24,8 @@ export interface ImageEntry {
   init?: InitSpec;
   /** Ask the engine for a privileged container (refused by some engines: the cell reports the engine's error). */
   privileged?: boolean;
+  /** kitchen.yml's `privileged: true`: asked for, and where the engine refuses it the cell runs unprivileged, with a note. */
+  privilegedFallback?: boolean;
   /** The engine's network mode for the cell (`host`, `none`, a network). */
   network?: string;
   line?: number;

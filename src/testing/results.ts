@@ -37,6 +37,8 @@ export interface CellResult {
   durationMs: number;
   /** The container's name when it was kept (`--keep` and the cell failed). */
   kept?: string;
+  /** What the cell ran otherwise than asked (privileged refused by the engine, a verifier not run). */
+  notes?: string[];
 }
 
 export interface MatrixRun {
