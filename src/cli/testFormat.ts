@@ -4,7 +4,7 @@
  */
 import type { RunError } from '../engine/results/model';
 import { locateRunError, locateState } from '../sls/locate';
-import type { CellResult, CellSpec, CellStep, Matrix, MatrixNote, MatrixRun, PhaseResult, Shard } from '../testing';
+import { CHECK_PHASES, type CellResult, type CellSpec, type CellStep, type Matrix, type MatrixNote, type MatrixRun, type PhaseResult, type Shard } from '../testing';
 import { errorLines, indent, jsonError, jsonState, relativeTo, stateBlock, table, type Style } from './format';
 
 /** The --json document: exactly the keys the README promises. */
@@ -31,6 +31,7 @@ export function testJson(run: MatrixRun): Record<string, unknown> {
         durationMs: p.durationMs,
         skipped: p.skipped ?? null,
         states: p.states.map(jsonState),
+        checks: (p.checks ?? []).map((c) => ({ name: c.name, passed: c.passed, message: c.message ?? null, file: c.file ?? null, line: c.line ?? null, durationMs: c.durationMs })),
         errors: p.errors.map(jsonError),
       })),
     })),
@@ -58,6 +59,10 @@ function phaseSummary(phase: PhaseResult): string {
   if (phase.passed === null) return 'cancelled';
   const failed = phase.states.filter((s) => s.result === false);
   if (phase.errors.length) return `${secondsText(phase.durationMs)}: ${phase.errors[0].message.split('\n')[0]}`;
+  if (phase.checks) {
+    const bad = phase.checks.filter((c) => c.passed === false);
+    return `${secondsText(phase.durationMs)} (${phase.checks.length - bad.length} of ${phase.checks.length} check${phase.checks.length === 1 ? '' : 's'} passed${bad.length ? `; failed: ${bad.map((c) => c.name).join(', ')}` : ''})`;
+  }
   if (failed.length) {
     const what = phase.phase === 'idempotence' ? 'changed again' : phase.phase === 'verify' ? 'would change' : 'failed';
     return `${secondsText(phase.durationMs)}: ${failed.length} ${what}: ${failed.map((s) => s.id).join(', ')}`;
@@ -106,11 +111,16 @@ export function formatTestRun(run: MatrixRun, context: TestReportContext): strin
         const where = state.sls ? locateState(stateRoot, state.sls, state.id) : undefined;
         if (where) out.push(`          at ${relativeTo(cwd, where.file)}${where.exact ? `:${where.line + 1}` : ''}`);
       }
+      for (const check of (phase.checks ?? []).filter((c) => c.passed === false)) {
+        out.push(`  ${style.red('✗')} ${check.name}${check.file ? `  at ${relativeTo(cwd, check.file)}${check.line ? `:${check.line}` : ''}` : ''}`);
+        if (check.message) out.push(indent(check.message.split('\n').slice(0, 20).join('\n'), '      '));
+      }
+      for (const check of (phase.checks ?? []).filter((c) => c.passed === true)) out.push(`  ${style.green('✓')} ${check.name}`);
       out.push(...locatedErrors(cell, phase.errors, stateRoot, context));
     }
     out.push('');
   }
-  const phaseNames = ['converge', 'idempotence', 'verify'] as const;
+  const phaseNames = ['converge', 'idempotence', 'verify', ...CHECK_PHASES] as const;
   const shown = phaseNames.filter((name) => run.cells.some((c) => c.phases.some((p) => p.phase === name)));
   const cellOf = (cell: CellResult, name: (typeof phaseNames)[number]) => {
     const phase = cell.phases.find((p) => p.phase === name);

@@ -11,7 +11,10 @@ import { EngineError, type CreateOptions, type DockerEngine } from '../engine/do
 import type { RunError, StateResult, StateRun } from '../engine/results/model';
 import type { RunControl, SaltRunnerApi, SaltTree } from '../engine/runner';
 import { runErrorFrom } from '../engine/failures';
-import type { CellSpec, PhaseName } from './cells';
+import { dirname } from 'node:path';
+import { CHECK_PHASES, type CellSpec, type PhaseName } from './cells';
+import { inspecNotRun, runSaltcheck, runShellVerifier } from './checks';
+import { runTestinfra } from './testinfra';
 import type { InitSpec } from './matrix';
 import { cellPassed, judgeIdempotence, judgeVerify, phasePassed, skippedPhase, type CellResult, type PhaseResult } from './results';
 
@@ -33,6 +36,8 @@ export interface CellContext {
   saltVersion: string;
   tree: SaltTree;
   saltenv: string;
+  /** Where downloads for checks are kept (testinfra's wheels): the Salt source's cache. */
+  cacheDir: string;
   runId: string;
   matrixFile: string;
   keep: boolean;
@@ -201,6 +206,27 @@ export async function runCell(cell: CellSpec, context: CellContext): Promise<Cel
         step('verify');
         finish(await statePhase('verify', apply(cell.suite.verify, true), judgeVerify));
       }
+    }
+    // The real checks, each its own phase; like verify they run whatever converge did, to say as much as they can.
+    const checks = cell.suite.checks ?? {};
+    for (const phase of CHECK_PHASES.filter((p) => cell.phases.includes(p))) {
+      if (cancelled()) {
+        finish(skippedPhase(phase, 'cancelled'));
+        continue;
+      }
+      if (phase === 'inspec') {
+        finish(skippedPhase('inspec', inspecNotRun(checks.inspec!)));
+        continue;
+      }
+      step(phase);
+      const phaseStarted = Date.now();
+      const found =
+        phase === 'saltcheck'
+          ? await runSaltcheck(context.runner, id, checks.saltcheck!, context.tree, context.saltenv, control)
+          : phase === 'testinfra'
+            ? await runTestinfra(context.runner, id, checks.testinfra!, context.cacheDir, control)
+            : { checks: [await runShellVerifier(context.engine, id, checks.shell!, dirname(context.matrixFile), context.signal)], errors: [] };
+      finish({ phase, passed: phasePassed([], found.errors, found.checks), durationMs: Date.now() - phaseStarted, states: [], errors: found.errors, checks: found.checks });
     }
   } catch (error) {
     // A phase's own error (the engine lost under it) is reported with that phase, once.

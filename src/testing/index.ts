@@ -11,3 +11,5 @@ export * from './run';
 export * from './junit';
 export * from './shard';
 export * from './merge';
+export * from './checks';
+export * from './testinfra';

@@ -6,6 +6,7 @@ import type { ErrorKind, RunError, StateResult } from '../engine/results/model';
 import type { CellSpec, PhaseName } from './cells';
 import type { Matrix } from './matrix';
 import type { EngineReport } from './engines';
+import type { CheckResult } from './checks';
 
 export interface PhaseResult {
   phase: PhaseName;
@@ -17,6 +18,8 @@ export interface PhaseResult {
   errors: RunError[];
   /** Why the phase did not run. */
   skipped?: string;
+  /** A check phase's checks (saltcheck tests, testinfra tests, the shell verifier), passed and failed. */
+  checks?: CheckResult[];
 }
 
 export interface CellResult {
@@ -93,9 +96,9 @@ export function judgeVerify(states: readonly StateResult[]): StateResult[] {
   return states.map((s) => (s.result === null ? { ...s, result: false, comment: `would change: verify expects nothing to change${s.comment ? `. ${s.comment}` : ''}` } : s));
 }
 
-export function phasePassed(states: readonly StateResult[], errors: readonly RunError[]): boolean | null {
+export function phasePassed(states: readonly StateResult[], errors: readonly RunError[], checks: readonly CheckResult[] = []): boolean | null {
   if (errors.some((e) => e.kind === 'cancelled')) return null;
-  return errors.length === 0 && !states.some((s) => s.result === false);
+  return errors.length === 0 && !states.some((s) => s.result === false) && !checks.some((c) => c.passed === false);
 }
 
 /** A cell passed when every phase that ran passed and nothing stopped it. */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DockerEngine } from '../../src/engine';
 import { CELL_LABELS } from '../../src/testing';
-import { REPO_ROOT } from '../support/containers';
+import { allChanges, REPO_ROOT, removeContainer } from '../support/containers';
 
 const engine = new DockerEngine();
 const CLI = join(REPO_ROOT, 'dist', 'cli.js');
@@ -86,5 +86,35 @@ describe('state tests for CI fleets', () => {
     assert.ok(expected.some((c) => /name="converge: broken-fails" file="salt\/broken.sls" line="5"/.test(c)), expected.join('\n'));
     assert.deepEqual(junitCases(readFileSync(join(dir, 'merged.xml'), 'utf8')), expected);
     assert.deepEqual(await containersOf(join(dir, 'salt-containers.yml')), []);
+  });
+
+  it('saltcheck and testinfra in the cell: each failure at its file and line in the CLI and JUnit, the passing ones listed, nothing left in the container', async () => {
+    const dir = fixtureCopy('checks');
+    const result = await cli(['test', '--keep', '--junit', 'junit.xml'], dir);
+    assert.equal(result.code, 2, result.stderr);
+    const kept = /kept for inspection: (\S+)/.exec(result.stdout)?.[1];
+    assert.ok(kept, result.stdout);
+    try {
+      // The CLI: failed checks at their lines, the passing ones listed.
+      assert.match(result.stdout, /✗ motd: motd-says-goodbye {2}at salt\/motd\/saltcheck-tests\/init\.tst:15\n/);
+      assert.match(result.stdout, /✓ motd: motd-file-exists\n/);
+      assert.match(result.stdout, /✓ motd: motd-says-hello\n/);
+      assert.match(result.stdout, /✗ tests\.test_motd::test_motd_is_empty\[local\] {2}at test\/testinfra\/test_motd\.py:12\n/);
+      assert.match(result.stdout, /✓ tests\.test_motd::test_motd_says_hello\[local\]\n/);
+      // JUnit: a case per check with file and line; failures only for the failing ones.
+      const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
+      const cases = [...junit.matchAll(/<testcase classname="[^"]*" name="((?:saltcheck|testinfra): [^"]*)" time="[^"]*" file="([^"]*)" line="(\d+)"(\/>|><failure)/g)].map((m) => [m[1], m[2], Number(m[3]), m[4] !== '/>']);
+      assert.deepEqual(cases, [
+        ['saltcheck: motd: motd-file-exists', 'salt/motd/saltcheck-tests/init.tst', 2, false],
+        ['saltcheck: motd: motd-says-hello', 'salt/motd/saltcheck-tests/init.tst', 8, false],
+        ['saltcheck: motd: motd-says-goodbye', 'salt/motd/saltcheck-tests/init.tst', 15, true],
+        ['testinfra: tests.test_motd::test_motd_says_hello[local]', 'test/testinfra/test_motd.py', 4, false],
+        ['testinfra: tests.test_motd::test_motd_is_empty[local]', 'test/testinfra/test_motd.py', 12, true],
+      ]);
+      // Nothing of pytest, testinfra or Salt in the (failed, kept) cell's container: only what the state made.
+      assert.deepEqual((await allChanges(engine, kept)).sort(), ['A /etc/motd-sc', 'C /etc']);
+    } finally {
+      await removeContainer(engine, kept);
+    }
   });
 });
