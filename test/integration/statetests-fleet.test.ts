@@ -3,7 +3,6 @@
  * CLI as separate jobs would, their reports merged and compared with one unsharded run.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,29 +10,20 @@ import { after, describe, it } from 'node:test';
 import { DockerEngine } from '../../src/engine';
 import { CELL_LABELS } from '../../src/testing';
 import { allChanges, REPO_ROOT, removeContainer } from '../support/containers';
+import { runCli } from '../support/cli';
 
 const engine = new DockerEngine();
-const CLI = join(REPO_ROOT, 'dist', 'cli.js');
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'testing');
 const folders: string[] = [];
 
-export function fixtureCopy(name: string): string {
+function fixtureCopy(name: string): string {
   const dir = mkdtempSync(join(tmpdir(), `sc-fleet-${name}-`));
   cpSync(join(FIXTURES, name), dir, { recursive: true });
   folders.push(dir);
   return dir;
 }
 
-export function cli(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 /** A JUnit file's cases as comparable lines (time left out: it differs run to run). */
 function junitCases(xml: string): string[] {

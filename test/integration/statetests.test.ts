@@ -13,11 +13,11 @@ import { DockerEngine, PINNED_SALT_VERSION, SaltSource } from '../../src/engine'
 import { CELL_LABELS, loadMatrix, runMatrix, SaltVersions, selectCells, singleEngine, type CellResult, type CellFilter, type MatrixRun } from '../../src/testing';
 import { DEBIAN_IMAGE, REPO_ROOT, leftovers, removeContainer } from '../support/containers';
 import { pushedImage } from '../support/registry';
+import { CLI, runCli } from '../support/cli';
 
 const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const engine = new DockerEngine();
-const CLI = join(REPO_ROOT, 'dist', 'cli.js');
 const FORMULA = join(REPO_ROOT, 'test', 'fixtures', 'testing', 'formula');
 /** The second Salt the set-up installs (scripts/setup-env.sh). */
 const SECOND_SALT = '3007.16';
@@ -46,16 +46,7 @@ async function run(file: string, filter: CellFilter, options: { keep?: boolean; 
 const cellOf = (result: MatrixRun, suite: string) => result.cells.find((c) => c.suite === suite)!;
 const phaseOf = (cell: CellResult, phase: string) => cell.phases.find((p) => p.phase === phase)!;
 
-function cli(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 describe('state tests', () => {
   after(() => {
