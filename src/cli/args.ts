@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { SALT_ON_VALUES, type SaltOn } from '../engine/helper/settings';
 import { PYTHON_RUNTIME_SETTINGS, type PythonRuntimeSetting } from '../engine/runtime/choose';
+import { parseShard, type Shard } from '../testing/shard';
 
 export const USAGE = `salt-containers: apply Salt states in Docker containers, with Salt injected for the run and removed after
 
@@ -16,7 +17,8 @@ usage:
   salt-containers check [FILE|DIR ...] [--states DIR] [--json]
   salt-containers salt versions [--json]
   salt-containers test [--matrix FILE] [--suite NAME] [--image IMAGE] [--salt VERSION] [--workers N]
-                       [--junit FILE] [--keep] [--json]
+                       [--junit FILE] [--keep] [--json] [--shard K/N [--timings FILE]] [--list]
+  salt-containers report merge FILE... [--junit FILE] [--json]
 
 options:
   --container NAME     the running container to apply to (name or id)
@@ -43,6 +45,11 @@ options:
   --workers N          test: cells run at once (default: the number of cores)
   --junit FILE         test: also write JUnit XML to FILE
   --keep               test: keep failed cells' containers (their names are printed)
+  --shard K/N          test: only the K-th of N parts of the stably sorted cells (CI fleets: N jobs
+                       run every cell once); --timings FILE (an earlier --json report) balances the
+                       parts by its cells' durations
+  --list               test: print the cells (with --shard, that part's) instead of running them;
+                       --json: as a document for a CI's dynamic matrix
   -H, --host URL       the engine, as DOCKER_HOST spells it (unix://, tcp:// with DOCKER_TLS_VERIFY
                        and DOCKER_CERT_PATH, ssh://)
   --context NAME       the Docker context (docker context ls); default: DOCKER_HOST, DOCKER_CONTEXT,
@@ -57,6 +64,9 @@ options:
 salt versions lists the Salt releases the package index serves, by line (3006, 3007, 3008), with each
 line's support (LTS, STS, end of life) and the releases the cache holds. --salt (test) and
 a matrix's salt: take a release (3006.29), a line (3006: its newest release that installs here) or latest.
+
+report merge joins the --json reports and JUnit files of a run's shards into one (JUnit to --junit FILE,
+the merged --json report to stdout); its exit code is the merged run's.
 
 cache lists what helper containers made and the engine keeps (Salt per version, the bundled runtime per
 architecture); cache rm removes it (all, or the tags named) and any helper container left behind.
@@ -76,7 +86,7 @@ environment: DOCKER_HOST, DOCKER_CONTEXT, DOCKER_CONFIG, DOCKER_TLS_VERIFY, DOCK
   SALT_CONTAINERS_SALT_ON (as --salt-on), SALT_CONTAINERS_PYTHON_IMAGE and SALT_CONTAINERS_DEBIAN_IMAGE (the
   helpers' images: python:3.11-slim-bookworm, debian:bookworm-slim), SALT_CONTAINERS_HELPER_NETWORK (e.g. host)`;
 
-export type Verb = 'apply' | 'highstate' | 'watch' | 'call' | 'build' | 'ls' | 'test' | 'cache' | 'check' | 'salt';
+export type Verb = 'apply' | 'highstate' | 'watch' | 'call' | 'build' | 'ls' | 'test' | 'cache' | 'check' | 'salt' | 'report';
 
 export interface CliCommand {
   verb: Verb;
@@ -120,6 +130,14 @@ export interface CliCommand {
   junit?: string;
   /** test: keep failed cells' containers. */
   keep: boolean;
+  /** test: only this part of the sorted cells. */
+  shard?: Shard;
+  /** test: an earlier --json report whose durations balance the shards. */
+  timings?: string;
+  /** test: print the cells instead of running them. */
+  list: boolean;
+  /** report merge: the reports to join (--json documents and JUnit files). */
+  reports: string[];
 }
 
 export type Parsed = { kind: 'command'; command: CliCommand } | { kind: 'help' } | { kind: 'version' } | { kind: 'usage-error'; message: string };
@@ -156,6 +174,9 @@ export function parseCommandLine(argv: string[]): Parsed {
         workers: { type: 'string' },
         junit: { type: 'string' },
         keep: { type: 'boolean' },
+        shard: { type: 'string' },
+        timings: { type: 'string' },
+        list: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -195,6 +216,9 @@ export function parseCommandLine(argv: string[]): Parsed {
     saltVersions: values.salt ?? [],
     junit: values.junit,
     keep: values.keep ?? false,
+    timings: values.timings,
+    list: values.list ?? false,
+    reports: [],
   };
   const needContainer = () => (command.container ? undefined : `${verb} needs --container NAME`);
   const mods = (list: string[]) => list.flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean);
@@ -251,7 +275,19 @@ export function parseCommandLine(argv: string[]): Parsed {
         if (!Number.isInteger(workers) || workers < 1) problem = `--workers needs a whole number of at least 1 (got ${values.workers})`;
         else command.workers = workers;
       }
+      if (values.shard !== undefined) {
+        const shard = parseShard(values.shard);
+        if (typeof shard === 'string') problem ??= shard;
+        else command.shard = shard;
+      } else if (values.timings !== undefined) problem ??= '--timings balances shards: give --shard K/N with it';
       break;
+    case 'report': {
+      const [action, ...files] = rest;
+      if (action !== 'merge') problem = `report takes merge (got ${action ?? 'nothing'}), e.g. \`report merge shard-*.json shard-*.xml --junit all.xml --json\``;
+      else if (files.length === 0) problem = 'report merge needs the reports to join (--json documents and JUnit files of the shards)';
+      command.reports = files;
+      break;
+    }
     default:
       problem = `unknown command ${verb}`;
   }

@@ -14,6 +14,7 @@ import { colors, formatCall, formatEngineCache, formatList, formatStateRun, plai
 import { listEngineCache, removeEngineCache } from '../engine/helper/cache';
 import { saltVerb } from './salt';
 import { testVerb } from './test';
+import { reportMergeVerb } from './report';
 import { checkTrees, emptyHighstateNote } from './trees';
 import { check, formatFindings } from './check';
 
@@ -35,6 +36,8 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
     return findings.some((f) => f.severity === 'error') ? 1 : 0;
   }
   const log = command.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined;
+  // Reports only: no engine, no Salt.
+  if (command.verb === 'report') return reportMergeVerb(command, write);
   const engine = new DockerEngine({ dockerHost: command.host, context: command.context });
   // docker-modem's ssh transport makes a URL Node warns about (DEP0170) on every run: not the user's business.
   if (engine.endpoint.host.startsWith('ssh://')) process.noDeprecation = true;

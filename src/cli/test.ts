@@ -3,17 +3,17 @@
  * progress on stderr, the report (or --json) on stdout, JUnit on request. Ctrl-C (or SIGTERM) stops
  * every cell and removes its container; a second one removes them at once and quits.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DockerEngine } from '../engine/docker/engine';
 import type { SaltSource } from '../engine/salt/source';
 import { EnginePool } from '../engine/docker/pool';
 import { pullLines } from '../engine/docker/pull';
 import type { EngineSelection } from '../engine/docker/contexts';
-import { defaultWorkers, findMatrixFile, junitXml, loadMatrix, runMatrix, SaltVersions, selectCells, spreadOver } from '../testing';
+import { defaultWorkers, findMatrixFile, junitXml, loadMatrix, readTimings, runMatrix, SaltVersions, selectCells, shardCells, spreadOver, type CellSpec, type MatrixRun, type Timings } from '../testing';
 import type { CliCommand } from './args';
 import { relativeTo, type Style } from './format';
-import { formatTestRun, noteLine, progress, testJson } from './testFormat';
+import { cellListJson, formatTestRun, noteLine, progress, testJson } from './testFormat';
 
 export interface TestVerbContext {
   /** What `default` is in the matrix's engines: this command's --host or --context, else Docker's own choice. */
@@ -45,9 +45,22 @@ export async function testVerb(command: CliCommand, context: TestVerbContext): P
   if (!file) throw new TestUsageError(`no salt-containers.yml or kitchen.yml in ${cwd}`, 'Write a salt-containers.yml (images, suites: see the README) or name one with --matrix FILE.');
   const matrix = loadMatrix(file);
   const filter = { suites: command.suites, images: command.images, salt: command.saltVersions };
-  let cells = selectCells(matrix, filter);
-  if (cells.length === 0) throw new TestUsageError(`no cells to run in ${file}`, 'Check the suites\' includes/excludes and the filters given.');
+  const timings = command.timings ? readTimingsFile(resolve(cwd, command.timings)) : undefined;
+  // A shard is a part of the filtered cells: the same on every machine (shard.ts).
+  const part = (all: CellSpec[]) => (command.shard ? shardCells(all, command.shard, timings) : all);
+  const all = selectCells(matrix, filter);
+  if (all.length === 0) throw new TestUsageError(`no cells to run in ${file}`, 'Check the suites\' includes/excludes and the filters given.');
+  let cells = part(all);
+  if (command.list) {
+    context.write(command.json ? JSON.stringify(cellListJson(matrix, cells, command.shard), null, 2) : cells.map((c) => c.key).join('\n'));
+    return 0;
+  }
   for (const note of matrix.notes) err(noteLine(note, file, cwd, style));
+  if (cells.length === 0) {
+    // More shards than cells: this one has nothing to do, and says so in every report asked for.
+    err(`salt-containers test: shard ${command.shard!.index}/${command.shard!.count} has no cells (${all.length} in all)`);
+    return writeReports({ matrix, cells: [], retcode: 0, durationMs: 0, cancelled: false, engines: [] }, command, context, cwd);
+  }
   // The engines the matrix names (`default`: the one this command would use, --host or --context); an
   // image none of them has is pulled, its progress on stderr.
   const pool = await EnginePool.open(matrix.engines, { selection: context.selection, log: context.log, onPull: pullLines((line) => err(`… ${line}`)) });
@@ -74,7 +87,7 @@ export async function testVerb(command: CliCommand, context: TestVerbContext): P
       await context.offerSalt(controller.signal);
       // Cells of the configured Salt are named by its version (a missing Salt is each cell's error).
       const configured = await context.source.info().catch(() => undefined);
-      cells = selectCells(matrix, filter, configured?.saltVersion);
+      cells = part(selectCells(matrix, filter, configured?.saltVersion));
     }
     const workers = command.workers ?? defaultWorkers();
     const used = Math.min(workers, cells.length);
@@ -96,18 +109,32 @@ export async function testVerb(command: CliCommand, context: TestVerbContext): P
       },
       onContainer: (id, name, engine) => containers.set(id, { name, engine }),
     });
-    context.write(command.json ? JSON.stringify(testJson(run), null, 2) : formatTestRun(run, { cwd, style }));
-    if (command.junit) {
-      try {
-        writeFileSync(resolve(cwd, command.junit), junitXml(run));
-      } catch (error) {
-        err(`salt-containers: could not write the JUnit file ${command.junit}: ${(error as Error).message}`);
-        return 1;
-      }
-    }
-    return run.retcode;
+    return writeReports(run, command, context, cwd);
   } finally {
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
+  }
+}
+
+/** The report on stdout (or --json), JUnit on request; the run's exit code, 1 when the JUnit file could not be written. */
+function writeReports(run: MatrixRun, command: CliCommand, context: TestVerbContext, cwd: string): number {
+  context.write(command.json ? JSON.stringify(testJson(run), null, 2) : formatTestRun(run, { cwd, style: context.style }));
+  if (command.junit) {
+    try {
+      writeFileSync(resolve(cwd, command.junit), junitXml(run));
+    } catch (error) {
+      process.stderr.write(`salt-containers: could not write the JUnit file ${command.junit}: ${(error as Error).message}\n`);
+      return 1;
+    }
+  }
+  return run.retcode;
+}
+
+/** --timings FILE: an earlier run's --json report (or a merged one). */
+function readTimingsFile(file: string): Timings {
+  try {
+    return readTimings(JSON.parse(readFileSync(file, 'utf8')));
+  } catch (error) {
+    throw new TestUsageError(`cannot read the timings ${file}: ${(error as Error).message}`, 'Give an earlier run\'s report: salt-containers test --json > FILE (or report merge --json).');
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { RunError } from '../engine/results/model';
 import { locateRunError, locateState } from '../sls/locate';
-import type { CellResult, CellSpec, CellStep, MatrixNote, MatrixRun, PhaseResult } from '../testing';
+import { CHECK_PHASES, type CellResult, type CellSpec, type CellStep, type Matrix, type MatrixNote, type MatrixRun, type PhaseResult, type Shard } from '../testing';
 import { errorLines, indent, jsonError, jsonState, relativeTo, stateBlock, table, type Style } from './format';
 
 /** The --json document: exactly the keys the README promises. */
@@ -14,13 +14,16 @@ export function testJson(run: MatrixRun): Record<string, unknown> {
     matrix: { file: run.matrix.file, format: run.matrix.format, notes: run.matrix.notes.map((n) => ({ key: n.key, message: n.message, line: n.line ?? null })) },
     engines: (run.engines ?? []).map((e) => ({ name: e.name, address: e.address ?? null, reachable: e.reachable, message: e.message ?? null })),
     cells: run.cells.map((cell) => ({
+      key: cell.key,
       suite: cell.suite,
       image: cell.image,
+      imageName: cell.cell.image.name,
       salt: cell.salt,
       engine: cell.engine,
       passed: cell.passed,
       durationMs: cell.durationMs,
       container: cell.kept ?? null,
+      notes: cell.notes ?? [],
       errors: cell.errors.map(jsonError),
       phases: cell.phases.map((p) => ({
         phase: p.phase,
@@ -29,9 +32,19 @@ export function testJson(run: MatrixRun): Record<string, unknown> {
         skipped: p.skipped ?? null,
         python: p.python ? { kind: p.python.kind, version: p.python.version } : null,
         states: p.states.map(jsonState),
+        checks: (p.checks ?? []).map((c) => ({ name: c.name, passed: c.passed, message: c.message ?? null, file: c.file ?? null, line: c.line ?? null, durationMs: c.durationMs })),
         errors: p.errors.map(jsonError),
       })),
     })),
+  };
+}
+
+/** `test --list --json`: the cells a run (or a shard) would run, for a CI's dynamic matrix. */
+export function cellListJson(matrix: Matrix, cells: readonly CellSpec[], shard?: Shard): Record<string, unknown> {
+  return {
+    matrix: { file: matrix.file, format: matrix.format },
+    shard: shard ? { index: shard.index, count: shard.count } : null,
+    cells: cells.map((c) => ({ key: c.key, suite: c.suite.name, image: c.image.image, imageName: c.image.name, salt: c.salt ?? null, phases: c.phases })),
   };
 }
 
@@ -47,6 +60,10 @@ function phaseSummary(phase: PhaseResult): string {
   if (phase.passed === null) return 'cancelled';
   const failed = phase.states.filter((s) => s.result === false);
   if (phase.errors.length) return `${secondsText(phase.durationMs)}: ${phase.errors[0].message.split('\n')[0]}`;
+  if (phase.checks) {
+    const bad = phase.checks.filter((c) => c.passed === false);
+    return `${secondsText(phase.durationMs)} (${phase.checks.length - bad.length} of ${phase.checks.length} check${phase.checks.length === 1 ? '' : 's'} passed${bad.length ? `; failed: ${bad.map((c) => c.name).join(', ')}` : ''})`;
+  }
   if (failed.length) {
     const what = phase.phase === 'idempotence' ? 'changed again' : phase.phase === 'verify' ? 'would change' : 'failed';
     return `${secondsText(phase.durationMs)}: ${failed.length} ${what}: ${failed.map((s) => s.id).join(', ')}`;
@@ -65,7 +82,7 @@ export const progress = {
   phase: (cell: CellSpec, phase: PhaseResult, style: Style) => `  ${mark(phase.passed, style)} ${cell.key}: ${phase.phase} ${phaseSummary(phase)}`,
   restarted: (cell: CellSpec, lost: CellResult, style: Style) => style.yellow(`  ${cell.key}: engine ${lost.engine} stopped answering; the cell starts again on another engine`),
   cell: (cell: CellResult, done: number, total: number, style: Style) =>
-    `${mark(cell.passed, style)} [${done}/${total}] ${cell.key} on ${cell.engine}: ${cell.passed ? style.green('passed') : cell.passed === false ? style.red('failed') : style.yellow('cancelled')} in ${secondsText(cell.durationMs)}${cell.kept ? `, container kept: ${cell.kept}` : ''}`,
+    `${(cell.notes ?? []).map((note) => style.yellow(`  ${cell.key}: note: ${note}\n`)).join('')}${mark(cell.passed, style)} [${done}/${total}] ${cell.key} on ${cell.engine}: ${cell.passed ? style.green('passed') : cell.passed === false ? style.red('failed') : style.yellow('cancelled')} in ${secondsText(cell.durationMs)}${cell.kept ? `, container kept: ${cell.kept}` : ''}`,
 };
 
 export interface TestReportContext {
@@ -95,11 +112,16 @@ export function formatTestRun(run: MatrixRun, context: TestReportContext): strin
         const where = state.sls ? locateState(stateRoot, state.sls, state.id) : undefined;
         if (where) out.push(`          at ${relativeTo(cwd, where.file)}${where.exact ? `:${where.line + 1}` : ''}`);
       }
+      for (const check of (phase.checks ?? []).filter((c) => c.passed === false)) {
+        out.push(`  ${style.red('✗')} ${check.name}${check.file ? `  at ${relativeTo(cwd, check.file)}${check.line ? `:${check.line}` : ''}` : ''}`);
+        if (check.message) out.push(indent(check.message.split('\n').slice(0, 20).join('\n'), '      '));
+      }
+      for (const check of (phase.checks ?? []).filter((c) => c.passed === true)) out.push(`  ${style.green('✓')} ${check.name}`);
       out.push(...locatedErrors(cell, phase.errors, stateRoot, context));
     }
     out.push('');
   }
-  const phaseNames = ['converge', 'idempotence', 'verify'] as const;
+  const phaseNames = ['converge', 'idempotence', 'verify', ...CHECK_PHASES] as const;
   const shown = phaseNames.filter((name) => run.cells.some((c) => c.phases.some((p) => p.phase === name)));
   const cellOf = (cell: CellResult, name: (typeof phaseNames)[number]) => {
     const phase = cell.phases.find((p) => p.phase === name);
@@ -111,6 +133,7 @@ export function formatTestRun(run: MatrixRun, context: TestReportContext): strin
     ['SUITE', 'IMAGE', 'SALT', 'ENGINE', ...shown.map((n) => n.toUpperCase()), 'RESULT', 'TIME'],
     ...run.cells.map((c) => [c.suite, c.cell.image.name, c.salt, c.engine, ...shown.map((n) => cellOf(c, n)), c.passed ? 'passed' : c.passed === false ? 'FAILED' : 'cancelled', secondsText(c.durationMs)]),
   ];
+  for (const cell of run.cells) for (const note of cell.notes ?? []) out.push(style.yellow(`note: ${cell.key}: ${note}`));
   out.push(table(rows));
   const passed = run.cells.filter((c) => c.passed === true).length;
   const failed = run.cells.filter((c) => c.passed === false).length;

@@ -40,6 +40,9 @@ export function phaseMessages(phase: PhaseResult, cell: CellSpec, stateRoot: str
     }
     messages.push(message);
   }
+  for (const check of (phase.checks ?? []).filter((c) => c.passed === false)) {
+    messages.push({ message: `${check.name}: ${check.message ?? 'failed'}`, ...(check.file ? { location: { file: check.file, line: Math.max(0, (check.line ?? 1) - 1), column: 0 } } : {}) });
+  }
   for (const error of phase.errors) messages.push(errorMessage(error, stateRoot, cell));
   return messages;
 }

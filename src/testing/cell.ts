@@ -12,7 +12,10 @@ import type { RunError, StateResult, StateRun } from '../engine/results/model';
 import type { SaltRunnerApi } from '../engine/runner';
 import type { RunControl, SaltTree } from '../engine/spec';
 import { runErrorFrom } from '../engine/failures';
-import type { CellSpec, PhaseName } from './cells';
+import { dirname } from 'node:path';
+import { CHECK_PHASES, type CellSpec, type PhaseName } from './cells';
+import { inspecNotRun, runSaltcheck, runShellVerifier } from './checks';
+import { runTestinfra } from './testinfra';
 import type { InitSpec } from './matrix';
 import { cellPassed, judgeIdempotence, judgeVerify, phasePassed, skippedPhase, type CellResult, type PhaseResult } from './results';
 
@@ -34,6 +37,8 @@ export interface CellContext {
   saltVersion: string;
   tree: SaltTree;
   saltenv: string;
+  /** Where downloads for checks are kept (testinfra's wheels): the Salt source's cache. */
+  cacheDir: string;
   runId: string;
   matrixFile: string;
   keep: boolean;
@@ -76,7 +81,11 @@ function systemdOptions(): Partial<CreateOptions> {
   };
 }
 
-async function createContainer(cell: CellSpec, context: CellContext, name: string, init: InitSpec | undefined): Promise<string> {
+/**
+ * The cell's container, kept alive. A privileged one the engine refuses is the cell's error, except for
+ * kitchen.yml's `privileged: true` (privilegedFallback): then the cell runs unprivileged and `notes` says so.
+ */
+export async function createCellContainer(cell: CellSpec, context: Pick<CellContext, 'engine' | 'runId' | 'matrixFile' | 'log'>, name: string, init: InitSpec | undefined, notes: string[] = []): Promise<string> {
   const { engine } = context;
   const log = (line: string) => context.log?.(`${cell.key}: ${line}`);
   const options: Omit<CreateOptions, 'keepAlive'> = {
@@ -87,13 +96,25 @@ async function createContainer(cell: CellSpec, context: CellContext, name: strin
     ...(init ? systemdOptions() : {}),
   };
   const commands = init ? (init.command ? [init.command] : SYSTEMD_COMMANDS) : undefined;
+  const refused = (error: unknown): error is EngineError => error instanceof EngineError && (error.kind === 'engine' || error.kind === 'conflict');
   let id: string | undefined;
   try {
     id = await startKeptAlive(engine, cell.image.image, options, log, commands);
   } catch (error) {
-    if (!(error instanceof EngineError) || (error.kind !== 'engine' && error.kind !== 'conflict')) throw error;
-    const hint = cell.image.privileged ? 'This engine does not allow privileged containers: drop privileged: true (systemd runs as PID 1 without it).' : 'Check the image entry\'s settings (init, network) against what this engine allows.';
-    throw new CellFailure({ kind: 'container-refused', message: `the engine refused the cell's container: ${error.message}`, hint });
+    if (!refused(error)) throw error;
+    if (!(cell.image.privileged && cell.image.privilegedFallback)) {
+      const hint = cell.image.privileged ? 'This engine does not allow privileged containers: drop privileged: true (systemd runs as PID 1 without it).' : 'Check the image entry\'s settings (init, network) against what this engine allows.';
+      throw new CellFailure({ kind: 'container-refused', message: `the engine refused the cell's container: ${error.message}`, hint });
+    }
+    // kitchen.yml asks every platform for privileged; an engine that refuses it still runs the cell.
+    log(`privileged refused (${error.message}): unprivileged instead`);
+    try {
+      id = await startKeptAlive(engine, cell.image.image, { ...options, privileged: undefined }, log, commands);
+    } catch (again) {
+      if (!refused(again)) throw again;
+      throw new CellFailure({ kind: 'container-refused', message: `the engine refused the cell's container: ${again.message}`, hint: 'Check the platform\'s driver settings against what this engine allows.' });
+    }
+    notes.push(`privileged: true was refused by this engine (${error.message.split('\n')[0]}): the container runs unprivileged${init ? ' (systemd as PID 1 with read-only cgroups)' : ''}`);
   }
   if (!id) {
     if (init) {
@@ -146,6 +167,7 @@ export async function runCell(cell: CellSpec, context: CellContext): Promise<Cel
   const name = cellContainerName(cell, context.saltVersion);
   const phases: PhaseResult[] = [];
   const errors: RunError[] = [];
+  const notes: string[] = [];
   const control: RunControl = { signal: context.signal, log: context.log };
   const apply = (mods: string[], test: boolean) => () =>
     cell.suite.highstate && !test
@@ -165,7 +187,7 @@ export async function runCell(cell: CellSpec, context: CellContext): Promise<Cel
   try {
     step('create');
     if (cancelled()) throw new CellFailure({ kind: 'cancelled', message: 'cancelled before the cell started' });
-    id = await createContainer(cell, context, name, cell.init);
+    id = await createCellContainer(cell, context, name, cell.init, notes);
     context.onContainer?.(id, name);
     if (cell.init) await waitForSystemd(context, id, cell.key);
     if (cancelled()) throw new CellFailure({ kind: 'cancelled', message: 'cancelled: nothing more was run' });
@@ -185,6 +207,27 @@ export async function runCell(cell: CellSpec, context: CellContext): Promise<Cel
         step('verify');
         finish(await statePhase('verify', apply(cell.suite.verify, true), judgeVerify));
       }
+    }
+    // The real checks, each its own phase; like verify they run whatever converge did, to say as much as they can.
+    const checks = cell.suite.checks ?? {};
+    for (const phase of CHECK_PHASES.filter((p) => cell.phases.includes(p))) {
+      if (cancelled()) {
+        finish(skippedPhase(phase, 'cancelled'));
+        continue;
+      }
+      if (phase === 'inspec') {
+        finish(skippedPhase('inspec', inspecNotRun(checks.inspec!)));
+        continue;
+      }
+      step(phase);
+      const phaseStarted = Date.now();
+      const found =
+        phase === 'saltcheck'
+          ? await runSaltcheck(context.runner, id, checks.saltcheck!, context.tree, context.saltenv, control)
+          : phase === 'testinfra'
+            ? await runTestinfra(context.runner, id, checks.testinfra!, context.cacheDir, control)
+            : { checks: [await runShellVerifier(context.engine, id, checks.shell!, dirname(context.matrixFile), context.signal)], errors: [] };
+      finish({ phase, passed: phasePassed([], found.errors, found.checks), durationMs: Date.now() - phaseStarted, states: [], errors: found.errors, checks: found.checks });
     }
   } catch (error) {
     // A phase's own error (the engine lost under it) is reported with that phase, once.
@@ -222,5 +265,6 @@ export async function runCell(cell: CellSpec, context: CellContext): Promise<Cel
     errors,
     durationMs: Date.now() - started,
     ...(kept ? { kept } : {}),
+    ...(notes.length ? { notes } : {}),
   };
 }

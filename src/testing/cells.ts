@@ -4,7 +4,10 @@
  */
 import type { ImageEntry, InitSpec, Matrix, Suite } from './matrix';
 
-export type PhaseName = 'converge' | 'idempotence' | 'verify';
+export type PhaseName = 'converge' | 'idempotence' | 'verify' | CheckPhase;
+/** The check phases after verify (checks.ts), in their order. */
+export const CHECK_PHASES = ['saltcheck', 'testinfra', 'shell', 'inspec'] as const;
+export type CheckPhase = (typeof CHECK_PHASES)[number];
 
 export interface CellSpec {
   /** `SUITE.IMAGE@SALT` (the configured Salt's version, or `default` when unknown): unique in the matrix; the JUnit classname. */
@@ -50,7 +53,8 @@ export function cellKey(suite: string, image: string, salt: string | undefined):
 }
 
 export function phasesOf(suite: Suite): PhaseName[] {
-  return ['converge', ...(suite.idempotence ? (['idempotence'] as const) : []), ...(suite.verify.length ? (['verify'] as const) : [])];
+  const checks = CHECK_PHASES.filter((phase) => suite.checks?.[phase] !== undefined);
+  return ['converge', ...(suite.idempotence ? (['idempotence'] as const) : []), ...(suite.verify.length ? (['verify'] as const) : []), ...checks];
 }
 
 const matches = (image: ImageEntry, names: readonly string[]) => names.includes(image.name) || names.includes(image.image);

@@ -9,3 +9,7 @@ export * from './salt';
 export * from './cell';
 export * from './run';
 export * from './junit';
+export * from './shard';
+export * from './merge';
+export * from './checks';
+export * from './testinfra';

@@ -87,6 +87,18 @@ export function junitXml(run: MatrixRun): string {
       const what = phase.phase === 'idempotence' ? 'changed again' : phase.phase === 'verify' ? 'would change or failed' : 'failed';
       base.failure = { message: `${failed.length} of ${phase.states.length} states ${what}: ${failed.map((s) => s.id).join(', ')}`, type: phase.phase, body: '' };
     }
+    // Check phases: every check a case of its own (passed ones listed too), at its file and line.
+    for (const check of phase.checks ?? []) {
+      cases.push({
+        name: `${phase.phase}: ${check.name}`,
+        classname,
+        timeMs: check.durationMs,
+        where: check.file ? { file: rel(check.file), line: check.line } : {},
+        ...(check.passed === false ? { failure: { message: (check.message ?? 'failed').split('\n')[0], type: phase.phase, body: check.message ?? '' } } : check.passed === null ? { skipped: check.message ?? 'skipped' } : {}),
+      });
+    }
+    const failedChecks = (phase.checks ?? []).filter((c) => c.passed === false);
+    if (failedChecks.length && !base.failure && !base.error) base.failure = { message: `${failedChecks.length} of ${phase.checks!.length} checks failed: ${failedChecks.map((c) => c.name).join(', ')}`, type: phase.phase, body: '' };
     for (const state of failed) {
       const changes = changesText(state.changes);
       cases.push({

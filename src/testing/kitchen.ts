@@ -11,6 +11,7 @@ import { checkUnique, fromMatrix, MatrixError, pathText, Reader, SALT_VERSION, t
 import { readYaml, type YamlPath } from './yamlFile';
 import type { FormulaDir } from '../engine/spec';
 import { SKIPPED_DIRS } from '../sls/modules';
+import type { SuiteChecks } from './checks';
 
 type Dict = Record<string, unknown>;
 
@@ -68,9 +69,6 @@ function driverNotes(k: KitchenReader, path: YamlPath, driver: Dict): void {
   if (typeof driver.name === 'string' && !['docker', 'dokken'].includes(driver.name)) {
     k.note([...path, 'name'], `driver ${driver.name}: cells run in containers of the platforms' images on the Docker engine instead`);
   }
-  if (driver.privileged === true) {
-    k.note([...path, 'privileged'], 'privileged: true is not passed on: systemd runs as PID 1 without it (read-only cgroups, tmpfs /run); name `privileged: true` on an image in salt-containers.yml if the states need it');
-  }
   for (const key of Object.keys(driver)) if (!QUIET_DRIVER.has(key)) k.note([...path, key], `driver setting ${key} is not mapped`);
 }
 
@@ -104,6 +102,8 @@ function readPlatforms(k: KitchenReader, doc: Dict): ImageEntry[] {
     const init = initOf(k, [...path, 'driver'], driver);
     if (init) entry.init = init;
     if (typeof driver.network_mode === 'string') entry.network = driver.network_mode;
+    // Passed on; an engine that refuses privileged containers gets an unprivileged one, and the cell says so.
+    if (driver.privileged === true) Object.assign(entry, { privileged: true, privilegedFallback: true });
     if (isDict(platform.provisioner)) {
       for (const key of Object.keys(platform.provisioner)) k.note([...path, 'provisioner', key], `platform-level provisioner setting ${key} is not mapped (settings apply per suite here)`);
     }
@@ -197,6 +197,29 @@ function provisionerNotes(k: KitchenReader, path: YamlPath, provisioner: Dict, d
   }
 }
 
+/**
+ * The suite's verifier (kitchen's top-level one, its own merged over it): `shell` runs its command (in
+ * the container with remote_exec: true, else here); InSpec is not run, and each cell says so.
+ */
+function verifierChecks(k: KitchenReader, path: YamlPath, file: string, common: Dict | undefined, own: Dict | undefined, suite: string): SuiteChecks | undefined {
+  if (!common && !own) return undefined;
+  const verifier = deepMerge(common ?? {}, own ?? {});
+  const at: YamlPath = own ? [...path, 'verifier'] : ['verifier'];
+  const line = k.r.lineNear(at);
+  const name = String(verifier.name ?? 'inspec');
+  if (name === 'shell') {
+    if (typeof verifier.command === 'string' && verifier.command.trim()) return { shell: { command: verifier.command, remote: verifier.remote_exec === true, file, ...(line ? { line } : {}) } };
+    k.note(at, `suite ${suite}: shell verifier without a command: nothing to run`);
+    return undefined;
+  }
+  if (name === 'inspec') {
+    const paths = Array.isArray(verifier.inspec_tests) ? verifier.inspec_tests.map((t) => (isDict(t) ? String(t.path ?? t.name) : String(t))) : [`test/integration/${suite}`];
+    k.note(at, `suite ${suite}: verifier inspec (${paths.join(', ')}) is not run: each cell says so (verify: InSpec not run); move its controls to saltcheck or testinfra tests`);
+    return { inspec: { paths, file, ...(line ? { line } : {}) } };
+  }
+  return undefined;
+}
+
 /** Parses a Kitchen file into a matrix; throws MatrixError for what makes no matrix at all. */
 export function parseKitchen(text: string, file: string, findRoots: RootsFinder): Matrix {
   const yaml = readYaml(text);
@@ -214,7 +237,8 @@ export function parseKitchen(text: string, file: string, findRoots: RootsFinder)
     if (key === 'transport' || key === 'lifecycle') k.note([key], `${key} is not mapped: runs go through the Docker engine, not SSH`);
     else if (!['driver', 'provisioner', 'platforms', 'suites', 'verifier'].includes(key)) k.note([key], `${key} is not mapped`);
   }
-  if (isDict(doc.verifier) && doc.verifier.name !== undefined) k.note(['verifier'], `verifier ${String(doc.verifier.name)} is not run: its checks are not Salt states (salt-containers.yml's verify: states are)`);
+  const verifierName = (v: Dict) => String(v.name ?? 'inspec');
+  if (isDict(doc.verifier) && !['inspec', 'shell'].includes(verifierName(doc.verifier))) k.note(['verifier'], `verifier ${verifierName(doc.verifier)} is not run: its checks are not Salt states (use saltcheck or testinfra tests)`);
   const images = readPlatforms(k, doc);
   checkUnique(r, 'platform', images.map((image, i) => ({ name: image.name, path: ['platforms', i] })));
   const common = isDict(doc.provisioner) ? doc.provisioner : {};
@@ -250,17 +274,15 @@ export function parseKitchen(text: string, file: string, findRoots: RootsFinder)
       const init = initOf(k, [...path, 'driver'], value.driver);
       if (init) suite.init = init;
       driverNotes(k, [...path, 'driver'], value.driver);
+      if (value.driver.privileged === true) k.note([...path, 'driver', 'privileged'], `suite ${value.name}: privileged: true in a suite's driver is not mapped: give it on the platforms`);
     }
     const names = (key: 'includes' | 'excludes') => (Array.isArray(value[key]) ? (value[key] as unknown[]).map(String) : undefined);
     const includes = names('includes');
     const excludes = names('excludes');
     if (includes) suite.includes = includes;
     if (excludes) suite.excludes = excludes;
-    const verifier = isDict(value.verifier) ? value.verifier : undefined;
-    if (verifier) {
-      const tests = Array.isArray(verifier.inspec_tests) ? verifier.inspec_tests.map((t) => (isDict(t) ? String(t.path ?? t.name) : String(t))).join(', ') : undefined;
-      k.note([...path, 'verifier'], `suite ${value.name}: verifier ${String(verifier.name ?? (isDict(doc.verifier) ? doc.verifier.name : 'inspec'))}${tests ? ` (${tests})` : ''} is not run`);
-    }
+    const checks = verifierChecks(k, path, file, isDict(doc.verifier) ? doc.verifier : undefined, isDict(value.verifier) ? value.verifier : undefined, value.name);
+    if (checks) suite.checks = checks;
     for (const key of Object.keys(value)) if (!['name', 'provisioner', 'driver', 'verifier', 'includes', 'excludes', 'transport'].includes(key)) k.note([...path, key], `suite setting ${key} is not mapped`);
     suites.push(suite);
   });

@@ -6,6 +6,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { readYaml, type YamlFile, type YamlPath } from './yamlFile';
 import type { FormulaDir } from '../engine/spec';
+import type { SuiteChecks } from './checks';
 
 export type MatrixFormat = 'salt-containers' | 'kitchen';
 
@@ -24,6 +25,8 @@ export interface ImageEntry {
   init?: InitSpec;
   /** Ask the engine for a privileged container (refused by some engines: the cell reports the engine's error). */
   privileged?: boolean;
+  /** kitchen.yml's `privileged: true`: asked for, and where the engine refuses it the cell runs unprivileged, with a note. */
+  privilegedFallback?: boolean;
   /** The engine's network mode for the cell (`host`, `none`, a network). */
   network?: string;
   line?: number;
@@ -59,6 +62,13 @@ export interface Suite {
   excludes?: string[];
   /** Other formulas the suite's state tree holds (a kitchen.yml's path dependencies). */
   formulas?: FormulaDir[];
+  /**
+   * What `verify:` asks of saltcheck and testinfra: names (saltcheck: states or tests; testinfra: a path)
+   * or false (off); undefined: automatic (load.ts finds them). Read by resolveChecks.
+   */
+  verifyWith?: { saltcheck?: string[] | false; testinfra?: string | false };
+  /** The checks after converge (checks.ts), resolved when the matrix is loaded. */
+  checks?: SuiteChecks;
   line?: number;
 }
 
@@ -181,7 +191,24 @@ export const MATRIX_KEYS = {
   top: ['images', 'salt', 'engines', 'suites', 'state_root', 'pillar_root', 'saltenv'],
   image: ['image', 'name', 'init', 'privileged', 'network'],
   suite: ['name', 'states', 'highstate', 'pillar', 'verify', 'idempotence', 'init', 'includes', 'excludes'],
+  verify: ['states', 'saltcheck', 'testinfra'],
 } as const;
+
+/** `verify:` as a list of states (test mode), or `{states, saltcheck: true | false | [names], testinfra: PATH | false}`. */
+function readVerify(r: Reader, path: YamlPath, value: unknown, dir: string): { states: string[]; with?: Suite['verifyWith'] } {
+  if (!r.isObject(value)) return { states: r.strings(path, value, SLS_NAME, 'an SLS module name') ?? [] };
+  r.keys(path, value, MATRIX_KEYS.verify);
+  const states = r.strings([...path, 'states'], value.states, SLS_NAME, 'an SLS module name') ?? [];
+  const verifyWith: NonNullable<Suite['verifyWith']> = {};
+  if (value.saltcheck === false) verifyWith.saltcheck = false;
+  else if (value.saltcheck !== undefined && value.saltcheck !== true) verifyWith.saltcheck = r.strings([...path, 'saltcheck'], value.saltcheck, SLS_NAME, 'a state or saltcheck test name');
+  if (value.testinfra === false) verifyWith.testinfra = false;
+  else if (value.testinfra !== undefined) {
+    const testinfra = r.string([...path, 'testinfra'], value.testinfra, undefined, 'a path to testinfra tests (or false)');
+    if (testinfra) verifyWith.testinfra = resolve(dir, testinfra);
+  }
+  return { states, with: verifyWith };
+}
 
 function readInit(r: Reader, path: YamlPath, value: unknown): InitSpec | undefined {
   const init = r.string(path, value, /^systemd$/, '"systemd"');
@@ -255,10 +282,13 @@ function readSuite(r: Reader, path: YamlPath, value: unknown, dir: string): Suit
     states,
     highstate,
     pillar: readPillar(r, [...path, 'pillar'], value.pillar, dir),
-    verify: r.strings([...path, 'verify'], value.verify, SLS_NAME, 'an SLS module name') ?? [],
+    verify: [],
     idempotence: r.boolean([...path, 'idempotence'], value.idempotence) ?? true,
     line: r.yaml.lineOf(path),
   };
+  const verify = readVerify(r, [...path, 'verify'], value.verify, dir);
+  suite.verify = verify.states;
+  if (verify.with) suite.verifyWith = verify.with;
   const init = readInit(r, [...path, 'init'], value.init);
   if (init) suite.init = init;
   const includes = r.strings([...path, 'includes'], value.includes);

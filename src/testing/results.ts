@@ -6,6 +6,7 @@ import type { ErrorKind, PythonUsed, RunError, StateResult } from '../engine/res
 import type { CellSpec, PhaseName } from './cells';
 import type { Matrix } from './matrix';
 import type { EngineReport } from './engines';
+import type { CheckResult } from './checks';
 
 export interface PhaseResult {
   phase: PhaseName;
@@ -19,6 +20,8 @@ export interface PhaseResult {
   skipped?: string;
   /** The Python that ran Salt in the container (the container's own or the bundled one), when one did. */
   python?: PythonUsed;
+  /** A check phase's checks (saltcheck tests, testinfra tests, the shell verifier), passed and failed. */
+  checks?: CheckResult[];
 }
 
 export interface CellResult {
@@ -39,6 +42,8 @@ export interface CellResult {
   durationMs: number;
   /** The container's name when it was kept (`--keep` and the cell failed). */
   kept?: string;
+  /** What the cell ran otherwise than asked (privileged refused by the engine, a verifier not run). */
+  notes?: string[];
 }
 
 export interface MatrixRun {
@@ -93,9 +98,9 @@ export function judgeVerify(states: readonly StateResult[]): StateResult[] {
   return states.map((s) => (s.result === null ? { ...s, result: false, comment: `would change: verify expects nothing to change${s.comment ? `. ${s.comment}` : ''}` } : s));
 }
 
-export function phasePassed(states: readonly StateResult[], errors: readonly RunError[]): boolean | null {
+export function phasePassed(states: readonly StateResult[], errors: readonly RunError[], checks: readonly CheckResult[] = []): boolean | null {
   if (errors.some((e) => e.kind === 'cancelled')) return null;
-  return errors.length === 0 && !states.some((s) => s.result === false);
+  return errors.length === 0 && !states.some((s) => s.result === false) && !checks.some((c) => c.passed === false);
 }
 
 /** A cell passed when every phase that ran passed and nothing stopped it. */

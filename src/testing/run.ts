@@ -134,6 +134,7 @@ export async function runMatrix(matrix: Matrix, options: MatrixRunOptions): Prom
       saltVersion,
       tree: { stateRoot: matrix.stateRoot, pillarRoot, ...(cell.suite.formulas ? { formulas: cell.suite.formulas } : {}) },
       saltenv: matrix.saltenv,
+      cacheDir: source.cacheDir,
       runId,
       matrixFile: matrix.file,
       keep: options.keep ?? false,

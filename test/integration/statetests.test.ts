@@ -13,11 +13,11 @@ import { DockerEngine, PINNED_SALT_VERSION, SaltSource } from '../../src/engine'
 import { CELL_LABELS, loadMatrix, runMatrix, SaltVersions, selectCells, singleEngine, type CellResult, type CellFilter, type MatrixRun } from '../../src/testing';
 import { DEBIAN_IMAGE, REPO_ROOT, leftovers, removeContainer } from '../support/containers';
 import { pushedImage } from '../support/registry';
+import { CLI, runCli } from '../support/cli';
 
 const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const engine = new DockerEngine();
-const CLI = join(REPO_ROOT, 'dist', 'cli.js');
 const FORMULA = join(REPO_ROOT, 'test', 'fixtures', 'testing', 'formula');
 /** The second Salt the set-up installs (scripts/setup-env.sh). */
 const SECOND_SALT = '3007.16';
@@ -46,16 +46,7 @@ async function run(file: string, filter: CellFilter, options: { keep?: boolean; 
 const cellOf = (result: MatrixRun, suite: string) => result.cells.find((c) => c.suite === suite)!;
 const phaseOf = (cell: CellResult, phase: string) => cell.phases.find((p) => p.phase === phase)!;
 
-function cli(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 describe('state tests', () => {
   after(() => {
@@ -194,18 +185,29 @@ describe('state tests', () => {
     assert.equal(doc.retcode, 0);
     assert.equal(doc.matrix.format, 'kitchen');
     assert.deepEqual(doc.cells.map((c) => [c.suite, c.image, c.salt, c.engine, c.passed, c.phases.map((p) => `${p.phase}:${p.passed}`).join(' ')]), [
-      ['default', 'salt-containers-test:py3', PINNED_SALT_VERSION, 'default', true, 'converge:true idempotence:true'],
-      ['service', 'salt-containers-test:systemd', PINNED_SALT_VERSION, 'default', true, 'converge:true idempotence:true'],
+      ['default', 'salt-containers-test:py3', PINNED_SALT_VERSION, 'default', true, 'converge:true idempotence:true inspec:null'],
+      ['service', 'salt-containers-test:systemd', PINNED_SALT_VERSION, 'default', true, 'converge:true idempotence:true inspec:null'],
     ]);
+    // The InSpec verifier is not run, and every cell says so (never a silent pass).
+    for (const cell of doc.cells as unknown as { phases: { phase: string; skipped: string | null }[] }[]) {
+      assert.match(cell.phases.find((p) => p.phase === 'inspec')!.skipped ?? '', /^verify: InSpec not run \(test\/integration\/(default|service)\)/);
+    }
     assert.ok(doc.matrix.notes.some((n) => /dependencies \(systemd\) are not fetched/.test(n.message)));
     // The default suite's path dependency is in its state tree, with the custom module next to it.
     const prep = doc.cells[0].phases[0].states[0];
     assert.deepEqual([prep.id, prep.sls, prep.name, prep.result], ['greeter-prep-marker-file-managed', 'greeter_prep', '/tmp/greeter-prep', true]);
     assert.ok(!doc.matrix.notes.some((n) => /greeter_prep/.test(n.message)), 'a path dependency is mapped, not noted');
-    assert.ok(doc.matrix.notes.some((n) => /verifier inspec/.test(n.message)));
-    assert.match(result.stderr, /note: kitchen\.yml:8: privileged: true is not passed on/);
+    assert.ok(doc.matrix.notes.some((n) => /verifier inspec .* is not run: each cell says so/.test(n.message)));
+    // kitchen.yml's privileged: true is asked for; an engine that refuses it (runc here: "unable to apply
+    // caps") runs each cell unprivileged and says so on the cell, one that allows it says nothing.
+    for (const cell of doc.cells as unknown as { notes: string[] }[]) {
+      if (cell.notes.length) assert.match(cell.notes[0], /^privileged: true was refused by this engine \(.*\): the container runs unprivileged/);
+    }
+    assert.doesNotMatch(result.stderr, /privileged: true is not passed on/);
+    if ((doc.cells as unknown as { notes: string[] }[])[0].notes.length) assert.match(result.stderr, /default\.debian-12@3008\.4: note: privileged: true was refused by this engine/);
     const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
     assert.match(junit, /<testcase classname="service\.debian-12-systemd@3008\.4" name="converge" time="\d+\.\d{3}"\/>/);
+    assert.match(junit, /<testcase classname="service\.debian-12-systemd@3008\.4" name="inspec" time="0\.000"><skipped message="verify: InSpec not run \(test\/integration\/service\)/);
     assert.deepEqual(await containersOf(join(dir, 'kitchen.yml')), []);
   });
 

@@ -134,6 +134,7 @@ colour: blue
     assert.deepEqual(Object.keys(schema.properties).sort(), [...MATRIX_KEYS.top].sort());
     assert.deepEqual(Object.keys(schema.properties.images.items.oneOf[1].properties).sort(), [...MATRIX_KEYS.image].sort());
     assert.deepEqual(Object.keys(schema.properties.suites.items.properties).sort(), [...MATRIX_KEYS.suite].sort());
+    assert.deepEqual(Object.keys(schema.properties.suites.items.properties.verify.oneOf[2].properties).sort(), [...MATRIX_KEYS.verify].sort());
     const contributed = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).contributes.yamlValidation;
     assert.deepEqual(contributed, [{ fileMatch: 'salt-containers.yml', url: './schemas/salt-containers.schema.json' }]);
   });

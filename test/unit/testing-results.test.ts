@@ -117,11 +117,11 @@ describe('salt-containers test output', () => {
     const doc = testJson(sampleRun()) as { retcode: number; matrix: { format: string }; cells: Record<string, unknown>[] };
     assert.equal(doc.retcode, 2);
     assert.equal(doc.matrix.format, 'salt-containers');
-    assert.deepEqual(Object.keys(doc.cells[0]), ['suite', 'image', 'salt', 'engine', 'passed', 'durationMs', 'container', 'errors', 'phases']);
+    assert.deepEqual(Object.keys(doc.cells[0]), ['key', 'suite', 'image', 'imageName', 'salt', 'engine', 'passed', 'durationMs', 'container', 'notes', 'errors', 'phases']);
     const banner = doc.cells[1] as { container: string; passed: boolean; phases: { phase: string; passed: boolean; skipped: null; states: Record<string, unknown>[] }[] };
     assert.deepEqual([banner.container, banner.passed], ['sct-banner-x', false]);
     const idempotence = banner.phases[1];
-    assert.deepEqual(Object.keys(idempotence), ['phase', 'passed', 'durationMs', 'skipped', 'python', 'states', 'errors']);
+    assert.deepEqual(Object.keys(idempotence), ['phase', 'passed', 'durationMs', 'skipped', 'python', 'states', 'checks', 'errors']);
     assert.deepEqual(Object.keys(idempotence.states[1]), ['id', 'sls', 'function', 'name', 'result', 'comment', 'changes', 'durationMs', 'runNum']);
     assert.deepEqual([idempotence.states[1].result, idempotence.states[1].changes], [false, { pid: 42, retcode: 0 }]);
     const evening = doc.cells[2] as { phases: { passed: boolean | null; skipped: string | null }[] };
