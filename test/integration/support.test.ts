@@ -1,5 +1,6 @@
 /**
- * The support matrix: each kind of image (Python 3.9, 3.11, 3.13, Debian without Python, busybox, musl)
+ * The support matrix: each kind of image (Python 3.9, 3.11, 3.13, Debian without Python, busybox, musl,
+ * arm64 with Python and without)
  * x each supported Salt line (3006 LTS, 3007, 3008 LTS), through the same machinery as `salt-containers
  * test` (test/fixtures/support: a directory made with makedirs, and a file). Every cell must converge
  * and pass idempotence, with the Python the rule chooses (runtime/choose.ts). Writes
@@ -23,7 +24,8 @@ const IMAGE_KINDS: Record<string, string> = {
   debian: 'Debian 12 without Python',
   busybox: 'busybox: no libc, no Python',
   musl: 'musl libc (as Alpine), no Python',
-  // arm64 images (through emulation) go here once the matrix names them (see its comment).
+  'arm64-py3.11': 'arm64 Debian 12, Python 3.11 (through qemu here)',
+  'arm64-debian': 'arm64 Debian 12 without Python (through qemu here)',
 };
 
 describe('support matrix', () => {
@@ -61,7 +63,9 @@ describe('support matrix', () => {
     assert.deepEqual(pythonOf('py3.9'), ['3006.29:bundled', '3007.16:bundled', '3008.4:bundled']);
     assert.deepEqual(pythonOf('py3.11'), ['3006.29:container', '3007.16:container', '3008.4:container']);
     assert.deepEqual(pythonOf('py3.13'), ['3006.29:container', '3007.16:container', '3008.4:container']);
-    for (const image of ['debian', 'busybox', 'musl']) assert.deepEqual(pythonOf(image), ['3006.29:bundled', '3007.16:bundled', '3008.4:bundled']);
+    for (const image of ['debian', 'busybox', 'musl', 'arm64-debian']) assert.deepEqual(pythonOf(image), ['3006.29:bundled', '3007.16:bundled', '3008.4:bundled']);
+    // The thin carries no compiled file (each dependency imports without), so arm64's own Python runs it.
+    assert.deepEqual(pythonOf('arm64-py3.11'), ['3006.29:container', '3007.16:container', '3008.4:container']);
     const left = (await engine.listContainers()).filter((c) => c.labels[CELL_LABELS.matrix] === MATRIX);
     assert.deepEqual(left, []);
   });
