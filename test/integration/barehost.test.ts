@@ -61,6 +61,21 @@ describe('a bare host: node and an engine, nothing else', () => {
     assert.deepEqual(state.helpers, [], 'no helper container is left');
   });
 
+  it('a second machine on the same engine (a fresh HOME) copies Salt from the engine cache, no helper installs it', async () => {
+    const second = mkdtempSync(join(tmpdir(), 'sc-bare-home2-'));
+    try {
+      const result = await cli(['apply', 'web', '--container', containers[0]], examples, bareEnv(second));
+      assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+      assert.match(result.stdout, /Failed:    0/);
+      assert.match(result.stderr, /copying Salt 3008\.4 from the engine's cache \(salt-containers-cache:salt-3008\.4-/);
+      assert.doesNotMatch(result.stderr, /installing Salt|in a helper container from/);
+      assert.deepEqual(await leftovers(engine, containers[0]), []);
+      assert.equal((await engineState(engine)).cache.length, 1);
+    } finally {
+      rmSync(second, { recursive: true, force: true });
+    }
+  });
+
   it('apply to Debian without Python and to busybox: the runtime is built in a helper, then shipped', async () => {
     const debian = await cli(['apply', 'common', '--container', containers[1]], examples, env);
     assert.equal(debian.code, 0, `${debian.stdout}\n${debian.stderr}`);

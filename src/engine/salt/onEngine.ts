@@ -85,7 +85,8 @@ export async function makeSaltOnEngine(options: EngineSaltOptions): Promise<Engi
   mkdirSync(join(cacheDir, 'thin'), { recursive: true });
   const work = join(cacheDir, 'thin', `.engine-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    if (plan.versions && (await cachedImage(engine, tag))) {
+    // An exact release (no `versions`) or the newest of a line: what another machine on this engine made.
+    if (await cachedImage(engine, tag)) {
       progress(`copying Salt ${version} from the engine's cache (${tag})`);
       await copyFromCache(engine, tag, OUT, work);
     } else {
