@@ -3,6 +3,7 @@
 // guide), and none of the contributors' files (ARCHITECTURE.md, CONTRIBUTING.md, sources, tests, scripts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { REPO_ROOT } from '../support/containers';
@@ -22,5 +23,11 @@ describe('the .vsix contents', () => {
     assert.ok(!files.includes('ARCHITECTURE.md') && !files.includes('CONTRIBUTING.md'), files.join(', '));
     const foreign = files.filter((f) => !/^(dist\/[^/]+\.js|media\/.+|syntaxes\/.+|schemas\/.+|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(f));
     assert.deepEqual(foreign, []);
+  });
+
+  it('README links only to its own headings and to the web: the .vsix carries no other file to link to (and vsce refuses a relative link)', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const relative = [...readme.matchAll(/\]\(([^)#][^)]*)\)/g)].map((m) => m[1]).filter((target) => !/^https?:\/\//.test(target));
+    assert.deepEqual(relative, []);
   });
 });
