@@ -12,6 +12,7 @@
 #     arm64 + python3) and :arm64-debian (the same without Python), by setup-arm64.sh; where the machine
 #     cannot register qemu it says why, and the arm64 tests skip
 #   - Salt: the pinned version from PyPI in a venv of the cache, by the product's own installer
+#   - check-jsonschema (its GitHub workflow schema checks the docs' CI workflow), in a venv of the cache
 #   - for the engine tests: Podman's API, a second dockerd with TLS, an sshd and an image registry on 127.0.0.1 (setup-engines.sh)
 # With --main, only what `npm start` needs: the images only tests use are left out.
 # Everything cached goes under $SALT_CONTAINERS_CACHE (default ~/.cache/salt-containers).
@@ -179,6 +180,24 @@ LTS_SALT=3006.29
 if [ -z "$MAIN_ONLY" ]; then
   step "salt $LTS_SALT (support matrix)"
   done_ "$(node "$(dirname "$0")/install-salt.mjs" "$LTS_SALT")"
+fi
+# check-jsonschema, whose vendored GitHub workflow schema checks the CI workflow of the docs
+# (test/integration/ci-workflow.test.ts), in its own venv of the cache. Not for --main.
+CHECK_JSONSCHEMA=0.39.0
+if [ -z "$MAIN_ONLY" ]; then
+  step "check-jsonschema $CHECK_JSONSCHEMA (docs' CI workflow)"
+  venv="$CACHE/check-jsonschema/$CHECK_JSONSCHEMA"
+  if "$venv/bin/check-jsonschema" --version 2>/dev/null | grep -qF "$CHECK_JSONSCHEMA"; then
+    done_ "present"
+  else
+    python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3 python3-venv
+    # A venv left half made by an interrupted run is made again.
+    rm -rf "$venv"
+    python3 -m venv "$venv" >"$CACHE/check-jsonschema.log" 2>&1 \
+      && "$venv/bin/pip" install --disable-pip-version-check -q "check-jsonschema==$CHECK_JSONSCHEMA" >>"$CACHE/check-jsonschema.log" 2>&1 \
+      || { tail -20 "$CACHE/check-jsonschema.log" >&2; rm -rf "$venv"; exit 1; }
+    done_ "installed from PyPI"
+  fi
 fi
 # arm64 containers through qemu (binfmt_misc) and their test images, where this machine allows it (not for npm start).
 [ -n "$MAIN_ONLY" ] || bash "$(dirname "$0")/setup-arm64.sh"
