@@ -75,7 +75,7 @@ export interface BuildCommandOptions {
 const lastContainerKey = 'saltContainers.lastContainer';
 const lastCallKey = 'saltContainers.lastCall';
 
-const refusal = (reason: Refused['reason'], message: string): Refused => ({ refused: true, reason, message });
+export const refusal = (reason: Refused['reason'], message: string): Refused => ({ refused: true, reason, message });
 
 // ---------------------------------------------------------------- containers
 
@@ -98,7 +98,7 @@ async function runningContainers(ctx: Ctx): Promise<{ engineKey: string; engineL
  * A running container: from the arguments, else the folder's target container (no question asked),
  * else a quick pick that remembers the last one per workspace.
  */
-async function chooseContainer(ctx: Ctx, arg: unknown, options: ContainerOptions | undefined, resource?: vscode.Uri): Promise<ContainerChoice | Refused | undefined> {
+export async function chooseContainer(ctx: Ctx, arg: unknown, options: ContainerOptions | undefined, resource?: vscode.Uri): Promise<ContainerChoice | Refused | undefined> {
   let choice: ContainerChoice | undefined;
   if (options?.container) choice = { engineKey: options.engine ?? PRIMARY_ENGINE, name: options.container };
   else if (isContainerNode(arg)) choice = { engineKey: arg.engineKey, name: arg.info.name };
@@ -320,20 +320,6 @@ const selectTarget: CommandFactory = (ctx) => async (resource?: vscode.Uri, opti
   return choice ?? null;
 };
 
-/** Shows what Salt renders an SLS file to for the target container, beside it (rendered.ts). */
-const showRendered: CommandFactory = (ctx) => async (uri?: vscode.Uri, options?: ContainerOptions) => {
-  const refused = ctx.refuseUntrusted('Show Rendered SLS');
-  if (refused) return refused;
-  const resource = uri ?? activeSlsUri();
-  const roots = resource && rootsFor(resource);
-  if (!resource || !roots) return refusal('no-target', 'Open an .sls file of the state tree first.');
-  const target = applyTarget(roots.stateRoot, resource.fsPath, false);
-  if (target.kind !== 'sls') return refusal('no-target', target.kind === 'none' ? target.problem : 'top.sls is rendered by the master, not as a module.');
-  const container = await chooseContainer(ctx, undefined, options, resource);
-  if (!container || 'refused' in container) return container;
-  return ctx.rendered.show({ source: resource, module: target.module, tree: { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot }, container }, options?.signal);
-};
-
 // ---------------------------------------------------------------- functions
 
 async function showCall(ctx: Ctx, run: CallRun, container: string): Promise<void> {
@@ -469,7 +455,7 @@ async function ensureImageShown(ctx: Ctx, engine: DockerEngine, image: string, s
     signal?.addEventListener('abort', () => abort.abort(), { once: true });
     try {
       await engine.pullImage(image, { signal: abort.signal, onProgress: (pull) => progress.report({ message: runtime.describePull(pull) }), log: (line) => ctx.log(line) });
-      ctx.images.refresh();
+      ctx.listChanged('images');
       return true;
     } catch (error) {
       if ((error as { kind?: string }).kind !== 'cancelled') throw error;
@@ -516,7 +502,7 @@ const buildImage: CommandFactory = (ctx) => async (arg?: unknown, options?: Buil
       options?.signal,
     );
     await ctx.showStateRun(run, target.tree.stateRoot);
-    ctx.images.refresh();
+    ctx.listChanged('images');
     if (run.image && !run.image.failed) void vscode.window.showInformationMessage(`Salt Containers: built ${run.image.tag} (${shortId(run.image.id)}).`);
     return run;
   } catch (error) {
@@ -545,7 +531,7 @@ function lifecycle(action: 'start' | 'stop' | 'restart'): CommandFactory {
         else if (action === 'stop') await engine.stopContainer(target.name);
         else await engine.restartContainer(target.name);
       });
-      ctx.containers.refresh();
+      ctx.listChanged('containers');
       return true;
     } catch (error) {
       void vscode.window.showErrorMessage(`Salt Containers: ${action} ${target.name}: ${errorWithHint(error)}`);
@@ -569,7 +555,7 @@ const removeContainer: CommandFactory = (ctx) => async (arg?: unknown, options?:
   try {
     const { engine } = await ctx.engines.get(target.engineKey);
     await engine.removeContainer(target.name, { force: true });
-    ctx.containers.refresh();
+    ctx.listChanged('containers');
     return true;
   } catch (error) {
     void vscode.window.showErrorMessage(`Salt Containers: remove ${target.name}: ${errorWithHint(error)}`);
@@ -598,7 +584,7 @@ const createContainer: CommandFactory = (ctx) => async (arg?: unknown, options?:
     if (!(await ensureImageShown(ctx, engine, image, options?.signal))) return undefined;
     const id = await engine.createContainer(image, { name, keepAlive: keepAliveCommand, labels: { 'salt-containers.created-by': 'vscode' } });
     await engine.startContainer(id);
-    ctx.containers.refresh();
+    ctx.listChanged('containers');
     return { id, name };
   } catch (error) {
     void vscode.window.showErrorMessage(`Salt Containers: create ${name} from ${image}: ${errorWithHint(error)}`);
@@ -618,7 +604,7 @@ const removeImage: CommandFactory = (ctx) => async (arg?: unknown, options?: { i
   try {
     const { engine } = await ctx.engines.get(engineKey);
     await engine.removeImage(reference);
-    ctx.images.refresh();
+    ctx.listChanged('images');
     return true;
   } catch (error) {
     void vscode.window.showErrorMessage(`Salt Containers: remove image ${reference}: ${errorWithHint(error)}`);
@@ -748,7 +734,7 @@ const manageEngineCache: CommandFactory = (ctx) => async (options?: { remove?: s
       remove = picked.map((p) => p.label);
     }
     const removed = await runtime.removeEngineCache(engine, remove === 'all' ? undefined : remove);
-    ctx.images.refresh();
+    ctx.listChanged('images');
     ctx.log(`engine cache: removed ${[...removed.images, ...removed.containers].join(', ') || 'nothing'}`);
     return removed;
   } catch (error) {
@@ -769,7 +755,6 @@ export const commandFactories: Record<string, CommandFactory> = {
   applyState: applyStateCommand(false),
   applyStateTest: applyStateCommand(true),
   selectTarget,
-  showRendered,
   runFunction,
   showGrains,
   buildImage,

@@ -9,10 +9,13 @@ import { relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import type { RenderRun, SaltTree } from '../engine';
 import { treeOfChange } from '../sls/roots';
-import type { Ctx } from './ctx';
+import { activeSlsUri, chooseContainer, refusal, type ContainerOptions } from './commands';
+import { rootsFor } from './config';
+import type { CommandFactory, Ctx } from './ctx';
 import { loadRuntime } from './engines';
 import { errorWithHint } from './format';
 import type { ContainerChoice } from './targetContainer';
+import { applyTarget } from './targets';
 
 export interface RenderRequest {
   source: vscode.Uri;
@@ -119,4 +122,20 @@ export class RenderedDocuments implements vscode.TextDocumentContentProvider, vs
   dispose(): void {
     for (const s of this.subscriptions.splice(0).reverse()) s.dispose();
   }
+}
+
+/** Show Rendered SLS (showRendered): what Salt renders an SLS file to for the target container, beside it. */
+export function showRenderedCommand(rendered: RenderedDocuments): CommandFactory {
+  return (ctx) => async (uri?: vscode.Uri, options?: ContainerOptions) => {
+    const refused = ctx.refuseUntrusted('Show Rendered SLS');
+    if (refused) return refused;
+    const resource = uri ?? activeSlsUri();
+    const roots = resource && rootsFor(resource);
+    if (!resource || !roots) return refusal('no-target', 'Open an .sls file of the state tree first.');
+    const target = applyTarget(roots.stateRoot, resource.fsPath, false);
+    if (target.kind !== 'sls') return refusal('no-target', target.kind === 'none' ? target.problem : 'top.sls is rendered by the master, not as a module.');
+    const container = await chooseContainer(ctx, undefined, options, resource);
+    if (!container || 'refused' in container) return container;
+    return rendered.show({ source: resource, module: target.module, tree: { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot }, container }, options?.signal);
+  };
 }
