@@ -8,10 +8,10 @@ import { relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import type { SaltTree } from '../engine';
 import { moduleForFile } from '../sls/modules';
-import { runStates } from './commands';
 import { folderFor, rootsFor, section } from './config';
 import type { Ctx } from './ctx';
 import { loadRuntime } from './engines';
+import { runStates } from './runs';
 
 export type ApplyOnSaveMode = 'off' | 'test' | 'apply';
 

@@ -32,12 +32,13 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as vscode from 'vscode';
 import type { BuildRun, CallRun, ContainerInfo, DockerEngine, SaltTree, StateRun } from '../engine';
-import { isUnder, moduleForFile } from '../sls/modules';
+import { moduleForFile } from '../sls/modules';
 import { callInputProblem, parseCallInput } from './callInput';
 import { defaultBaseImage, folderFor, rootsFor, runSettings, section } from './config';
 import type { CommandFactory, Ctx, Refused } from './ctx';
 import { compareNames, errorWithHint, imageLabel, isImageRef, shortId, suggestContainerName, validContainerName, validImageTag } from './format';
 import { loadRuntime, PRIMARY_ENGINE } from './engines';
+import { runStates, saveTree, startRun } from './runs';
 import { applyTarget } from './targets';
 import type { ContainerChoice } from './targetContainer';
 import { isContainerNode, isImageNode, nodeName, type ContainerNode, type ImageNode } from './views';
@@ -172,13 +173,6 @@ export function activeSlsUri(): vscode.Uri | undefined {
   return document && document.uri.scheme === 'file' && (document.languageId === 'sls' || document.uri.fsPath.endsWith('.sls')) ? document.uri : undefined;
 }
 
-/** Saves open, modified files of the state and pillar trees: Salt reads them from disk. */
-async function saveTree(tree: SaltTree): Promise<void> {
-  const roots = [tree.stateRoot, tree.pillarRoot].filter((r): r is string => !!r);
-  const dirty = vscode.workspace.textDocuments.filter((d) => d.isDirty && d.uri.scheme === 'file' && roots.some((r) => isUnder(r, d.uri.fsPath)));
-  await Promise.all(dirty.map((d) => d.save()));
-}
-
 /** Which SLS to apply: the Uri(s) given, else the active .sls editor, else a quick pick of the tree's modules. */
 export async function chooseSls(arg: unknown, extra: unknown, options: RunOptions | undefined, highstate: boolean): Promise<SlsTarget | Refused | undefined> {
   const uris: vscode.Uri[] = Array.isArray(extra) && extra.every((u) => u instanceof vscode.Uri) && extra.length > 0 ? extra : arg instanceof vscode.Uri ? [arg] : options?.uri ? [options.uri] : [];
@@ -233,59 +227,6 @@ function applyCommand(mode: { test: boolean; highstate: boolean }): CommandFacto
       if (!container || 'refused' in container) return container;
       return runStates(ctx, { ...target, container, test: mode.test, signal: options?.signal });
     };
-}
-
-/** What one state run needs: the SLS (or one state of it), where, how. */
-export interface StateRunRequest {
-  resource: vscode.Uri;
-  tree: SaltTree;
-  mods: string[];
-  highstate: boolean;
-  /** One state of the module alone (state.sls_id). */
-  stateId?: string;
-  test: boolean;
-  container: ContainerChoice;
-  signal?: AbortSignal;
-  /** Apply on save: progress in the status bar, the results panel updated but not brought forward. */
-  quiet?: boolean;
-}
-
-/**
- * Runs states with progress and shows the run everywhere (inline, problems, panel, status bar). Runs on
- * the folder's target container go through its warm session. Every state run of the extension is this one.
- */
-export async function runStates(ctx: Ctx, request: StateRunRequest): Promise<StateRun | undefined> {
-  const { tree, container } = request;
-  await saveTree(tree);
-  const settings = runSettings(request.resource);
-  const label = request.highstate ? 'highstate' : request.stateId !== undefined ? `${request.stateId} of ${request.mods[0]}` : request.mods.join(', ');
-  const target = ctx.targets.get(request.resource);
-  const warm = !!target && target.engineKey === container.engineKey && target.name === container.name;
-  try {
-    const runner = await ctx.runner(container);
-    ctx.log(`--- ${new Date().toISOString()} ${request.test ? 'test ' : ''}${label} on ${container.name} (state root ${tree.stateRoot}${tree.pillarRoot ? `, pillar root ${tree.pillarRoot}` : ''}, saltenv ${settings.saltenv}${warm ? ', warm session' : ''})`);
-    const title = `Salt Containers: ${request.test ? 'testing' : 'applying'} ${label} on ${container.name}`;
-    const run = await ctx.track(container, () =>
-      ctx.withRunProgress(
-        title,
-        (control) => {
-          const applyOptions = { ...control, test: request.test, saltenv: settings.saltenv, warm };
-          if (request.highstate) return runner.highstate(container.name, tree, applyOptions);
-          if (request.stateId !== undefined) return runner.applyState(container.name, request.stateId, request.mods[0], tree, applyOptions);
-          return runner.apply(container.name, request.mods, tree, applyOptions);
-        },
-        request.signal,
-        request.quiet,
-      ),
-    );
-    await ctx.showStateRun(run, tree.stateRoot, { reveal: !request.quiet });
-    return run;
-  } catch (error) {
-    // Runs report Salt and engine problems in `errors`; this is for anything else.
-    ctx.log(`error: ${errorWithHint(error)}`);
-    void ctx.notifyError(errorWithHint(error));
-    return undefined;
-  }
 }
 
 /**
@@ -360,23 +301,21 @@ const runFunction: CommandFactory = (ctx) => async (arg?: unknown, options?: Cal
   return callInContainer(ctx, container, { ...call, title: `${call.fn} on ${container.name}`, logLine: input, roots, saltenv: runSettings().saltenv }, options?.signal);
 };
 
-/** Runs one execution function on a chosen container with progress and shows what it returned. */
-async function callInContainer(
+/** Runs one execution function on a chosen container (the run funnel) and shows what it returned. */
+function callInContainer(
   ctx: Ctx,
   container: ContainerChoice,
   call: { fn: string; args: string[]; kwargs: Record<string, string>; title: string; logLine: string; roots?: SaltTree; saltenv?: string },
   signal?: AbortSignal,
 ): Promise<CallRun | undefined> {
-  try {
-    const runner = await ctx.engines.runner(container.engineKey);
-    ctx.log(`--- ${new Date().toISOString()} ${call.logLine} on ${container.name}`);
-    const run = await ctx.withRunProgress(`Salt Containers: ${call.title}`, (control) => runner.call(container.name, call.fn, call.args, call.kwargs, call.roots, { ...control, saltenv: call.saltenv }), signal);
-    await showCall(ctx, run, container.name);
-    return run;
-  } catch (error) {
-    void ctx.notifyError(errorWithHint(error));
-    return undefined;
-  }
+  return startRun(ctx, {
+    title: call.title,
+    logLine: `${call.logLine} on ${container.name}`,
+    container,
+    signal,
+    run: (runner, control) => runner.call(container.name, call.fn, call.args, call.kwargs, call.roots, { ...control, saltenv: call.saltenv }),
+    show: (run) => showCall(ctx, run, container.name),
+  });
 }
 
 const showGrains: CommandFactory = (ctx) => async (arg?: unknown, options?: ContainerOptions) => {
@@ -494,21 +433,19 @@ const buildImage: CommandFactory = (ctx) => async (arg?: unknown, options?: Buil
   if (problem) return refusal('no-target', problem);
   await saveTree(target.tree);
   const settings = runSettings(target.resource);
-  try {
-    const runner = await ctx.engines.runner(engineKey);
-    ctx.log(`--- ${new Date().toISOString()} build ${tag} from ${baseImage} with ${target.mods.join(', ')}`);
-    const run: BuildRun = await ctx.withRunProgress(`Salt Containers: building ${tag}`, (control) =>
-      runner.build(target.mods, target.tree, { ...control, baseImage, tag, saltenv: settings.saltenv, commitOnFailure: settings.commitOnFailure }),
-      options?.signal,
-    );
-    await ctx.showStateRun(run, target.tree.stateRoot);
-    ctx.listChanged('images');
-    if (run.image && !run.image.failed) void vscode.window.showInformationMessage(`Salt Containers: built ${run.image.tag} (${shortId(run.image.id)}).`);
-    return run;
-  } catch (error) {
-    void ctx.notifyError(errorWithHint(error));
-    return undefined;
-  }
+  const { mods, tree } = target;
+  return startRun(ctx, {
+    title: `building ${tag}`,
+    logLine: `build ${tag} from ${baseImage} with ${mods.join(', ')}`,
+    container: { engineKey },
+    signal: options?.signal,
+    run: (runner, control) => runner.build(mods, tree, { ...control, baseImage, tag, saltenv: settings.saltenv, commitOnFailure: settings.commitOnFailure }),
+    show: async (run: BuildRun) => {
+      await ctx.showStateRun(run, tree.stateRoot);
+      ctx.listChanged('images');
+      if (run.image && !run.image.failed) void vscode.window.showInformationMessage(`Salt Containers: built ${run.image.tag} (${shortId(run.image.id)}).`);
+    },
+  });
 };
 
 // ---------------------------------------------------------------- view actions

@@ -119,8 +119,13 @@ export class Ctx implements vscode.Disposable {
     return this.outputChannel;
   }
 
+  /** The output channel's last lines this session (the API's outputLines: what tests read of the log). */
+  readonly logged: string[] = [];
+
   log(line: string): void {
     this.output.appendLine(line);
+    this.logged.push(line);
+    if (this.logged.length > 1000) this.logged.splice(0, this.logged.length - 1000);
   }
 
   registerCommand(name: string, factory: CommandFactory): void {

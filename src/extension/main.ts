@@ -40,6 +40,8 @@ export interface SaltContainersApi {
   readonly sessionsEnded: readonly SessionEvent[];
   /** State tests: the Test Controller and what its last run reported per item. */
   readonly stateTests: StateTests;
+  /** The last lines (up to 1000) written to the Salt Containers output channel, oldest first. */
+  readonly outputLines: readonly string[];
 }
 
 /** The live context: deactivate waits for its warm sessions to end. */
@@ -114,6 +116,7 @@ export function activate(context: vscode.ExtensionContext): SaltContainersApi {
       return c.sessions.ended;
     },
     stateTests,
+    outputLines: c.logged,
   };
 }
 
