@@ -34,7 +34,7 @@ import * as vscode from 'vscode';
 import type { BuildRun, CallRun, ContainerInfo, DockerEngine, SaltTree, StateRun } from '../engine';
 import { moduleForFile } from '../sls/modules';
 import { callInputProblem, parseCallInput } from './callInput';
-import { defaultBaseImage, folderFor, rootsFor, runSettings, section } from './config';
+import { defaultBaseImage, folderFor, rootsFor, runSettings, toggleShowDanglingImages } from './config';
 import type { CommandFactory, Ctx, Refused } from './ctx';
 import { compareNames, errorWithHint, imageLabel, isImageRef, shortId, suggestContainerName, validContainerName, validImageTag } from './format';
 import { loadRuntime, PRIMARY_ENGINE } from './engines';
@@ -680,10 +680,7 @@ const manageEngineCache: CommandFactory = (ctx) => async (options?: { remove?: s
   }
 };
 
-const toggleDanglingImages: CommandFactory = () => async () => {
-  const config = vscode.workspace.getConfiguration(section);
-  await config.update('showDanglingImages', !config.get<boolean>('showDanglingImages', false), vscode.ConfigurationTarget.Global);
-};
+const toggleDanglingImages: CommandFactory = () => () => toggleShowDanglingImages();
 
 export const commandFactories: Record<string, CommandFactory> = {
   applySls: applyCommand({ test: false, highstate: false }),

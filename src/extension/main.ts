@@ -9,7 +9,7 @@ import type { AnyRun, RenderRun } from '../engine';
 import { ApplyOnSave } from './applyOnSave';
 import { SlsCodeLens } from './codelens';
 import { commandFactories } from './commands';
-import { section } from './config';
+import { section, showDanglingImages } from './config';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { Ctx } from './ctx';
 import type { FileResults } from './inline';
@@ -80,14 +80,14 @@ export function activate(context: vscode.ExtensionContext): SaltContainersApi {
     vscode.window.registerWebviewPanelSerializer(resultsViewType, c.results),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`${section}.showDanglingImages`)) {
-        void vscode.commands.executeCommand('setContext', 'saltContainers.showDanglingImages', vscode.workspace.getConfiguration(section).get('showDanglingImages'));
+        void vscode.commands.executeCommand('setContext', 'saltContainers.showDanglingImages', showDanglingImages());
         images.refresh();
       }
     }),
   );
   if (containersView.visible) watcher.setVisible('containers', true);
   if (imagesView.visible) watcher.setVisible('images', true);
-  if (vscode.workspace.getConfiguration(section).get('showDanglingImages')) void vscode.commands.executeCommand('setContext', 'saltContainers.showDanglingImages', true);
+  if (showDanglingImages()) void vscode.commands.executeCommand('setContext', 'saltContainers.showDanglingImages', true);
 
   const language = startLanguageWhenNeeded(c);
   // Here rather than with the client: the command works before any SLS file was opened (it starts the client).
