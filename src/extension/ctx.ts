@@ -3,7 +3,7 @@
  * uses (the engines and their runners, warm sessions, target containers, the results: diagnostics,
  * inline, panel, documents; the output channel, progress, notifications, trust) and every disposable.
  * It imports no feature: main.ts makes the features (views, apply on save, rendered documents, state
- * tests, CodeLens) and hands each this object. Commands are made by factories that take it (commands.ts).
+ * tests, CodeLens) and hands each this object. Commands are made by factories that take it (commands/, the table in commands/index.ts).
  */
 import * as vscode from 'vscode';
 import type { AnyRun, BuildRun, RunControl, RunError, RunStage, SaltRunnerApi, StateRun } from '../engine';
@@ -17,7 +17,7 @@ import { Engines, loadRuntime } from './engines';
 import { errorWithHint } from './format';
 import { ResultsPanel } from './panel';
 
-/** Makes a command handler; handlers take typed arguments (documented in commands.ts). */
+/** Makes a command handler; handlers take typed arguments (documented in commands/index.ts). */
 export type CommandFactory = (ctx: Ctx) => (...args: never[]) => unknown;
 
 const stageLabels: Record<RunStage, string> = {
@@ -36,6 +36,8 @@ export interface Refused {
   reason: 'untrusted-workspace' | 'no-container' | 'no-target' | 'cancelled';
   message: string;
 }
+
+export const refusal = (reason: Refused['reason'], message: string): Refused => ({ refused: true, reason, message });
 
 export class Ctx implements vscode.Disposable {
   readonly subscriptions: vscode.Disposable[] = [];
