@@ -8,14 +8,14 @@
 import * as vscode from 'vscode';
 import type { AnyRun, BuildRun, RunControl, RunError, RunStage, SaltRunnerApi, StateRun } from '../engine';
 import { runSettings, section } from './config';
-import { RunDiagnostics } from './diagnostics';
-import { InlineResults } from './inline';
+import { RunDiagnostics } from './results/diagnostics';
+import { InlineResults } from './results/inline';
 import { TreeFiles } from './treeFiles';
 import { Sessions } from './sessions';
 import { TargetContainers, type ContainerChoice } from './targetContainer';
 import { Engines, loadRuntime } from './engines';
 import { errorWithHint } from './format';
-import { ResultsPanel } from './panel';
+import { ResultsPanel } from './results/panel';
 
 /** Makes a command handler; handlers take typed arguments (documented in commands/index.ts). */
 export type CommandFactory = (ctx: Ctx) => (...args: never[]) => unknown;

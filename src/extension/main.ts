@@ -6,19 +6,19 @@
  */
 import * as vscode from 'vscode';
 import type { AnyRun, RenderRun } from '../engine';
-import { ApplyOnSave } from './applyOnSave';
-import { SlsCodeLens } from './codelens';
+import { ApplyOnSave } from './edit/applyOnSave';
+import { SlsCodeLens } from './edit/codelens';
 import { commandFactories } from './commands';
 import { section, showDanglingImages } from './config';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { Ctx } from './ctx';
-import type { FileResults } from './inline';
-import { resultsViewType, type RenderedReport } from './panel';
-import { RenderedDocuments, showRenderedCommand } from './rendered';
-import type { Comparison, ResultsModel } from './resultsView';
+import type { FileResults } from './results/inline';
+import { resultsViewType, type RenderedReport } from './results/panel';
+import { RenderedDocuments, showRenderedCommand } from './edit/rendered';
+import type { Comparison, ResultsModel } from './results/model';
 import type { SessionEvent } from './sessions';
-import { StateTests } from './stateTests';
-import { ContainersTree, EngineWatcher, ImagesTree } from './views';
+import { StateTests } from './stateTests/controller';
+import { ContainersTree, EngineWatcher, ImagesTree } from './views/trees';
 
 /** What activate() returns: for tests and for other extensions. */
 export interface SaltContainersApi {

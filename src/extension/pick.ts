@@ -16,7 +16,7 @@ import { PRIMARY_ENGINE } from './engines';
 import { compareNames, errorWithHint, isImageRef, shortId } from './format';
 import { applyTarget } from './targets';
 import type { ContainerChoice } from './targetContainer';
-import { isContainerNode } from './views';
+import { isContainerNode } from './views/trees';
 
 export interface ContainerOptions {
   /** Container name or id; skips the quick pick. */

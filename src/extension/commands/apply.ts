@@ -9,7 +9,7 @@ import { refusal, type CommandFactory, type Refused } from '../ctx';
 import { activeSlsUri, chooseContainer, chooseSls, type ContainerOptions, type RunOptions } from '../pick';
 import { runStates } from '../runs';
 import { applyTarget } from '../targets';
-import { isContainerNode } from '../views';
+import { isContainerNode } from '../views/trees';
 
 function applyCommand(mode: { test: boolean; highstate: boolean }): CommandFactory {
   const what = mode.highstate ? 'Apply Highstate' : mode.test ? 'Apply SLS in Test Mode' : 'Apply SLS to Container';

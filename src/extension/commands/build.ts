@@ -6,7 +6,7 @@ import { refusal, type CommandFactory, type Refused } from '../ctx';
 import { imageLabel, shortId, validImageTag } from '../format';
 import { chooseBaseImage, chooseSls, type SlsTarget } from '../pick';
 import { saveTree, startRun } from '../runs';
-import { isImageNode } from '../views';
+import { isImageNode } from '../views/trees';
 
 export interface BuildCommandOptions {
   /** Cancels the build like the notification's Cancel button. */

@@ -7,7 +7,7 @@ import { loadRuntime, PRIMARY_ENGINE } from '../engines';
 import { errorWithHint, suggestContainerName, validContainerName } from '../format';
 import { chooseBaseImage, containerFor, pickContainer, type ContainerOptions } from '../pick';
 import type { ContainerChoice } from '../targetContainer';
-import { isContainerNode, isImageNode } from '../views';
+import { isContainerNode, isImageNode } from '../views/trees';
 
 /** Picks the target container of the active file's folder (or of `resource`); `{ container: '' }` clears it. */
 const selectTarget: CommandFactory = (ctx) => async (resource?: vscode.Uri, options?: ContainerOptions) => {

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { toggleShowDanglingImages } from '../config';
 import type { CommandFactory } from '../ctx';
 import { errorWithHint } from '../format';
-import { isContainerNode, isImageNode, nodeName, type ContainerNode, type ImageNode } from '../views';
+import { isContainerNode, isImageNode, nodeName, type ContainerNode, type ImageNode } from '../views/trees';
 
 const removeImage: CommandFactory = (ctx) => async (arg?: unknown, options?: { image?: string; engine?: string; confirmed?: boolean }) => {
   const reference = options?.image ?? (isImageNode(arg) ? (arg.info.tags[0] ?? arg.info.id) : undefined);

@@ -6,12 +6,12 @@
  */
 import { relative, sep } from 'node:path';
 import * as vscode from 'vscode';
-import type { SaltTree } from '../engine';
-import { moduleForFile } from '../sls/modules';
-import { applyOnSaveMode, folderFor, rootsFor } from './config';
-import type { Ctx } from './ctx';
-import { loadRuntime } from './engines';
-import { runStates } from './runs';
+import type { SaltTree } from '../../engine';
+import { moduleForFile } from '../../sls/modules';
+import { applyOnSaveMode, folderFor, rootsFor } from '../config';
+import type { Ctx } from '../ctx';
+import { loadRuntime } from '../engines';
+import { runStates } from '../runs';
 
 const inside = (root: string | undefined, file: string) => !!root && !relative(root, file).startsWith('..');
 

@@ -4,9 +4,9 @@
  * as outdated until the next run. `saltContainers.inlineResults` turns them off.
  */
 import * as vscode from 'vscode';
-import { inlineResultsEnabled, section } from './config';
+import { inlineResultsEnabled, section } from '../config';
 import type { LineResult } from './inlineModel';
-import type { Outcome } from './resultsView';
+import type { Outcome } from './model';
 
 export interface FileResults {
   results: LineResult[];

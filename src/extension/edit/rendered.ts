@@ -7,16 +7,16 @@
  */
 import { relative, sep } from 'node:path';
 import * as vscode from 'vscode';
-import type { RenderRun, SaltTree } from '../engine';
-import { treeOfChange } from '../sls/roots';
-import { rootsFor } from './config';
-import { refusal, type CommandFactory, type Ctx } from './ctx';
-import { loadRuntime } from './engines';
-import { errorWithHint } from './format';
-import { activeSlsUri, chooseContainer, type ContainerOptions } from './pick';
-import { startRun } from './runs';
-import type { ContainerChoice } from './targetContainer';
-import { applyTarget } from './targets';
+import type { RenderRun, SaltTree } from '../../engine';
+import { treeOfChange } from '../../sls/roots';
+import { rootsFor } from '../config';
+import { refusal, type CommandFactory, type Ctx } from '../ctx';
+import { loadRuntime } from '../engines';
+import { errorWithHint } from '../format';
+import { activeSlsUri, chooseContainer, type ContainerOptions } from '../pick';
+import { startRun } from '../runs';
+import type { ContainerChoice } from '../targetContainer';
+import { applyTarget } from '../targets';
 
 export interface RenderRequest {
   source: vscode.Uri;
