@@ -9,22 +9,10 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { CallRun, StateRun } from '../../src/engine';
 import { errorWithHint } from '../../src/extension/format';
-import type { SaltContainersApi } from '../../src/extension/main';
+import { api, until } from './support';
 
 const container = process.env.SALT_CONTAINERS_TEST_CONTAINER ?? 'sc-vscode-test';
 const stateRoot = () => join(vscode.workspace.workspaceFolders![0].uri.fsPath, 'salt');
-
-async function api(): Promise<SaltContainersApi> {
-  return vscode.extensions.getExtension<SaltContainersApi>('salt-containers.salt-containers')!.activate();
-}
-
-async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
-    const value = await check();
-    if (value) return value;
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** The output lines written since `from` lines were there. */
 async function logSince(from: number): Promise<string[]> {
@@ -73,7 +61,7 @@ describe('the run funnel', function () {
     const run = await until('the run after the save', async () => {
       const last = (await api()).lastRun;
       return last !== before && last !== call && last?.kind === 'state' && last.mods.includes(module) ? (last as StateRun) : undefined;
-    });
+    }, 60_000);
     assert.deepEqual(run.errors, []);
     const stamp = run.states.find((s) => s.id === 'stamp');
     const stdout = (stamp?.changes as { stdout?: string } | undefined)?.stdout;
