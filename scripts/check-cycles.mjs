@@ -7,21 +7,6 @@
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join, dirname, relative, resolve, sep } from 'node:path';
 
-/**
- * Known cycles, each as its files (relative to DIR, sorted), allowed so that lint passes while they
- * last. Only src/extension's: #22's rework of the extension wing into a house removes them; then delete
- * the entry. A cycle that is not one of these, or grew past one, fails; one that shrank passes.
- */
-const BASELINE = [
-  [
-    'extension/applyOnSave.ts',
-    'extension/commands.ts',
-    'extension/ctx.ts',
-    'extension/rendered.ts',
-    'extension/stateTests.ts',
-  ],
-];
-
 const IMPORT = /(?:\bimport|\bexport)\s[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
 
 function tsFiles(dir) {
@@ -123,27 +108,11 @@ if (isMain) {
   const root = resolve(args.find((a) => !a.startsWith('--')) ?? new URL('../src', import.meta.url).pathname);
   const graph = importGraph(root);
   if (args.includes('--graph')) for (const [file, targets] of graph) console.log(`${file}: ${targets.join(' ')}`);
-  // The baseline names src/ files: it applies only when src/ is what is checked.
-  const baseline = resolve(root) === resolve(new URL('../src', import.meta.url).pathname) ? BASELINE : [];
   const found = cycles(graph);
-  let failed = 0;
-  let known = 0;
-  for (const scc of found) {
-    if (baseline.some((allowed) => scc.every((file) => allowed.includes(file)))) {
-      known++;
-      console.log(`known cycle (the baseline in scripts/check-cycles.mjs): ${scc.join(', ')}\n  ${pathRound(graph, scc)}`);
-      continue;
-    }
-    failed++;
-    console.error(`import cycle among ${scc.length} files: ${scc.join(', ')}\n  ${pathRound(graph, scc)}`);
-  }
-  for (const allowed of baseline) {
-    if (!found.some((scc) => scc.some((file) => allowed.includes(file)))) {
-      console.log(`note: the baseline cycle ${allowed.join(', ')} is gone: delete it from BASELINE in scripts/check-cycles.mjs`);
-    }
-  }
+  const failed = found.length;
+  for (const scc of found) console.error(`import cycle among ${scc.length} files: ${scc.join(', ')}\n  ${pathRound(graph, scc)}`);
   const where = relative(process.cwd(), root) || '.';
   if (failed) console.error(`${failed} import cycle(s) under ${where}: break each (a module of shared types, or the import turned round)`);
-  else console.log(`no import cycles under ${where} (${graph.size} files)${known ? `, but the ${known} known one(s)` : ''}`);
+  else console.log(`no import cycles under ${where} (${graph.size} files)`);
   process.exit(failed ? 1 : 0);
 }

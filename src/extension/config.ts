@@ -69,6 +69,47 @@ export function showDanglingImages(): boolean {
   return vscode.workspace.getConfiguration(section).get<boolean>('showDanglingImages', false);
 }
 
+/** Flips showDanglingImages in the user's settings (the Images view's toggle). */
+export async function toggleShowDanglingImages(): Promise<void> {
+  await vscode.workspace.getConfiguration(section).update('showDanglingImages', !showDanglingImages(), vscode.ConfigurationTarget.Global);
+}
+
+export type ApplyOnSaveMode = 'off' | 'test' | 'apply';
+
+export function applyOnSaveMode(resource?: vscode.Uri): ApplyOnSaveMode {
+  const mode = vscode.workspace.getConfiguration(section, resource).get<string>('applyOnSave', 'off');
+  return mode === 'test' || mode === 'apply' ? mode : 'off';
+}
+
+export function codeLensEnabled(resource?: vscode.Uri): boolean {
+  return vscode.workspace.getConfiguration(section, resource).get<boolean>('codeLens', true);
+}
+
+export function inlineResultsEnabled(resource?: vscode.Uri): boolean {
+  return vscode.workspace.getConfiguration(section, resource).get<boolean>('inlineResults', true);
+}
+
+/** How long a warm session may sit without a run (saltContainers.sessionIdleTimeout, minutes), in ms. */
+export function sessionIdleTimeoutMs(): number {
+  const minutes = vscode.workspace.getConfiguration(section).get<number>('sessionIdleTimeout', 10);
+  return Math.max(0, Number.isFinite(minutes) ? minutes : 10) * 60_000;
+}
+
+/** The folder's target container as the targetContainer setting names it; '' when none. */
+export function targetContainerSetting(folder: vscode.Uri): string {
+  return vscode.workspace.getConfiguration(section, folder).get<string>('targetContainer', '').trim();
+}
+
+/**
+ * What the language server is told: the Python that makes the catalogue (in Restricted Mode only the
+ * user's own setting counts, not the workspace's) and the state root.
+ */
+export function languageSettings(): { saltPython?: string; stateRoot?: string } {
+  const config = vscode.workspace.getConfiguration(section);
+  const saltPython = vscode.workspace.isTrusted ? config.get<string>('saltPython') : config.inspect<string>('saltPython')?.globalValue;
+  return { saltPython: saltPython || undefined, stateRoot: config.get<string>('stateRoot') || undefined };
+}
+
 export function defaultBaseImage(resource?: vscode.Uri): string | undefined {
   return vscode.workspace.getConfiguration(section, resource).get<string>('defaultBaseImage', '').trim() || undefined;
 }

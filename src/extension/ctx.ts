@@ -1,26 +1,23 @@
 /**
- * The extension's one context object (as rust-analyzer's editors/code has): it owns the engines and
- * their runners, the views, the results (diagnostics, panel, status bar), the output channel and every
- * disposable. Commands are made by factories that take it (commands.ts).
+ * The extension's one context object (as rust-analyzer's editors/code has): the services every feature
+ * uses (the engines and their runners, warm sessions, target containers, the results: diagnostics,
+ * inline, panel, documents; the output channel, progress, notifications, trust) and every disposable.
+ * It imports no feature: main.ts makes the features (views, apply on save, rendered documents, state
+ * tests, CodeLens) and hands each this object. Commands are made by factories that take it (commands/, the table in commands/index.ts).
  */
 import * as vscode from 'vscode';
 import type { AnyRun, BuildRun, RunControl, RunError, RunStage, SaltRunnerApi, StateRun } from '../engine';
-import { ApplyOnSave } from './applyOnSave';
-import { SlsCodeLens } from './codelens';
 import { runSettings, section } from './config';
-import { RunDiagnostics } from './diagnostics';
-import { InlineResults } from './inline';
-import { RenderedDocuments } from './rendered';
+import { RunDiagnostics } from './results/diagnostics';
+import { InlineResults } from './results/inline';
 import { TreeFiles } from './treeFiles';
 import { Sessions } from './sessions';
 import { TargetContainers, type ContainerChoice } from './targetContainer';
 import { Engines, loadRuntime } from './engines';
 import { errorWithHint } from './format';
-import { ResultsPanel } from './panel';
-import { StateTests } from './stateTests';
-import { ContainersTree, EngineWatcher, ImagesTree } from './views';
+import { ResultsPanel } from './results/panel';
 
-/** Makes a command handler; handlers take typed arguments (documented in commands.ts). */
+/** Makes a command handler; handlers take typed arguments (documented in commands/index.ts). */
 export type CommandFactory = (ctx: Ctx) => (...args: never[]) => unknown;
 
 const stageLabels: Record<RunStage, string> = {
@@ -40,24 +37,20 @@ export interface Refused {
   message: string;
 }
 
+export const refusal = (reason: Refused['reason'], message: string): Refused => ({ refused: true, reason, message });
+
 export class Ctx implements vscode.Disposable {
   readonly subscriptions: vscode.Disposable[] = [];
   readonly engines = new Engines();
-  readonly containers: ContainersTree;
-  readonly images: ImagesTree;
-  readonly watcher: EngineWatcher;
   readonly results: ResultsPanel;
   readonly diagnostics = new RunDiagnostics();
   /** Read-only documents for function results and grains (scheme `salt-containers`). */
   readonly documents = new ResultDocuments();
   readonly inline = new InlineResults();
   readonly targets: TargetContainers;
-  readonly rendered: RenderedDocuments;
   /** The trees' files changed on disk, in the editor or outside it. */
   readonly treeFiles = new TreeFiles();
   readonly sessions: Sessions;
-  /** State tests in the Testing view (salt-containers.yml, kitchen.yml). */
-  readonly stateTests: StateTests;
   lastRun: AnyRun | undefined;
   /** The last state run of each state tree and the files it spoke for (apply on save runs it again). */
   readonly lastStateRuns = new Map<string, { run: StateRun | BuildRun; files: string[] }>();
@@ -66,31 +59,30 @@ export class Ctx implements vscode.Disposable {
   private outputChannel: vscode.OutputChannel | undefined;
   /** Run notes already shown this session: each is worth one notification, not one per run. */
   private readonly notesShown = new Set<string>();
+  /** A command changed what a view lists (a container made, an image built): the view lists again. */
+  private readonly listsChanged = new vscode.EventEmitter<'containers' | 'images'>();
+  readonly onDidChangeLists = this.listsChanged.event;
 
   constructor(readonly extension: vscode.ExtensionContext) {
-    this.containers = new ContainersTree(this.engines);
-    this.images = new ImagesTree(this.engines);
-    this.watcher = new EngineWatcher(this.engines, this.containers, this.images);
     this.results = new ResultsPanel(extension);
     this.targets = new TargetContainers(extension.workspaceState);
-    this.rendered = new RenderedDocuments(this);
     this.sessions = new Sessions(this.targets, (line) => this.log(line));
-    this.stateTests = new StateTests(this);
     this.subscriptions.push(
       this.sessions,
       this.engines,
-      this.watcher,
       this.results,
       this.diagnostics,
-      this.stateTests,
       this.inline,
       this.targets,
-      this.rendered,
       this.treeFiles,
-      new SlsCodeLens(this.treeFiles),
-      new ApplyOnSave(this),
+      this.listsChanged,
       vscode.workspace.registerTextDocumentContentProvider(ResultDocuments.scheme, this.documents),
     );
+  }
+
+  /** Says that the containers (or images) a view lists changed; the view (main.ts) lists again. */
+  listChanged(view: 'containers' | 'images'): void {
+    this.listsChanged.fire(view);
   }
 
   /** The runner for a container's engine, with warm sessions for the runs that go to a target. */
@@ -129,8 +121,13 @@ export class Ctx implements vscode.Disposable {
     return this.outputChannel;
   }
 
+  /** The output channel's last lines this session (the API's outputLines: what tests read of the log). */
+  readonly logged: string[] = [];
+
   log(line: string): void {
     this.output.appendLine(line);
+    this.logged.push(line);
+    if (this.logged.length > 1000) this.logged.splice(0, this.logged.length - 1000);
   }
 
   registerCommand(name: string, factory: CommandFactory): void {

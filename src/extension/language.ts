@@ -4,16 +4,14 @@
  */
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { engineSelection, saltWorkSettings } from './config';
+import { engineSelection, languageSettings, saltWorkSettings } from './config';
 import { REFRESH_CATALOGUE_REQUEST, type RefreshCatalogueResult, type ServerInitializationOptions } from '../server/protocol';
 
 function initializationOptions(): ServerInitializationOptions {
-  const config = vscode.workspace.getConfiguration('saltContainers');
   const options: ServerInitializationOptions = {};
   // The catalogue runs this Python: in Restricted Mode only the user's own setting counts, not the workspace's.
-  const python = vscode.workspace.isTrusted ? config.get<string>('saltPython') : config.inspect<string>('saltPython')?.globalValue;
-  if (python) options.saltPython = python;
-  const stateRoot = config.get<string>('stateRoot');
+  const { saltPython, stateRoot } = languageSettings();
+  if (saltPython) options.saltPython = saltPython;
   if (stateRoot) options.stateRoot = stateRoot;
   // Without a host Salt the catalogue is made on the engine, as for runs.
   const { saltOn, helpers } = saltWorkSettings();

@@ -1,20 +1,24 @@
 /**
- * Activation: lazy (views, commands, the sls language, the results panel after a reload) and cheap.
- * Nothing here calls the engine: the views list when VS Code asks them to (they are visible), the
- * commands when they run. The engine code itself is loaded on first use (engines.ts).
+ * Activation, the composition root: the Ctx (services), then each feature handed the Ctx (views, apply
+ * on save, rendered documents, state tests, CodeLens), then the command table; returns the API object.
+ * Lazy and cheap: nothing here calls the engine. The views list when VS Code asks them to (they are
+ * visible), the commands when they run; the engine code itself is loaded on first use (engines.ts).
  */
 import * as vscode from 'vscode';
 import type { AnyRun, RenderRun } from '../engine';
+import { ApplyOnSave } from './edit/applyOnSave';
+import { SlsCodeLens } from './edit/codelens';
 import { commandFactories } from './commands';
-import { section } from './config';
+import { section, showDanglingImages } from './config';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { Ctx } from './ctx';
-import type { FileResults } from './inline';
-import { resultsViewType, type RenderedReport } from './panel';
-import type { Comparison, ResultsModel } from './resultsView';
+import type { FileResults } from './results/inline';
+import { resultsViewType, type RenderedReport } from './results/panel';
+import { RenderedDocuments, showRenderedCommand } from './edit/rendered';
+import type { Comparison, ResultsModel } from './results/model';
 import type { SessionEvent } from './sessions';
-import type { StateTests } from './stateTests';
-import type { ContainersTree, ImagesTree } from './views';
+import { StateTests } from './stateTests/controller';
+import { ContainersTree, EngineWatcher, ImagesTree } from './views/trees';
 
 /** What activate() returns: for tests and for other extensions. */
 export interface SaltContainersApi {
@@ -36,6 +40,8 @@ export interface SaltContainersApi {
   readonly sessionsEnded: readonly SessionEvent[];
   /** State tests: the Test Controller and what its last run reported per item. */
   readonly stateTests: StateTests;
+  /** The last lines (up to 1000) written to the Salt Containers output channel, oldest first. */
+  readonly outputLines: readonly string[];
 }
 
 /** The live context: deactivate waits for its warm sessions to end. */
@@ -46,26 +52,42 @@ export function activate(context: vscode.ExtensionContext): SaltContainersApi {
   current = c;
   context.subscriptions.push(c);
 
-  for (const [name, factory] of Object.entries(commandFactories)) c.registerCommand(name, factory);
+  // The features, each over the services of the Ctx; disposed before them (reverse order).
+  const containers = new ContainersTree(c.engines);
+  const images = new ImagesTree(c.engines);
+  const watcher = new EngineWatcher(c.engines, containers, images);
+  const rendered = new RenderedDocuments(c);
+  const stateTests = new StateTests(c);
+  c.subscriptions.push(
+    watcher,
+    stateTests,
+    rendered,
+    new SlsCodeLens(c.treeFiles),
+    new ApplyOnSave(c),
+    c.onDidChangeLists((view) => (view === 'containers' ? containers : images).refresh()),
+  );
 
-  const containersView = vscode.window.createTreeView('saltContainers.containers', { treeDataProvider: c.containers, showCollapseAll: false });
-  const imagesView = vscode.window.createTreeView('saltContainers.images', { treeDataProvider: c.images, showCollapseAll: false });
+  const commands = { ...commandFactories, showRendered: showRenderedCommand(rendered) };
+  for (const [name, factory] of Object.entries(commands)) c.registerCommand(name, factory);
+
+  const containersView = vscode.window.createTreeView('saltContainers.containers', { treeDataProvider: containers, showCollapseAll: false });
+  const imagesView = vscode.window.createTreeView('saltContainers.images', { treeDataProvider: images, showCollapseAll: false });
   c.subscriptions.push(
     containersView,
     imagesView,
-    containersView.onDidChangeVisibility((e) => c.watcher.setVisible('containers', e.visible)),
-    imagesView.onDidChangeVisibility((e) => c.watcher.setVisible('images', e.visible)),
+    containersView.onDidChangeVisibility((e) => watcher.setVisible('containers', e.visible)),
+    imagesView.onDidChangeVisibility((e) => watcher.setVisible('images', e.visible)),
     vscode.window.registerWebviewPanelSerializer(resultsViewType, c.results),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`${section}.showDanglingImages`)) {
-        void vscode.commands.executeCommand('setContext', 'saltContainers.showDanglingImages', vscode.workspace.getConfiguration(section).get('showDanglingImages'));
-        c.images.refresh();
+        void vscode.commands.executeCommand('setContext', 'saltContainers.showDanglingImages', showDanglingImages());
+        images.refresh();
       }
     }),
   );
-  if (containersView.visible) c.watcher.setVisible('containers', true);
-  if (imagesView.visible) c.watcher.setVisible('images', true);
-  if (vscode.workspace.getConfiguration(section).get('showDanglingImages')) void vscode.commands.executeCommand('setContext', 'saltContainers.showDanglingImages', true);
+  if (containersView.visible) watcher.setVisible('containers', true);
+  if (imagesView.visible) watcher.setVisible('images', true);
+  if (showDanglingImages()) void vscode.commands.executeCommand('setContext', 'saltContainers.showDanglingImages', true);
 
   const language = startLanguageWhenNeeded(c);
   // Here rather than with the client: the command works before any SLS file was opened (it starts the client).
@@ -75,8 +97,8 @@ export function activate(context: vscode.ExtensionContext): SaltContainersApi {
   });
 
   return {
-    containersView: c.containers,
-    imagesView: c.images,
+    containersView: containers,
+    imagesView: images,
     get lastRun() {
       return c.lastRun;
     },
@@ -85,7 +107,7 @@ export function activate(context: vscode.ExtensionContext): SaltContainersApi {
       return c.results.rendered;
     },
     inlineResults: (file) => c.inline.of(file),
-    lastRender: (file) => c.rendered.lastRuns.get(file),
+    lastRender: (file) => rendered.lastRuns.get(file),
     get resultsHistory() {
       return c.results.runs;
     },
@@ -93,7 +115,8 @@ export function activate(context: vscode.ExtensionContext): SaltContainersApi {
     get sessionsEnded() {
       return c.sessions.ended;
     },
-    stateTests: c.stateTests,
+    stateTests,
+    outputLines: c.logged,
   };
 }
 

@@ -4,10 +4,10 @@
  * apart from dist/extension.js, so activation neither parses nor runs it.
  */
 export * from '../engine';
-export { filesOfRun, problemsOf, problemsOfRender, runKey } from './problems';
-export { inlineResultsOf } from './inlineModel';
-export { buildResultsModel, compareModels } from './resultsView';
-export { stateLenses } from './stateLenses';
+export { filesOfRun, problemsOf, problemsOfRender, runKey } from './results/problems';
+export { inlineResultsOf } from './results/inlineModel';
+export { buildResultsModel, compareModels } from './results/model';
+export { stateLenses } from './edit/stateLenses';
 export { StateTree } from '../sls/tree';
 export * from '../testing';
-export { cellErrorMessages, phaseMessages } from './stateTestReport';
+export { cellErrorMessages, phaseMessages } from './stateTests/report';

@@ -6,14 +6,9 @@
  */
 import * as vscode from 'vscode';
 import type { SaltRunnerApi, SessionEnd, WarmSessions } from '../engine';
-import { section } from './config';
+import { section, sessionIdleTimeoutMs } from './config';
 import { loadRuntime } from './engines';
 import type { TargetContainers } from './targetContainer';
-
-export function sessionIdleTimeoutMs(): number {
-  const minutes = vscode.workspace.getConfiguration(section).get<number>('sessionIdleTimeout', 10);
-  return Math.max(0, Number.isFinite(minutes) ? minutes : 10) * 60_000;
-}
 
 /** What the sessions did, for tests through the extension's API. */
 export interface SessionEvent {

@@ -5,7 +5,7 @@
  * the `saltContainers.targetContainer` setting gives a folder a default.
  */
 import * as vscode from 'vscode';
-import { folderFor, section } from './config';
+import { folderFor, section, targetContainerSetting } from './config';
 import { PRIMARY_ENGINE } from './engines';
 
 export interface ContainerChoice {
@@ -47,7 +47,7 @@ export class TargetContainers implements vscode.Disposable {
     if (!folder) return undefined;
     const picked = this.stored()[folder.uri.toString()];
     if (picked !== undefined) return picked ?? undefined;
-    const name = vscode.workspace.getConfiguration(section, folder.uri).get<string>('targetContainer', '').trim();
+    const name = targetContainerSetting(folder.uri);
     return name ? { engineKey: PRIMARY_ENGINE, name } : undefined;
   }
 

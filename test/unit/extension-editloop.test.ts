@@ -1,6 +1,6 @@
-// The edit loop's pure parts: what the end of each state's line says after a run (inlineModel.ts),
-// what changed between two runs of the same module (resultsView.ts compareModels), and which state IDs
-// get CodeLens (stateLenses.ts).
+// The edit loop's pure parts: what the end of each state's line says after a run (results/inlineModel.ts),
+// what changed between two runs of the same module (results/model.ts compareModels), and which state IDs
+// get CodeLens (edit/stateLenses.ts).
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { StateResult, StateRun } from '../../src/engine';
 import { stateResult, stateRun } from '../support/results';
-import { inlineResultsOf } from '../../src/extension/inlineModel';
-import { buildResultsModel, compareKey, compareModels } from '../../src/extension/resultsView';
-import { stateLenses } from '../../src/extension/stateLenses';
+import { inlineResultsOf } from '../../src/extension/results/inlineModel';
+import { buildResultsModel, compareKey, compareModels } from '../../src/extension/results/model';
+import { stateLenses } from '../../src/extension/edit/stateLenses';
 
 let root: string;
 

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stateResult, stateRun } from '../support/results';
-import { filesOfRun, problemsOf, runKey } from '../../src/extension/problems';
-import { buildResultsModel, changeEntries, outcomeOf } from '../../src/extension/resultsView';
+import { filesOfRun, problemsOf, runKey } from '../../src/extension/results/problems';
+import { buildResultsModel, changeEntries, outcomeOf } from '../../src/extension/results/model';
 import { applyTarget } from '../../src/extension/targets';
 
 let root: string;

@@ -1,10 +1,10 @@
-/** What the Testing view shows for state tests (the pure part of src/extension/stateTests.ts): messages at the state's line, idempotence as a diff. */
+/** What the Testing view shows for state tests (the pure part of src/extension/stateTests/: report.ts): messages at the state's line, idempotence as a diff. */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { StateResult } from '../../src/engine/results/model';
-import { itemIds } from '../../src/extension/stateTestIds';
-import { cellErrorMessages, NO_CHANGES, phaseMessages } from '../../src/extension/stateTestReport';
+import { itemIds } from '../../src/extension/stateTests/ids';
+import { cellErrorMessages, NO_CHANGES, phaseMessages } from '../../src/extension/stateTests/report';
 import { allCells, judgeIdempotence, judgeVerify, loadMatrix } from '../../src/testing';
 import { REPO_ROOT } from '../support/containers';
 

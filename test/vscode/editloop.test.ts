@@ -9,23 +9,11 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { DockerEngine, type RenderRun, type StateRun } from '../../src/engine';
-import type { SaltContainersApi } from '../../src/extension/main';
+import { api, until } from './support';
 
 const container = process.env.SALT_CONTAINERS_TEST_CONTAINER ?? 'sc-vscode-test';
 const engine = new DockerEngine();
 const stateRoot = () => join(vscode.workspace.workspaceFolders![0].uri.fsPath, 'salt');
-
-async function api(): Promise<SaltContainersApi> {
-  return vscode.extensions.getExtension<SaltContainersApi>('salt-containers.salt-containers')!.activate();
-}
-
-async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
-    const value = await check();
-    if (value) return value;
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Processes of our sessions in the container. */
 async function sessionProcesses(): Promise<string[]> {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { DockerEngine, StateRun } from '../../src/engine';
 import type { SaltContainersApi } from '../../src/extension/main';
-import type { ContainerNode, ContainersTreeNode, EngineNode, ImageNode, ImagesTreeNode, MessageNode } from '../../src/extension/views';
+import type { ContainerNode, ContainersTreeNode, EngineNode, ImageNode, ImagesTreeNode, MessageNode } from '../../src/extension/views/trees';
 import { cleanDockerEnv, engineUnderTest, testEngines, tlsContext } from '../support/engines';
 
 const TLS_CONTEXT = 'sc-vscode-tls';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { DockerEngine, type BuildRun, type CallRun, type StateRun } from '../../src/engine';
 import type { SaltContainersApi } from '../../src/extension/main';
-import type { ContainerNode, ContainersTreeNode, ImageNode, ImagesTreeNode, MessageNode } from '../../src/extension/views';
+import type { ContainerNode, ContainersTreeNode, ImageNode, ImagesTreeNode, MessageNode } from '../../src/extension/views/trees';
 import { pushedImage, pushedLargeImage, slowLink, startRegistry } from '../support/registry';
 
 const container = process.env.SALT_CONTAINERS_TEST_CONTAINER ?? 'sc-vscode-test';

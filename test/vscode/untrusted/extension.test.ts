@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { DockerEngine } from '../../../src/engine';
 import type { SaltContainersApi } from '../../../src/extension/main';
-import type { ContainerNode, ContainersTreeNode } from '../../../src/extension/views';
+import type { ContainerNode, ContainersTreeNode } from '../../../src/extension/views/trees';
 
 const container = process.env.SALT_CONTAINERS_TEST_CONTAINER ?? 'sc-vscode-test';
 

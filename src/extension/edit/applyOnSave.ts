@@ -6,19 +6,12 @@
  */
 import { relative, sep } from 'node:path';
 import * as vscode from 'vscode';
-import type { SaltTree } from '../engine';
-import { moduleForFile } from '../sls/modules';
-import { runStates } from './commands';
-import { folderFor, rootsFor, section } from './config';
-import type { Ctx } from './ctx';
-import { loadRuntime } from './engines';
-
-export type ApplyOnSaveMode = 'off' | 'test' | 'apply';
-
-export function applyOnSaveMode(resource?: vscode.Uri): ApplyOnSaveMode {
-  const mode = vscode.workspace.getConfiguration(section, resource).get<string>('applyOnSave', 'off');
-  return mode === 'test' || mode === 'apply' ? mode : 'off';
-}
+import type { SaltTree } from '../../engine';
+import { moduleForFile } from '../../sls/modules';
+import { applyOnSaveMode, folderFor, rootsFor } from '../config';
+import type { Ctx } from '../ctx';
+import { loadRuntime } from '../engines';
+import { runStates } from '../runs';
 
 const inside = (root: string | undefined, file: string) => !!root && !relative(root, file).startsWith('..');
 

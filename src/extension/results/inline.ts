@@ -4,9 +4,9 @@
  * as outdated until the next run. `saltContainers.inlineResults` turns them off.
  */
 import * as vscode from 'vscode';
-import { section } from './config';
+import { inlineResultsEnabled, section } from '../config';
 import type { LineResult } from './inlineModel';
-import type { Outcome } from './resultsView';
+import type { Outcome } from './model';
 
 export interface FileResults {
   results: LineResult[];
@@ -20,10 +20,6 @@ const colours: Record<Outcome, string> = {
   failed: 'testing.iconFailed',
   pending: 'charts.blue',
 };
-
-export function inlineResultsEnabled(resource?: vscode.Uri): boolean {
-  return vscode.workspace.getConfiguration(section, resource).get<boolean>('inlineResults', true);
-}
 
 export class InlineResults implements vscode.Disposable {
   private readonly byFile = new Map<string, FileResults>();

@@ -7,12 +7,16 @@
  */
 import { relative, sep } from 'node:path';
 import * as vscode from 'vscode';
-import type { RenderRun, SaltTree } from '../engine';
-import { treeOfChange } from '../sls/roots';
-import type { Ctx } from './ctx';
-import { loadRuntime } from './engines';
-import { errorWithHint } from './format';
-import type { ContainerChoice } from './targetContainer';
+import type { RenderRun, SaltTree } from '../../engine';
+import { treeOfChange } from '../../sls/roots';
+import { rootsFor } from '../config';
+import { refusal, type CommandFactory, type Ctx } from '../ctx';
+import { loadRuntime } from '../engines';
+import { errorWithHint } from '../format';
+import { activeSlsUri, chooseContainer, type ContainerOptions } from '../pick';
+import { startRun } from '../runs';
+import type { ContainerChoice } from '../targetContainer';
+import { applyTarget } from '../targets';
 
 export interface RenderRequest {
   source: vscode.Uri;
@@ -67,30 +71,28 @@ export class RenderedDocuments implements vscode.TextDocumentContentProvider, vs
 
   private async render(uri: vscode.Uri, request: RenderRequest, signal?: AbortSignal): Promise<RenderRun | undefined> {
     const file = request.source.fsPath;
-    try {
-      const runner = await this.ctx.runner(request.container);
-      const target = this.ctx.targets.get(request.source);
-      const warm = !!target && target.name === request.container.name && target.engineKey === request.container.engineKey;
-      const path = relative(request.tree.stateRoot, file).split(sep).join('/');
-      this.ctx.log(`--- ${new Date().toISOString()} render ${path} on ${request.container.name}`);
-      const run = await this.ctx.track(request.container, () =>
-        this.ctx.withRunProgress(`Salt Containers: rendering ${path} on ${request.container.name}`, (control) => runner.render(request.container.name, { module: request.module, path }, request.tree, { ...control, warm }), signal, true),
-      );
-      this.lastRuns.set(file, run);
-      this.ctx.showNotes(run);
-      // Render errors on the source line; a good render clears them.
-      const runtime = await loadRuntime();
-      this.ctx.diagnostics.update(`rendered:${file}`, [file], runtime.problemsOfRender(run, request.tree.stateRoot, file));
-      const header = `# ${path} rendered by Salt ${run.saltVersion ?? ''} for ${request.container.name} (its grains and pillar). Read-only; refreshed when a file of its trees changes.\n`;
-      const body = run.rendered ?? `# Salt could not render it:\n${run.errors.map((e) => `#   ${errorWithHint(e).split('\n').join('\n#   ')}`).join('\n')}\n`;
-      this.contents.set(uri.toString(), header + body);
-      this.changed.fire(uri);
-      return run;
-    } catch (error) {
-      this.ctx.log(`error: ${errorWithHint(error)}`);
-      void this.ctx.notifyError(errorWithHint(error));
-      return undefined;
-    }
+    const path = relative(request.tree.stateRoot, file).split(sep).join('/');
+    const container = request.container;
+    return startRun(this.ctx, {
+      title: `rendering ${path} on ${container.name}`,
+      logLine: `render ${path} on ${container.name}`,
+      container,
+      warmFor: request.source,
+      signal,
+      quiet: true,
+      run: (runner, control) => runner.render(container.name, { module: request.module, path }, request.tree, control),
+      show: async (run) => {
+        this.lastRuns.set(file, run);
+        this.ctx.showNotes(run);
+        // Render errors on the source line; a good render clears them.
+        const runtime = await loadRuntime();
+        this.ctx.diagnostics.update(`rendered:${file}`, [file], runtime.problemsOfRender(run, request.tree.stateRoot, file));
+        const header = `# ${path} rendered by Salt ${run.saltVersion ?? ''} for ${container.name} (its grains and pillar). Read-only; refreshed when a file of its trees changes.\n`;
+        const body = run.rendered ?? `# Salt could not render it:\n${run.errors.map((e) => `#   ${errorWithHint(e).split('\n').join('\n#   ')}`).join('\n')}\n`;
+        this.contents.set(uri.toString(), header + body);
+        this.changed.fire(uri);
+      },
+    });
   }
 
   /**
@@ -119,4 +121,20 @@ export class RenderedDocuments implements vscode.TextDocumentContentProvider, vs
   dispose(): void {
     for (const s of this.subscriptions.splice(0).reverse()) s.dispose();
   }
+}
+
+/** Show Rendered SLS (showRendered): what Salt renders an SLS file to for the target container, beside it. */
+export function showRenderedCommand(rendered: RenderedDocuments): CommandFactory {
+  return (ctx) => async (uri?: vscode.Uri, options?: ContainerOptions) => {
+    const refused = ctx.refuseUntrusted('Show Rendered SLS');
+    if (refused) return refused;
+    const resource = uri ?? activeSlsUri();
+    const roots = resource && rootsFor(resource);
+    if (!resource || !roots) return refusal('no-target', 'Open an .sls file of the state tree first.');
+    const target = applyTarget(roots.stateRoot, resource.fsPath, false);
+    if (target.kind !== 'sls') return refusal('no-target', target.kind === 'none' ? target.problem : 'top.sls is rendered by the master, not as a module.');
+    const container = await chooseContainer(ctx, undefined, options, resource);
+    if (!container || 'refused' in container) return container;
+    return rendered.show({ source: resource, module: target.module, tree: { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot }, container }, options?.signal);
+  };
 }

@@ -7,9 +7,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { Comparison, ResultsModel } from './resultsView';
-import { loadRuntime } from './engines';
-import { summaryText } from './format';
+import type { Comparison, ResultsModel } from './model';
+import { loadRuntime } from '../engines';
+import { summaryText } from '../format';
 
 export const resultsViewType = 'saltContainers.results';
 const historyKey = 'saltContainers.resultsHistory';

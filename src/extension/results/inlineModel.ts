@@ -4,10 +4,10 @@
  * with Salt's comment and the changes (diffs as diffs). Pure (no vscode import): unit-tested; inline.ts
  * turns it into decorations.
  */
-import type { BuildRun, StateResult, StateRun } from '../engine';
-import { formatDuration } from './format';
+import type { BuildRun, StateResult, StateRun } from '../../engine';
+import { formatDuration } from '../format';
 import { stateLocation } from './problems';
-import { changeEntries, outcomeOf, type Outcome } from './resultsView';
+import { changeEntries, outcomeOf, type Outcome } from './model';
 
 export interface LineResult {
   /** 0-based. */

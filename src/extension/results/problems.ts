@@ -7,9 +7,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BuildRun, RenderRun, RunError, StateResult, StateRun } from '../engine';
-import { locateRunError, locateState } from '../sls/locate';
-import { fileForModule } from '../sls/modules';
+import type { BuildRun, RenderRun, RunError, StateResult, StateRun } from '../../engine';
+import { locateRunError, locateState } from '../../sls/locate';
+import { fileForModule } from '../../sls/modules';
 
 export type ProblemSeverity = 'error' | 'information';
 

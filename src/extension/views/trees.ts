@@ -7,10 +7,10 @@
  * to fix it, with retry.
  */
 import * as vscode from 'vscode';
-import type { ContainerInfo, EngineError, ImageInfo } from '../engine';
-import type { EngineEntry, Engines } from './engines';
-import { containerContextValue, containerDetails, formatAge, formatSize, imageContextValue, imageDetails, imageLabel, shortId, sortContainers, sortImages } from './format';
-import { showDanglingImages } from './config';
+import type { ContainerInfo, EngineError, ImageInfo } from '../../engine';
+import type { EngineEntry, Engines } from '../engines';
+import { containerContextValue, containerDetails, formatAge, formatSize, imageContextValue, imageDetails, imageLabel, shortId, sortContainers, sortImages } from '../format';
+import { showDanglingImages } from '../config';
 
 export interface EngineNode {
   kind: 'engine';

@@ -5,8 +5,8 @@
  * `nginx-service`. An ID only a render decides (`web_site_{{ site }}`) gets none. Pure (no vscode
  * import): unit-tested; codelens.ts makes the lenses.
  */
-import { parseSls } from '../sls/parse';
-import { renderContext } from '../sls/tree';
+import { parseSls } from '../../sls/parse';
+import { renderContext } from '../../sls/tree';
 
 export interface StateLens {
   id: string;

@@ -5,12 +5,12 @@
  * failed states are messages at their lines (idempotence: the changes as a diff against none).
  */
 import * as vscode from 'vscode';
-import type { CellResult, CellSpec, Matrix, PhaseResult } from '../testing';
-import type { Ctx } from './ctx';
-import { engineSelection } from './config';
-import { loadRuntime } from './engines';
-import { itemIds } from './stateTestIds';
-import type { ReportMessage } from './stateTestReport';
+import type { CellResult, CellSpec, Matrix, PhaseResult } from '../../testing';
+import type { Ctx } from '../ctx';
+import { engineSelection } from '../config';
+import { loadRuntime } from '../engines';
+import { itemIds } from './ids';
+import type { ReportMessage } from './report';
 
 /** What a run reported for an item, kept for tests and the API. */
 export type ItemOutcome = { state: 'started' | 'passed' | 'skipped' } | { state: 'failed' | 'errored'; messages: vscode.TestMessage[] };

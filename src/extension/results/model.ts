@@ -3,9 +3,9 @@
  * script (media/results.js) renders it with textContent only; the same model is the panel's saved
  * state, so the panel comes back after a window reload.
  */
-import type { BuildRun, RunSummary, StateResult, StateRun } from '../engine';
-import { summarize } from '../engine/results/model';
-import { formatDuration } from './format';
+import type { BuildRun, RunSummary, StateResult, StateRun } from '../../engine';
+import { summarize } from '../../engine/results/model';
+import { formatDuration } from '../format';
 import { stateLocation } from './problems';
 
 export type Outcome = 'succeeded' | 'changed' | 'failed' | 'pending';

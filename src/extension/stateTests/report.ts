@@ -1,12 +1,12 @@
 /**
- * From a state test's results to what the Testing view shows (pure: no vscode import; stateTests.ts
+ * From a state test's results to what the Testing view shows (pure: no vscode import; controller.ts
  * makes the TestMessages): a message per failed state at the line that defines it (an idempotence
  * failure with its changes as a diff against none), a message per error at the line Salt names.
  */
-import { changesText } from '../engine/results/changes';
-import type { RunError } from '../engine/results/model';
-import { locateRunError, locateState } from '../sls/locate';
-import type { CellSpec, PhaseResult } from '../testing';
+import { changesText } from '../../engine/results/changes';
+import type { RunError } from '../../engine/results/model';
+import { locateRunError, locateState } from '../../sls/locate';
+import type { CellSpec, PhaseResult } from '../../testing';
 
 export interface ReportMessage {
   message: string;

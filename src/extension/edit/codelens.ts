@@ -6,14 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { moduleForFile } from '../sls/modules';
-import { rootsFor, section } from './config';
-import { loadRuntime } from './engines';
-import type { TreeFiles } from './treeFiles';
-
-export function codeLensEnabled(resource?: vscode.Uri): boolean {
-  return vscode.workspace.getConfiguration(section, resource).get<boolean>('codeLens', true);
-}
+import { moduleForFile } from '../../sls/modules';
+import { codeLensEnabled, rootsFor, section } from '../config';
+import { loadRuntime } from '../engines';
+import type { TreeFiles } from '../treeFiles';
 
 /** A template's text for the render context: an open editor's (unsaved edits too), else the file's. */
 function textOf(file: string): string | undefined {
