@@ -278,7 +278,7 @@ export async function runStates(ctx: Ctx, request: StateRunRequest): Promise<Sta
         request.quiet,
       ),
     );
-    await ctx.showStateRun(run, tree.stateRoot, { reveal: !request.quiet });
+    await ctx.showStateRun(run, tree.stateRoot, { reveal: !request.quiet, pillarRoot: tree.pillarRoot });
     return run;
   } catch (error) {
     // Runs report Salt and engine problems in `errors`; this is for anything else.
@@ -515,7 +515,7 @@ const buildImage: CommandFactory = (ctx) => async (arg?: unknown, options?: Buil
       runner.build(target.mods, target.tree, { ...control, baseImage, tag, saltenv: settings.saltenv, commitOnFailure: settings.commitOnFailure }),
       options?.signal,
     );
-    await ctx.showStateRun(run, target.tree.stateRoot);
+    await ctx.showStateRun(run, target.tree.stateRoot, { pillarRoot: target.tree.pillarRoot });
     ctx.images.refresh();
     if (run.image && !run.image.failed) void vscode.window.showInformationMessage(`Salt Containers: built ${run.image.tag} (${shortId(run.image.id)}).`);
     return run;
