@@ -18,9 +18,17 @@ export interface JsonError {
   line: number | null;
   /** Only when the error is in a template the SLS imports (relative to the state root); `line` is that file's. */
   file?: string;
+  /** Only when the error is in the pillar: `sls` is then a pillar module, `line` its file's. */
+  pillar?: true;
 }
 
-export const jsonError = (e: RunError): JsonError => ({ message: e.hint ? `${e.message} (${e.hint})` : e.message, sls: e.sls ?? null, line: e.line ?? null, ...(e.file ? { file: e.file } : {}) });
+export const jsonError = (e: RunError): JsonError => ({
+  message: e.hint ? `${e.message} (${e.hint})` : e.message,
+  sls: e.sls ?? null,
+  line: e.line ?? null,
+  ...(e.file ? { file: e.file } : {}),
+  ...(e.pillar ? { pillar: true as const } : {}),
+});
 export const jsonState = (s: StateResult): JsonState => ({ id: s.id, sls: s.sls, function: s.function, name: s.name, result: s.result, comment: s.comment, changes: s.changes, durationMs: s.durationMs, runNum: s.runNum });
 
 /** The --json document for a run: exactly the keys the README promises. */

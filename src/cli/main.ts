@@ -76,7 +76,7 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
   const note = (text: string) => process.stderr.write(`${style.yellow(`note: ${text}`)}\n`);
   for (const text of checkTrees(tree, command, process.cwd())) note(text);
   const locate = (error: RunError) => {
-    const where = locateRunError(tree.stateRoot, error, { mods: command.mods, highstate: command.verb === 'highstate' });
+    const where = locateRunError(tree, error, { mods: command.mods, highstate: command.verb === 'highstate' });
     return where && `${relativeTo(process.cwd(), where.file)}${where.exact ? `:${where.line + 1}${error.column ? `:${error.column}` : ''}` : ''}`;
   };
 

@@ -4,7 +4,7 @@
  */
 import type { RunError } from '../engine/results/model';
 import { locateRunError, locateState } from '../sls/locate';
-import { CHECK_PHASES, type CellResult, type CellSpec, type CellStep, type Matrix, type MatrixNote, type MatrixRun, type PhaseResult, type Shard } from '../testing';
+import { CHECK_PHASES, errorRoots, type CellResult, type CellSpec, type CellStep, type Matrix, type MatrixNote, type MatrixRun, type PhaseResult, type Shard } from '../testing';
 import { errorLines, indent, jsonError, jsonState, relativeTo, stateBlock, table, type Style } from './format';
 
 /** The --json document: exactly the keys the README promises. */
@@ -90,9 +90,9 @@ export interface TestReportContext {
   style: Style;
 }
 
-function locatedErrors(cell: CellResult, errors: RunError[], stateRoot: string, context: TestReportContext): string[] {
+function locatedErrors(cell: CellResult, errors: RunError[], matrix: Matrix, context: TestReportContext): string[] {
   return errorLines(errors, context.style, (error) => {
-    const where = locateRunError(stateRoot, error, { mods: cell.cell.suite.states, highstate: cell.cell.suite.highstate });
+    const where = locateRunError(errorRoots(matrix, cell.cell.suite, error.sls), error, { mods: cell.cell.suite.states, highstate: cell.cell.suite.highstate });
     return where && `${relativeTo(context.cwd, where.file)}${where.exact ? `:${where.line + 1}` : ''}`;
   });
 }
@@ -104,7 +104,7 @@ export function formatTestRun(run: MatrixRun, context: TestReportContext): strin
   const out: string[] = [];
   for (const cell of run.cells.filter((c) => c.passed === false)) {
     out.push(style.bold(style.red(`FAILED ${cell.key} on ${cell.engine}`)));
-    out.push(...locatedErrors(cell, cell.errors, stateRoot, context));
+    out.push(...locatedErrors(cell, cell.errors, run.matrix, context));
     for (const phase of cell.phases.filter((p) => p.passed === false)) {
       out.push(style.bold(`${phase.phase}:`));
       for (const state of phase.states.filter((s) => s.result === false)) {
@@ -117,7 +117,7 @@ export function formatTestRun(run: MatrixRun, context: TestReportContext): strin
         if (check.message) out.push(indent(check.message.split('\n').slice(0, 20).join('\n'), '      '));
       }
       for (const check of (phase.checks ?? []).filter((c) => c.passed === true)) out.push(`  ${style.green('✓')} ${check.name}`);
-      out.push(...locatedErrors(cell, phase.errors, stateRoot, context));
+      out.push(...locatedErrors(cell, phase.errors, run.matrix, context));
     }
     out.push('');
   }

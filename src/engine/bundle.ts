@@ -75,6 +75,9 @@ export function minionConfig(spec: BundleSpec): Record<string, unknown> {
     pki_dir: `${dir}/pki`,
     sock_dir: `${dir}/sock`,
     log_file: `${dir}/log`,
+    // Errors only: the entry point hands the log back (salt/scripts.ts SALT_LOG), and a render failure's
+    // reason is logged there at CRITICAL (a pillar's, only there).
+    log_level_logfile: 'error',
     file_roots: Object.fromEntries(envs.map((env) => [env, [`${dir}/states`]])),
     pillar_roots: Object.fromEntries(envs.map((env) => [env, [`${dir}/pillar`]])),
     saltenv: spec.saltenv,

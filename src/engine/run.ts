@@ -14,6 +14,7 @@ import { bundleBytes } from './bundle';
 import { DockerEngine, type ExecInput, type ExecResult } from './docker/engine';
 import { runErrorFrom } from './failures';
 import type { PythonUsed, RawOutput, RunError } from './results/model';
+import { withSaltLog } from './results/parse';
 import type { RunControl, SaltCallOutcome, SaltCallSpec } from './spec';
 import { buildRuntime, type BundledRuntime } from './runtime/build';
 import { chooseRuntime, pythonRule, runtimePlaces, type PythonRule, type PythonSeen, type RuntimeChoice } from './runtime/choose';
@@ -310,10 +311,11 @@ export class SaltCallRunner {
     const { result, hello } = ran;
     const { spec, log, container, notes } = state;
     const stdout = result.stdout.slice(result.stdout.indexOf('\n') + 1);
-    const raw: RawOutput = { argv: ['salt-call', '-c', `${hello.dir}/conf`, ...SALT_OPTIONS, '--', ...spec.args], stdout, stderr: result.stderr, exitCode: result.exitCode };
-    log(`exit ${result.exitCode ?? '(none)'} in ${hello.dir}; stdout ${stdout.length} bytes; stderr:\n${result.stderr.trimEnd()}`);
+    const raw = withSaltLog({ argv: ['salt-call', '-c', `${hello.dir}/conf`, ...SALT_OPTIONS, '--', ...spec.args], stdout, stderr: result.stderr, exitCode: result.exitCode });
+    log(`exit ${result.exitCode ?? '(none)'} in ${hello.dir}; stdout ${stdout.length} bytes; stderr:\n${raw.stderr.trimEnd()}`);
     log(`stdout:\n${stdout.trimEnd()}`);
-    const setupError = setupErrorOf(result.stderr);
+    if (raw.log) log(`Salt's log:\n${raw.log.trimEnd()}`);
+    const setupError = setupErrorOf(raw.stderr);
     if (setupError) throw new RunFailure({ kind: 'salt', message: setupError, hint: ROOM_HINT }, raw);
     if (result.exitCode === null || result.exitCode >= 128) {
       const gone = await this.containerGone(container);

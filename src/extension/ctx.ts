@@ -186,13 +186,13 @@ export class Ctx implements vscode.Disposable {
    * Puts a state or build run everywhere it shows: inline, diagnostics, panel (brought forward unless
    * `reveal` is false), status bar, one notification at most (plus new notes).
    */
-  async showStateRun(run: StateRun | BuildRun, stateRoot: string, { reveal = true } = {}): Promise<void> {
+  async showStateRun(run: StateRun | BuildRun, stateRoot: string, { reveal = true, pillarRoot }: { reveal?: boolean; pillarRoot?: string } = {}): Promise<void> {
     this.lastRun = run;
     this.showNotes(run);
     const runtime = await loadRuntime();
-    const files = runtime.filesOfRun(run, stateRoot);
+    const files = runtime.filesOfRun(run, { stateRoot, pillarRoot });
     this.lastStateRuns.set(stateRoot, { run, files });
-    this.diagnostics.update(runtime.runKey(run, stateRoot), files, runtime.problemsOf(run, stateRoot));
+    this.diagnostics.update(runtime.runKey(run, stateRoot), files, runtime.problemsOf(run, { stateRoot, pillarRoot }));
     this.inline.update(files, runtime.inlineResultsOf(run, stateRoot));
     const model = runtime.buildResultsModel(run, stateRoot);
     this.results.showRun(model, reveal);

@@ -102,6 +102,6 @@ export async function runStates(ctx: Ctx, request: StateRunRequest): Promise<Sta
       if (request.stateId !== undefined) return runner.applyState(container.name, request.stateId, request.mods[0], tree, applyOptions);
       return runner.apply(container.name, request.mods, tree, applyOptions);
     },
-    show: (run) => ctx.showStateRun(run, tree.stateRoot, { reveal: !request.quiet }),
+    show: (run) => ctx.showStateRun(run, tree.stateRoot, { reveal: !request.quiet, pillarRoot: tree.pillarRoot }),
   });
 }

@@ -132,16 +132,35 @@ function locateNamed(stateRoot: string, sls: string, name: string): SourceLocati
   return { file, line, column: character, exact: true };
 }
 
+/** The trees a run's errors are in: its state root, or the state root and the pillar root (a folder, or one pillar file). */
+export type RunRoots = string | { stateRoot: string; pillarRoot?: string };
+
+/**
+ * Where a pillar module's error belongs: its file in the pillar folder, or the one pillar file given
+ * as the pillar (a formula's pillar.example, which the bundle ships as the only module).
+ */
+function locatePillar(pillarRoot: string, sls: string, line?: number): SourceLocation | undefined {
+  let file: string | undefined;
+  try {
+    file = statSync(pillarRoot).isFile() ? pillarRoot : fileForModule(pillarRoot, sls);
+  } catch {
+    return undefined; // the pillar is gone
+  }
+  return file ? { file, line: Math.max(0, (line ?? 1) - 1), column: 0, exact: line !== undefined } : undefined;
+}
+
 /**
  * Where a run error belongs: the line Salt names in the file it names (the SLS, or a template it
- * imports), else the state it names; for an SLS that does not exist, the include or top.sls entry
- * that asked for it.
+ * imports; a pillar module in the pillar root), else the state it names; for an SLS that does not
+ * exist, the include or top.sls entry that asked for it.
  */
 export function locateRunError(
-  stateRoot: string,
-  error: { sls?: string; line?: number; file?: string; id?: string; name?: string },
+  roots: RunRoots,
+  error: { sls?: string; line?: number; file?: string; id?: string; name?: string; pillar?: boolean },
   run: { mods: string[]; highstate: boolean },
 ): SourceLocation | undefined {
+  const { stateRoot, pillarRoot } = typeof roots === 'string' ? { stateRoot: roots, pillarRoot: undefined } : roots;
+  if (error.pillar) return pillarRoot && error.sls ? locatePillar(pillarRoot, error.sls, error.line) : undefined;
   if (error.file) {
     const file = join(stateRoot, ...error.file.split('/'));
     if (existsSync(file)) return { file, line: Math.max(0, (error.line ?? 1) - 1), column: 0, exact: error.line !== undefined };

@@ -9,6 +9,7 @@ import { changesText } from '../engine/results/changes';
 import type { RunError, StateResult } from '../engine/results/model';
 import { locateRunError, locateState } from '../sls/locate';
 import { isInfrastructure, type CellResult, type MatrixRun, type PhaseResult } from './results';
+import { errorRoots } from './matrix';
 
 interface Where {
   file?: string;
@@ -68,7 +69,7 @@ export function junitXml(run: MatrixRun): string {
     return location ? { file: rel(location.file), line: location.line + 1 } : {};
   };
   const errorWhere = (cell: CellResult, error: RunError): Where => {
-    const location = locateRunError(stateRoot, error, { mods: cell.cell.suite.states, highstate: cell.cell.suite.highstate });
+    const location = locateRunError(errorRoots(run.matrix, cell.cell.suite, error.sls), error, { mods: cell.cell.suite.states, highstate: cell.cell.suite.highstate });
     return location ? { file: rel(location.file), line: location.line + 1 } : {};
   };
   const phaseCases = (cell: CellResult, phase: PhaseResult): Case[] => {

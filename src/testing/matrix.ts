@@ -260,6 +260,20 @@ function readPillar(r: Reader, path: YamlPath, value: unknown, dir: string): Pil
 }
 
 /** A top.sls giving these modules to every minion (JSON is YAML: no dumper needed). */
+/**
+ * The trees a cell's run error is in (sls/locate.ts RunRoots): the state root, and the pillar that
+ * holds pillar module `module`: the suite's pillar tree, the file an assembled pillar copied as that
+ * module (a formula's pillar.example), else the matrix's pillar tree.
+ */
+export function errorRoots(matrix: Pick<Matrix, 'stateRoot' | 'pillarRoot'>, suite: Pick<Suite, 'pillar'>, module?: string): { stateRoot: string; pillarRoot?: string } {
+  const pillar = suite.pillar;
+  if (!pillar) return { stateRoot: matrix.stateRoot, pillarRoot: matrix.pillarRoot };
+  if (pillar.kind === 'tree') return { stateRoot: matrix.stateRoot, pillarRoot: pillar.root };
+  const path = module?.replace(/\./g, '/');
+  const copied = pillar.files.find((f) => f.source && (f.path === `${path}.sls` || f.path === `${path}/init.sls`));
+  return { stateRoot: matrix.stateRoot, pillarRoot: copied?.source };
+}
+
 export function topFile(modules: string[]): string {
   return `${JSON.stringify({ base: { '*': modules } }, null, 2)}\n`;
 }

@@ -1,11 +1,11 @@
 /** Applying states with the real engine and real Salt in real containers. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DockerEngine, SaltRunner, SaltSource, summarize, type RunError } from '../../src/engine';
+import { DockerEngine, SaltRunner, SaltSource, WarmSessions, summarize, type RunError } from '../../src/engine';
 import { locateRunError, locateState } from '../../src/sls/locate';
 import { EXAMPLES, FAILING_RESULTS, FIXTURES, allChanges, leftovers, readInContainer, removeContainer, shmEntries, startContainer } from '../support/containers';
 
@@ -226,4 +226,59 @@ describe('where a run lives', () => {
     }
   });
 
+});
+
+describe("render failures: Salt's own reason, never 'see master log' (cold and warm)", () => {
+  let container: string;
+  let dir: string;
+  let tree: { stateRoot: string; pillarRoot: string };
+  before(async () => {
+    container = await startContainer(engine, undefined, 'sc-reason');
+    dir = mkdtempSync(join(tmpdir(), 'sc-reason-'));
+    tree = { stateRoot: join(dir, 'salt'), pillarRoot: join(dir, 'pillar') };
+    for (const sub of ['salt', 'pillar']) mkdirSync(join(dir, sub));
+    writeFileSync(join(tree.stateRoot, 'ok.sls'), 'ok:\n  test.nop\n');
+    writeFileSync(join(tree.stateRoot, 'dup.sls'), 'one:\n  test.nop\ntwo:\n  test.nop\none:\n  test.nop\n');
+    writeFileSync(join(tree.stateRoot, 'badyaml.sls'), 'one:\n  test.nop:\n    - name: [a\ntwo: x\n');
+    writeFileSync(join(tree.pillarRoot, 'top.sls'), "base:\n  '*':\n    - data\n");
+    writeFileSync(join(tree.pillarRoot, 'data.sls'), 'a: 1\nb: 2\na: 3\n');
+  });
+  after(async () => {
+    runner.warm = undefined;
+    await removeContainer(engine, container);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const where = (error: RunError) => {
+    const at = locateRunError(tree, error, { mods: [], highstate: false });
+    return at && `${relative(dir, at.file)}:${at.line + 1}`;
+  };
+
+  for (const warm of [false, true]) {
+    it(`${warm ? 'warm session' : 'cold run'}: a pillar key given twice, a state ID given twice, a YAML error`, async () => {
+      const sessions = warm ? new WarmSessions(runner.calls, { idleTimeoutMs: 60_000 }) : undefined;
+      runner.warm = sessions;
+      writeFileSync(join(tree.pillarRoot, 'data.sls'), 'a: 1\nb: 2\na: 3\n');
+      const pillar = await runner.apply(container, ['ok'], tree, { warm });
+      assert.equal(pillar.warm, warm ? true : undefined);
+      assert.equal(pillar.retcode, 1);
+      assert.equal(pillar.errors.length, 1, JSON.stringify(pillar.errors));
+      assert.match(pillar.errors[0].message, /found conflicting ID 'a'/);
+      assert.doesNotMatch(pillar.errors[0].message, /master log/);
+      assert.deepEqual([pillar.errors[0].pillar, pillar.errors[0].sls, pillar.errors[0].line, where(pillar.errors[0])], [true, 'data', 3, 'pillar/data.sls:3']);
+
+      // The pillar fixed: the states' own errors, at their lines.
+      writeFileSync(join(tree.pillarRoot, 'data.sls'), 'a: 1\nb: 2\n');
+      const dup = await runner.apply(container, ['dup'], tree, { warm });
+      assert.match(dup.errors[0].message, /found conflicting ID 'one'/);
+      assert.deepEqual([dup.errors[0].pillar, dup.errors[0].sls, dup.errors[0].line, where(dup.errors[0])], [undefined, 'dup', 5, 'salt/dup.sls:5']);
+      const yaml = await runner.apply(container, ['badyaml'], tree, { warm });
+      assert.match(yaml.errors[0].message, /while parsing a flow sequence/);
+      assert.deepEqual([yaml.errors[0].sls, yaml.errors[0].line, where(yaml.errors[0])], ['badyaml', 3, 'salt/badyaml.sls:3']);
+      const ok = await runner.apply(container, ['ok'], tree, { warm });
+      assert.deepEqual(ok.errors, []);
+      await sessions?.dispose();
+      runner.warm = undefined;
+      assert.deepEqual(await leftovers(engine, container), []);
+    });
+  }
 });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DockerEngine } from '../../src/engine';
-import { DEBIAN_IMAGE, REPO_ROOT, removeContainer, startContainer, uniqueName } from '../support/containers';
+import { DEBIAN_IMAGE, REPO_ROOT, leftovers, removeContainer, startContainer, uniqueName } from '../support/containers';
 import { pushedImage } from '../support/registry';
 
 const CLI = join(REPO_ROOT, 'dist', 'cli.js');
@@ -76,6 +76,26 @@ describe('salt-containers CLI', () => {
       const missing = await cli(['apply', 'motd', '--container', container, '--pillar', 'pillar.sls'], formula);
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /--pillar pillar\.sls: no such folder or file/);
+    } finally {
+      rmSync(formula, { recursive: true, force: true });
+    }
+  });
+
+  it("a pillar.example that gives a key twice: Salt's reason at its line, never 'see master log' (human and --json)", async () => {
+    const formula = mkdtempSync(join(tmpdir(), 'sc-cli-reason-'));
+    try {
+      writeFileSync(join(formula, 'FORMULA'), 'name: motd\n');
+      mkdirSync(join(formula, 'motd'));
+      writeFileSync(join(formula, 'motd', 'init.sls'), 'motd-nop:\n  test.nop\n');
+      writeFileSync(join(formula, 'pillar.example'), 'motd:\n  text: one\nother: 1\nmotd:\n  text: two\n');
+      const human = await cli(['apply', 'motd', '--container', container, '--pillar', 'pillar.example'], formula);
+      assert.equal(human.code, 1);
+      assert.match(human.stdout, /Pillar failed to render: Rendering SLS 'pillar_example' failed: [\s\S]*found conflicting ID 'motd'/);
+      assert.match(human.stdout, /at pillar\.example:4/);
+      assert.doesNotMatch(human.stdout, /master log/);
+      const json = await cli(['apply', 'motd', '--container', container, '--pillar', 'pillar.example', '--json'], formula);
+      assert.deepEqual(JSON.parse(json.stdout).errors.map((e: { sls: string; line: number; pillar?: boolean }) => [e.sls, e.line, e.pillar]), [['pillar_example', 4, true]]);
+      assert.deepEqual(await leftovers(engine, container), []);
     } finally {
       rmSync(formula, { recursive: true, force: true });
     }

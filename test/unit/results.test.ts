@@ -1,7 +1,8 @@
 /** The parsers for every shape salt-call prints, on outputs recorded from real runs. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { functionOfTag, parseCall, parseRenderError, parseStateRun } from '../../src/engine/results/parse';
+import { functionOfTag, parseCall, parseRenderError, parseStateRun, pillarReasons, withSaltLog } from '../../src/engine/results/parse';
+import { SALT_LOG } from '../../src/engine/salt/scripts';
 import { retcodeOf, summarize, type RawOutput } from '../../src/engine/results/model';
 
 const raw = (stdout: string, exitCode: number, stderr = ''): RawOutput => ({ argv: [], stdout, stderr, exitCode });
@@ -118,6 +119,49 @@ describe('render errors', () => {
     const { states, errors } = parseStateRun(raw(JSON.stringify({ local: ["Rendering SLS 'base:a' failed: boom; line 1", "No matching sls found for 'b' in env 'base'"] }), 1));
     assert.deepEqual(states, []);
     assert.deepEqual(errors.map((e) => e.sls), ['a', 'b']);
+  });
+});
+
+describe("the reason in Salt's log", () => {
+  // Recorded from Salt 3008.4: a pillar module that gives `a` twice, then salt-call state.sls.
+  const PILLAR_OUTPUT = JSON.stringify({ local: ['Pillar failed to render with the following messages:', "Rendering SLS 'data' failed. Please see master log for details."] });
+  const REASON = 'while constructing a mapping\n  in "<unicode string>", line 1, column 1\nfound conflicting ID \'a\'\n  in "<unicode string>", line 3, column 1';
+  const LOG =
+    `2026-12-05 13:11:09,992 [salt.pillar      :908 ][CRITICAL][11570] Rendering SLS 'data' failed, render error:\n${REASON}\n` +
+    'Traceback (most recent call last):\n  File "/x/salt/renderers/yaml.py", line 62, in render\n    data = yamlloader.load(yaml_data)\n' +
+    `salt.exceptions.SaltRenderError: ${REASON}\n` +
+    "2026-12-05 13:11:10,005 [salt.pillar      :1280][CRITICAL][11570] Pillar render error: Rendering SLS 'data' failed. Please see master log for details.\n";
+
+  it('takes the log line out of stderr, and leaves stderr as Salt wrote it', () => {
+    const out = withSaltLog(raw('{}', 0, `${WARNING}${SALT_LOG}${JSON.stringify(LOG)}\n`));
+    assert.equal(out.stderr, WARNING);
+    assert.equal(out.log, LOG);
+    assert.deepEqual(withSaltLog(raw('{}', 0, WARNING)), raw('{}', 0, WARNING));
+  });
+
+  it('reads the reason of each pillar module Salt could not render, without the traceback', () => {
+    assert.deepEqual([...pillarReasons(LOG)], [['data', REASON]]);
+    assert.deepEqual([...pillarReasons(undefined)], []);
+  });
+
+  it("puts the logged reason in place of 'see master log', at the repeated key's line, as a pillar error", () => {
+    const { states, errors } = parseStateRun({ ...raw(PILLAR_OUTPUT, 5), log: LOG });
+    assert.deepEqual(states, []);
+    assert.equal(errors.length, 1);
+    assert.deepEqual([errors[0].kind, errors[0].sls, errors[0].line, errors[0].column, errors[0].pillar], ['render', 'data', 3, 1, true]);
+    assert.match(errors[0].message, /^Pillar failed to render: Rendering SLS 'data' failed: while constructing a mapping[\s\S]*found conflicting ID 'a'/);
+    assert.doesNotMatch(errors[0].message, /master log|Traceback/);
+  });
+
+  it("keeps Salt's words, as a pillar error, when the log has no reason", () => {
+    const [error] = parseStateRun(raw(PILLAR_OUTPUT, 5)).errors;
+    assert.deepEqual([error.sls, error.line, error.pillar], ['data', undefined, true]);
+    assert.match(error.message, /Please see master log/);
+  });
+
+  it('puts a state ID given twice at its second line', () => {
+    const e = parseRenderError("Rendering SLS 'base:dup' failed: while constructing a mapping\n  in \"<unicode string>\", line 1, column 1\nfound conflicting ID 'one'\n  in \"<unicode string>\", line 5, column 1");
+    assert.deepEqual([e.sls, e.line, e.column, e.pillar], ['dup', 5, 1, undefined]);
   });
 });
 

@@ -67,6 +67,8 @@ export interface RunError {
   name?: string;
   /** What to do about it, for people. */
   hint?: string;
+  /** The error is in the pillar tree: `sls` names a pillar module, `line` is its file's. */
+  pillar?: boolean;
 }
 
 /** The exact salt-call that ran and what it printed, for the output channel and --debug. */
@@ -76,6 +78,11 @@ export interface RawOutput {
   stderr: string;
   /** null when the process never finished (cancelled, container gone). */
   exitCode: number | null;
+  /**
+   * What Salt wrote to its log file during the run (errors and worse): the reason of a render failure
+   * that Salt's output leaves to "see master log". Taken out of stderr (withSaltLog).
+   */
+  log?: string;
 }
 
 /** The Python that ran Salt in the container. */

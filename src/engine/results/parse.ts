@@ -3,6 +3,7 @@
  * shared/notes/salt-in-containers.md): state results, render errors, unknown function, bad arguments,
  * module exceptions. stderr carries Python warnings even on success: it is never a failure by itself.
  */
+import { SALT_LOG } from '../salt/scripts';
 import type { RawOutput, RunError, StateResult } from './model';
 
 const TAG_SEPARATOR = '_|-';
@@ -104,8 +105,9 @@ export function parseRenderError(message: string): RunError {
     error.message = error.message.replace(template[1], 'salt://');
     return error;
   }
-  // YAML errors name the context mark first ("in <unicode string>, line 4, column 11"), Jinja errors end with "; line 3".
-  const yamlMark = /line (\d+), column (\d+)/.exec(message);
+  // YAML errors name the context mark first ("in <unicode string>, line 4, column 11"), Jinja errors end
+  // with "; line 3". A key given twice is at its second mark: the first is the mapping's start.
+  const yamlMark = /found conflicting ID '[^\n]*\n[^\n]*line (\d+), column (\d+)/.exec(message) ?? /line (\d+), column (\d+)/.exec(message);
   const jinjaLine = /; line (\d+)/.exec(message);
   if (yamlMark) {
     error.line = Number(yamlMark[1]);
@@ -171,12 +173,70 @@ function parseJson(stdout: string): { local: unknown } | undefined {
   }
 }
 
+/** A run's raw output with the entry point's SALT_LOG line taken out of stderr into `log`. */
+export function withSaltLog(raw: RawOutput): RawOutput {
+  const lines = raw.stderr.split('\n');
+  const at = lines.findIndex((line) => line.startsWith(SALT_LOG));
+  if (at < 0) return raw;
+  let log: string | undefined;
+  try {
+    log = JSON.parse(lines[at].slice(SALT_LOG.length)) as string;
+  } catch {
+    log = undefined; // cut short (a killed run): nothing to read in it
+  }
+  lines.splice(at, 1);
+  return { ...raw, stderr: lines.join('\n'), ...(log ? { log } : {}) };
+}
+
+/** The start of a record in Salt's log file: `2026-12-05 13:11:09,992 [salt.pillar      :908 ][CRITICAL][11570] `. */
+const LOG_RECORD = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \[[^\]]*\]\[[A-Z]+ *\]\[\d+\] /m;
+
+/**
+ * The reasons Salt logged for pillar modules it could not render, by module: salt/pillar's
+ * "Rendering SLS 'X' failed, render error:" then the reason (the traceback after it left out).
+ */
+export function pillarReasons(log: string | undefined): Map<string, string> {
+  const reasons = new Map<string, string>();
+  if (!log) return reasons;
+  for (const record of log.split(LOG_RECORD)) {
+    const found = /^Rendering SLS '([^']+)' failed, render error:\n([\s\S]*)$/.exec(record);
+    if (!found) continue;
+    const reason = found[2].split(/\nTraceback \(most recent call last\):/)[0].trim();
+    if (reason && !reasons.has(found[1])) reasons.set(found[1], reason);
+  }
+  return reasons;
+}
+
+/** Salt's heading for the errors of a pillar it could not render (the errors follow it). */
+const PILLAR_FAILED = /^Pillar failed to render with the following messages:?$/;
+/** A pillar module's error as Salt's output gives it: the reason left to its log. */
+const SEE_LOG = /^Rendering SLS '([^']+)' failed\. Please see master log for details\.$/;
+
+/**
+ * Render errors as Salt lists them (`{"local": [...]}`). The errors under Salt's pillar heading are the
+ * pillar's (`pillar`), each with the reason Salt logged for it in place of "see master log", at the
+ * line that reason names; the heading itself is said by each of them.
+ */
+function renderErrors(messages: string[], log: string | undefined): RunError[] {
+  const heading = messages.findIndex((m) => PILLAR_FAILED.test(m.trim()));
+  if (heading < 0) return messages.map((m) => parseRenderError(m));
+  const reasons = pillarReasons(log);
+  return messages.flatMap((message, index): RunError[] => {
+    if (index === heading) return [];
+    if (index < heading) return [parseRenderError(message)];
+    const module = SEE_LOG.exec(message.trim())?.[1];
+    const reason = module !== undefined ? reasons.get(module) : undefined;
+    const error = parseRenderError(`Pillar failed to render: ${reason ? `Rendering SLS '${module}' failed: ${reason}` : message.trim()}`);
+    return [{ ...error, pillar: true }];
+  });
+}
+
 /** A state run's output: results in run order, or the errors that stopped it. Never drops results because another state failed. */
 export function parseStateRun(raw: RawOutput): { states: StateResult[]; errors: RunError[] } {
   const json = parseJson(raw.stdout);
   if (!json) return { states: [], errors: [errorFromFailedCall(raw)] };
   const local = json.local;
-  if (Array.isArray(local)) return { states: [], errors: local.map((m) => parseRenderError(String(m))) };
+  if (Array.isArray(local)) return { states: [], errors: renderErrors(local.map(String), raw.log) };
   if (typeof local === 'string') return { states: [], errors: [parseRenderError(local)] };
   if (typeof local !== 'object' || local === null) return { states: [], errors: [{ kind: 'output', message: `unexpected output from Salt: ${raw.stdout.slice(0, 200)}` }] };
   const states: StateResult[] = [];

@@ -293,6 +293,12 @@ export const RUN_DIR_MARK = '@SALT_CONTAINERS_RUN_DIR@';
 export const CACHE_DIR_MARK = '@SALT_CONTAINERS_CACHE_DIR@';
 /** A line on stderr with this prefix: the entry point could not set the run up (the rest says why). */
 export const SETUP_ERROR = 'salt-containers-error ';
+/**
+ * The last line on stderr of a run that logged: this prefix, then what Salt wrote to its log file
+ * during the run as a JSON string. Salt puts the reason of a pillar render failure only there (its
+ * output says "Please see master log for details"), and the log goes with the run directory.
+ */
+export const SALT_LOG = 'salt-containers-log ';
 
 /**
  * Container: the whole run in one exec, `python -c RUN NAME shm|tmp NEED SALT-ARGS...`. It
@@ -328,12 +334,16 @@ export const RUN = entryPoint(`
     sys.path[0:0] = [os.path.join(here, "pyall"), os.path.join(here, "py3")]
     from salt.scripts import salt_call
     sys.argv = ["salt-call", "-c", os.path.join(here, "conf")] + sys.argv[4:]
-    salt_call()
+    try:
+        salt_call()
+    finally:
+        sys.stderr.flush()
+        report_log(2, os.path.join(here, "log"))
     code = 0`);
 
 /**
  * The entry point around `body`: everything RUN does but running Salt, which `body` does (Python at
- * the indentation of RUN's main block, with `here`, `cache` and `code` in scope; exiting or raising
+ * the indentation of RUN's main block, with `here`, `cache`, `code` and `salt_log` in scope; exiting or raising
  * SystemExit ends the run, and both directories are removed whatever happens). A warm session
  * (engine/session) has its own body.
  */
@@ -343,6 +353,23 @@ def hello(info):
     import json
     sys.stdout.write("${HELLO}" + json.dumps(info) + "\\n")
     sys.stdout.flush()
+def salt_log(path, spans):
+    """What Salt logged to path in spans ((start, end or None) byte ranges; the last 256 KB), as the engine's SALT_LOG line."""
+    data = b""
+    try:
+        with open(path, "rb") as f:
+            for start, end in spans:
+                f.seek(start)
+                data += f.read() if end is None else f.read(max(0, end - start))
+    except (OSError, ValueError):
+        return b""
+    data = data[-(256 << 10):]
+    import json
+    return ("${SALT_LOG}" + json.dumps(data.decode("utf-8", "replace")) + "\\n").encode() if data else b""
+def report_log(fd, path):
+    data = salt_log(path, [(0, None)])
+    while data:
+        data = data[os.write(fd, data):]
 version = "%d.%d" % sys.version_info[:2]
 accepted = os.environ.pop("SALT_CONTAINERS_PYTHONS", version).split()
 runtime = os.environ.pop("SALT_CONTAINERS_RUNTIME", None)

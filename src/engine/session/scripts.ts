@@ -19,7 +19,8 @@ export const SESSION_REPLY = 'salt-containers-session ';
  *         modules, grains or pillar changed);
  *       {"op": "run", "args": [...]}: forks; the child (a clean copy of the warm parent) runs salt-call's
  *         Caller with those arguments, its stdout and stderr in files; the reply `done` carries its exit
- *         code and both outputs as the payload;
+ *         code and both outputs as the payload, stderr ending with what Salt logged during the run
+ *         (the entry point's SALT_LOG line, as a cold run's does);
  *       {"op": "exit"}: ends;
  *   - ends at EOF (the engine went away) or after `idle` seconds without a request (each request says
  *     how long), removing its directories (the entry point's finally; the watchdog's own removal
@@ -64,9 +65,16 @@ const SESSION_BODY = `
     salt.utils.verify.verify_env([call.config["pki_dir"], call.config["cachedir"], call.config["extension_modules"]], call.config["user"], permissive=call.config["permissive_pki_access"], pki_dir=call.config["pki_dir"])
     import copy
     base_opts = copy.deepcopy(call.config)
+    log_path = os.path.join(here, "log")
+    log_size = lambda: os.path.getsize(log_path) if os.path.exists(log_path) else 0
+    # What Salt logged while the Caller was made (pillar compiles then): part of every run's log, as a
+    # cold run's would have it.
+    made_log = [(0, 0)]
     def make_caller():
         mappings.clear()
+        start = log_size()
         caller = salt.cli.caller.Caller.factory(copy.deepcopy(base_opts))
+        made_log[0] = (start, log_size())
         for fun in ("state.sls", "state.sls_id", "state.highstate", "slsutil.renderer"):
             caller.minion.functions[fun]
         return caller
@@ -88,6 +96,8 @@ const SESSION_BODY = `
     threading.Thread(target=watchdog, daemon=True).start()
     def run_child(args):
         out_path, err_path = os.path.join(here, "run.out"), os.path.join(here, "run.err")
+        # The child logs through the Caller's handler (the session's one log file): this run's part is what follows.
+        log_start = log_size()
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
@@ -125,6 +135,7 @@ const SESSION_BODY = `
                 os.remove(path)
             except OSError:
                 outputs.append(b"")
+        outputs[1] += salt_log(log_path, [made_log[0], (log_start, None)])
         reply({"op": "done", "code": code, "stdout": len(outputs[0]), "stderr": len(outputs[1])}, outputs[0] + outputs[1])
     reply({"op": "ready", "salt": salt.version.__version__})
     unpack = make_unpacker(control, here)

@@ -23,6 +23,7 @@ import type Docker from 'dockerode';
 import { bundleBytes, bundleEntries, entriesTar, tarBytes, type BundleEntry } from '../bundle';
 import type { DockerEngine, ExecInput, ExecResult } from '../docker/engine';
 import type { PythonUsed } from '../results/model';
+import { withSaltLog } from '../results/parse';
 import { entryEnv, greeting, ROOT, runPlace, SALT_OPTIONS, type Attempt, type Interpreter, type SaltCallRunner } from '../run';
 import type { RunControl, SaltCallOutcome, SaltCallSpec, SaltTree, WarmRuns } from '../spec';
 import { pythonRule, type PythonRule, type PythonRuntimeSetting } from '../runtime/choose';
@@ -285,16 +286,17 @@ export class WarmSession {
       const payload = done.payload ?? Buffer.alloc(0);
       const stdoutBytes = Number(done.stdout);
       const stdout = payload.subarray(0, stdoutBytes).toString('utf8');
-      const stderr = payload.subarray(stdoutBytes).toString('utf8');
       const exitCode = Number(done.code);
-      log(`exit ${exitCode} in the session (${Date.now() - started} ms); stdout ${stdout.length} bytes; stderr:\n${stderr.trimEnd()}`);
+      const raw = withSaltLog({ argv: ['salt-call', '-c', `${this.dir}/conf`, ...SALT_OPTIONS, '--', ...spec.args], stdout, stderr: payload.subarray(stdoutBytes).toString('utf8'), exitCode });
+      log(`exit ${exitCode} in the session (${Date.now() - started} ms); stdout ${stdout.length} bytes; stderr:\n${raw.stderr.trimEnd()}`);
       log(`stdout:\n${stdout.trimEnd()}`);
+      if (raw.log) log(`Salt's log:\n${raw.log.trimEnd()}`);
       // Once: what the session's start had to say (sources sent); every run: which Python ran it, as a cold run says.
       const notes = [...this.notes.splice(0), ...(this.pythonNote ? [this.pythonNote] : [])];
       return {
         container: { id: this.container.id, name: this.container.name },
         saltVersion: this.saltVersion,
-        raw: { argv: ['salt-call', '-c', `${this.dir}/conf`, ...SALT_OPTIONS, '--', ...spec.args], stdout, stderr, exitCode },
+        raw,
         python: this.python,
         durationMs: Date.now() - started,
         warm: true,

@@ -55,7 +55,7 @@ const buildImage: CommandFactory = (ctx) => async (arg?: unknown, options?: Buil
     signal: options?.signal,
     run: (runner, control) => runner.build(mods, tree, { ...control, baseImage, tag, saltenv: settings.saltenv, commitOnFailure: settings.commitOnFailure }),
     show: async (run: BuildRun) => {
-      await ctx.showStateRun(run, tree.stateRoot);
+      await ctx.showStateRun(run, tree.stateRoot, { pillarRoot: tree.pillarRoot });
       ctx.listChanged('images');
       if (run.image && !run.image.failed) void vscode.window.showInformationMessage(`Salt Containers: built ${run.image.tag} (${shortId(run.image.id)}).`);
     },

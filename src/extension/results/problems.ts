@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildRun, RenderRun, RunError, StateResult, StateRun } from '../../engine';
-import { locateRunError, locateState } from '../../sls/locate';
+import { locateRunError, locateState, type RunRoots } from '../../sls/locate';
 import { fileForModule } from '../../sls/modules';
 
 export type ProblemSeverity = 'error' | 'information';
@@ -46,23 +46,25 @@ function stateProblem(stateRoot: string, run: StateRun | BuildRun, state: StateR
   return { ...location, column: 0, severity: failed ? 'error' : 'information', message, code: state.id || state.function };
 }
 
-function errorProblem(stateRoot: string, run: StateRun | BuildRun, error: RunError): Problem | undefined {
+function errorProblem(roots: RunRoots, run: StateRun | BuildRun, error: RunError): Problem | undefined {
   // Not about a file Salt named (or one that can be found): the panel and the notification show it.
-  const location = locateRunError(stateRoot, error, run);
+  const location = locateRunError(roots, error, run);
   if (!location) return undefined;
   const column = error.column !== undefined ? Math.max(0, error.column - 1) : location.column;
   const message = error.hint ? `${error.message}\n${error.hint}` : error.message;
   return { file: location.file, line: location.line, column, severity: 'error', message, code: error.kind, exact: location.exact };
 }
 
-export function problemsOf(run: StateRun | BuildRun, stateRoot: string): Problem[] {
+/** `roots`: the state root, and the pillar root where the run had one (pillar errors go there). */
+export function problemsOf(run: StateRun | BuildRun, roots: RunRoots): Problem[] {
+  const stateRoot = typeof roots === 'string' ? roots : roots.stateRoot;
   const problems: Problem[] = [];
   for (const state of run.states) {
     const problem = stateProblem(stateRoot, run, state);
     if (problem) problems.push(problem);
   }
   for (const error of run.errors) {
-    const problem = errorProblem(stateRoot, run, error);
+    const problem = errorProblem(roots, run, error);
     if (problem) problems.push(problem);
   }
   return problems;
@@ -72,7 +74,8 @@ export function problemsOf(run: StateRun | BuildRun, stateRoot: string): Problem
  * The files whose problems this run speaks for: the modules it applied, every module a state came
  * from and every module an error names. Their old problems are replaced by this run's (or cleared).
  */
-export function filesOfRun(run: StateRun | BuildRun, stateRoot: string): string[] {
+export function filesOfRun(run: StateRun | BuildRun, roots: RunRoots): string[] {
+  const stateRoot = typeof roots === 'string' ? roots : roots.stateRoot;
   const modules = new Set<string>(run.mods);
   for (const state of run.states) if (state.sls) modules.add(state.sls);
   const files = new Set<string>();
@@ -81,7 +84,7 @@ export function filesOfRun(run: StateRun | BuildRun, stateRoot: string): string[
     if (file) files.add(file);
   }
   for (const error of run.errors) {
-    const location = locateRunError(stateRoot, error, run);
+    const location = locateRunError(roots, error, run);
     if (location) files.add(location.file);
   }
   if (run.highstate && existsSync(join(stateRoot, 'top.sls'))) files.add(join(stateRoot, 'top.sls'));

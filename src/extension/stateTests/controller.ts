@@ -245,7 +245,7 @@ export class StateTests implements vscode.Disposable {
     if (!item) return;
     if (phase.passed === null) return this.report(run, item, { state: 'skipped' });
     if (phase.passed) return this.report(run, item, { state: 'passed' }, phase.durationMs);
-    const messages = runtime.phaseMessages(phase, cell, matrix.stateRoot).map(toMessage);
+    const messages = runtime.phaseMessages(phase, cell, matrix).map(toMessage);
     const infrastructure = phase.errors.some(runtime.isInfrastructure);
     this.report(run, item, { state: infrastructure ? 'errored' : 'failed', messages }, phase.durationMs);
   }
@@ -272,7 +272,7 @@ export class StateTests implements vscode.Disposable {
       if (child && !this.outcomes.has(child.id)) this.report(run, child, { state: 'skipped' });
     }
     if (cell.errors.length) {
-      const messages = runtime.cellErrorMessages(cell.errors, cell.cell, matrix.stateRoot).map(toMessage);
+      const messages = runtime.cellErrorMessages(cell.errors, cell.cell, matrix).map(toMessage);
       this.report(run, item, { state: cell.errors.some(runtime.isInfrastructure) ? 'errored' : 'failed', messages }, cell.durationMs);
     } else if (cell.passed === null) this.report(run, item, { state: 'skipped' });
     else if (cell.passed) this.report(run, item, { state: 'passed' }, cell.durationMs);

@@ -6,7 +6,7 @@
 import { changesText } from '../../engine/results/changes';
 import type { RunError } from '../../engine/results/model';
 import { locateRunError, locateState } from '../../sls/locate';
-import type { CellSpec, PhaseResult } from '../../testing';
+import { errorRoots, type CellSpec, type Matrix, type PhaseResult } from '../../testing';
 
 export interface ReportMessage {
   message: string;
@@ -19,14 +19,18 @@ export interface ReportMessage {
 
 export const NO_CHANGES = 'no changes\n';
 
-function errorMessage(error: RunError, stateRoot: string, cell: CellSpec): ReportMessage {
-  const where = locateRunError(stateRoot, error, { mods: cell.suite.states, highstate: cell.suite.highstate });
+/** The matrix's roots: where errors and states are located. */
+type Roots = Pick<Matrix, 'stateRoot' | 'pillarRoot'>;
+
+function errorMessage(error: RunError, matrix: Roots, cell: CellSpec): ReportMessage {
+  const where = locateRunError(errorRoots(matrix, cell.suite, error.sls), error, { mods: cell.suite.states, highstate: cell.suite.highstate });
   const message = error.hint ? `${error.message}\n${error.hint}` : error.message;
   return { message, ...(where ? { location: { file: where.file, line: where.line, column: error.column ? error.column - 1 : 0 } } : {}) };
 }
 
 /** What a failed phase says: one message per failed state and per error. */
-export function phaseMessages(phase: PhaseResult, cell: CellSpec, stateRoot: string): ReportMessage[] {
+export function phaseMessages(phase: PhaseResult, cell: CellSpec, matrix: Roots): ReportMessage[] {
+  const { stateRoot } = matrix;
   const messages: ReportMessage[] = [];
   for (const state of phase.states.filter((s) => s.result === false)) {
     const where = state.sls ? locateState(stateRoot, state.sls, state.id) : undefined;
@@ -43,11 +47,11 @@ export function phaseMessages(phase: PhaseResult, cell: CellSpec, stateRoot: str
   for (const check of (phase.checks ?? []).filter((c) => c.passed === false)) {
     messages.push({ message: `${check.name}: ${check.message ?? 'failed'}`, ...(check.file ? { location: { file: check.file, line: Math.max(0, (check.line ?? 1) - 1), column: 0 } } : {}) });
   }
-  for (const error of phase.errors) messages.push(errorMessage(error, stateRoot, cell));
+  for (const error of phase.errors) messages.push(errorMessage(error, matrix, cell));
   return messages;
 }
 
 /** What kept a cell from running, as messages (no location: they are about the image, the engine, Salt). */
-export function cellErrorMessages(errors: RunError[], cell: CellSpec, stateRoot: string): ReportMessage[] {
-  return errors.map((error) => errorMessage(error, stateRoot, cell));
+export function cellErrorMessages(errors: RunError[], cell: CellSpec, matrix: Roots): ReportMessage[] {
+  return errors.map((error) => errorMessage(error, matrix, cell));
 }
