@@ -158,7 +158,9 @@ describe('a bare host: node and an engine, nothing else', () => {
   });
 
   it('the language server completes and documents state functions from the catalogue the helper made', async () => {
-    const client = await LspClient.start({ folder: examples, env: { ...env, SALT_CONTAINERS_CACHE: '', SALT_CONTAINERS_PYTHON: '' } });
+    // Only the bare host's environment: this process's (XDG_CACHE_HOME, SALT_CONTAINERS_CACHE in a cold
+    // rehearsal) would point the server at a cache holding a host Salt.
+    const client = await LspClient.start({ folder: examples, env, envOnly: true });
     try {
       await client.until('the catalogue', () => client.logs.find((l) => /^state catalogue: Salt 3008\.4/.test(l)), 60_000);
       const file = join(examples, 'salt', 'common', 'motd.sls');

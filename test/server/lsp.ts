@@ -41,6 +41,8 @@ export interface StartOptions {
   /** More workspace folders after `folder`. */
   moreFolders?: string[];
   env?: NodeJS.ProcessEnv;
+  /** `env` is the whole environment (a bare host's), not additions to this process's. */
+  envOnly?: boolean;
   initializationOptions?: Record<string, unknown>;
   capabilities?: Record<string, unknown>;
 }
@@ -85,7 +87,7 @@ export class LspClient {
   }
 
   static async start(options: StartOptions): Promise<LspClient> {
-    const child = spawn(process.execPath, [serverPath, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+    const child = spawn(process.execPath, [serverPath, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: options.envOnly ? options.env : { ...process.env, ...options.env } });
     const client = new LspClient(child);
     await client.connection.sendRequest('initialize', {
       processId: process.pid,
