@@ -21,8 +21,9 @@ const NULL = /^(?:~|null|Null|NULL|)$/;
 const TIMESTAMP = /^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)$/;
 const STR_TAGS = new Set(['tag:yaml.org,2002:str', '!!str']);
 
-const numberKey = (value: bigint | number, name: string): LoadedKey | undefined => {
-  if (typeof value === 'number' && Number.isNaN(value)) return undefined; // NaN equals nothing, itself included
+const numberKey = (value: bigint | number, name: string): LoadedKey => {
+  // PyYAML makes every .nan the one float object, so a dict holds two as one key.
+  if (typeof value === 'number' && Number.isNaN(value)) return { identity: 'n:nan', name: 'nan' };
   const fits = typeof value === 'number' || (value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= -BigInt(Number.MAX_SAFE_INTEGER));
   return { identity: `n:${fits ? String(Number(value)) : value.toString()}`, name };
 };
@@ -57,11 +58,11 @@ function loadFloat(text: string): number {
   return sign * Number(value);
 }
 
-const pythonFloat = (value: number): string => (Number.isFinite(value) ? (Number.isInteger(value) && Math.abs(value) < 1e16 ? `${value}.0` : String(value)) : value > 0 ? 'inf' : '-inf');
+const pythonFloat = (value: number): string => (Number.isNaN(value) ? 'nan' : Number.isFinite(value) ? (Number.isInteger(value) && Math.abs(value) < 1e16 ? `${value}.0` : String(value)) : value > 0 ? 'inf' : '-inf');
 
 /**
  * The key a scalar node loads as; undefined for what is not compared: a merge key (`<<`), a key with a tag
- * other than `!!str`, NaN, and anything that is not a scalar.
+ * other than `!!str`, and anything that is not a scalar.
  */
 export function loadedKey(node: unknown): LoadedKey | undefined {
   if (!isScalar(node)) return undefined;
