@@ -14,7 +14,7 @@ usage:
   salt-containers build MOD[,MOD...] --from IMAGE --tag TAG [--states DIR] [--pillar DIR|FILE] [--json]
   salt-containers ls [--json]
   salt-containers cache [ls | rm [TAG ...]] [--json]
-  salt-containers check [FILE|DIR ...] [--states DIR] [--json]
+  salt-containers check [FILE|DIR ...] [--states DIR] [--container NAME] [--json]
   salt-containers salt versions [--json]
   salt-containers test [--matrix FILE] [--suite NAME] [--image IMAGE] [--salt VERSION] [--workers N]
                        [--junit FILE] [--keep] [--json] [--shard K/N [--timings FILE]] [--list]
@@ -75,6 +75,8 @@ check reports what the editor reports, without an engine: Jinja syntax errors as
 YAML, includes, requisites, state functions; over the files and folders named (.sls, .jinja, .j2), else
 the state and pillar trees. One line per problem (path:line:col: error: message [source]); --json: a
 list of {file, line, column, severity, message, source, code}. Exit 1 when there is an error.
+New: with --container NAME, also Salt's own render and compile of each state module checked in that
+container (state.show_sls: nothing applied); Salt's errors are findings with source salt.
 
 watch applies at once, then again after each change under the state and pillar trees, through a warm
 Salt session in the container (--json: one apply document per line); Ctrl-C ends it and the session.

@@ -2,15 +2,19 @@
  * `salt-containers check`: the language server's diagnostics (src/server/diagnostics.ts: Jinja syntax as
  * Jinja reports it, YAML, includes, requisites, state functions...) over files or whole trees, for a
  * terminal, a pre-commit hook or CI. No engine and no container: the source alone. Errors and warnings
- * are reported; only errors fail (exit 1).
+ * are reported; only errors fail (exit 1). With --container, Salt's own render and compile of each state
+ * module checked too (saltFindings), nothing applied.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DiagnosticSeverity } from 'vscode-languageserver';
 import { diagnostics } from '../server/diagnostics';
 import { pathToUri, SlsService } from '../server/service';
-import { findRoots } from '../sls/roots';
+import { findRoots, type SaltRoots } from '../sls/roots';
 import { getCatalogue, loadAnyCachedCatalogue } from '../sls/catalogue';
+import { locateRunError } from '../sls/locate';
+import { isUnder, moduleForFile } from '../sls/modules';
+import { parseRenderError, type CallRun, type RunControl, type RunError } from '../engine';
 import { relativeTo, type Style } from './format';
 
 /** One finding in --json: 1-based line and column, as the human format prints them. */
@@ -50,7 +54,7 @@ export interface CheckOptions {
 }
 
 /** The diagnostics of every template the paths name, errors and warnings, in file and line order. */
-export async function check(options: CheckOptions): Promise<{ files: number; findings: CheckFinding[] }> {
+export async function check(options: CheckOptions): Promise<{ files: number; findings: CheckFinding[]; checked: string[] }> {
   const roots = findRoots(options.cwd, { stateRoot: options.states });
   const service = new SlsService([options.cwd], { stateRoot: options.states });
   // As the language server: the newest cached catalogue, else the host Salt's (made once, then cached).
@@ -84,7 +88,73 @@ export async function check(options: CheckOptions): Promise<{ files: number; fin
       });
     }
   }
-  return { files: files.length, findings };
+  return { files: files.length, findings, checked: files };
+}
+
+/** What saltFindings needs of the runner (the CLI's SaltRunner). */
+interface ShowSlsRunner {
+  call(container: string, fn: string, args: string[], kwargs: Record<string, string>, tree: SaltRoots, options: RunControl & { saltenv?: string }): Promise<CallRun>;
+}
+
+/**
+ * Salt's own render and compile of each state module among the files checked, in the container:
+ * `state.show_sls MOD` (Jinja with the container's grains and pillar, YAML, the high data; nothing
+ * applied), one module at a time as `apply MOD` would meet it. Its errors become findings with source
+ * 'salt', at the file and line locateRunError finds; one at a line where the source check already has an
+ * error is that error again, and is left out. An engine or Salt that cannot run throws.
+ */
+export async function saltFindings(
+  runner: ShowSlsRunner,
+  container: string,
+  checked: string[],
+  tree: SaltRoots,
+  source: CheckFinding[],
+  options: { cwd: string; saltenv?: string; control: RunControl },
+): Promise<CheckFinding[]> {
+  const modules = new Map<string, string>();
+  for (const file of checked) {
+    if (!file.endsWith('.sls') || !isUnder(tree.stateRoot, file) || (tree.pillarRoot && isUnder(tree.pillarRoot, file))) continue;
+    const module = moduleForFile(tree.stateRoot, file);
+    // top.sls is the top file, not a state module.
+    if (module && module !== 'top' && !modules.has(module)) modules.set(module, file);
+  }
+  const findings: CheckFinding[] = [];
+  const known = new Set(source.filter((f) => f.severity === 'error').map((f) => `${f.file}:${f.line}`));
+  for (const [module, file] of modules) {
+    const run = await runner.call(container, 'state.show_sls', [module], {}, tree, { ...options.control, saltenv: options.saltenv, warm: true });
+    // show_sls returns the high data, or the list of what stopped it rendering or compiling.
+    if (!Array.isArray(run.return)) {
+      const failed = run.errors.find((e) => e.kind !== 'salt') ?? (run.return === undefined ? run.errors[0] : undefined);
+      if (failed) throw Object.assign(new Error(`state.show_sls ${module} in ${container}: ${failed.message}`), { hint: failed.hint });
+      continue;
+    }
+    for (const error of run.return.map((m) => parseRenderError(String(m)))) {
+      const where = locateRunError(tree.stateRoot, error, { mods: [module], highstate: false });
+      const finding: CheckFinding = {
+        file: relativeTo(options.cwd, where?.file ?? file),
+        line: where?.exact ? where.line + 1 : 1,
+        column: where?.exact ? (error.column ?? where.column + 1) : 1,
+        severity: 'error',
+        message: oneLine(error),
+        source: 'salt',
+        code: error.kind,
+      };
+      if (known.has(`${finding.file}:${finding.line}`)) continue;
+      known.add(`${finding.file}:${finding.line}`);
+      findings.push(finding);
+    }
+  }
+  return findings;
+}
+
+/** Salt's message on one line: without the template excerpt Jinja errors carry, or YAML's caret lines. */
+function oneLine(error: RunError): string {
+  return error.message
+    .replace(/\n---\n[\s\S]*?\n---/g, '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !/^\^+$/.test(line))
+    .join(' ');
 }
 
 /** `path:line:col: error: message [source]`, as compilers print them, then a count. */

@@ -16,7 +16,10 @@ import { saltVerb } from './salt';
 import { testVerb } from './test';
 import { reportMergeVerb } from './report';
 import { checkTrees, emptyHighstateNote } from './trees';
-import { check, formatFindings } from './check';
+import { check, formatFindings, saltFindings, type CheckFinding } from './check';
+
+/** check --container: the warm session outlives a pause between modules, not the check. */
+const CHECK_SESSION_IDLE_MS = 60_000;
 
 function version(): string {
   try {
@@ -27,13 +30,10 @@ function version(): string {
 }
 
 async function execute(command: CliCommand, write: (text: string) => void): Promise<number> {
-  if (command.verb === 'check') {
+  if (command.verb === 'check' && !command.container) {
     // The source alone: no engine.
-    if (command.states) checkTrees(findRoots(process.cwd(), { stateRoot: command.states }), { states: command.states }, process.cwd());
-    const { files, findings } = await check({ paths: command.paths, states: command.states, cwd: process.cwd(), note: (note) => process.stderr.write(`note: ${note}\n`) });
-    const style = process.stdout.isTTY && !process.env.NO_COLOR && !command.json ? colors : plain;
-    write(command.json ? JSON.stringify(findings, null, 2) : formatFindings(findings, files, style));
-    return findings.some((f) => f.severity === 'error') ? 1 : 0;
+    const { files, findings } = await checkSource(command);
+    return reportCheck(command, files, findings, write);
   }
   const log = command.debug ? (line: string) => process.stderr.write(`[debug] ${line}\n`) : undefined;
   // Reports only: no engine, no Salt.
@@ -99,6 +99,18 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
   const options = { ...control, test: command.test, saltenv: command.saltenv, python: command.python };
   await offerSalt(source, command, controller.signal);
 
+  if (command.verb === 'check') {
+    // The source, then Salt's own render of each state module in the container: nothing applied.
+    const { files, findings, checked } = await checkSource(command);
+    const cwd = process.cwd();
+    // One warm Salt in the container for all the modules, ended with the check.
+    const sessions = new WarmSessions(runner.calls, { idleTimeoutMs: CHECK_SESSION_IDLE_MS, log });
+    runner.warm = sessions;
+    const salt = await saltFindings(runner, command.container!, checked, tree, findings, { cwd, saltenv: command.saltenv, control: { ...control, python: command.python } }).finally(() => sessions.dispose());
+    const all = [...findings, ...salt].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+    return reportCheck(command, files, all, write);
+  }
+
   if (command.verb === 'watch') {
     // One Salt stays warm in the container while the watch lasts; it ends with it (Ctrl-C), or when idle.
     const sessions = new WarmSessions(runner.calls, { idleTimeoutMs: WATCH_SESSION_IDLE_MS, log });
@@ -143,6 +155,18 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
   if (command.json) write(JSON.stringify(toJson(run), null, 2));
   else write(run.kind === 'call' ? formatCall(run, style, locate) : formatStateRun(run, style, locate));
   return run.errors.some((e) => e.kind === 'cancelled') ? 1 : run.retcode;
+}
+
+/** check's source findings: the language server's diagnostics over the files named, else the trees. */
+function checkSource(command: CliCommand): ReturnType<typeof check> {
+  if (command.states) checkTrees(findRoots(process.cwd(), { stateRoot: command.states }), { states: command.states }, process.cwd());
+  return check({ paths: command.paths, states: command.states, cwd: process.cwd(), note: (note) => process.stderr.write(`note: ${note}\n`) });
+}
+
+function reportCheck(command: CliCommand, files: number, findings: CheckFinding[], write: (text: string) => void): number {
+  const style = process.stdout.isTTY && !process.env.NO_COLOR && !command.json ? colors : plain;
+  write(command.json ? JSON.stringify(findings, null, 2) : formatFindings(findings, files, style));
+  return findings.some((f) => f.severity === 'error') ? 1 : 0;
 }
 
 /**

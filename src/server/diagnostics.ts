@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, Range } from 'vscode-languageserver';
 import { StateLookup, templateFile, type TreeFile } from '../sls/tree';
-import { LineIndex, type TextSpan } from '../sls/parse';
+import { LineIndex, parseSls, type ParsedSls, type TextSpan } from '../sls/parse';
 import { jinjaSyntaxErrors } from '../sls/jinjaSyntax';
 import { functionsOfModule } from '../sls/catalogue';
 import { isTemplate, rangeOf, uriToPath, type SlsService } from './service';
@@ -29,7 +29,12 @@ export interface DiagnosticData {
 export function diagnostics(service: SlsService, uri: string, text?: string): Diagnostic[] {
   const found = service.file(uri);
   const jinja = jinjaDiagnostics(uri, text ?? found?.entry.parsed.source ?? templateText(service, uri), found?.entry.parsed.lines);
-  if (!found) return jinja;
+  if (!found) {
+    // A pillar file: data, not states; its keys are loaded as a state file's are.
+    const source = text ?? templateText(service, uri);
+    if (uri.endsWith('.sls') && source !== undefined) jinja.push(...duplicateKeyDiagnostics(uri, parseSls(source), false));
+    return jinja;
+  }
   const { tree, entry } = found;
   const { parsed } = entry;
   const out: Diagnostic[] = jinja;
@@ -106,8 +111,7 @@ export function diagnostics(service: SlsService, uri: string, text?: string): Di
       add(extend.span, `extend: no state '${extend.id}' in any run of this file`, DiagnosticSeverity.Error, 'unresolved-extend');
   }
 
-  // Duplicate IDs: in this file outside Jinja blocks (Salt refuses them), and across included files.
-  const seen = new Map<string, number>();
+  // IDs also declared in an included file; IDs given twice in this file are repeated keys (below).
   const included = new StateLookup(closure.slice(1));
   for (const state of parsed.states) {
     if (state.templated) continue;
@@ -115,11 +119,8 @@ export function diagnostics(service: SlsService, uri: string, text?: string): Di
     if (other) {
       add(state.span, `ID '${state.id}' is also declared in '${other.module ?? relative(tree.root, other.file)}' (included): Salt reports conflicting IDs`, DiagnosticSeverity.Error, 'duplicate-id');
     }
-    if (state.inJinjaBlock) continue;
-    const count = (seen.get(state.id) ?? 0) + 1;
-    seen.set(state.id, count);
-    if (count === 2) add(state.span, `ID '${state.id}' is declared twice in this file`, DiagnosticSeverity.Error, 'duplicate-id');
   }
+  out.push(...duplicateKeyDiagnostics(uri, parsed, true));
 
   for (const url of parsed.saltUrls) {
     if (url.templated || !url.path) continue;
@@ -156,6 +157,29 @@ export function diagnostics(service: SlsService, uri: string, text?: string): Di
     }
   }
   return out;
+}
+
+/**
+ * Keys given twice in one mapping, at the repeat with the first as related information, in Salt's words
+ * (salt/utils/yamlloader.py: "found conflicting ID 'x'", for every mapping, nested and flow ones too). In
+ * a state file a top-level repeat is a state ID declared twice.
+ */
+function duplicateKeyDiagnostics(uri: string, parsed: ParsedSls, states: boolean): Diagnostic[] {
+  return parsed.duplicateKeys.map((repeat) => {
+    const stateId = states && repeat.topLevel;
+    const why = repeat.written ? ` ('${repeat.written[1]}' and '${repeat.written[0]}' are one key once loaded)` : '';
+    const where = stateId ? 'this ID is declared twice in this file' : 'this key is given twice in one mapping';
+    const rendered = repeat.inJinjaBlock ? ' (where Jinja renders this block)' : '';
+    const d = Diagnostic.create(
+      rangeOf(parsed, repeat.span),
+      `found conflicting ID '${repeat.name}'${why}: ${where}, which Salt's YAML loader refuses${rendered}`,
+      repeat.inJinjaBlock ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error,
+      stateId ? 'duplicate-id' : 'duplicate-key',
+      DIAGNOSTIC_SOURCE,
+    );
+    d.relatedInformation = [DiagnosticRelatedInformation.create(Location.create(uri, rangeOf(parsed, repeat.first)), `'${repeat.written?.[1] ?? repeat.name}' first given here`)];
+    return d;
+  });
 }
 
 function templateText(service: SlsService, uri: string): string | undefined {

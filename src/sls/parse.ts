@@ -7,6 +7,7 @@
 import { parseDocument, isMap, isSeq, isScalar, isPair, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
 import { blankJinja, escapeRegExp, matchBlocks, overlapsJinja, scanJinja, type JinjaBlock, type JinjaTag } from './jinja';
 import { lastAtOrBefore, renderJinja, SourceMap, type JinjaChain, type RenderContext } from './render';
+import { loadedKey } from './yamlKeys';
 
 /** Offsets in the source, end exclusive. */
 export interface TextSpan {
@@ -111,6 +112,25 @@ export interface TopEntry {
   templated: boolean;
 }
 
+/**
+ * A key given again in one mapping, which Salt's YAML loader refuses ("found conflicting ID 'x'"): keys are
+ * compared as loaded (`on` and `true` are one), a key Jinja makes is never compared, and keys in different
+ * Jinja blocks (two branches of an `if`) are not repeats.
+ */
+export interface DuplicateKey {
+  /** The key as Salt's message names it (`True` for `on:`). */
+  name: string;
+  /** The repeat, and the first occurrence. */
+  span: TextSpan;
+  first: TextSpan;
+  /** The repeat and the first as written, when they differ (`on` and `true`). */
+  written?: [string, string];
+  /** A key of the file's top-level mapping (a state ID in a state file). */
+  topLevel: boolean;
+  /** Both are inside the same Jinja block: a repeat wherever Jinja renders it. */
+  inJinjaBlock: boolean;
+}
+
 export interface SlsProblem {
   message: string;
   span: TextSpan;
@@ -135,6 +155,7 @@ export interface ParsedSls {
   jinjaImports: JinjaImport[];
   topEntries: TopEntry[];
   problems: SlsProblem[];
+  duplicateKeys: DuplicateKey[];
   /** The file's `if` chains (and `for` ... `else`): conditions and branch spans. */
   chains: JinjaChain[];
   /** What each top-level block read to, for the next parse of this file (see parseSls). */
@@ -151,19 +172,30 @@ interface ChunkResult {
   saltUrls: SaltUrl[];
   topEntries: TopEntry[];
   problems: SlsProblem[];
+  /** The block's top-level keys (compared over the whole file), and repeats inside its nested mappings. */
+  topKeys: KeyOccurrence[];
+  nestedRepeats: { key: KeyOccurrence; first: KeyOccurrence }[];
 }
 type ChunkCache = Map<string, ChunkResult>;
+
+/** A key no Jinja wrote, as loaded (see yamlKeys.ts). */
+interface KeyOccurrence {
+  identity: string;
+  name: string;
+  written: string;
+  span: TextSpan;
+}
 
 /** A model with the source, its Jinja blanked, and nothing read yet. */
 function emptyModel(source: string): ParsedSls {
   const tags = scanJinja(source);
-  const model: Omit<ParsedSls, 'blanked'> = { source, lines: new LineIndex(source), jinja: tags, blocks: matchBlocks(tags), states: [], includes: [], extends: [], requisites: [], saltUrls: [], jinjaImports: [], topEntries: [], problems: [], chains: [] };
+  const model: Omit<ParsedSls, 'blanked'> = { source, lines: new LineIndex(source), jinja: tags, blocks: matchBlocks(tags), states: [], includes: [], extends: [], requisites: [], saltUrls: [], jinjaImports: [], topEntries: [], problems: [], duplicateKeys: [], chains: [] };
   // The blanked lines serve completion in the file being edited: made when first asked for.
   let blanked: string | undefined;
   return Object.defineProperty(model, 'blanked', { get: () => (blanked ??= blankJinja(source).text), enumerable: true }) as ParsedSls;
 }
 
-const emptyChunk = (base: number): ChunkResult => ({ base, states: [], includes: [], extends: [], requisites: [], saltUrls: [], topEntries: [], problems: [] });
+const emptyChunk = (base: number): ChunkResult => ({ base, states: [], includes: [], extends: [], requisites: [], saltUrls: [], topEntries: [], problems: [], topKeys: [], nestedRepeats: [] });
 
 const moved = (span: TextSpan, delta: number): TextSpan => ({ start: span.start + delta, end: span.end + delta });
 const movedFunctions = (functions: StateFunction[], delta: number): StateFunction[] =>
@@ -173,6 +205,8 @@ const movedFunctions = (functions: StateFunction[], delta: number): StateFunctio
     const funSpan = f.funSpan === f.span ? span : f.funSpan && moved(f.funSpan, delta);
     return { ...f, span, funSpan, args: f.args.map((a) => ({ ...a, span: moved(a.span, delta) })) };
   });
+
+const movedKey = (key: KeyOccurrence, delta: number): KeyOccurrence => ({ ...key, span: moved(key.span, delta) });
 
 /** A cached block read at another offset, moved to `base` (a copy: the cached one stays as it was). */
 function moveChunk(chunk: ChunkResult, base: number): ChunkResult {
@@ -187,6 +221,8 @@ function moveChunk(chunk: ChunkResult, base: number): ChunkResult {
     saltUrls: chunk.saltUrls.map((u) => ({ ...u, span: moved(u.span, delta) })),
     topEntries: chunk.topEntries.map((t) => ({ ...t, span: moved(t.span, delta) })),
     problems: chunk.problems.map((p) => ({ ...p, span: moved(p.span, delta) })),
+    topKeys: chunk.topKeys.map((k) => movedKey(k, delta)),
+    nestedRepeats: chunk.nestedRepeats.map((r) => ({ key: movedKey(r.key, delta), first: movedKey(r.first, delta) })),
   };
 }
 
@@ -333,6 +369,29 @@ class Reader {
       // What Jinja makes is read in every pass; its problems are those of the first.
       if (pass === 0) m.problems.push(...chunk.problems);
     }
+    // Repeated keys in what this pass renders: the top-level mapping runs over every block, a nested one lies in one.
+    const repeats = chunks.flatMap((c) => c.nestedRepeats.map((r) => ({ ...r, topLevel: false })));
+    const firstTop = new Map<string, KeyOccurrence>();
+    for (const key of chunks.flatMap((c) => c.topKeys)) {
+      const first = firstTop.get(key.identity);
+      if (first) repeats.push({ key, first, topLevel: true });
+      else firstTop.set(key.identity, key);
+    }
+    for (const { key, first, topLevel } of repeats) {
+      // Keys in different Jinja blocks (or one in a block, one outside) may never be rendered together.
+      const block = this.innermostBlock(key.span.start);
+      if (block !== this.innermostBlock(first.span.start) || !fresh('repeat', key, `${key.identity}:${first.span.start}`)) continue;
+      const repeat: DuplicateKey = { name: key.name, span: key.span, first: first.span, topLevel, inJinjaBlock: block !== undefined };
+      if (key.written !== first.written) repeat.written = [key.written, first.written];
+      m.duplicateKeys.push(repeat);
+    }
+  }
+
+  /** The innermost Jinja block around a source offset (raw blocks are text). */
+  private innermostBlock(offset: number): JinjaBlock | undefined {
+    let found: JinjaBlock | undefined;
+    for (const b of this.model.blocks) if (b.keyword !== 'raw' && b.start <= offset && offset < b.end && (!found || b.start > found.start)) found = b;
+    return found;
   }
 
   /** Functions written in a branch of an `if` that asks for the Salt version: meant for other Salt versions too. */
@@ -363,6 +422,7 @@ class Reader {
     const root = doc.contents;
     if (!root) return this.out;
     this.collectSaltUrls(root);
+    this.collectKeys(root);
     if (!isMap(root)) return this.out;
     if (isTop) {
       this.readTop(root);
@@ -644,6 +704,38 @@ class Reader {
         }
       }
     }
+  }
+
+  /** The keys of every mapping, nested and flow ones too: the top level's for the file, repeats of nested ones. */
+  private collectKeys(root: unknown) {
+    const visit = (node: unknown, top: boolean) => {
+      if (isSeq(node)) for (const item of node.items) visit(item, false);
+      if (!isMap(node)) return;
+      const firsts = new Map<string, KeyOccurrence>();
+      for (const pair of node.items) {
+        const key = this.keyOccurrence(pair.key);
+        if (key && top) this.out.topKeys.push(key);
+        else if (key) {
+          const first = firsts.get(key.identity);
+          if (first) this.out.nestedRepeats.push({ key, first });
+          else firsts.set(key.identity, key);
+        }
+        visit(pair.value, false);
+      }
+    };
+    visit(root, true);
+  }
+
+  /** A key as loaded, when it is the file's own text (a key Jinja makes, wholly or in part, is not compared). */
+  private keyOccurrence(node: unknown): KeyOccurrence | undefined {
+    if (!isScalar(node) || !node.range) return undefined;
+    const from = node.range[0] + this.base;
+    const to = node.range[1] + this.base;
+    if (from === to || !this.map.plain(from, to)) return undefined;
+    const loaded = loadedKey(node);
+    if (!loaded) return undefined;
+    const span = { start: this.map.start(from), end: this.map.end(to) };
+    return { ...loaded, written: this.model.source.slice(span.start, span.end), span };
   }
 
   private collectSaltUrls(node: unknown) {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DockerEngine } from '../../src/engine';
-import { DEBIAN_IMAGE, REPO_ROOT, leftovers, removeContainer, startContainer, uniqueName } from '../support/containers';
+import { containerDiff, DEBIAN_IMAGE, REPO_ROOT, leftovers, removeContainer, startContainer, uniqueName } from '../support/containers';
 import { pushedImage } from '../support/registry';
 
 const CLI = join(REPO_ROOT, 'dist', 'cli.js');
@@ -221,6 +221,33 @@ describe('salt-containers check', () => {
       assert.equal(missing.code, 1);
       assert.equal(missing.stderr, 'salt-containers: no/such/dir: no such file or folder\n');
     } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+  it("--container adds Salt's own render of each state module: an error the source cannot see exits 1 at its file and line, nothing applied", async () => {
+    const work = mkdtempSync(join(tmpdir(), 'sc-check-salt-'));
+    const container = await startContainer(engine, undefined, 'sc-check-salt');
+    try {
+      cpSync(join(REPO_ROOT, 'examples'), work, { recursive: true });
+      // Fine to the source (Jinja parses it); Salt's render finds the variable undefined, at line 3.
+      writeFileSync(join(work, 'salt', 'undefined.sls'), ['undefined_state:', '  test.nop:', '    - name: {{ no_such_variable.attribute }}', ''].join('\n'));
+      const before = await containerDiff(engine, container);
+      const json = await cli(['check', '--container', container, '--json'], work);
+      assert.equal(json.code, 1, json.stdout + json.stderr);
+      const findings = JSON.parse(json.stdout) as { file: string; line: number; severity: string; message: string; source: string; code: string }[];
+      assert.deepEqual(
+        findings.map((f) => [f.file, f.line, f.severity, f.source, f.code]),
+        [['salt/undefined.sls', 3, 'error', 'salt', 'render']],
+        "the examples' modules render and compile; the broken one is Salt's error at its line",
+      );
+      assert.match(findings[0].message, /^Rendering SLS 'base:undefined' failed: Jinja variable 'no_such_variable' is undefined; line 3$/);
+      const human = await cli(['check', 'salt/undefined.sls', '--container', container], work);
+      assert.equal(human.code, 1);
+      assert.equal(human.stdout, "salt/undefined.sls:3:1: error: Rendering SLS 'base:undefined' failed: Jinja variable 'no_such_variable' is undefined; line 3 [salt]\n1 error, 0 warnings in 1 file\n");
+      // show_sls applies nothing, and Salt goes with the check.
+      assert.deepEqual(await containerDiff(engine, container), before);
+    } finally {
+      await removeContainer(engine, container);
       rmSync(work, { recursive: true, force: true });
     }
   });

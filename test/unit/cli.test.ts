@@ -61,7 +61,9 @@ describe('command line', () => {
     if (parsed.kind !== 'command') return;
     assert.deepEqual([parsed.command.verb, parsed.command.paths, parsed.command.states, parsed.command.json], ['check', ['salt/web', 'salt/top.sls'], 'salt', true]);
     const bare = parseCommandLine(['check']);
-    assert.ok(bare.kind === 'command' && bare.command.paths.length === 0);
+    assert.ok(bare.kind === 'command' && bare.command.paths.length === 0 && bare.command.container === undefined);
+    const inContainer = parseCommandLine(['check', 'salt/web', '--container', 'web1']);
+    assert.ok(inContainer.kind === 'command' && inContainer.command.container === 'web1' && inContainer.command.paths.join() === 'salt/web');
   });
 
   it('prints check findings as compilers do, with a count', () => {
