@@ -4,16 +4,14 @@
 // Show Rendered SLS with its render errors on the source line (rendered again when the disk changes), the results history and its
 // comparison, and the session ending with its target. A fixture module is written into the example state tree and removed after.
 import * as assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { DockerEngine, type RenderRun, type StateRun } from '../../src/engine';
-import { api, until } from './support';
+import { api, fixtureModule, until } from './support';
 
 const container = process.env.SALT_CONTAINERS_TEST_CONTAINER ?? 'sc-vscode-test';
 const engine = new DockerEngine();
-const stateRoot = () => join(vscode.workspace.workspaceFolders![0].uri.fsPath, 'salt');
 
 /** Processes of our sessions in the container. */
 async function sessionProcesses(): Promise<string[]> {
@@ -42,29 +40,17 @@ const lines = [
 
 describe('the edit loop', function () {
   this.timeout(90_000);
-  const module = `sc_editloop_${randomBytes(3).toString('hex')}`;
+  let module: string;
   let dir: string;
   let file: string;
   let uri: vscode.Uri;
-  /** The workspace settings file, made by the apply-on-save test when the workspace had none. */
-  const settingsDir = () => join(vscode.workspace.workspaceFolders![0].uri.fsPath, '.vscode');
-  let hadSettings = true;
+  let removeFixture: () => Promise<void>;
 
   before(async () => {
-    hadSettings = existsSync(settingsDir());
-    dir = join(stateRoot(), module);
-    mkdirSync(dir);
-    file = join(dir, 'init.sls');
-    writeFileSync(file, lines.join('\n'));
+    ({ module, dir, file, remove: removeFixture } = await fixtureModule('sc_editloop', lines.join('\n')));
     uri = vscode.Uri.file(file);
-    await api();
   });
-  after(async () => {
-    await vscode.workspace.getConfiguration('saltContainers').update('applyOnSave', undefined, vscode.ConfigurationTarget.Workspace);
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    rmSync(dir, { recursive: true, force: true });
-    if (!hadSettings) rmSync(settingsDir(), { recursive: true, force: true });
-  });
+  after(() => removeFixture());
 
   it('runs on the folder’s target container without asking, through a warm session, and puts the results on the state lines', async () => {
     assert.notEqual(await vscode.commands.executeCommand('saltContainers.selectTarget', uri, { container }), undefined);

@@ -3,16 +3,13 @@
 // the container's own clock says the saved module ran after the function ended), and a function's
 // failure is logged as a state run's is (`error: ...` after the run's `---` line in the output).
 import * as assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { CallRun, StateRun } from '../../src/engine';
 import { errorWithHint } from '../../src/extension/format';
-import { api, until } from './support';
+import { api, fixtureModule, until } from './support';
 
 const container = process.env.SALT_CONTAINERS_TEST_CONTAINER ?? 'sc-vscode-test';
-const stateRoot = () => join(vscode.workspace.workspaceFolders![0].uri.fsPath, 'salt');
 
 /** The output lines written since `from` lines were there. */
 async function logSince(from: number): Promise<string[]> {
@@ -21,27 +18,17 @@ async function logSince(from: number): Promise<string[]> {
 
 describe('the run funnel', function () {
   this.timeout(120_000);
-  const module = `sc_runs_${randomBytes(3).toString('hex')}`;
-  let dir: string;
+  let module: string;
   let file: string;
-  const settingsDir = () => join(vscode.workspace.workspaceFolders![0].uri.fsPath, '.vscode');
-  let hadSettings = true;
+  let removeFixture: () => Promise<void>;
 
   before(async () => {
-    hadSettings = existsSync(settingsDir());
-    dir = join(stateRoot(), module);
-    mkdirSync(dir);
-    file = join(dir, 'init.sls');
     // The container's clock in nanoseconds when the state runs.
-    writeFileSync(file, ['stamp:', '  cmd.run:', '    - name: date +%s%N', ''].join('\n'));
-    await api();
+    ({ module, file, remove: removeFixture } = await fixtureModule('sc_runs', ['stamp:', '  cmd.run:', '    - name: date +%s%N', ''].join('\n')));
   });
   after(async () => {
-    await vscode.workspace.getConfiguration('saltContainers').update('applyOnSave', undefined, vscode.ConfigurationTarget.Workspace);
     await vscode.commands.executeCommand('saltContainers.selectTarget', vscode.Uri.file(file), { container: '' });
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    rmSync(dir, { recursive: true, force: true });
-    if (!hadSettings) rmSync(settingsDir(), { recursive: true, force: true });
+    await removeFixture();
   });
 
   it('tracks Run Salt Function: apply on save on its container waits for it to end', async () => {
