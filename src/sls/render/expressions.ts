@@ -3,28 +3,21 @@
  * string values of small expressions, the known and unknown parts of a concatenation, macro calls and the
  * indent filter.
  */
+import { walkOutsideQuotes } from '../jinja';
+
 const MAX_EXPRESSION = 400;
 
 /**
- * Walks `text` from `from`, skipping quoted strings, and calls `visit` for each other character with the
+ * Walks `text` from `from` outside quoted strings, and calls `visit` for each other character with the
  * bracket depth before it; stops where `visit` returns true (that index), else -1.
  */
 function walkTopLevel(text: string, from: number, visit: (c: string, i: number, depth: number) => boolean | void): number {
   let depth = 0;
-  let quote = '';
-  for (let i = from; i < text.length; i++) {
-    const c = text[i];
-    if (quote) {
-      if (c === '\\') i++;
-      else if (c === quote) quote = '';
-      continue;
-    }
-    if (c === '"' || c === "'") quote = c;
-    else if (visit(c, i, depth)) return i;
+  return walkOutsideQuotes(text, from, false, (c, i) => {
+    if (visit(c, i, depth)) return true;
     if ('([{'.includes(c)) depth++;
     else if (')]}'.includes(c)) depth--;
-  }
-  return -1;
+  });
 }
 
 /** Splits at top-level separators (outside quotes and brackets). */
