@@ -36,21 +36,38 @@ const CLOSERS: Record<string, string> = { '{{': '}}', '{%': '%}', '{#': '#}' };
 const KINDS: Record<string, JinjaKind> = { '{{': 'expression', '{%': 'statement', '{#': 'comment' };
 const BLOCK_KEYWORDS = new Set(['for', 'if', 'macro', 'call', 'filter', 'block', 'with', 'raw', 'autoescape', 'trans']);
 
-/** Where a tag that starts at `from` (just after the opener) ends; skips quoted strings in expressions and statements. */
-function findClose(source: string, from: number, closer: string, quoted: boolean): number {
+/**
+ * The one quote-aware scan of Jinja text: walks `text` from `from`, skipping quoted strings (a backslash
+ * escapes the next character), and calls `visit` for every other character; stops at the index where
+ * `visit` returns true, else returns -1. `newlineEndsQuote` lets a stray quote in a tag end at its line
+ * instead of swallowing the file.
+ */
+export function walkOutsideQuotes(
+  text: string,
+  from: number,
+  newlineEndsQuote: boolean,
+  visit: (c: string, i: number) => boolean | void,
+): number {
   let quote = '';
-  for (let i = from; i < source.length; i++) {
-    const c = source[i];
+  for (let i = from; i < text.length; i++) {
+    const c = text[i];
     if (quote) {
       if (c === '\\') i++;
-      else if (c === quote) quote = '';
-      else if (c === '\n' && quote) quote = ''; // a stray quote must not swallow the file
+      else if (c === quote || (newlineEndsQuote && c === '\n')) quote = '';
       continue;
     }
-    if (quoted && (c === '"' || c === "'")) quote = c;
-    else if (c === closer[0] && source[i + 1] === closer[1]) return i + 2;
+    if (c === '"' || c === "'") quote = c;
+    else if (visit(c, i)) return i;
   }
   return -1;
+}
+
+/** Where a tag that starts at `from` (just after the opener) ends; skips quoted strings in expressions and statements. */
+function findClose(source: string, from: number, closer: string, quoted: boolean): number {
+  const isCloser = (i: number): boolean => source[i] === closer[0] && source[i + 1] === closer[1];
+  // Comments hold prose: a quote there opens nothing.
+  const at = quoted ? walkOutsideQuotes(source, from, true, (_c, i) => isCloser(i)) : source.indexOf(closer, from);
+  return at < 0 ? -1 : at + 2;
 }
 
 export function scanJinja(source: string): JinjaTag[] {
