@@ -14,7 +14,7 @@ usage:
   salt-containers build MOD[,MOD...] --from IMAGE --tag TAG [--states DIR] [--pillar DIR|FILE] [--json]
   salt-containers ls [--json]
   salt-containers cache [ls | rm [TAG ...]] [--json]
-  salt-containers check [FILE|DIR ...] [--states DIR] [--container NAME] [--json]
+  salt-containers check [FILE|DIR ...] [--states DIR] [--container NAME | --image IMAGE] [--json]
   salt-containers salt versions [--json]
   salt-containers test [--matrix FILE] [--suite NAME] [--image IMAGE] [--salt VERSION] [--workers N]
                        [--junit FILE] [--keep] [--json] [--shard K/N [--timings FILE]] [--list]
@@ -76,7 +76,8 @@ YAML, includes, requisites, state functions; over the files and folders named (.
 the state and pillar trees. One line per problem (path:line:col: error: message [source]); --json: a
 list of {file, line, column, severity, message, source, code}. Exit 1 when there is an error.
 New: with --container NAME, also Salt's own render and compile of each state module checked in that
-container (state.show_sls: nothing applied); Salt's errors are findings with source salt.
+container (state.show_sls: nothing applied); Salt's errors are findings with source salt. With
+--image IMAGE, the same in a fresh container of that image (pulled if missing), removed after.
 
 watch applies at once, then again after each change under the state and pillar trees, through a warm
 Salt session in the container (--json: one apply document per line); Ctrl-C ends it and the session.
@@ -265,6 +266,9 @@ export function parseCommandLine(argv: string[]): Parsed {
     }
     case 'check':
       command.paths = rest;
+      if (command.container && command.images.length) problem = 'check takes --container NAME or --image IMAGE, not both';
+      else if (command.images.length > 1) problem = `check takes one --image (got ${command.images.join(', ')})`;
+      else if (command.images[0]?.includes('=')) problem = `check --image takes an image, not NAME=IMAGE (got ${command.images[0]})`;
       break;
     case 'salt':
       if (rest.length !== 1 || rest[0] !== 'versions') problem = `salt takes versions (got ${rest.join(' ') || 'nothing'})`;

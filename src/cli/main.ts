@@ -2,10 +2,11 @@
  * `salt-containers`: the engine from a terminal. The same SaltRunner the extension uses; the verbs,
  * options, --json shapes and exit codes are a contract (README).
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { DockerEngine, installSalt, PINNED_SALT_VERSION, pullLines, SaltRunner, SaltSource, SaltSourceError, WarmSessions, type AnyRun, type RunError } from '../engine';
+import { DockerEngine, installSalt, PINNED_SALT_VERSION, pullLines, SaltRunner, SaltSource, SaltSourceError, startKeptAlive, WarmSessions, type AnyRun, type PullProgress, type RunError } from '../engine';
 import { findRoots } from '../sls/roots';
 import { locateRunError } from '../sls/locate';
 import { parseCommandLine, USAGE, type CliCommand } from './args';
@@ -30,7 +31,7 @@ function version(): string {
 }
 
 async function execute(command: CliCommand, write: (text: string) => void): Promise<number> {
-  if (command.verb === 'check' && !command.container) {
+  if (command.verb === 'check' && !command.container && !command.images.length) {
     // The source alone: no engine.
     const { files, findings } = await checkSource(command);
     return reportCheck(command, files, findings, write);
@@ -106,7 +107,9 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
     // One warm Salt in the container for all the modules, ended with the check.
     const sessions = new WarmSessions(runner.calls, { idleTimeoutMs: CHECK_SESSION_IDLE_MS, log });
     runner.warm = sessions;
-    const salt = await saltFindings(runner, command.container!, checked, tree, findings, { cwd, saltenv: command.saltenv, control: { ...control, python: command.python } }).finally(() => sessions.dispose());
+    const inContainer = (container: string) =>
+      saltFindings(runner, container, checked, tree, findings, { cwd, saltenv: command.saltenv, control: { ...control, python: command.python } }).finally(() => sessions.dispose());
+    const salt = command.container ? await inContainer(command.container) : await inFreshContainer(engine, command.images[0], control, inContainer);
     const all = [...findings, ...salt].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
     return reportCheck(command, files, all, write);
   }
@@ -161,6 +164,29 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
 function checkSource(command: CliCommand): ReturnType<typeof check> {
   if (command.states) checkTrees(findRoots(process.cwd(), { stateRoot: command.states }), { states: command.states }, process.cwd());
   return check({ paths: command.paths, states: command.states, cwd: process.cwd(), note: (note) => process.stderr.write(`note: ${note}\n`) });
+}
+
+/**
+ * `check --image`: a fresh container of the image (pulled if the engine lacks it, kept alive whatever
+ * its command), given to `use`, then removed, also when the check fails or is cancelled.
+ */
+async function inFreshContainer<T>(
+  engine: DockerEngine,
+  image: string,
+  control: { signal: AbortSignal; log?: (line: string) => void; onStage?: (stage: string) => void; onPull: (progress: PullProgress) => void },
+  use: (container: string) => Promise<T>,
+): Promise<T> {
+  await engine.ensureImage(image, { signal: control.signal, onProgress: control.onPull, log: control.log }).catch((error) => {
+    throw engine.translate(error, { image });
+  });
+  control.onStage?.(`starting a container of ${image}`);
+  const container = await startKeptAlive(engine, image, { name: `salt-containers-check-${randomBytes(3).toString('hex')}` }, control.log);
+  if (!container) throw Object.assign(new Error(`image ${image} has neither sleep nor python3 to keep a container running for the check`), { hint: 'Check against a running container of it instead (--container NAME).' });
+  try {
+    return await use(container);
+  } finally {
+    await engine.removeContainer(container, { force: true }).catch((error) => control.log?.(`check: could not remove ${container}: ${(error as Error).message}`));
+  }
 }
 
 function reportCheck(command: CliCommand, files: number, findings: CheckFinding[], write: (text: string) => void): number {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DockerEngine } from '../../src/engine';
-import { containerDiff, DEBIAN_IMAGE, REPO_ROOT, leftovers, removeContainer, startContainer, uniqueName } from '../support/containers';
+import { containerDiff, DEBIAN_IMAGE, PY3_IMAGE, REPO_ROOT, leftovers, removeContainer, startContainer, uniqueName } from '../support/containers';
 import { pushedImage } from '../support/registry';
 
 const CLI = join(REPO_ROOT, 'dist', 'cli.js');
@@ -248,6 +248,28 @@ describe('salt-containers check', () => {
       assert.deepEqual(await containerDiff(engine, container), before);
     } finally {
       await removeContainer(engine, container);
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+  it('--image checks in a fresh container of the image, removed after, also when the check fails', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'sc-check-image-'));
+    const checkContainers = async () => (await engine.listContainers()).filter((c) => c.name.startsWith('salt-containers-check-')).map((c) => c.name);
+    const before = await checkContainers();
+    try {
+      cpSync(join(REPO_ROOT, 'examples'), work, { recursive: true });
+      const clean = await cli(['check', '--image', PY3_IMAGE, '--json'], work);
+      assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+      assert.deepEqual(JSON.parse(clean.stdout), [], "the examples render and compile in Salt");
+      writeFileSync(join(work, 'salt', 'undefined.sls'), ['undefined_state:', '  test.nop:', '    - name: {{ no_such_variable }}', ''].join('\n'));
+      const broken = await cli(['check', 'salt/undefined.sls', '--image', PY3_IMAGE], work);
+      assert.equal(broken.code, 1, broken.stdout + broken.stderr);
+      assert.match(broken.stdout, /^salt\/undefined\.sls:3:1: error: Rendering SLS 'base:undefined' failed: Jinja variable 'no_such_variable' is undefined; line 3 \[salt\]\n1 error, 0 warnings in 1 file\n$/);
+      assert.deepEqual(await checkContainers(), before, 'no check container is left behind');
+      const missing = await cli(['check', '--image', 'salt-containers-test:no-such-image'], work);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /no-such-image/);
+      assert.deepEqual(await checkContainers(), before);
+    } finally {
       rmSync(work, { recursive: true, force: true });
     }
   });

@@ -64,6 +64,11 @@ describe('command line', () => {
     assert.ok(bare.kind === 'command' && bare.command.paths.length === 0 && bare.command.container === undefined);
     const inContainer = parseCommandLine(['check', 'salt/web', '--container', 'web1']);
     assert.ok(inContainer.kind === 'command' && inContainer.command.container === 'web1' && inContainer.command.paths.join() === 'salt/web');
+    const onImage = parseCommandLine(['check', '--image', 'debian:bookworm']);
+    assert.ok(onImage.kind === 'command' && onImage.command.images.join() === 'debian:bookworm' && onImage.command.container === undefined);
+    assert.deepEqual(parseCommandLine(['check', '--image', 'a', '--container', 'web1']), { kind: 'usage-error', message: 'check takes --container NAME or --image IMAGE, not both' });
+    assert.deepEqual(parseCommandLine(['check', '--image', 'a', '--image', 'b']), { kind: 'usage-error', message: 'check takes one --image (got a, b)' });
+    assert.deepEqual(parseCommandLine(['check', '--image', 'web=debian']), { kind: 'usage-error', message: 'check --image takes an image, not NAME=IMAGE (got web=debian)' });
   });
 
   it('prints check findings as compilers do, with a count', () => {
