@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { DiagnosticSeverity } from 'vscode-languageserver';
 import { diagnostics } from '../server/diagnostics';
 import { pathToUri, SlsService } from '../server/service';
-import { findRoots, type SaltRoots } from '../sls/roots';
+import { enclosingSaltFolder, findRoots, type SaltRoots } from '../sls/roots';
 import { getCatalogue, loadAnyCachedCatalogue } from '../sls/catalogue';
 import { locateRunError } from '../sls/locate';
 import { isUnder, moduleForFile } from '../sls/modules';
@@ -54,9 +54,12 @@ export interface CheckOptions {
 }
 
 /** The diagnostics of every template the paths name, errors and warnings, in file and line order. */
-export async function check(options: CheckOptions): Promise<{ files: number; findings: CheckFinding[]; checked: string[] }> {
-  const roots = findRoots(options.cwd, { stateRoot: options.states });
-  const service = new SlsService([options.cwd], { stateRoot: options.states });
+export async function check(options: CheckOptions): Promise<{ files: number; findings: CheckFinding[]; checked: string[]; roots: SaltRoots }> {
+  // The trees are the workspace's: --states says, else the Salt folder that holds the first path (or
+  // the current folder), else the current folder as findRoots reads it.
+  const folder = options.states ? options.cwd : (enclosingSaltFolder(resolve(options.cwd, options.paths[0] ?? '.')) ?? options.cwd);
+  const roots = findRoots(folder, { stateRoot: options.states });
+  const service = new SlsService([folder], { stateRoot: options.states });
   // As the language server: the newest cached catalogue, else the host Salt's (made once, then cached).
   let catalogue = loadAnyCachedCatalogue();
   if (!catalogue) {
@@ -88,7 +91,7 @@ export async function check(options: CheckOptions): Promise<{ files: number; fin
       });
     }
   }
-  return { files: files.length, findings, checked: files };
+  return { files: files.length, findings, checked: files, roots };
 }
 
 /** What saltFindings needs of the runner (the CLI's SaltRunner). */

@@ -102,13 +102,15 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
 
   if (command.verb === 'check') {
     // The source, then Salt's own render of each state module in the container: nothing applied.
-    const { files, findings, checked } = await checkSource(command);
+    const { files, findings, checked, roots } = await checkSource(command);
     const cwd = process.cwd();
+    // Salt renders the trees the source check read (the ones that hold the paths), with the --pillar given.
+    const checkTree = { ...tree, stateRoot: roots.stateRoot, pillarRoot: command.pillar ? tree.pillarRoot : roots.pillarRoot };
     // One warm Salt in the container for all the modules, ended with the check.
     const sessions = new WarmSessions(runner.calls, { idleTimeoutMs: CHECK_SESSION_IDLE_MS, log });
     runner.warm = sessions;
     const inContainer = (container: string) =>
-      saltFindings(runner, container, checked, tree, findings, { cwd, saltenv: command.saltenv, control: { ...control, python: command.python } }).finally(() => sessions.dispose());
+      saltFindings(runner, container, checked, checkTree, findings, { cwd, saltenv: command.saltenv, control: { ...control, python: command.python } }).finally(() => sessions.dispose());
     const salt = command.container ? await inContainer(command.container) : await inFreshContainer(engine, command.images[0], control, inContainer);
     const all = [...findings, ...salt].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
     return reportCheck(command, files, all, write);

@@ -6,8 +6,8 @@
  * `srv/pillar/`) folders; else the folder itself (and no pillar).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, relative, resolve, sep } from 'node:path';
-import { canonicalPath, SKIPPED_DIRS } from './modules';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { canonicalPath, isUnder, SKIPPED_DIRS } from './modules';
 
 export interface SaltRoots {
   stateRoot: string;
@@ -66,4 +66,26 @@ export function findRoots(folder: string, explicit: { stateRoot?: string; pillar
   if (explicit.pillarRoot) pillarRoot = canonicalPath(resolve(base, explicit.pillarRoot));
   else pillarRoot = [join(base, 'pillar'), join(base, 'srv', 'pillar')].find(isDir);
   return { stateRoot, pillarRoot };
+}
+
+/**
+ * The folder whose trees hold `path`, for a command given a path rather than run at a workspace's root
+ * (`check examples/salt/web` from the repository, `check .` inside a state tree), as git finds its
+ * repository: the nearest folder from `path` up that findRoots recognises by a rule (a formula, `salt/`,
+ * `srv/salt/`, `pillar/`; not the "the folder itself" fallback) that is `path` or whose state or pillar
+ * tree holds `path`. Undefined when none does.
+ */
+export function enclosingSaltFolder(path: string): string | undefined {
+  const target = canonicalPath(resolve(path));
+  let folder = isDir(target) ? target : dirname(target);
+  for (;;) {
+    const recognised = formulaName(folder) || ['salt', join('srv', 'salt'), 'pillar', join('srv', 'pillar')].some((sub) => isDir(join(folder, sub)));
+    if (recognised) {
+      const { stateRoot, pillarRoot } = findRoots(folder);
+      if (folder === target || isUnder(stateRoot, target) || (pillarRoot && isUnder(pillarRoot, target))) return folder;
+    }
+    const parent = dirname(folder);
+    if (parent === folder) return undefined;
+    folder = parent;
+  }
 }

@@ -189,6 +189,12 @@ describe('salt-containers check', () => {
     assert.match(result.stdout, /^no problems in \d+ files\n$/);
     const json = await cli(['check', '--json'], join(REPO_ROOT, 'examples'));
     assert.deepEqual(JSON.parse(json.stdout), []);
+    // Paths name the trees wherever the check runs: from the repository, and from inside a tree.
+    const fromRepo = await cli(['check', 'examples'], REPO_ROOT);
+    assert.equal(fromRepo.code, 0, fromRepo.stdout + fromRepo.stderr);
+    assert.match(fromRepo.stdout, /^no problems in \d+ files\n$/);
+    const fromInside = await cli(['check', '.'], join(REPO_ROOT, 'examples', 'salt', 'web'));
+    assert.equal(fromInside.stdout, 'no problems in 3 files\n', 'web includes common: found in the tree above');
   });
 
   it('a Jinja syntax error exits 1 and names the file and line, as Jinja does; warnings alone do not fail', async () => {

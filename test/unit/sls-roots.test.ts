@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { findRoots, formulaName, isIgnoredChange } from '../../src/sls/roots';
+import { enclosingSaltFolder, findRoots, formulaName, isIgnoredChange } from '../../src/sls/roots';
 import { StateTree } from '../../src/sls/tree';
 
 const corpus = resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sls', 'corpus');
@@ -43,6 +43,22 @@ describe('findRoots', () => {
     write('kitchen-ws/kitchen.yml', 'suites: []\n');
     write('kitchen-ws/salt/web.sls', 'x:\n  test.nop: []\n');
     assert.equal(findRoots(join(work, 'kitchen-ws')).stateRoot, join(work, 'kitchen-ws', 'salt'), 'a kitchen.yml without <name>/init.sls is not a formula');
+  });
+
+  it('finds the Salt folder that holds a path, from the path up, as git finds its repository', () => {
+    write('up/salt/web/init.sls', 'x:\n  test.nop: []\n');
+    write('up/pillar/web.sls', 'port: 80\n');
+    write('up/notes/readme.txt', '');
+    const up = join(work, 'up');
+    assert.equal(enclosingSaltFolder(join(up, 'salt', 'web', 'init.sls')), up, 'a file deep in the state tree');
+    assert.equal(enclosingSaltFolder(join(up, 'salt', 'web')), up);
+    assert.equal(enclosingSaltFolder(join(up, 'pillar')), up, 'the pillar tree');
+    assert.equal(enclosingSaltFolder(up), up, 'the Salt folder itself');
+    assert.equal(enclosingSaltFolder(join(up, 'notes')), undefined, 'beside the trees, not in them');
+    write('nginx-formula/FORMULA', 'name: nginx\n');
+    write('nginx-formula/nginx/map.jinja', '');
+    write('nginx-formula/nginx/init.sls', '');
+    assert.equal(enclosingSaltFolder(join(work, 'nginx-formula', 'nginx', 'map.jinja')), join(work, 'nginx-formula'), 'a formula repository');
   });
 });
 
