@@ -14,6 +14,7 @@ import { defaultBaseImage, folderFor, rootsFor } from './config';
 import { refusal, type Ctx, type Refused } from './ctx';
 import { PRIMARY_ENGINE } from './engines';
 import { compareNames, errorWithHint, isImageRef, shortId } from './format';
+import type { SlsToRun } from './runs';
 import { applyTarget } from './targets';
 import type { ContainerChoice } from './targetContainer';
 import { isContainerNode } from './views/trees';
@@ -107,13 +108,6 @@ export function containerFor(arg: unknown, options: ContainerOptions | undefined
 
 // ---------------------------------------------------------------- SLS
 
-export interface SlsTarget {
-  resource: vscode.Uri;
-  tree: SaltTree;
-  mods: string[];
-  highstate: boolean;
-}
-
 function slsFiles(stateRoot: string): string[] {
   const out: string[] = [];
   const walk = (dir: string, depth: number) => {
@@ -136,7 +130,7 @@ export function activeSlsUri(): vscode.Uri | undefined {
 }
 
 /** Which SLS to apply: the Uri(s) given, else the active .sls editor, else a quick pick of the tree's modules. */
-export async function chooseSls(arg: unknown, extra: unknown, options: RunOptions | undefined, highstate: boolean): Promise<SlsTarget | Refused | undefined> {
+export async function chooseSls(arg: unknown, extra: unknown, options: RunOptions | undefined, highstate: boolean): Promise<SlsToRun | Refused | undefined> {
   const uris: vscode.Uri[] = Array.isArray(extra) && extra.every((u) => u instanceof vscode.Uri) && extra.length > 0 ? extra : arg instanceof vscode.Uri ? [arg] : options?.uri ? [options.uri] : [];
   const resource = uris[0] ?? activeSlsUri() ?? folderFor()?.uri;
   const roots = rootsFor(resource);

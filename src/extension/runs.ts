@@ -4,7 +4,8 @@
  * warm sessions), the target rule (a run on its folder's target container goes through the warm
  * session), tracking (apply on save waits for the runs in progress on its container), progress with
  * Cancel, the log lines, and the errors: the run's own and anything thrown, logged and notified alike.
- * The state runs every apply shares (commands, CodeLens, apply on save) are `runStates`.
+ * The state runs every apply shares (commands, CodeLens, apply on save) are `runStates`, over the one
+ * value for which SLS to run, `SlsToRun`.
  */
 import * as vscode from 'vscode';
 import type { AnyRun, RunControl, SaltRunnerApi, SaltTree, StateRun } from '../engine';
@@ -65,16 +66,26 @@ export async function saveTree(tree: SaltTree): Promise<void> {
   await Promise.all(dirty.map((d) => d.save()));
 }
 
-/** What one state run needs: the SLS (or one state of it), where, how. */
-export interface StateRunRequest {
+/**
+ * Which SLS a run applies: modules or the highstate, of which trees, for which file or folder. Chosen by
+ * pick.ts's chooseSls, gathered from saves by apply on save, made by the commands that name a module;
+ * state runs (runStates) and builds take it as it is.
+ */
+export interface SlsToRun {
+  /** The file or folder the run is for: its folder's settings and target container (the warm session). */
   resource: vscode.Uri;
   tree: SaltTree;
+  /** The modules applied, each once; not used by the highstate. */
   mods: string[];
   highstate: boolean;
-  /** One state of the module alone (state.sls_id). */
-  stateId?: string;
-  test: boolean;
+}
+
+/** How one state run goes: where, in test mode or not, one state alone. */
+export interface StateRunOptions {
   container: ContainerChoice;
+  test: boolean;
+  /** One state of the (one) module alone (state.sls_id). */
+  stateId?: string;
   signal?: AbortSignal;
   /** Apply on save: progress in the status bar, the results panel updated but not brought forward. */
   quiet?: boolean;
@@ -84,24 +95,25 @@ export interface StateRunRequest {
  * Runs states and shows the run everywhere (inline, problems, panel, status bar). Every state run of the
  * extension is this one: the apply commands, CodeLens, apply on save.
  */
-export async function runStates(ctx: Ctx, request: StateRunRequest): Promise<StateRun | undefined> {
-  const { tree, container } = request;
+export async function runStates(ctx: Ctx, sls: SlsToRun, options: StateRunOptions): Promise<StateRun | undefined> {
+  const { tree } = sls;
+  const { container, stateId } = options;
   await saveTree(tree);
-  const settings = runSettings(request.resource);
-  const label = request.highstate ? 'highstate' : request.stateId !== undefined ? `${request.stateId} of ${request.mods[0]}` : request.mods.join(', ');
+  const settings = runSettings(sls.resource);
+  const label = sls.highstate ? 'highstate' : stateId !== undefined ? `${stateId} of ${sls.mods[0]}` : sls.mods.join(', ');
   return startRun(ctx, {
-    title: `${request.test ? 'testing' : 'applying'} ${label} on ${container.name}`,
-    logLine: (warm) => `${request.test ? 'test ' : ''}${label} on ${container.name} (state root ${tree.stateRoot}${tree.pillarRoot ? `, pillar root ${tree.pillarRoot}` : ''}, saltenv ${settings.saltenv}${warm ? ', warm session' : ''})`,
+    title: `${options.test ? 'testing' : 'applying'} ${label} on ${container.name}`,
+    logLine: (warm) => `${options.test ? 'test ' : ''}${label} on ${container.name} (state root ${tree.stateRoot}${tree.pillarRoot ? `, pillar root ${tree.pillarRoot}` : ''}, saltenv ${settings.saltenv}${warm ? ', warm session' : ''})`,
     container,
-    warmFor: request.resource,
-    signal: request.signal,
-    quiet: request.quiet,
+    warmFor: sls.resource,
+    signal: options.signal,
+    quiet: options.quiet,
     run: (runner, control) => {
-      const applyOptions = { ...control, test: request.test, saltenv: settings.saltenv };
-      if (request.highstate) return runner.highstate(container.name, tree, applyOptions);
-      if (request.stateId !== undefined) return runner.applyState(container.name, request.stateId, request.mods[0], tree, applyOptions);
-      return runner.apply(container.name, request.mods, tree, applyOptions);
+      const applyOptions = { ...control, test: options.test, saltenv: settings.saltenv };
+      if (sls.highstate) return runner.highstate(container.name, tree, applyOptions);
+      if (stateId !== undefined) return runner.applyState(container.name, stateId, sls.mods[0], tree, applyOptions);
+      return runner.apply(container.name, sls.mods, tree, applyOptions);
     },
-    show: (run) => ctx.showStateRun(run, tree.stateRoot, { reveal: !request.quiet, pillarRoot: tree.pillarRoot }),
+    show: (run) => ctx.showStateRun(run, tree.stateRoot, { reveal: !options.quiet, pillarRoot: tree.pillarRoot }),
   });
 }

@@ -18,11 +18,11 @@ function applyCommand(mode: { test: boolean; highstate: boolean }): CommandFacto
       const refused = ctx.refuseUntrusted(what);
       if (refused) return refused;
       const options = (extra && !Array.isArray(extra) ? extra : undefined) as RunOptions | undefined;
-      const target = await chooseSls(isContainerNode(arg) ? undefined : arg, extra, options, mode.highstate);
-      if (!target || 'refused' in target) return target;
-      const container = await chooseContainer(ctx, arg, options, target.resource);
+      const sls = await chooseSls(isContainerNode(arg) ? undefined : arg, extra, options, mode.highstate);
+      if (!sls || 'refused' in sls) return sls;
+      const container = await chooseContainer(ctx, arg, options, sls.resource);
       if (!container || 'refused' in container) return container;
-      return runStates(ctx, { ...target, container, test: mode.test, signal: options?.signal });
+      return runStates(ctx, sls, { container, test: mode.test, signal: options?.signal });
     };
 }
 
@@ -43,7 +43,7 @@ function applyStateCommand(test: boolean): CommandFactory {
       const container = await chooseContainer(ctx, undefined, options, resource);
       if (!container || 'refused' in container) return container;
       const tree: SaltTree = { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot };
-      return runStates(ctx, { resource, tree, mods: [target.module], highstate: false, stateId: id, test, container, signal: options?.signal });
+      return runStates(ctx, { resource, tree, mods: [target.module], highstate: false }, { container, test, stateId: id, signal: options?.signal });
     };
 }
 

@@ -4,8 +4,8 @@ import type { BuildRun } from '../../engine';
 import { folderFor, rootsFor, runSettings } from '../config';
 import { refusal, type CommandFactory, type Refused } from '../ctx';
 import { imageLabel, shortId, validImageTag } from '../format';
-import { chooseBaseImage, chooseSls, type SlsTarget } from '../pick';
-import { saveTree, startRun } from '../runs';
+import { chooseBaseImage, chooseSls } from '../pick';
+import { saveTree, startRun, type SlsToRun } from '../runs';
 import { isImageNode } from '../views/trees';
 
 export interface BuildCommandOptions {
@@ -23,31 +23,31 @@ const buildImage: CommandFactory = (ctx) => async (arg?: unknown, options?: Buil
   const refused = ctx.refuseUntrusted('Build Image from SLS');
   if (refused) return refused;
   const engineKey = options?.engine ?? (isImageNode(arg) ? arg.engineKey : undefined);
-  let target: SlsTarget | Refused | undefined;
+  let sls: SlsToRun | Refused | undefined;
   if (options?.module) {
     const roots = rootsFor(options.uri ?? folderFor()?.uri);
     if (!roots) return refusal('no-target', 'Open a folder with a Salt state tree first.');
-    target = { resource: options.uri ?? folderFor()!.uri, tree: { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot }, mods: [options.module], highstate: false };
+    sls = { resource: options.uri ?? folderFor()!.uri, tree: { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot }, mods: [options.module], highstate: false };
   } else {
-    target = await chooseSls(isImageNode(arg) ? undefined : arg, undefined, { uri: options?.uri }, false);
+    sls = await chooseSls(isImageNode(arg) ? undefined : arg, undefined, { uri: options?.uri }, false);
   }
-  if (!target || 'refused' in target) return target;
-  if (target.highstate) return refusal('no-target', 'A build applies SLS modules, not the highstate: pick an .sls file.');
-  const baseImage = options?.baseImage ?? (isImageNode(arg) ? imageLabel(arg.info) : undefined) ?? (await chooseBaseImage(ctx, engineKey, target.resource));
+  if (!sls || 'refused' in sls) return sls;
+  if (sls.highstate) return refusal('no-target', 'A build applies SLS modules, not the highstate: pick an .sls file.');
+  const baseImage = options?.baseImage ?? (isImageNode(arg) ? imageLabel(arg.info) : undefined) ?? (await chooseBaseImage(ctx, engineKey, sls.resource));
   if (!baseImage) return undefined;
   const tag =
     options?.tag ??
     (await vscode.window.showInputBox({
-      title: `Salt Containers: tag for the image built from ${target.mods.join(', ')} on ${baseImage}`,
-      value: `${target.mods[0].replace(/\./g, '-').toLowerCase()}:latest`,
+      title: `Salt Containers: tag for the image built from ${sls.mods.join(', ')} on ${baseImage}`,
+      value: `${sls.mods[0].replace(/\./g, '-').toLowerCase()}:latest`,
       validateInput: validImageTag,
     }));
   if (!tag) return undefined;
   const problem = validImageTag(tag);
   if (problem) return refusal('no-target', problem);
-  await saveTree(target.tree);
-  const settings = runSettings(target.resource);
-  const { mods, tree } = target;
+  await saveTree(sls.tree);
+  const settings = runSettings(sls.resource);
+  const { mods, tree } = sls;
   return startRun(ctx, {
     title: `building ${tag}`,
     logLine: `build ${tag} from ${baseImage} with ${mods.join(', ')}`,

@@ -11,21 +11,14 @@ import { moduleForFile } from '../../sls/modules';
 import { applyOnSaveMode, folderFor, rootsFor } from '../config';
 import type { Ctx } from '../ctx';
 import { loadRuntime } from '../engines';
-import { runStates } from '../runs';
+import { runStates, type SlsToRun } from '../runs';
 
 const inside = (root: string | undefined, file: string) => !!root && !relative(root, file).startsWith('..');
 
-interface Pending {
-  resource: vscode.Uri;
-  tree: SaltTree;
-  mods: Set<string>;
-  highstate: boolean;
-  test: boolean;
-}
-
 export class ApplyOnSave implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[] = [];
-  private readonly pending = new Map<string, Pending>();
+  /** Per folder, what its saves run next: the SLS they asked for, in the mode of the last save. */
+  private readonly pending = new Map<string, { sls: SlsToRun; test: boolean }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly flushing = new Set<string>();
   private told = false;
@@ -54,17 +47,20 @@ export class ApplyOnSave implements vscode.Disposable {
       return;
     }
     const tree: SaltTree = { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot };
-    const what = await this.modulesFor(file, tree);
-    if (!what) {
+    const sls = await this.slsFor(document.uri, tree);
+    if (!sls) {
       this.ctx.log(`apply on save: ${file} is used by no SLS module that ran or that names it; nothing to run`);
       return;
     }
     const key = folderFor(document.uri)?.uri.toString() ?? tree.stateRoot;
-    const entry = this.pending.get(key) ?? { resource: document.uri, tree, mods: new Set<string>(), highstate: false, test: mode === 'test' };
-    for (const m of what.mods) entry.mods.add(m);
-    entry.highstate ||= what.highstate;
-    entry.test = mode === 'test';
-    this.pending.set(key, entry);
+    // Saves before the run join it: the first save's file and trees, every module asked for, the
+    // highstate if one asked.
+    const entry = this.pending.get(key);
+    if (entry) {
+      entry.sls.mods = [...new Set([...entry.sls.mods, ...sls.mods])];
+      entry.sls.highstate ||= sls.highstate;
+      entry.test = mode === 'test';
+    } else this.pending.set(key, { sls, test: mode === 'test' });
     clearTimeout(this.timers.get(key));
     this.timers.set(
       key,
@@ -76,11 +72,12 @@ export class ApplyOnSave implements vscode.Disposable {
    * What a save runs again: the last run of this state tree when it used the file (or the file is not
    * an SLS module), else the saved module itself; for a file no run used yet, the modules that name it.
    */
-  private async modulesFor(file: string, tree: SaltTree): Promise<{ mods: string[]; highstate: boolean } | undefined> {
+  private async slsFor(resource: vscode.Uri, tree: SaltTree): Promise<SlsToRun | undefined> {
+    const file = resource.fsPath;
     const last = this.ctx.lastStateRuns.get(tree.stateRoot);
     const module = inside(tree.stateRoot, file) ? moduleForFile(tree.stateRoot, file) : undefined;
-    if (last && (!module || last.files.includes(file))) return { mods: last.run.mods, highstate: last.run.highstate };
-    if (module) return { mods: [module], highstate: false };
+    if (last && (!module || last.files.includes(file))) return { resource, tree, mods: [...last.run.mods], highstate: last.run.highstate };
+    if (module) return { resource, tree, mods: [module], highstate: false };
     if (!inside(tree.stateRoot, file)) return undefined;
     // map.jinja, a salt:// file, a custom module that no run used yet: the modules that name it.
     const path = relative(tree.stateRoot, file).split(sep).join('/');
@@ -89,7 +86,7 @@ export class ApplyOnSave implements vscode.Disposable {
       .all()
       .filter((f) => f.module && (f.parsed.jinjaImports.some((i) => i.path === path) || f.parsed.saltUrls.some((u) => u.path === path)))
       .map((f) => f.module!);
-    return users.length ? { mods: [...new Set(users)], highstate: false } : undefined;
+    return users.length ? { resource, tree, mods: [...new Set(users)], highstate: false } : undefined;
   }
 
   private async flush(key: string): Promise<void> {
@@ -97,11 +94,11 @@ export class ApplyOnSave implements vscode.Disposable {
     this.flushing.add(key);
     try {
       for (let entry = this.pending.get(key); entry; entry = this.pending.get(key)) {
-        const target = this.ctx.targets.get(entry.resource);
+        const target = this.ctx.targets.get(entry.sls.resource);
         if (!target) return;
         await this.ctx.idle(target);
         this.pending.delete(key);
-        await runStates(this.ctx, { resource: entry.resource, tree: entry.tree, mods: [...entry.mods], highstate: entry.highstate, test: entry.test, container: target, quiet: true });
+        await runStates(this.ctx, entry.sls, { container: target, test: entry.test, quiet: true });
       }
     } finally {
       this.flushing.delete(key);
