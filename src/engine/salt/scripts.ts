@@ -84,7 +84,8 @@ export const SALT_LOG = 'salt-containers-log ';
 const BODY_LINE = '    # @BODY@\n';
 
 /**
- * Container: the whole run in one exec, `python -c RUN NAME shm|tmp NEED SALT-ARGS...`. It
+ * Container: the whole run in one exec, `python -c RUN NAME shm|tmp NEED SALT-ARGS...` (py/entry_point.py
+ * around py/run_body.py). It
  *   - makes the run's private directory NAME under /dev/shm when that is a tmpfs with NEED bytes and
  *     room to spare (files there never touch the container's disk, which is what unpacking 2,500
  *     files costs), else under /tmp;
@@ -115,9 +116,9 @@ export const RUN = entryPoint(RUN_BODY_PY);
 
 /**
  * The entry point around `body`: everything RUN does but running Salt, which `body` does (Python at
- * the indentation of RUN's main block, with `here`, `cache`, `code` and `salt_log` in scope; exiting or raising
- * SystemExit ends the run, and both directories are removed whatever happens). A warm session
- * (engine/session) has its own body.
+ * the top level, as py/run_body.py is, put indented into the main block at entry_point.py's `# @BODY@`
+ * line, with `here`, `cache`, `code` and `salt_log` in scope; exiting or raising SystemExit ends the
+ * run, and both directories are removed whatever happens). A warm session (engine/session) has its own body.
  */
 export function entryPoint(body: string): string {
   const marks = { HELLO, SALT_LOG, SETUP_ERROR, RUN_DIR_MARK, CACHE_DIR_MARK };
@@ -130,7 +131,7 @@ export function entryPoint(body: string): string {
 /**
  * `source` with each `@NAME@` placeholder replaced by values[NAME], in one pass (a value is never
  * scanned again): the container-side Python names the engine's protocol constants this way, so its
- * files stay valid Python and the constants have one home, here. A placeholder without a value, or a
+ * files stay valid Python and each constant has one home, in the TypeScript. A placeholder without a value, or a
  * value without its placeholder, is a mistake in the scripts: it throws (at import, so every test sees it).
  */
 export function fillPython(source: string, values: Record<string, string>): string {
