@@ -1,8 +1,9 @@
 // One esbuild script for every output (as vscode-eslint does): the extension, the language server and
 // the CLI are bundled into dist/ with `vscode` external; src/, test/ and bench/ are transpiled file by
 // file into out/ for node --test and the extension-host tests. Type checking is `tsc --noEmit`.
+// The Python the engine runs lives in .py files (src/**/py/): every output carries them as text.
 import * as esbuild from 'esbuild';
-import { chmodSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const watch = process.argv.includes('--watch');
@@ -29,7 +30,7 @@ const common = {
   logLevel: 'warning',
   // ssh2 (dockerode's ssh:// transport) has optional native speed-ups; they stay out of the bundle.
   external: ['vscode', 'cpu-features'],
-  loader: { '.node': 'empty' },
+  loader: { '.node': 'empty', '.py': 'text' },
 };
 
 // The extension's work-time code (engine, SLS parser) and its language client are their own files,
@@ -77,23 +78,27 @@ function removeOrphans(dir) {
   if (readdirSync(dir).length === 0) rmSync(dir, { recursive: true });
 }
 
+// out/ is transpiled file by file, and a transpiled `import X from './py/x.py'` would stay a require
+// Node cannot load: the files that import Python are bundled instead, with every import but the .py
+// ones left external, so each is still its own file requiring its neighbours as before.
+const outFiles = [...tsFiles('src'), ...tsFiles('test'), ...tsFiles('bench')];
+const importsPython = (file) => /from '[^']+\.py';/.test(readFileSync(file, 'utf8'));
+const onlyPythonInlined = {
+  name: 'only-python-inlined',
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, (args) => (args.kind === 'entry-point' || args.path.endsWith('.py') ? undefined : { path: args.path, external: true }));
+  },
+};
+const outOptions = { outdir: 'out', outbase: '.', platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning' };
+
 const builds = [
   { ...common, entryPoints: { extension: 'src/extension/main.ts' }, outdir: 'dist', plugins: [lazyExtensionParts], supported: { 'dynamic-import': false } },
   { ...common, entryPoints: { 'extension-runtime': 'src/extension/runtime.ts' }, outdir: 'dist', plugins: [withoutBuildKitSessions] },
   { ...common, entryPoints: { 'extension-language': 'src/extension/language.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { server: 'src/server/main.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
-  {
-    entryPoints: [...tsFiles('src'), ...tsFiles('test'), ...tsFiles('bench')],
-    outdir: 'out',
-    outbase: '.',
-    bundle: false,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    sourcemap: true,
-    logLevel: 'warning',
-  },
+  { ...outOptions, entryPoints: outFiles.filter((f) => !importsPython(f)), bundle: false },
+  { ...outOptions, entryPoints: outFiles.filter(importsPython), bundle: true, loader: { '.py': 'text' }, plugins: [onlyPythonInlined] },
 ];
 
 if (watch) {
