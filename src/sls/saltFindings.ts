@@ -89,6 +89,18 @@ function yamlMark(message: string): { line: number; text?: string } | undefined 
   return { line: Number(mark[1]), text: mark[2] };
 }
 
+/** Whether a source line makes a rendered line's text: the same, or the same with its `{{ ... }}` standing for anything. */
+function makes(sourceLine: string, rendered: string): boolean {
+  const text = sourceLine.trim();
+  if (text === rendered) return true;
+  if (!text.includes('{{')) return false;
+  const pattern = text
+    .split(/\{\{[\s\S]*?\}\}/)
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${pattern}$`).test(rendered);
+}
+
 /**
  * The source line (0-based) a rendered line (1-based, as PyYAML counts) came from: the same line when its
  * text is the same, else the nearest source line that makes that text (its `{{ ... }}` standing for
@@ -99,19 +111,9 @@ export function sourceLineOf(source: string, renderedLine: number, renderedText:
   const at = Math.min(Math.max(0, renderedLine - 1), Math.max(0, lines.length - 1));
   const wanted = renderedText?.trim();
   if (!wanted) return at;
-  const makes = (line: string) => {
-    const text = line.trim();
-    if (text === wanted) return true;
-    if (!text.includes('{{')) return false;
-    const pattern = text
-      .split(/\{\{[\s\S]*?\}\}/)
-      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*');
-    return new RegExp(`^${pattern}$`).test(wanted);
-  };
-  if (makes(lines[at] ?? '')) return at;
+  if (makes(lines[at] ?? '', wanted)) return at;
   let best: number | undefined;
-  for (let i = 0; i < lines.length; i++) if (makes(lines[i]) && (best === undefined || Math.abs(i - at) < Math.abs(best - at))) best = i;
+  for (let i = 0; i < lines.length; i++) if (makes(lines[i], wanted) && (best === undefined || Math.abs(i - at) < Math.abs(best - at))) best = i;
   return best ?? at;
 }
 
@@ -127,23 +129,26 @@ function importLine(stateRoot: string, file: string, template: string, texts?: T
   return { file, line, column: character, exact: true };
 }
 
-/** The line below a state that names a requisite's target (`- file: nothing_here`), else the state's. */
-function requisiteLine(at: SourceLocation, target: string, texts?: Texts): SourceLocation {
+/**
+ * The line below a state that gives a requisite (`- file: nothing_here`, or a line whose Jinja makes it),
+ * else the state's own line.
+ */
+function requisiteLine(at: SourceLocation, requisite: { type: string; target: string }, texts?: Texts): SourceLocation {
   const lines = (textOf(at.file, texts) ?? '').split(/\r?\n/);
   const indent = (text: string) => text.length - text.trimStart().length;
   const stateIndent = indent(lines[at.line] ?? '');
+  const rendered = [`- ${requisite.type}: ${requisite.target}`, `${requisite.type}: ${requisite.target}`, `- ${requisite.target}`];
   for (let i = at.line + 1; i < lines.length; i++) {
     const text = lines[i];
     if (text.trim() && indent(text) <= stateIndent && !text.trimStart().startsWith('{')) break;
-    const found = text.indexOf(target);
-    if (found >= 0 && /:/.test(text)) return { file: at.file, line: i, column: indent(text), exact: true };
+    if (rendered.some((r) => makes(text, r))) return { file: at.file, line: i, column: indent(text), exact: true };
   }
   return at;
 }
 
 /** Salt's requisite errors, compile-time (3007: "Referenced state does not exist for requisite [require: (file: x)]") or run-time (3006: "The following requisites were not found"). */
-const REQUISITE_COMPILED = /requisite \[\w+: \(\w+: ([^)]*)\)\]/;
-const REQUISITE_RUN = /^The following requisites were not found:\s*\n\s*\w+:\s*\n\s*\w+: (.+)$/m;
+const REQUISITE_COMPILED = /requisite \[\w+: \((\w+): ([^)]*)\)\]/;
+const REQUISITE_RUN = /^The following requisites were not found:\s*\n\s*\w+:\s*\n\s*(\w+): (.+)$/m;
 
 /**
  * Salt's errors and failed states of one run over `mods` as findings, one per file and line, in the
@@ -186,9 +191,9 @@ export function locateSaltRun(
       add({ file, line, column: 0, exact: true, message, code: 'yaml' });
       continue;
     }
-    const requisite = REQUISITE_COMPILED.exec(error.message)?.[1];
+    const requisite = REQUISITE_COMPILED.exec(error.message);
     if (where && requisite) {
-      add({ ...requisiteLine(where, requisite.trim(), texts), message, code: 'requisite' });
+      add({ ...requisiteLine(where, { type: requisite[1], target: requisite[2].trim() }, texts), message, code: 'requisite' });
       continue;
     }
     if (where) add({ ...where, message, code: 'render' });
@@ -199,8 +204,8 @@ export function locateSaltRun(
     const at = locateState(stateRoot, state.sls || mods[0] || '', state.id, texts);
     if (!at) continue;
     const message = oneLine(state.comment);
-    const requisite = REQUISITE_RUN.exec(state.comment)?.[1];
-    if (requisite) add({ ...requisiteLine(at, requisite.trim(), texts), message, code: 'requisite' });
+    const requisite = REQUISITE_RUN.exec(state.comment);
+    if (requisite) add({ ...requisiteLine(at, { type: requisite[1], target: requisite[2].trim() }, texts), message, code: 'requisite' });
     else if (/^State '[^']+' was not found in SLS/.test(state.comment)) add({ ...at, message, code: 'state-function' });
     else add({ ...at, message, code: 'state' });
   }
