@@ -129,7 +129,9 @@ export async function saltFindings(
       continue;
     }
     const errors = run.return.map((m) => parseRenderError(String(m)));
-    for (const found of withoutKnown(locateSaltRun(tree, { errors, states: [] }, [module]), known)) {
+    // A terminal has no related information: an error raised in an imported template is at the template's line.
+    const located = locateSaltRun(tree, { errors, states: [] }, [module]).map((f) => (f.related ? { ...f, file: f.related.file, line: f.related.line, exact: true } : f));
+    for (const found of withoutKnown(located, known)) {
       const error = errors.find((e) => oneLine(e.message) === found.message);
       known.push(found);
       findings.push({
