@@ -172,8 +172,8 @@ describe('overlaid: unsaved buffers in place of their files, for one run', () =>
       assert.equal(byName.get('states/web/init.sls')?.content?.toString(), 'buffer: {}\n');
       assert.equal(byName.get('states/web/init.sls')?.overlaid, true);
       assert.equal(byName.get('states/top.sls')?.content, undefined, 'read from disk');
-      assert.equal(byName.get('pillar/pillar.sls')?.content?.toString(), 'port: 81\n');
-      assert.match(byName.get('pillar/top.sls')?.content?.toString() ?? '', /- pillar/, 'the made top.sls stays');
+      assert.equal(byName.get('pillar/pillar_example.sls')?.content?.toString(), 'port: 81\n');
+      assert.match(byName.get('pillar/top.sls')?.content?.toString() ?? '', /- pillar_example/, 'the made top.sls stays');
       assert.equal(readFileSync(join(dir, 'salt', 'web', 'init.sls'), 'utf8'), 'disk: {}\n');
       assert.equal(overlaid(entries, undefined), entries);
     } finally {
