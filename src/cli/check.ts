@@ -12,9 +12,9 @@ import { diagnostics } from '../server/diagnostics';
 import { pathToUri, SlsService } from '../server/service';
 import { enclosingSaltFolder, findRoots, type SaltRoots } from '../sls/roots';
 import { getCatalogue, loadAnyCachedCatalogue } from '../sls/catalogue';
-import { locateRunError } from '../sls/locate';
+import { locateSaltRun, oneLine, withoutKnown } from '../sls/saltFindings';
 import { isUnder, moduleForFile } from '../sls/modules';
-import { parseRenderError, type CallRun, type RunControl, type RunError } from '../engine';
+import { parseRenderError, type CallRun, type RunControl } from '../engine';
 import { relativeTo, type Style } from './format';
 
 /** One finding in --json: 1-based line and column, as the human format prints them. */
@@ -103,8 +103,8 @@ interface ShowSlsRunner {
  * Salt's own render and compile of each state module among the files checked, in the container:
  * `state.show_sls MOD` (Jinja with the container's grains and pillar, YAML, the high data; nothing
  * applied), one module at a time as `apply MOD` would meet it. Its errors become findings with source
- * 'salt', at the file and line locateRunError finds; one at a line where the source check already has an
- * error is that error again, and is left out. An engine or Salt that cannot run throws.
+ * 'salt', at the file and line sls/saltFindings.ts locateSaltRun finds; one at a line where the source
+ * check already has an error is that error again, and is left out. An engine or Salt that cannot run throws.
  */
 export async function saltFindings(
   runner: ShowSlsRunner,
@@ -122,8 +122,8 @@ export async function saltFindings(
     if (module && module !== 'top' && !modules.has(module)) modules.set(module, file);
   }
   const findings: CheckFinding[] = [];
-  const known = new Set(source.filter((f) => f.severity === 'error').map((f) => `${f.file}:${f.line}`));
-  for (const [module, file] of modules) {
+  const known = source.filter((f) => f.severity === 'error').map((f) => ({ file: resolve(options.cwd, f.file), line: f.line - 1 }));
+  for (const module of modules.keys()) {
     const run = await runner.call(container, 'state.show_sls', [module], {}, tree, { ...options.control, saltenv: options.saltenv, warm: true });
     // show_sls returns the high data, or the list of what stopped it rendering or compiling.
     if (!Array.isArray(run.return)) {
@@ -131,33 +131,24 @@ export async function saltFindings(
       if (failed) throw Object.assign(new Error(`state.show_sls ${module} in ${container}: ${failed.message}`), { hint: failed.hint });
       continue;
     }
-    for (const error of run.return.map((m) => parseRenderError(String(m)))) {
-      const where = locateRunError(tree.stateRoot, error, { mods: [module], highstate: false });
-      const finding: CheckFinding = {
-        file: relativeTo(options.cwd, where?.file ?? file),
-        line: where?.exact ? where.line + 1 : 1,
-        column: where?.exact ? (error.column ?? where.column + 1) : 1,
+    const errors = run.return.map((m) => parseRenderError(String(m)));
+    // A terminal has no related information: an error raised in an imported template is at the template's line.
+    const located = locateSaltRun(tree, { errors, states: [] }, [module]).map((f) => (f.related ? { ...f, file: f.related.file, line: f.related.line, exact: true } : f));
+    for (const found of withoutKnown(located, known)) {
+      const error = errors.find((e) => oneLine(e.message) === found.message);
+      known.push(found);
+      findings.push({
+        file: relativeTo(options.cwd, found.file),
+        line: found.exact ? found.line + 1 : 1,
+        column: found.exact ? (error?.column ?? found.column + 1) : 1,
         severity: 'error',
-        message: oneLine(error),
+        message: found.message,
         source: 'salt',
-        code: error.kind,
-      };
-      if (known.has(`${finding.file}:${finding.line}`)) continue;
-      known.add(`${finding.file}:${finding.line}`);
-      findings.push(finding);
+        code: error?.kind ?? 'render',
+      });
     }
   }
   return findings;
-}
-
-/** Salt's message on one line: without the template excerpt Jinja errors carry, or YAML's caret lines. */
-function oneLine(error: RunError): string {
-  return error.message
-    .replace(/\n---\n[\s\S]*?\n---/g, '')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line && !/^\^+$/.test(line))
-    .join(' ');
 }
 
 /** `path:line:col: error: message [source]`, as compilers print them, then a count. */

@@ -8,7 +8,7 @@ import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'no
 import { basename, join, type PlatformPath } from 'node:path';
 import { hostPath, isUnder, partsBelow, SKIPPED_DIRS } from '../sls/modules';
 import { pack, type Pack } from 'tar-stream';
-import type { SaltTree } from './spec';
+import type { SaltTree, TreeOverlay } from './spec';
 
 export interface BundleSpec {
   /** The run directory's absolute path in the container, or RUN_DIR_MARK for the entry point to fill in. */
@@ -100,6 +100,8 @@ export interface BundleEntry extends TreeFile {
   name: string;
   /** Written as is instead of read from `absolute` (which then only says when it changes). */
   content?: Buffer;
+  /** The content is an overlay's text (an unsaved buffer), not the file's. */
+  overlaid?: boolean;
 }
 
 /**
@@ -140,6 +142,15 @@ export function bundleEntries(tree: SaltTree): BundleEntry[] {
   if (tree.pillarRoot && statSync(tree.pillarRoot).isFile()) entries.push(...pillarFileEntries(tree.pillarRoot));
   else if (tree.pillarRoot) for (const file of listTree(tree.pillarRoot)) entries.push({ ...file, name: `pillar/${file.path}` });
   return entries;
+}
+
+/** The entries with the overlay's texts in place of their files' (the files themselves are not read). */
+export function overlaid(entries: BundleEntry[], overlay: TreeOverlay | undefined): BundleEntry[] {
+  if (!overlay?.size) return entries;
+  return entries.map((entry) => {
+    const text = entry.content ? undefined : overlay.get(entry.absolute);
+    return text === undefined ? entry : { ...entry, content: Buffer.from(text, 'utf8'), overlaid: true };
+  });
 }
 
 /** A tar of bundle entries (what a warm session is sent of the files that changed). */

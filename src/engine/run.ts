@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { createReadStream, statSync } from 'node:fs';
-import { bundleBytes } from './bundle';
+import { bundleBytes, bundleEntries, overlaid } from './bundle';
 import { DockerEngine, type ExecInput, type ExecResult } from './docker/engine';
 import { runErrorFrom } from './failures';
 import type { PythonUsed, RawOutput, RunError } from './results/model';
@@ -150,7 +150,7 @@ export class SaltCallRunner {
         throw new RunFailure({ kind: 'container-not-running', message: `container ${container.name} is not running (${details.State.Status})`, hint: 'Start the container first.' });
       }
       const where = runPlace(details);
-      const bundle = await bundleBytes({ runDir: RUN_DIR_MARK, cacheDir: CACHE_DIR_MARK, tree: spec.tree, minionId: container.name, saltenv: spec.saltenv ?? 'base' });
+      const bundle = await bundleBytes({ runDir: RUN_DIR_MARK, cacheDir: CACHE_DIR_MARK, tree: spec.tree, minionId: container.name, saltenv: spec.saltenv ?? 'base' }, overlaid(bundleEntries(spec.tree), spec.overlay));
       // Room the run takes: the bundle, and the thin's sources or its bytecode (about the same for every Python).
       const need = bundle.length + Math.max(thin.bytes, (await this.salt.bytecode(thin.pythonVersion))?.bytes ?? 0);
       // Chosen here, so a cleanup knows the directory even if the entry point never said where it is.

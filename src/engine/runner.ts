@@ -97,9 +97,10 @@ export class SaltRunner implements SaltRunnerApi {
     const highstate = mods.length === 0;
     const args = stateId !== undefined ? ['state.sls_id', stateId, `mods=${mods.join(',')}`] : highstate ? ['state.highstate'] : ['state.sls', mods.join(',')];
     if (options.test) args.push('test=True');
+    if (options.mock) args.push('mock=True');
     if (options.saltenv) args.push(`saltenv=${options.saltenv}`);
     if (options.pillar && Object.keys(options.pillar).length) args.push(`pillar=${JSON.stringify(options.pillar)}`);
-    const outcome = await this.saltCall({ container, args, tree, saltenv: options.saltenv }, options);
+    const outcome = await this.saltCall({ container, args, tree, saltenv: options.saltenv, overlay: options.overlay }, options);
     const { error, ...facts } = outcome;
     const parsed = error || !outcome.raw ? { states: [], errors: [] } : parseStateRun(outcome.raw);
     const errors = error ? [...parsed.errors, error] : parsed.errors;

@@ -63,9 +63,24 @@ export interface WarmRuns {
   run(spec: SaltCallSpec, control: RunControl): Promise<SaltCallOutcome | undefined>;
 }
 
+/**
+ * Unsaved editor buffers laid over the trees for one run: the file's absolute path on the host to the
+ * text Salt reads in its place. The files on disk are not touched; the next run without them has the
+ * disk's text again (a warm session sends it back).
+ */
+export type TreeOverlay = ReadonlyMap<string, string>;
+
 export interface ApplyOptions extends RunControl {
   /** Dry run: Salt reports what would change and changes nothing. */
   test?: boolean;
+  /**
+   * Salt's mock run (`mock=True`): every state rendered, compiled and checked (requisites, the state
+   * functions this Salt has), none called. Only `onlyif`/`unless`/`creates` commands of states without
+   * their own run check are run, as in a test run.
+   */
+  mock?: boolean;
+  /** Buffers that stand for their files in this run only (the live render of an unsaved edit). */
+  overlay?: TreeOverlay;
   saltenv?: string;
   /** Pillar overrides, passed as `pillar=` on the command line. */
   pillar?: Record<string, unknown>;
@@ -89,6 +104,8 @@ export interface SaltCallSpec {
   args: string[];
   tree: SaltTree;
   saltenv?: string;
+  /** Texts that stand for tree files in this run only. */
+  overlay?: TreeOverlay;
 }
 
 export interface SaltCallOutcome {

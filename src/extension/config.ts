@@ -85,6 +85,11 @@ export function codeLensEnabled(resource?: vscode.Uri): boolean {
   return vscode.workspace.getConfiguration(section, resource).get<boolean>('codeLens', true);
 }
 
+/** The live render of unsaved edits by the folder's target container (saltContainers.liveRender). */
+export function liveRenderEnabled(resource?: vscode.Uri): boolean {
+  return vscode.workspace.getConfiguration(section, resource).get<boolean>('liveRender', true);
+}
+
 export function inlineResultsEnabled(resource?: vscode.Uri): boolean {
   return vscode.workspace.getConfiguration(section, resource).get<boolean>('inlineResults', true);
 }

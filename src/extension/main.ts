@@ -1,6 +1,6 @@
 /**
  * Activation, the composition root: the Ctx (services), then each feature handed the Ctx (views, apply
- * on save, rendered documents, state tests, CodeLens), then the command table; returns the API object.
+ * on save, the live render, rendered documents, state tests, CodeLens), then the command table; returns the API object.
  * Lazy and cheap: nothing here calls the engine. The views list when VS Code asks them to (they are
  * visible), the commands when they run; the engine code itself is loaded on first use (engines.ts).
  */
@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { AnyRun, RenderRun } from '../engine';
 import { ApplyOnSave } from './edit/applyOnSave';
 import { SlsCodeLens } from './edit/codelens';
+import { LiveRender } from './edit/liveRender';
 import { commandFactories } from './commands';
 import { section, showDanglingImages } from './config';
 import type { LanguageClient } from 'vscode-languageclient/node';
@@ -27,6 +28,8 @@ export interface SaltContainersApi {
   readonly lastRun: AnyRun | undefined;
   /** The diagnostics collection `salt-containers`. */
   readonly diagnostics: vscode.DiagnosticCollection;
+  /** The live render (edit/liveRender.ts): its collection `salt-containers-live` and the renders done. */
+  readonly liveRender: LiveRender;
   /** What the results page last reported drawing: its title and how many rows it shows of how many. */
   readonly resultsRendered: RenderedReport | undefined;
   /** What the end of a file's lines shows after the runs so far (absolute path). */
@@ -58,7 +61,9 @@ export function activate(context: vscode.ExtensionContext): SaltContainersApi {
   const watcher = new EngineWatcher(c.engines, containers, images);
   const rendered = new RenderedDocuments(c);
   const stateTests = new StateTests(c);
+  const liveRender = new LiveRender(c);
   c.subscriptions.push(
+    liveRender,
     watcher,
     stateTests,
     rendered,
@@ -103,6 +108,7 @@ export function activate(context: vscode.ExtensionContext): SaltContainersApi {
       return c.lastRun;
     },
     diagnostics: c.diagnostics.collection,
+    liveRender,
     get resultsRendered() {
       return c.results.rendered;
     },

@@ -9,5 +9,6 @@ export { inlineResultsOf } from './results/inlineModel';
 export { buildResultsModel, compareModels } from './results/model';
 export { stateLenses } from './edit/stateLenses';
 export { StateTree } from '../sls/tree';
+export { locateSaltRun, withoutKnown } from '../sls/saltFindings';
 export * from '../testing';
 export { cellErrorMessages, phaseMessages } from './stateTests/report';

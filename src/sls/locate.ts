@@ -39,7 +39,22 @@ function unchanged(stamps: Map<string, string>): boolean {
   }
 }
 
-function parsedFile(stateRoot: string, file: string): ParsedSls | undefined {
+/**
+ * Texts that stand for their files (an editor's unsaved buffers, by absolute path): a run made with
+ * them is located in them, not in the files on disk.
+ */
+export type Texts = ReadonlyMap<string, string>;
+
+function parsedFile(stateRoot: string, file: string, texts?: Texts): ParsedSls | undefined {
+  if (texts?.size) {
+    // Buffers change with every keystroke: parsed anew, and not cached.
+    try {
+      const read = (f: string) => texts.get(f) ?? readFileSync(f, 'utf8');
+      return parseSls(read(file), { isTop: basename(file) === 'top.sls', context: renderContext(stateRoot, file, read) });
+    } catch {
+      return undefined;
+    }
+  }
   try {
     const hit = cache.get(file);
     if (hit && unchanged(hit.stamps)) return hit.parsed;
@@ -58,10 +73,10 @@ function parsedFile(stateRoot: string, file: string): ParsedSls | undefined {
   }
 }
 
-export function locateState(stateRoot: string, sls: string, id: string): SourceLocation | undefined {
+export function locateState(stateRoot: string, sls: string, id: string, texts?: Texts): SourceLocation | undefined {
   const file = fileForModule(stateRoot, sls);
   if (!file) return undefined;
-  const parsed = parsedFile(stateRoot, file);
+  const parsed = parsedFile(stateRoot, file, texts);
   if (!parsed) return { file, line: 0, column: 0, exact: false };
   const at = (offset: number): SourceLocation => {
     const { line, character } = parsed.lines.position(offset);
@@ -91,7 +106,7 @@ export function locateSls(stateRoot: string, sls: string, line?: number): Source
  * The include entry (or top.sls entry) that names `missing`, searched from the modules a run applied
  * through their includes; for a module that does not exist this is the line to point at.
  */
-export function locateInclude(stateRoot: string, from: { mods: string[]; highstate: boolean }, missing: string): SourceLocation | undefined {
+export function locateInclude(stateRoot: string, from: { mods: string[]; highstate: boolean }, missing: string, texts?: Texts): SourceLocation | undefined {
   const at = (file: string, parsed: ParsedSls, offset: number): SourceLocation => {
     const { line, character } = parsed.lines.position(offset);
     return { file, line, column: character, exact: true };
@@ -99,7 +114,7 @@ export function locateInclude(stateRoot: string, from: { mods: string[]; highsta
   const queue = [...from.mods];
   if (from.highstate) {
     const top = join(stateRoot, 'top.sls');
-    const parsed = parsedFile(stateRoot, top);
+    const parsed = parsedFile(stateRoot, top, texts);
     for (const entry of parsed?.topEntries ?? []) {
       if (entry.module === missing) return at(top, parsed!, entry.span.start);
       queue.push(entry.module);
@@ -111,7 +126,7 @@ export function locateInclude(stateRoot: string, from: { mods: string[]; highsta
     if (seen.has(module)) continue;
     seen.add(module);
     const file = fileForModule(stateRoot, module);
-    const parsed = file && parsedFile(stateRoot, file);
+    const parsed = file && parsedFile(stateRoot, file, texts);
     if (!file || !parsed) continue;
     for (const include of parsed.includes) {
       const named = resolveInclude(include.module, { module, isInit: basename(file) === 'init.sls' });
@@ -123,9 +138,9 @@ export function locateInclude(stateRoot: string, from: { mods: string[]; highsta
 }
 
 /** The state of module `sls` whose `name` argument is `name` (Salt names states by name in requisite errors). */
-function locateNamed(stateRoot: string, sls: string, name: string): SourceLocation | undefined {
+function locateNamed(stateRoot: string, sls: string, name: string, texts?: Texts): SourceLocation | undefined {
   const file = fileForModule(stateRoot, sls);
-  const parsed = file && parsedFile(stateRoot, file);
+  const parsed = file && parsedFile(stateRoot, file, texts);
   const state = parsed && parsed.states.find((s) => s.id === name || s.names.includes(name) || s.namePatterns.some((p) => p.test(name)));
   if (!file || !parsed || !state) return undefined;
   const { line, character } = parsed.lines.position(state.span.start);
@@ -158,6 +173,7 @@ export function locateRunError(
   roots: RunRoots,
   error: { sls?: string; line?: number; file?: string; id?: string; name?: string; pillar?: boolean },
   run: { mods: string[]; highstate: boolean },
+  texts?: Texts,
 ): SourceLocation | undefined {
   const { stateRoot, pillarRoot } = typeof roots === 'string' ? { stateRoot: roots, pillarRoot: undefined } : roots;
   if (error.pillar) return pillarRoot && error.sls ? locatePillar(pillarRoot, error.sls, error.line) : undefined;
@@ -167,12 +183,12 @@ export function locateRunError(
   }
   if (!error.sls) return undefined;
   if (error.line === undefined && error.id) {
-    const at = locateState(stateRoot, error.sls, error.id);
+    const at = locateState(stateRoot, error.sls, error.id, texts);
     if (at) return at;
   }
   if (error.line === undefined && error.name) {
-    const at = locateNamed(stateRoot, error.sls, error.name);
+    const at = locateNamed(stateRoot, error.sls, error.name, texts);
     if (at) return at;
   }
-  return locateSls(stateRoot, error.sls, error.line) ?? locateInclude(stateRoot, run, error.sls);
+  return locateSls(stateRoot, error.sls, error.line) ?? locateInclude(stateRoot, run, error.sls, texts);
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pack } from 'tar-stream';
 import { UNPACKER } from '../../src/engine/salt/scripts';
-import { bundleEntries, bundleTar, listTree, minionConfig, tarBytes } from '../../src/engine/bundle';
+import { bundleEntries, bundleTar, listTree, minionConfig, overlaid, tarBytes } from '../../src/engine/bundle';
 import { failedTag } from '../../src/engine/build';
 import { readTar } from '../support/tar';
 
@@ -152,5 +152,32 @@ describe("the entry point's unpacker", () => {
   it('refuses paths that lead out of the run directory', async () => {
     const tar = await tarOf([{ name: '../escape', content: 'x' }]);
     assert.throws(() => unpackWithPython([tar]), /unsafe path/);
+  });
+});
+
+describe('overlaid: unsaved buffers in place of their files, for one run', () => {
+  it("takes the buffer's text for its file only, and never for an entry written as is (a pillar file's top.sls)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sc-overlay-'));
+    try {
+      mkdirSync(join(dir, 'salt', 'web'), { recursive: true });
+      writeFileSync(join(dir, 'salt', 'web', 'init.sls'), 'disk: {}\n');
+      writeFileSync(join(dir, 'salt', 'top.sls'), 'base: {}\n');
+      writeFileSync(join(dir, 'pillar.example'), 'port: 80\n');
+      const entries = bundleEntries({ stateRoot: join(dir, 'salt'), pillarRoot: join(dir, 'pillar.example') });
+      const overlay = new Map([
+        [join(dir, 'salt', 'web', 'init.sls'), 'buffer: {}\n'],
+        [join(dir, 'pillar.example'), 'port: 81\n'],
+      ]);
+      const byName = new Map(overlaid(entries, overlay).map((e) => [e.name, e]));
+      assert.equal(byName.get('states/web/init.sls')?.content?.toString(), 'buffer: {}\n');
+      assert.equal(byName.get('states/web/init.sls')?.overlaid, true);
+      assert.equal(byName.get('states/top.sls')?.content, undefined, 'read from disk');
+      assert.equal(byName.get('pillar/pillar_example.sls')?.content?.toString(), 'port: 81\n');
+      assert.match(byName.get('pillar/top.sls')?.content?.toString() ?? '', /- pillar_example/, 'the made top.sls stays');
+      assert.equal(readFileSync(join(dir, 'salt', 'web', 'init.sls'), 'utf8'), 'disk: {}\n');
+      assert.equal(overlaid(entries, undefined), entries);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -17,15 +17,15 @@
  * nothing is left. One that dies is not used again: that run goes cold, and the next run starts a new
  * session.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type Docker from 'dockerode';
-import { bundleBytes, bundleEntries, entriesTar, tarBytes, type BundleEntry } from '../bundle';
+import { bundleBytes, bundleEntries, entriesTar, overlaid, tarBytes, type BundleEntry } from '../bundle';
 import type { DockerEngine, ExecInput, ExecResult } from '../docker/engine';
 import type { PythonUsed } from '../results/model';
 import { withSaltLog } from '../results/parse';
 import { entryEnv, greeting, ROOT, runPlace, SALT_OPTIONS, type Attempt, type Interpreter, type SaltCallRunner } from '../run';
-import type { RunControl, SaltCallOutcome, SaltCallSpec, SaltTree, WarmRuns } from '../spec';
+import type { RunControl, SaltCallOutcome, SaltCallSpec, SaltTree, TreeOverlay, WarmRuns } from '../spec';
 import { pythonRule, type PythonRule, type PythonRuntimeSetting } from '../runtime/choose';
 import { CACHE_DIR_MARK, RUN_DIR_MARK } from '../salt/scripts';
 import type { Thin } from '../salt/source';
@@ -276,7 +276,7 @@ export class WarmSession {
     try {
       control.onStage?.('preparing');
       if (control.signal?.aborted) return this.cancelled(started);
-      await this.sync(log);
+      await this.sync(log, spec.overlay);
       control.onStage?.('running');
       log(`session ${this.name} in ${this.container.name}: salt-call ${JSON.stringify(spec.args)}`);
       await this.io.write(this.request({ op: 'run', args: spec.args }));
@@ -325,10 +325,14 @@ export class WarmSession {
     };
   }
 
-  /** Sends the files that changed since the last sync (and which were deleted). */
-  private async sync(log: (line: string) => void): Promise<void> {
-    const entries = bundleEntries(this.tree);
-    const current = new Map(entries.map((e) => [e.name, signature(e)]));
+  /**
+   * Sends the files that changed since the last sync (and which were deleted). An overlaid file is sent
+   * with the overlay's text and signed with it, so the next run without the overlay sends the disk's.
+   */
+  private async sync(log: (line: string) => void, overlay?: TreeOverlay): Promise<void> {
+    const entries = overlaid(bundleEntries(this.tree), overlay);
+    const signed = (e: BundleEntry) => (e.overlaid && e.content ? `overlay:${createHash('sha1').update(e.content).digest('hex')}:${e.mode}` : signature(e));
+    const current = new Map(entries.map((e) => [e.name, signed(e)]));
     const changed = entries.filter((e) => current.get(e.name) !== undefined && this.manifest.get(e.name) !== current.get(e.name));
     const deleted = [...this.manifest.keys()].filter((name) => !current.has(name) || current.get(name) === undefined);
     if (changed.length === 0 && deleted.length === 0) return;
