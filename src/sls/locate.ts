@@ -165,13 +165,26 @@ function locatePillar(pillarRoot: string, sls: string, line?: number): SourceLoc
 }
 
 /**
+ * Where a run error says it is, as the engine parses Salt's (engine/results/model.ts RunError, which
+ * sls/ may not import): the module, its line, an imported template, the state by ID or name, pillar.
+ */
+export interface ErrorPlace {
+  sls?: string;
+  line?: number;
+  file?: string;
+  id?: string;
+  name?: string;
+  pillar?: boolean;
+}
+
+/**
  * Where a run error belongs: the line Salt names in the file it names (the SLS, or a template it
  * imports; a pillar module in the pillar root), else the state it names; for an SLS that does not
  * exist, the include or top.sls entry that asked for it.
  */
 export function locateRunError(
   roots: RunRoots,
-  error: { sls?: string; line?: number; file?: string; id?: string; name?: string; pillar?: boolean },
+  error: ErrorPlace,
   run: { mods: string[]; highstate: boolean },
   texts?: Texts,
 ): SourceLocation | undefined {

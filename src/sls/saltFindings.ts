@@ -10,22 +10,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { locateRunError, locateState, type RunRoots, type SourceLocation, type Texts } from './locate';
+import { locateRunError, locateState, type ErrorPlace, type RunRoots, type SourceLocation, type Texts } from './locate';
 import { fileForModule } from './modules';
 import { parseSls } from './parse';
 import { templateFile } from './tree';
 
 /** A run error as the engine parses Salt's (engine/results/model.ts RunError). */
-export interface SaltRunError {
+export interface SaltRunError extends ErrorPlace {
   kind: string;
   message: string;
-  sls?: string;
-  line?: number;
   column?: number;
-  file?: string;
-  id?: string;
-  name?: string;
-  pillar?: boolean;
 }
 
 /** A state's result as the engine parses Salt's (engine/results/model.ts StateResult). */
