@@ -104,7 +104,7 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
     const { files, findings, checked } = await checkSource(command);
     const cwd = process.cwd();
     // One warm Salt in the container for all the modules, ended with the check.
-    const sessions = new WarmSessions(runner.calls, { idleTimeoutMs: CHECK_SESSION_IDLE_MS, log });
+    const sessions = new WarmSessions(runner.launcher, { idleTimeoutMs: CHECK_SESSION_IDLE_MS, log });
     runner.warm = sessions;
     const salt = await saltFindings(runner, command.container!, checked, tree, findings, { cwd, saltenv: command.saltenv, control: { ...control, python: command.python } }).finally(() => sessions.dispose());
     const all = [...findings, ...salt].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
@@ -113,7 +113,7 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
 
   if (command.verb === 'watch') {
     // One Salt stays warm in the container while the watch lasts; it ends with it (Ctrl-C), or when idle.
-    const sessions = new WarmSessions(runner.calls, { idleTimeoutMs: WATCH_SESSION_IDLE_MS, log });
+    const sessions = new WarmSessions(runner.launcher, { idleTimeoutMs: WATCH_SESSION_IDLE_MS, log });
     runner.warm = sessions;
     const last = await watchApply(runner, command.container!, command.mods, tree, {
       ...options,
