@@ -41,10 +41,12 @@ const VSCODE = { name: 'vscode', message: 'The core is VS Code-free: only src/ex
 const climbs = '^(\\.\\./)+';
 /** runner.ts is the facade only; it re-exports the engine's vocabulary for code outside src/, not for src/. */
 const FACADE = { regex: '(^|/)engine/runner$|^\\.\\.?/runner$', allowImportNames: ['SaltRunner', 'SaltRunnerApi'], message: 'Import the engine\'s vocabulary from engine/spec.' };
+/** run.ts, the cold run, is the facade's alone: what a warm session (or any other engine room) shares with it is in engine/launch. */
+const COLD_RUN = { regex: '^\\.\\./run$', message: 'The cold run is the facade\'s: import the steps a cold run and a warm session share from engine/launch.' };
 
 /** The rule's options for files of `layer`, with `allowed` (entries of ALLOWED) let through. */
 function restrictions(layer, allowed = []) {
-  const patterns = [FACADE];
+  const patterns = layer === 'engine' ? [FACADE, COLD_RUN] : [FACADE];
   for (const target of FORBIDDEN[layer] ?? []) {
     const message = `src/${layer} does not import src/${target} (the layering: ARCHITECTURE.md).`;
     const exception = allowed.find((a) => a.layer === target);

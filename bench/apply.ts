@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   // the Python image and, turn about, on the image without one (the session runs the bundled runtime).
   const [sessionContainer, bundledSessionContainer] = [await newContainer(), await newContainer(NOPYTHON_IMAGE)];
   const sessionRunner = new SaltRunner(engine, source);
-  const sessions = new WarmSessions(sessionRunner.calls, { idleTimeoutMs: 600_000 });
+  const sessions = new WarmSessions(sessionRunner.launcher, { idleTimeoutMs: 600_000 });
   sessionRunner.warm = sessions;
   await engineApply(sessionRunner, sessionContainer, true, 'container');
   await engineApply(sessionRunner, bundledSessionContainer, true, 'bundled'); // builds the runtime if the cache has none

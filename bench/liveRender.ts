@@ -33,7 +33,7 @@ runBench(async () => {
   const broken = `${text}\n{{ live_render_bench_undefined.attr }}\n`;
   const container = await newContainer();
   const runner = new SaltRunner(engine, new SaltSource());
-  const sessions = new WarmSessions(runner.calls, { idleTimeoutMs: 600_000 });
+  const sessions = new WarmSessions(runner.launcher, { idleTimeoutMs: 600_000 });
   runner.warm = sessions;
   try {
     const first = await runner.apply(container, [MODULE], tree, { test: true, warm: true });

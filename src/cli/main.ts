@@ -107,7 +107,7 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
     // Salt renders the trees the source check read (the ones that hold the paths), with the --pillar given.
     const checkTree = { ...tree, stateRoot: roots.stateRoot, pillarRoot: command.pillar ? tree.pillarRoot : roots.pillarRoot };
     // One warm Salt in the container for all the modules, ended with the check.
-    const sessions = new WarmSessions(runner.calls, { idleTimeoutMs: CHECK_SESSION_IDLE_MS, log });
+    const sessions = new WarmSessions(runner.launcher, { idleTimeoutMs: CHECK_SESSION_IDLE_MS, log });
     runner.warm = sessions;
     const inContainer = (container: string) =>
       saltFindings(runner, container, checked, checkTree, findings, { cwd, saltenv: command.saltenv, control: { ...control, python: command.python } }).finally(() => sessions.dispose());
@@ -118,7 +118,7 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
 
   if (command.verb === 'watch') {
     // One Salt stays warm in the container while the watch lasts; it ends with it (Ctrl-C), or when idle.
-    const sessions = new WarmSessions(runner.calls, { idleTimeoutMs: WATCH_SESSION_IDLE_MS, log });
+    const sessions = new WarmSessions(runner.launcher, { idleTimeoutMs: WATCH_SESSION_IDLE_MS, log });
     runner.warm = sessions;
     const last = await watchApply(runner, command.container!, command.mods, tree, {
       ...options,

@@ -9,6 +9,7 @@ import { dump } from 'js-yaml';
 import { buildImage } from './build';
 import type { DockerEngine } from './docker/engine';
 import { retcodeOf, type BuildRun, type CallRun, type RawOutput, type RunError, type StateRun } from './results/model';
+import { Launcher } from './launch';
 import { parseCall, parseRenderError, parseStateRun } from './results/parse';
 import { SaltCallRunner } from './run';
 import type { SaltSource } from './salt/source';
@@ -20,8 +21,8 @@ export type * from './spec';
 export interface SaltRunnerApi {
   readonly engine: DockerEngine;
   readonly salt: SaltSource;
-  /** The cold runs (a warm session starts the way they do). */
-  readonly calls: SaltCallRunner;
+  /** What cold runs and warm sessions share (the Python each image runs with, the runtimes built): give it to WarmSessions. */
+  readonly launcher: Launcher;
   /** Warm sessions for runs that ask for one (`warm`); set by whoever owns their lifetime (the extension, `watch`). */
   warm: WarmRuns | undefined;
   apply(container: string, mods: string[], tree: SaltTree, options?: ApplyOptions): Promise<StateRun>;
@@ -35,16 +36,19 @@ export interface SaltRunnerApi {
   build(mods: string[], tree: SaltTree, options: BuildOptions): Promise<BuildRun>;
 }
 
-/** The engine behind every front door: one SaltCallRunner (it caches per-container facts) for all runs. */
+/** The engine behind every front door: one Launcher (it caches per-image facts) for all runs, cold and warm. */
 export class SaltRunner implements SaltRunnerApi {
-  readonly calls: SaltCallRunner;
+  readonly launcher: Launcher;
+  /** The cold runs. */
+  private readonly calls: SaltCallRunner;
   warm: WarmRuns | undefined;
 
   constructor(
     readonly engine: DockerEngine,
     readonly salt: SaltSource,
   ) {
-    this.calls = new SaltCallRunner(engine, salt);
+    this.launcher = new Launcher(engine, salt);
+    this.calls = new SaltCallRunner(this.launcher);
   }
 
   /** The one place a run chooses: the warm session when asked for and able, else a cold salt-call. */

@@ -2,7 +2,8 @@
  * The engine's vocabulary: what a run is given (trees, controls, options) and what the seams between
  * its parts pass (a salt-call's spec and outcome, warm runs). Types only, so every part of the engine
  * and every front door can name them without importing the parts that do the work (runner.ts, the
- * facade; run.ts, the cold run; session/, the warm one; build.ts) or each other.
+ * facade; run.ts, the cold run; session/, the warm one; launch.ts, what both share; build.ts) or each
+ * other.
  */
 import type { PullProgress } from './docker/pull';
 import type { CallRun, PythonUsed, RawOutput, RunError } from './results/model';

@@ -47,7 +47,7 @@ export class Sessions implements vscode.Disposable {
     if (runner.warm) return;
     const { WarmSessions } = await loadRuntime();
     if (runner.warm) return;
-    const sessions = new WarmSessions(runner.calls, this.options);
+    const sessions = new WarmSessions(runner.launcher, this.options);
     sessions.onEnd((session, reason) => this.ended.push({ container: session.container.name, session: session.name, reason }));
     runner.warm = sessions;
     const replaced = this.byEngine.get(engineKey);

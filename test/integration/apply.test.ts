@@ -255,7 +255,7 @@ describe("render failures: Salt's own reason, never 'see master log' (cold and w
 
   for (const warm of [false, true]) {
     it(`${warm ? 'warm session' : 'cold run'}: a pillar key given twice, a state ID given twice, a YAML error`, async () => {
-      const sessions = warm ? new WarmSessions(runner.calls, { idleTimeoutMs: 60_000 }) : undefined;
+      const sessions = warm ? new WarmSessions(runner.launcher, { idleTimeoutMs: 60_000 }) : undefined;
       runner.warm = sessions;
       writeFileSync(join(tree.pillarRoot, 'data.sls'), 'a: 1\nb: 2\na: 3\n');
       const pillar = await runner.apply(container, ['ok'], tree, { warm });

@@ -121,7 +121,7 @@ describe('arm64 containers', () => {
     const tree = treeCopy();
     folders.push(tree.dir);
     const container = await startContainer(engine, ARM64_DEBIAN_IMAGE, 'sc-arm64');
-    const sessions = new WarmSessions(runner.calls, { idleTimeoutMs: 60_000 });
+    const sessions = new WarmSessions(runner.launcher, { idleTimeoutMs: 60_000 });
     runner.warm = sessions;
     try {
       const first = await runner.apply(container, ['arch'], tree, { warm: true });

@@ -33,7 +33,7 @@ const MAP = ['{% set web = {', "  'port': 8080,", '} %}', '{% set extra = {} %}'
 
 describe('live render: an unsaved buffer rendered by the target’s warm Salt', () => {
   const runner = new SaltRunner(engine, new SaltSource());
-  const sessions = new WarmSessions(runner.calls, { idleTimeoutMs: 120_000 });
+  const sessions = new WarmSessions(runner.launcher, { idleTimeoutMs: 120_000 });
   runner.warm = sessions;
   let container = '';
   let dir = '';

@@ -37,7 +37,7 @@ const runner = new SaltRunner(engine, source);
 const PROBES = { stateRoot: join(REPO_ROOT, 'test', 'fixtures', 'engine', 'runtime') };
 const BUNDLED_NOTE = /^Salt ran with the bundled Python 3\.11\.\d+ \(Debian bookworm, amd64\): /;
 /** Warm sessions for the runs that ask for one (the edit loop's path); other runs go cold. */
-const sessions = new WarmSessions(runner.calls, { idleTimeoutMs: 60_000 });
+const sessions = new WarmSessions(runner.launcher, { idleTimeoutMs: 60_000 });
 runner.warm = sessions;
 after(() => sessions.dispose());
 /** The two ways Salt runs: a cold run of its own, and a forked child of a warm session; each trap must hold in both (the same entry point). */

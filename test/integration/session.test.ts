@@ -104,7 +104,7 @@ for (const { image, python } of SESSION_IMAGES) {
     let sessions: WarmSessions;
     const ended: SessionEnd[] = [];
     const newSessions = (idleTimeoutMs = 60_000) => {
-      sessions = new WarmSessions(runner.calls, { idleTimeoutMs });
+      sessions = new WarmSessions(runner.launcher, { idleTimeoutMs });
       sessions.onEnd((_session, reason) => ended.push(reason));
       runner.warm = sessions;
     };
@@ -278,7 +278,7 @@ describe('warm sessions and the Python setting', () => {
   let sessions: WarmSessions;
   const ended: SessionEnd[] = [];
   before(() => {
-    sessions = new WarmSessions(runner.calls, { idleTimeoutMs: 60_000 });
+    sessions = new WarmSessions(runner.launcher, { idleTimeoutMs: 60_000 });
     sessions.onEnd((_session, reason) => ended.push(reason));
     runner.warm = sessions;
   });

@@ -1,13 +1,13 @@
 /**
  * Warm sessions: one Salt process kept in a container between runs, so an edit's result comes without
- * paying Salt's start again. It starts as a run does (run.ts: the same entry point, bundle and thin,
+ * paying Salt's start again. It starts as a run does (launch.ts: the same entry point, bundle and thin,
  * streamed the same way; scripts.ts here is its body), imports Salt and builds salt-call's Caller once,
  * and forks a child per run (each run starts from the same clean, warm parent). Before a run only the
  * files of the trees that changed are sent; a change to custom modules, grains or pillar makes a new
  * Caller. A run gives the same outcome a cold run gives (SaltCallOutcome), so the runner's results are
  * the same either way (spec.ts WarmRuns is the seam).
  *
- * The Python that runs it is chosen as for a cold run, by the same code (SaltCallRunner.choosePython):
+ * The Python that runs it is chosen as for a cold run, by the same code (launch.ts Launcher.choosePython):
  * the container's own when the Salt source supports it, else the bundled runtime, placed once for the
  * session's life in its own directory (NAME.python) and removed with the session.
  *
@@ -24,7 +24,7 @@ import { bundleBytes, bundleEntries, entriesTar, overlaid, tarBytes, type Bundle
 import type { DockerEngine, ExecInput, ExecResult } from '../docker/engine';
 import type { PythonUsed } from '../results/model';
 import { withSaltLog } from '../results/parse';
-import { entryEnv, greeting, ROOT, runPlace, SALT_OPTIONS, type Attempt, type Interpreter, type SaltCallRunner } from '../run';
+import { entryEnv, greeting, ROOT, runPlace, SALT_OPTIONS, type Attempt, type Interpreter, type Launcher } from '../launch';
 import type { RunControl, SaltCallOutcome, SaltCallSpec, SaltTree, TreeOverlay, WarmRuns } from '../spec';
 import { pythonRule, type PythonRule, type PythonRuntimeSetting } from '../runtime/choose';
 import { CACHE_DIR_MARK, RUN_DIR_MARK } from '../salt/scripts';
@@ -136,7 +136,7 @@ export class WarmSession {
   saltVersion: string | undefined;
 
   private constructor(
-    private readonly calls: SaltCallRunner,
+    private readonly launcher: Launcher,
     readonly container: { id: string; name: string; image: string },
     readonly tree: SaltTree,
     readonly saltenv: string,
@@ -162,14 +162,14 @@ export class WarmSession {
    * `control`: its Python setting, log, progress); undefined when it cannot (the run then goes cold,
    * and says why).
    */
-  static async start(calls: SaltCallRunner, spec: SaltCallSpec, control: RunControl, options: SessionOptions): Promise<WarmSession | undefined> {
-    const engine: DockerEngine = calls.engine;
+  static async start(launcher: Launcher, spec: SaltCallSpec, control: RunControl, options: SessionOptions): Promise<WarmSession | undefined> {
+    const engine: DockerEngine = launcher.engine;
     const details = await engine.inspectContainer(spec.container).catch(() => undefined);
     if (!details?.State.Running) return undefined;
-    const thin = await calls.salt.thin().catch(() => undefined);
+    const thin = await launcher.salt.thin().catch(() => undefined);
     if (!thin) return undefined;
     const container = { id: details.Id, name: details.Name.replace(/^\//, ''), image: details.Image };
-    const session = new WarmSession(calls, container, spec.tree, spec.saltenv ?? 'base', control.python ?? 'auto', options);
+    const session = new WarmSession(launcher, container, spec.tree, spec.saltenv ?? 'base', control.python ?? 'auto', options);
     return (await session.open(details, thin, control)) ? session : undefined;
   }
 
@@ -179,11 +179,11 @@ export class WarmSession {
     // Signatures before the files are read: a change while they are sent shows at the next sync.
     this.manifest = new Map(entries.map((e) => [e.name, signature(e) ?? '']));
     const bundle = await bundleBytes({ runDir: RUN_DIR_MARK, cacheDir: CACHE_DIR_MARK, tree: this.tree, minionId: this.container.name, saltenv: this.saltenv }, entries);
-    const need = bundle.length + Math.max(thin.bytes, (await this.calls.salt.bytecode(thin.pythonVersion))?.bytes ?? 0);
+    const need = bundle.length + Math.max(thin.bytes, (await this.launcher.salt.bytecode(thin.pythonVersion))?.bytes ?? 0);
     const rule = pythonRule(thin);
     const launch = (interpreter: Interpreter) => this.launch(interpreter, { where: runPlace(details), need, rule, bundle, thin }, control.log ?? (() => undefined));
     try {
-      const chosen = await this.calls.choosePython({ details, name: this.name, rule }, control, launch);
+      const chosen = await this.launcher.choosePython({ details, name: this.name, rule }, control, launch);
       this.python = chosen.python;
       this.pythonNote = chosen.note;
       const reply = await this.replies.next();
@@ -218,7 +218,7 @@ export class WarmSession {
     let greet: (hello: ReturnType<typeof greeting>) => void = () => undefined;
     const greeted = new Promise<ReturnType<typeof greeting>>((resolve) => (greet = resolve));
     log(`session ${this.name} in ${this.container.name}: starting with ${JSON.stringify(interpreter.argv)}`);
-    const exec = this.calls.engine
+    const exec = this.launcher.engine
       .exec(this.container.id, [...interpreter.argv, '-c', SESSION, this.name, run.where, String(run.need), ...SALT_OPTIONS], {
         env: entryEnv(run.rule, interpreter),
         user: ROOT,
@@ -228,13 +228,13 @@ export class WarmSession {
           if (!hello?.dir) return; // a Python too old, or not our entry point: it stops by itself
           this.dir = hello.dir;
           io.onStdout((chunk) => this.replies.feed(chunk));
-          await this.calls.send(io, hello.python, run.bundle, run.thin, log, this.notes);
+          await this.launcher.send(io, hello.python, run.bundle, run.thin, log, this.notes);
           this.io = io;
         },
       })
       .catch((error: unknown): ExecResult => ({ exitCode: null, stdout: '', stderr: String(error) }));
     void exec.then(() => greet(undefined)); // it ended (or never started) without greeting
-    const verdict = await this.calls.verdict(this.container, interpreter, await greeted, exec, run.rule, log);
+    const verdict = await this.launcher.verdict(this.container, interpreter, await greeted, exec, run.rule, log);
     if (verdict.kind !== 'ran') return verdict;
     this.interpreter = interpreter;
     this.exec = exec;
@@ -379,7 +379,7 @@ export class WarmSession {
   private async cleanup(): Promise<void> {
     if (!this.interpreter) return; // nothing of it ever ran in the container
     const { argv, runtime } = this.interpreter;
-    await this.calls.cleanup(this.container.id, argv, this.name, (line) => this.log(line), runtime ? [runtime.dir] : []);
+    await this.launcher.cleanup(this.container.id, argv, this.name, (line) => this.log(line), runtime ? [runtime.dir] : []);
   }
 }
 
@@ -400,7 +400,7 @@ export class WarmSessions implements WarmRuns {
   private readonly endListeners: ((session: WarmSession, reason: SessionEnd) => void)[] = [];
 
   constructor(
-    private readonly calls: SaltCallRunner,
+    private readonly launcher: Launcher,
     readonly options: SessionOptions,
   ) {}
 
@@ -419,7 +419,7 @@ export class WarmSessions implements WarmRuns {
     }
     if (!session) {
       control.onStage?.('injecting');
-      const starting = WarmSession.start(this.calls, spec, control, this.options);
+      const starting = WarmSession.start(this.launcher, spec, control, this.options);
       this.sessions.set(spec.container, starting);
       session = await starting;
       if (!session) {
@@ -463,7 +463,7 @@ export class WarmSessions implements WarmRuns {
     this.events = controller;
     void (async () => {
       try {
-        for await (const event of this.calls.engine.events(controller.signal)) {
+        for await (const event of this.launcher.engine.events(controller.signal)) {
           if (event.type !== 'container') continue;
           if (STOPS.has(event.action)) {
             for (const pending of this.sessions.values()) {
