@@ -11,7 +11,7 @@ import { DiagnosticSeverity } from 'vscode-languageserver';
 import { diagnostics } from '../server/diagnostics';
 import { pathToUri, SlsService } from '../server/service';
 import { enclosingSaltFolder, findRoots, type SaltRoots } from '../sls/roots';
-import { getCatalogue, loadAnyCachedCatalogue } from '../sls/catalogue';
+import { getCatalogue, loadAnyCachedCatalogue, type CatalogueOptions } from '../sls/catalogue';
 import { locateSaltRun, oneLine, withoutKnown } from '../sls/saltFindings';
 import { isUnder, moduleForFile } from '../sls/modules';
 import { parseRenderError, type CallRun, type RunControl } from '../engine';
@@ -51,6 +51,8 @@ export interface CheckOptions {
   cwd: string;
   /** Told when no state catalogue can be had (state functions are then not checked). */
   note?: (text: string) => void;
+  /** With --container or --image: where Salt is made when this machine has none, so the catalogue comes from the engine's Salt. */
+  catalogue?: Pick<CatalogueOptions, 'engine' | 'saltOn'>;
 }
 
 /** The diagnostics of every template the paths name, errors and warnings, in file and line order. */
@@ -60,10 +62,11 @@ export async function check(options: CheckOptions): Promise<{ files: number; fin
   const folder = options.states ? options.cwd : (enclosingSaltFolder(resolve(options.cwd, options.paths[0] ?? '.')) ?? options.cwd);
   const roots = findRoots(folder, { stateRoot: options.states });
   const service = new SlsService([folder], { stateRoot: options.states });
-  // As the language server: the newest cached catalogue, else the host Salt's (made once, then cached).
+  // As the language server: the newest cached catalogue, else the host Salt's or, with an engine, the
+  // engine's (made once, then cached).
   let catalogue = loadAnyCachedCatalogue();
   if (!catalogue) {
-    catalogue = await getCatalogue().catch((error: Error) => {
+    catalogue = await getCatalogue(options.catalogue).catch((error: Error) => {
       options.note?.(`no state catalogue, so state functions are not checked: ${error.message}`);
       return undefined;
     });

@@ -102,7 +102,7 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
 
   if (command.verb === 'check') {
     // The source, then Salt's own render of each state module in the container: nothing applied.
-    const { files, findings, checked, roots } = await checkSource(command);
+    const { files, findings, checked, roots } = await checkSource(command, engine);
     const cwd = process.cwd();
     // Salt renders the trees the source check read (the ones that hold the paths), with the --pillar given.
     const checkTree = { ...tree, stateRoot: roots.stateRoot, pillarRoot: command.pillar ? tree.pillarRoot : roots.pillarRoot };
@@ -163,9 +163,10 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
 }
 
 /** check's source findings: the language server's diagnostics over the files named, else the trees. */
-function checkSource(command: CliCommand): ReturnType<typeof check> {
+function checkSource(command: CliCommand, engine?: DockerEngine): ReturnType<typeof check> {
   if (command.states) checkTrees(findRoots(process.cwd(), { stateRoot: command.states }), { states: command.states }, process.cwd());
-  return check({ paths: command.paths, states: command.states, cwd: process.cwd(), note: (note) => process.stderr.write(`note: ${note}\n`) });
+  const catalogue = engine && { engine, saltOn: command.saltOn };
+  return check({ paths: command.paths, states: command.states, cwd: process.cwd(), note: (note) => process.stderr.write(`note: ${note}\n`), catalogue });
 }
 
 /**

@@ -184,4 +184,29 @@ describe('a bare host: node and an engine, nothing else', () => {
     assert.deepEqual(entries.map((e) => e.kind).sort(), ['runtime', 'salt']);
     assert.deepEqual((await engineState(engine)).helpers, []);
   });
+
+  it("check --image: state functions checked from the engine's Salt, Salt's render in a fresh container, removed after", async () => {
+    const home2 = mkdtempSync(join(tmpdir(), 'sc-bare-home-check-'));
+    const dir = join(work, 'check');
+    try {
+      cpSync(examples, dir, { recursive: true });
+      writeFileSync(join(dir, 'salt', 'typo.sls'), 'typo_state:\n  test.nopp: []\n');
+      writeFileSync(join(dir, 'salt', 'undefined.sls'), 'undefined_state:\n  test.nop:\n    - name: {{ no_such_variable }}\n');
+      // A fresh HOME: no catalogue cached; the engine's Salt makes it.
+      const result = await cli(['check', '--image', DEBIAN_IMAGE, '--json'], dir, bareEnv(home2));
+      assert.equal(result.code, 1, `${result.stdout}\n${result.stderr}`);
+      assert.doesNotMatch(result.stderr, /no state catalogue/);
+      const findings = JSON.parse(result.stdout) as { file: string; line: number; severity: string; source: string }[];
+      assert.deepEqual(
+        findings.map((f) => [f.file, f.line, f.severity, f.source]),
+        [
+          ['salt/typo.sls', 2, 'warning', 'sls'],
+          ['salt/undefined.sls', 3, 'error', 'salt'],
+        ],
+      );
+      assert.deepEqual((await engine.listContainers()).filter((c) => c.name.startsWith('salt-containers-check-')), []);
+    } finally {
+      rmSync(home2, { recursive: true, force: true });
+    }
+  });
 });
