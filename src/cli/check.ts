@@ -11,7 +11,7 @@ import { DiagnosticSeverity } from 'vscode-languageserver';
 import { diagnostics } from '../server/diagnostics';
 import { pathToUri, SlsService } from '../server/service';
 import { enclosingSaltFolder, findRoots, type SaltRoots } from '../sls/roots';
-import { getCatalogue, loadAnyCachedCatalogue, type CatalogueOptions } from '../sls/catalogue';
+import { CatalogueUnavailable, getCatalogue, loadAnyCachedCatalogue, type CatalogueOptions } from '../sls/catalogue';
 import { locateSaltRun, oneLine, withoutKnown } from '../sls/saltFindings';
 import { isUnder, moduleForFile } from '../sls/modules';
 import { parseRenderError, type CallRun, type RunControl } from '../engine';
@@ -43,6 +43,9 @@ function templatesOf(path: string): string[] {
   return out.sort();
 }
 
+const CLI_CATALOGUE_HINT =
+  'Give --container NAME or --image IMAGE to check with the engine\'s Salt (it also renders the states there), or set SALT_CONTAINERS_PYTHON to a Python that has Salt.';
+
 export interface CheckOptions {
   /** Files and folders to check; none: the state tree and the pillar tree. */
   paths: string[];
@@ -67,7 +70,9 @@ export async function check(options: CheckOptions): Promise<{ files: number; fin
   let catalogue = loadAnyCachedCatalogue();
   if (!catalogue) {
     catalogue = await getCatalogue(options.catalogue).catch((error: Error) => {
-      options.note?.(`no state catalogue, so state functions are not checked: ${error.message}`);
+      // The terminal's advice, not VS Code's settings and commands.
+      const why = error instanceof CatalogueUnavailable ? `${error.reason}. ${CLI_CATALOGUE_HINT}` : error.message;
+      options.note?.(`no state catalogue, so state functions are not checked: ${why}`);
       return undefined;
     });
   }

@@ -121,7 +121,7 @@ export async function getCatalogue(options: CatalogueOptions & { refresh?: boole
   try {
     info = await new SaltSource({ python: options.python, cacheDir, engine: options.engine, saltOn: options.saltOn, helpers: options.helpers }).info();
   } catch (error) {
-    throw new CatalogueUnavailable(`${(error as Error).message}. ${howToGetCatalogue}`);
+    throw new CatalogueUnavailable((error as Error).message);
   }
   if (!options.refresh) {
     const cached = readCatalogue(catalogueFile(cacheDir, info.saltVersion));
@@ -132,7 +132,12 @@ export async function getCatalogue(options: CatalogueOptions & { refresh?: boole
   return generateCatalogue(info.python, cacheDir);
 }
 
-export class CatalogueUnavailable extends Error {}
+/** No Salt to make the catalogue with. `reason` is the bare fact; the message adds how to get one in VS Code. */
+export class CatalogueUnavailable extends Error {
+  constructor(readonly reason: string) {
+    super(`${reason}. ${howToGetCatalogue}`);
+  }
+}
 
 export const howToGetCatalogue =
   'The SLS state catalogue (state functions, arguments, docs) is made with a Python that has Salt: set the ' +

@@ -185,6 +185,20 @@ describe('a bare host: node and an engine, nothing else', () => {
     assert.deepEqual((await engineState(engine)).helpers, []);
   });
 
+  it('check without a container on a host without Salt: the source checks, and a note that says what to give the CLI', async () => {
+    const home2 = mkdtempSync(join(tmpdir(), 'sc-bare-home-check-'));
+    try {
+      const result = await cli(['check'], examples, bareEnv(home2));
+      assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+      assert.match(result.stdout, /no problems in \d+ files/);
+      assert.match(result.stderr, /note: no state catalogue, so state functions are not checked: no Python with Salt found on this machine\. Give --container NAME or --image IMAGE/);
+      // Advice for a terminal: no VS Code setting or command.
+      assert.doesNotMatch(result.stderr, /saltContainers\.|Refresh State Catalogue/);
+    } finally {
+      rmSync(home2, { recursive: true, force: true });
+    }
+  });
+
   it("check --image: state functions checked from the engine's Salt, Salt's render in a fresh container, removed after", async () => {
     const home2 = mkdtempSync(join(tmpdir(), 'sc-bare-home-check-'));
     const dir = join(work, 'check');
