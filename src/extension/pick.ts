@@ -135,7 +135,7 @@ export async function chooseSls(arg: unknown, extra: unknown, options: RunOption
   const resource = uris[0] ?? activeSlsUri() ?? folderFor()?.uri;
   const roots = rootsFor(resource);
   if (!resource || !roots) return refusal('no-target', 'Open a folder with a Salt state tree first.');
-  const tree: SaltTree = { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot };
+  const tree: SaltTree = roots;
   if (highstate) return { resource, tree, mods: [], highstate: true };
   const candidates = uris.length ? uris : activeSlsUri() ? [activeSlsUri()!] : [];
   if (candidates.length) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { callInputProblem, parseCallInput, splitWords } from '../../src/extension/callInput';
+import { callInputProblem, parseCallInput, splitWords } from '../../src/extension/commands/callInput';
 
 describe('run-function input', () => {
   it('splits words like a shell would, without one', () => {

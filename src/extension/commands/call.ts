@@ -1,7 +1,7 @@
 /** Run Salt Function in Container and Show Grains: one execution function through the run funnel, its return as a document. */
 import * as vscode from 'vscode';
 import type { CallRun, SaltTree } from '../../engine';
-import { callInputProblem, parseCallInput } from '../callInput';
+import { callInputProblem, parseCallInput } from './callInput';
 import { folderFor, rootsFor, runSettings } from '../config';
 import { refusal, type CommandFactory, type Ctx } from '../ctx';
 import { activeSlsUri, chooseContainer, type ContainerOptions } from '../pick';

@@ -46,7 +46,7 @@ export class ApplyOnSave implements vscode.Disposable {
       }
       return;
     }
-    const tree: SaltTree = { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot };
+    const tree: SaltTree = roots;
     const sls = await this.slsFor(document.uri, tree);
     if (!sls) {
       this.ctx.log(`apply on save: ${file} is used by no SLS module that ran or that names it; nothing to run`);

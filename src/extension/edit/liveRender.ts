@@ -80,7 +80,7 @@ export class LiveRender implements vscode.Disposable {
     const target = this.ctx.targets.get(document.uri);
     if (!target) return undefined;
     const key = folderFor(document.uri)?.uri.toString() ?? roots.stateRoot;
-    return { key, tree: { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot }, target };
+    return { key, tree: roots, target };
   }
 
   private edited(document: vscode.TextDocument): void {

@@ -135,6 +135,6 @@ export function showRenderedCommand(rendered: RenderedDocuments): CommandFactory
     if (target.kind !== 'sls') return refusal('no-target', target.kind === 'none' ? target.problem : 'top.sls is rendered by the master, not as a module.');
     const container = await chooseContainer(ctx, undefined, options, resource);
     if (!container || 'refused' in container) return container;
-    return rendered.show({ source: resource, module: target.module, tree: { stateRoot: roots.stateRoot, pillarRoot: roots.pillarRoot }, container }, options?.signal);
+    return rendered.show({ source: resource, module: target.module, tree: roots, container }, options?.signal);
   };
 }
