@@ -103,8 +103,11 @@ for (const { image, python } of SESSION_IMAGES) {
     let runner: SaltRunner;
     let sessions: WarmSessions;
     const ended: SessionEnd[] = [];
+    /** The sessions' own log lines, shown when an assertion about them fails. */
+    const sessionLog: string[] = [];
     const newSessions = (idleTimeoutMs = 60_000) => {
-      sessions = new WarmSessions(runner.launcher, { idleTimeoutMs });
+      sessionLog.length = 0;
+      sessions = new WarmSessions(runner.launcher, { idleTimeoutMs, log: (line) => sessionLog.push(line) });
       sessions.onEnd((_session, reason) => ended.push(reason));
       runner.warm = sessions;
     };
@@ -220,15 +223,16 @@ for (const { image, python } of SESSION_IMAGES) {
       await nothingLeft();
     });
 
-    it('a session that dies is replaced: the run goes cold and still gives its result', async () => {
+    it('a session that dies is replaced: the next run starts a new one and gives its result', async () => {
       const session = await warmSession();
       // Kill the session's Salt under it, as an OOM killer or a person would.
       await engine.exec(container, ['sh', '-c', `kill -9 $(cat /dev/shm/${session.name}/pid | tr -d ' ')`]);
       await waitFor('the session to be seen dead', () => ended.includes('died'));
-      const run = await runner.apply(container, ['common'], tree, { warm: true });
+      const runLog: string[] = [];
+      const run = await runner.apply(container, ['common'], tree, { warm: true, log: (line) => runLog.push(line) });
       assert.deepEqual(run.errors, []);
       assert.ok(run.states.length > 0);
-      assert.equal(run.warm, true, 'a new session took the run');
+      assert.equal(run.warm, true, `a new session took the run; the sessions said:\n${sessionLog.join('\n')}\nthe run said:\n${runLog.join('\n')}`);
       assert.notEqual((await live())?.name, session.name);
       await sessions.dispose();
       await nothingLeft();

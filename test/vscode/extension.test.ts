@@ -359,10 +359,12 @@ describe('Salt Containers in VS Code', function () {
         assert.equal((await engine.inspectContainer(name)).State.Running, true);
         const node = ((await containersView.getChildren()) as ContainersTreeNode[]).find((n): n is ContainerNode => n.kind === 'container' && n.info.name === name);
         assert.ok(node, 'the new container is in the view');
-        const started = Date.now();
         assert.equal(await vscode.commands.executeCommand('saltContainers.stopContainer', node), true);
-        assert.ok(Date.now() - started < 5000, 'the keep-alive command stops at once');
-        assert.equal((await engine.inspectContainer(name)).State.Running, false);
+        // The keep-alive command stops at once on the stop signal (exit 0 from its trap), not killed
+        // at the stop timeout (137): told by how it ended, not by a clock on a shared machine.
+        const afterStop = (await engine.inspectContainer(name)).State;
+        assert.equal(afterStop.Running, false);
+        assert.equal(afterStop.ExitCode, 0, 'the keep-alive command ended on the stop signal');
         const stopped = ((await containersView.getChildren()) as ContainersTreeNode[]).find((n): n is ContainerNode => n.kind === 'container' && n.info.name === name)!;
         assert.equal(containersView.getTreeItem(stopped).contextValue, 'stoppedContainer');
         assert.equal(await vscode.commands.executeCommand('saltContainers.startContainer', stopped), true);
