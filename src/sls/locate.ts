@@ -73,7 +73,12 @@ function parsedFile(stateRoot: string, file: string, texts?: Texts): ParsedSls |
   }
 }
 
-export function locateState(stateRoot: string, sls: string, id: string, texts?: Texts): SourceLocation | undefined {
+/**
+ * The line of state `id` of module `sls`. With `argument` (a requisite Salt says is malformed), the line
+ * of that argument in the state: among the declarations that may make the ID (Jinja branches), the
+ * one that has it.
+ */
+export function locateState(stateRoot: string, sls: string, id: string, texts?: Texts, argument?: string): SourceLocation | undefined {
   const file = fileForModule(stateRoot, sls);
   if (!file) return undefined;
   const parsed = parsedFile(stateRoot, file, texts);
@@ -82,10 +87,22 @@ export function locateState(stateRoot: string, sls: string, id: string, texts?: 
     const { line, character } = parsed.lines.position(offset);
     return { file, line, column: character, exact: true };
   };
-  const exact = parsed.states.find((s) => !s.templated && s.id === id);
-  if (exact) return at(exact.span.start);
-  const made = mostSpecificFirst(parsed.states.filter((s) => s.templated && s.pattern?.test(id)).map((state) => ({ state })))[0]?.state;
-  if (made) return at(made.span.start);
+  const candidates = [
+    ...parsed.states.filter((s) => !s.templated && s.id === id),
+    ...mostSpecificFirst(parsed.states.filter((s) => s.templated && s.pattern?.test(id)).map((state) => ({ state }))).map((hit) => hit.state),
+  ];
+  if (argument) {
+    const written = new RegExp(`^(\\s*-\\s*)${escapeRegExp(argument)}\\s*:`);
+    for (const state of candidates) {
+      const first = parsed.lines.position(state.extent.start).line;
+      const last = parsed.lines.position(state.extent.end).line;
+      for (let line = first; line <= last; line++) {
+        const match = written.exec(parsed.lines.lineText(line));
+        if (match) return { file, line, column: match[1].length, exact: true };
+      }
+    }
+  }
+  if (candidates.length) return at(candidates[0].span.start);
   // YAML the parser could not read (or a state in an unusual place): the literal key line, if there is one.
   const pattern = new RegExp(`^\\s*(['"]?)${escapeRegExp(id)}\\1\\s*:`);
   for (let line = 0; line < parsed.lines.lineCount; line++) {
@@ -174,6 +191,8 @@ export interface ErrorPlace {
   file?: string;
   id?: string;
   name?: string;
+  /** The state's argument at fault (a malformed requisite). */
+  argument?: string;
   pillar?: boolean;
 }
 
@@ -196,7 +215,7 @@ export function locateRunError(
   }
   if (!error.sls) return undefined;
   if (error.line === undefined && error.id) {
-    const at = locateState(stateRoot, error.sls, error.id, texts);
+    const at = locateState(stateRoot, error.sls, error.id, texts, error.argument);
     if (at) return at;
   }
   if (error.line === undefined && error.name) {

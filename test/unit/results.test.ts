@@ -51,6 +51,12 @@ describe('state results', () => {
 });
 
 describe('render errors', () => {
+  it("reads the state and the requisite of Salt's malformed-requisite error", () => {
+    const e = parseRenderError("The require statement in state 'server_conf_0' in SLS 'nginx.servers_config' needs to be formed as a list");
+    assert.deepEqual([e.sls, e.id, e.argument], ['nginx.servers_config', 'server_conf_0', 'require']);
+    assert.equal(parseRenderError("State 'web' in SLS 'web' is not formed as a list").argument, undefined);
+  });
+
   it('takes the SLS and line of a Jinja error', () => {
     const e = parseRenderError("Rendering SLS 'base:web.config' failed: Jinja variable 'x' is undefined; line 3\n\n---\na: {{ x }}    <======\n---");
     assert.deepEqual([e.kind, e.sls, e.line, e.column], ['render', 'web.config', 3, undefined]);

@@ -92,6 +92,45 @@ describe('locateRunError', () => {
   });
 });
 
+describe('a malformed requisite (Salt names the state and the requisite)', () => {
+  it('goes to the requisite line, in the Jinja branch whose declaration of the ID has it', () => {
+    const root = mkdtempSync(join(tmpdir(), 'sc-locate-requisite-'));
+    try {
+      mkdirSync(join(root, 'site'));
+      // One ID from two branches, as formulas write "deleted, else managed"; only the second requires.
+      const text = [
+        '{% for name, site in pillar.get("sites", {}).items() %}',
+        "{% set conf_id = 'site_conf_' ~ loop.index0 %}",
+        '{% if site.deleted %}',
+        '{{ conf_id }}:',
+        '  file.absent:',
+        '    - name: /etc/site/{{ name }}',
+        '{% else %}',
+        '{{ conf_id }}:',
+        '  file.managed:',
+        '    - name: /etc/site/{{ name }}',
+        '    - require:',
+        '      {%- for k, v in site.requires.items() %}',
+        '      - {{ k }}: {{ v }}',
+        '      {%- endfor %}',
+        '{% endif %}',
+        '{% endfor %}',
+        '',
+      ].join('\n');
+      writeFileSync(join(root, 'site', 'init.sls'), text);
+      const run = { mods: ['site'], highstate: false };
+      const file = join(root, 'site', 'init.sls');
+      assert.deepEqual(locateRunError(root, { sls: 'site', id: 'site_conf_0', argument: 'require' }, run), { file, line: 10, column: 6, exact: true });
+      // Without the argument: the first declaration that may make the ID, as before.
+      assert.deepEqual(locateRunError(root, { sls: 'site', id: 'site_conf_0' }, run), { file, line: 3, column: 0, exact: true });
+      // An argument no declaration has: the ID's line.
+      assert.deepEqual(locateRunError(root, { sls: 'site', id: 'site_conf_0', argument: 'watch' }, run), { file, line: 3, column: 0, exact: true });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('locateInclude', () => {
   it('points a missing module at the include that asks for it, through relative includes and top.sls', () => {
     const root = mkdtempSync(join(tmpdir(), 'sc-include-'));

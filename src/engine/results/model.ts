@@ -65,6 +65,8 @@ export interface RunError {
   id?: string;
   /** The state the error is about, when Salt names it by its `name` (a requisite that matches nothing). */
   name?: string;
+  /** The argument of that state the error is about, when Salt names one (`require` in "The require statement in state 'x' ... needs to be formed as a list"). */
+  argument?: string;
   /** What to do about it, for people. */
   hint?: string;
   /** The error is in the pillar tree: `sls` names a pillar module, `line` is its file's. */

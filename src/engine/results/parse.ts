@@ -71,6 +71,8 @@ const CACHED_TEMPLATE = /(\/\S*?salt-containers\.[^\s/]+\/(?:cache\/)?files\/[^\
 const COMPILE_SLS = [/ in SLS \[([^\]]+)\]/, / (?:in|within) SLS '([^']+)'/, / in SLS "([^"]+)"/, / in SLS ([^\s'"[]+)/, /^Cannot extend ID '[^']*' in '([^']+)'/, /^SLS (\S+) does not render/];
 const COMPILE_ID = [/\b(?:ID|[Ss]tate|Extension name) '([^']+)',? in (?:SLS|')/, /\bstate "([^"]+)" in SLS/, /\b(?:ID|state) ([^\s'"[\]]+) in SLS/, /^Cannot extend ID '([^']+)'/, /conflicting ID is '([^']+)'/];
 const COMPILE_NAME = / in state \[([^\]]+)\] in SLS/;
+/** "The require statement in state 'x' in SLS 'y' needs to be formed as a list": the argument at fault. */
+const COMPILE_ARGUMENT = /^The (\w+) statement in state '/;
 
 const firstMatch = (patterns: RegExp[], text: string) => patterns.map((p) => p.exec(text)?.[1]).find((m) => m !== undefined);
 /** `base:web` -> `web`. */
@@ -95,6 +97,8 @@ export function parseRenderError(message: string): RunError {
       const name = COMPILE_NAME.exec(error.message)?.[1];
       if (id) error.id = id;
       else if (name) error.name = name;
+      const argument = COMPILE_ARGUMENT.exec(error.message)?.[1];
+      if (argument) error.argument = argument;
     }
   }
   const template = CACHED_TEMPLATE.exec(error.message);
