@@ -13,7 +13,8 @@ import { pathToUri, SlsService } from '../server/service';
 import { enclosingSaltFolder, findRoots, type SaltRoots } from '../sls/roots';
 import { CatalogueUnavailable, getCatalogue, loadAnyCachedCatalogue, type CatalogueOptions } from '../sls/catalogue';
 import { locateSaltRun, oneLine, withoutKnown } from '../sls/saltFindings';
-import { isUnder, moduleForFile } from '../sls/modules';
+import { isPillarDataFile, isUnder, moduleForFile } from '../sls/modules';
+import { StateTree } from '../sls/tree';
 import { parseRenderError, type CallRun, type RunControl } from '../engine';
 import { relativeTo, type Style } from './format';
 
@@ -102,6 +103,9 @@ export async function check(options: CheckOptions): Promise<{ files: number; fin
   return { files: files.length, findings, checked: files, roots };
 }
 
+/** Salt's words for an SLS the tree lacks (an include, a top.sls entry). */
+const MISSING_SLS = /^(?:Specified SLS (\S+) in saltenv \S+ is not available|No matching sls found for '([^']+)')/;
+
 /** What saltFindings needs of the runner (the CLI's SaltRunner). */
 interface ShowSlsRunner {
   call(container: string, fn: string, args: string[], kwargs: Record<string, string>, tree: SaltRoots, options: RunControl & { saltenv?: string }): Promise<CallRun>;
@@ -124,13 +128,14 @@ export async function saltFindings(
 ): Promise<CheckFinding[]> {
   const modules = new Map<string, string>();
   for (const file of checked) {
-    if (!file.endsWith('.sls') || !isUnder(tree.stateRoot, file) || (tree.pillarRoot && isUnder(tree.pillarRoot, file))) continue;
+    if (!file.endsWith('.sls') || !isUnder(tree.stateRoot, file) || (tree.pillarRoot && isUnder(tree.pillarRoot, file)) || isPillarDataFile(tree.stateRoot, file)) continue;
     const module = moduleForFile(tree.stateRoot, file);
     // top.sls is the top file, not a state module.
     if (module && module !== 'top' && !modules.has(module)) modules.set(module, file);
   }
   const findings: CheckFinding[] = [];
   const known = source.filter((f) => f.severity === 'error').map((f) => ({ file: resolve(options.cwd, f.file), line: f.line - 1 }));
+  const stateTree = new StateTree(tree.stateRoot);
   for (const module of modules.keys()) {
     const run = await runner.call(container, 'state.show_sls', [module], {}, tree, { ...options.control, saltenv: options.saltenv, warm: true });
     // show_sls returns the high data, or the list of what stopped it rendering or compiling.
@@ -145,12 +150,17 @@ export async function saltFindings(
     for (const found of withoutKnown(located, known)) {
       const error = errors.find((e) => oneLine(e.message) === found.message);
       known.push(found);
+      // A formula's include of another formula's module (as the language server says): Salt cannot
+      // render it alone, and the formula is not at fault; a warning, so CI of the formula passes.
+      const said = error && MISSING_SLS.exec(error.message);
+      const missing = said ? (said[1] ?? said[2]) : undefined;
+      const foreign = !!missing && !stateTree.fileForModule(missing) && stateTree.isForeignModule(missing);
       findings.push({
         file: relativeTo(options.cwd, found.file),
         line: found.exact ? found.line + 1 : 1,
         column: found.exact ? (error?.column ?? found.column + 1) : 1,
-        severity: 'error',
-        message: found.message,
+        severity: foreign ? 'warning' : 'error',
+        message: foreign ? `${found.message} (${missing} is not in this formula: another formula provides it where they run together)` : found.message,
         source: 'salt',
         code: error?.kind ?? 'render',
       });

@@ -21,6 +21,19 @@ export function partsBelow(root: string, file: string, path: PlatformPath = host
   return rel.split(path.sep);
 }
 
+/** Folders of pillar data inside a state tree (a formula's `test/salt/pillar/`): their .sls files are not states. */
+export const PILLAR_DIRS: ReadonlySet<string> = new Set(['pillar', 'pillars']);
+
+/**
+ * A file of the state tree under `root` that holds pillar data, not states: below a pillar folder
+ * (kitchen suites' `test/salt/pillar/`), or a pillar top file beside the states. Salt never applies
+ * it, so nothing here renders, applies or checks it as a state module.
+ */
+export function isPillarDataFile(root: string, file: string): boolean {
+  const parts = partsBelow(root, file) ?? [];
+  return parts.slice(0, -1).some((dir) => PILLAR_DIRS.has(dir)) || /^pillar[_-]top\.sls$/.test(parts[parts.length - 1] ?? '');
+}
+
 /** Whether `file` is `root` or below it. */
 export function isUnder(root: string, file: string, path: PlatformPath = hostPath): boolean {
   return path.relative(root, file) === '' || partsBelow(root, file, path) !== undefined;

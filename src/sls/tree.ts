@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync, existsSync, statSync, type Dirent } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
-import { canonicalPath, candidateFiles, moduleForFile, partsBelow, resolveInclude } from './modules';
+import { canonicalPath, candidateFiles, isPillarDataFile, moduleForFile, partsBelow, PILLAR_DIRS, resolveInclude } from './modules';
 import { parseSls, type ParsedSls, type StateDeclaration, type Requisite, type ExtendEntry, type IncludeEntry } from './parse';
 import { templateRegex } from './jinja';
 import type { RenderContext } from './render';
@@ -65,8 +65,6 @@ export interface StateHit {
 }
 
 const SKIP_DIRS = new Set(['node_modules', '.git', '.hg', '.svn', '__pycache__']);
-/** Folders of pillar data inside a state tree (a formula's `test/salt/pillar/`): their .sls files are not states. */
-const PILLAR_DIRS = new Set(['pillar', 'pillars']);
 const MAX_SCAN_ENTRIES = 200_000;
 
 export class StateTree {
@@ -101,10 +99,9 @@ export class StateTree {
     return partsBelow(this.root, file) !== undefined;
   }
 
-  /** A file of the tree that holds pillar data, not states (see PILLAR_DIRS). */
+  /** A file of the tree that holds pillar data, not states (modules.ts isPillarDataFile). */
   isPillarFile(file: string): boolean {
-    const parts = partsBelow(this.root, file) ?? [];
-    return parts.slice(0, -1).some((dir) => PILLAR_DIRS.has(dir)) || /^pillar[_-]top\.sls$/.test(parts[parts.length - 1]);
+    return isPillarDataFile(this.root, file);
   }
 
   /** Reads every .sls file under the root (once; later changes come through update/remove). */

@@ -237,21 +237,58 @@ describe('salt-containers check', () => {
       cpSync(join(REPO_ROOT, 'examples'), work, { recursive: true });
       // Fine to the source (Jinja parses it); Salt's render finds the variable undefined, at line 3.
       writeFileSync(join(work, 'salt', 'undefined.sls'), ['undefined_state:', '  test.nop:', '    - name: {{ no_such_variable.attribute }}', ''].join('\n'));
+      // A requisite left empty by its data, in the branch Salt takes: Salt names the state and the
+      // requisite; the finding is at the requisite's line in that branch.
+      writeFileSync(
+        join(work, 'salt', 'requisite.sls'),
+        ['{% set needs = {} %}', '{% if needs is none %}', 'site_conf:', '  test.nop: []', '{% else %}', 'site_conf:', '  test.nop:', '    - require:', '    {%- for k, v in needs.items() %}', '      - {{ k }}: {{ v }}', '    {%- endfor %}', '{% endif %}', ''].join('\n'),
+      );
+      // A kitchen suite's pillar kept in the state tree is pillar data, not a state module: not rendered as one.
+      mkdirSync(join(work, 'salt', 'test', 'salt', 'pillar'), { recursive: true });
+      writeFileSync(join(work, 'salt', 'test', 'salt', 'pillar', 'suite.sls'), 'web:\n  port: 8080\n');
       const before = await containerDiff(engine, container);
       const json = await cli(['check', '--container', container, '--json'], work);
       assert.equal(json.code, 1, json.stdout + json.stderr);
       const findings = JSON.parse(json.stdout) as { file: string; line: number; severity: string; message: string; source: string; code: string }[];
       assert.deepEqual(
-        findings.map((f) => [f.file, f.line, f.severity, f.source, f.code]),
-        [['salt/undefined.sls', 3, 'error', 'salt', 'render']],
-        "the examples' modules render and compile; the broken one is Salt's error at its line",
+        findings.map((f) => [f.file, f.line, f.severity, f.source]),
+        [
+          ['salt/requisite.sls', 8, 'error', 'salt'],
+          ['salt/undefined.sls', 3, 'error', 'salt'],
+        ],
+        "the examples' modules render and compile; the broken ones are Salt's errors at their lines",
       );
+      assert.match(findings[0].message, /^The require statement in state 'site_conf' in SLS 'requisite' needs to be formed as a list/);
+      findings.shift();
       assert.match(findings[0].message, /^Rendering SLS 'base:undefined' failed: Jinja variable 'no_such_variable' is undefined; line 3$/);
       const human = await cli(['check', 'salt/undefined.sls', '--container', container], work);
       assert.equal(human.code, 1);
       assert.equal(human.stdout, "salt/undefined.sls:3:1: error: Rendering SLS 'base:undefined' failed: Jinja variable 'no_such_variable' is undefined; line 3 [salt]\n1 error, 0 warnings in 1 file\n");
       // show_sls applies nothing, and Salt goes with the check.
       assert.deepEqual(await containerDiff(engine, container), before);
+    } finally {
+      await removeContainer(engine, container);
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+  it("--container on a formula's repository: another formula's include is a warning (exit 0), its kitchen pillar is no state module", async () => {
+    const work = mkdtempSync(join(tmpdir(), 'sc-check-formula-'));
+    const container = await startContainer(engine, undefined, 'sc-check-formula');
+    try {
+      const formula = join(work, 'demo-formula');
+      mkdirSync(join(formula, 'demo'), { recursive: true });
+      mkdirSync(join(formula, 'test', 'salt', 'pillar'), { recursive: true });
+      writeFileSync(join(formula, 'demo', 'init.sls'), ['include:', '  - other.client', '', 'demo_config:', '  test.nop:', "    - name: {{ salt['pillar.get']('demo:name', 'demo') }}", ''].join('\n'));
+      writeFileSync(join(formula, 'pillar.example'), 'demo:\n  name: example\n');
+      writeFileSync(join(formula, 'test', 'salt', 'pillar', 'default.sls'), 'demo:\n  name: kitchen\n');
+      const json = await cli(['check', '--container', container, '--pillar', 'pillar.example', '--json'], formula);
+      assert.equal(json.code, 0, json.stdout + json.stderr);
+      const findings = JSON.parse(json.stdout) as { file: string; line: number; severity: string; message: string; source: string }[];
+      assert.deepEqual(
+        findings.map((f) => [f.file, f.line, f.severity, f.source]),
+        [['demo/init.sls', 2, 'warning', 'salt']],
+      );
+      assert.match(findings[0].message, /^Specified SLS other\.client in saltenv base is not available.* \(other\.client is not in this formula: another formula provides it where they run together\)$/);
     } finally {
       await removeContainer(engine, container);
       rmSync(work, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { enclosingSaltFolder, findRoots, formulaName, isIgnoredChange } from '../../src/sls/roots';
 import { StateTree } from '../../src/sls/tree';
+import { isPillarDataFile } from '../../src/sls/modules';
 
 const corpus = resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sls', 'corpus');
 
@@ -125,5 +126,18 @@ describe('changes that never matter to a run (watch, the editor’s reloads)', (
     for (const path of editors) assert.ok(isIgnoredChange(path), path);
     const trees = ['salt/web/init.sls', 'salt/web/map.jinja', 'salt/web/files/site.conf', 'pillar/web.sls', 'salt/web/files/swap.swap', 'salt/web/files/4913.conf', 'salt/web/files/a#b', 'salt/_modules/mine.py', 'salt/.gitkeep', 'salt/web/files/x.git', 'salt/kitchen/init.sls'];
     for (const path of trees) assert.ok(!isIgnoredChange(path), path);
+  });
+});
+
+describe('pillar data kept in a state tree', () => {
+  it("a kitchen suite's pillar folder and a pillar top file hold pillar data; states, and a state named pillar, do not", () => {
+    const root = '/src/nginx-formula';
+    assert.equal(isPillarDataFile(root, `${root}/test/salt/pillar/default.sls`), true);
+    assert.equal(isPillarDataFile(root, `${root}/test/salt/default/pillar/nginx.sls`), true);
+    assert.equal(isPillarDataFile(root, `${root}/pillars/web.sls`), true);
+    assert.equal(isPillarDataFile(root, `${root}/pillar_top.sls`), true);
+    assert.equal(isPillarDataFile(root, `${root}/nginx/init.sls`), false);
+    assert.equal(isPillarDataFile(root, `${root}/nginx/pillar.sls`), false, 'a module named pillar is a state module');
+    assert.equal(isPillarDataFile(root, '/elsewhere/pillar/web.sls'), false, 'outside the tree: not its data');
   });
 });

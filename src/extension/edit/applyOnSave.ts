@@ -7,7 +7,7 @@
 import { relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import type { SaltTree } from '../../engine';
-import { moduleForFile } from '../../sls/modules';
+import { isPillarDataFile, moduleForFile } from '../../sls/modules';
 import { applyOnSaveMode, folderFor, rootsFor } from '../config';
 import type { Ctx } from '../ctx';
 import { loadRuntime } from '../engines';
@@ -75,6 +75,8 @@ export class ApplyOnSave implements vscode.Disposable {
   private async slsFor(resource: vscode.Uri, tree: SaltTree): Promise<SlsToRun | undefined> {
     const file = resource.fsPath;
     const last = this.ctx.lastStateRuns.get(tree.stateRoot);
+    // Pillar data kept in the state tree (a kitchen suite's test/salt/pillar/) is no run's: nothing to apply.
+    if (isPillarDataFile(tree.stateRoot, file)) return undefined;
     const module = inside(tree.stateRoot, file) ? moduleForFile(tree.stateRoot, file) : undefined;
     if (last && (!module || last.files.includes(file))) return { resource, tree, mods: [...last.run.mods], highstate: last.run.highstate };
     if (module) return { resource, tree, mods: [module], highstate: false };

@@ -11,7 +11,7 @@
  */
 import * as vscode from 'vscode';
 import type { SaltTree, StateRun } from '../../engine';
-import { isUnder, moduleForFile } from '../../sls/modules';
+import { isPillarDataFile, isUnder, moduleForFile } from '../../sls/modules';
 import type { SaltFinding } from '../../sls/saltFindings';
 import { folderFor, liveRenderEnabled, rootsFor, runSettings, section } from '../config';
 import type { Ctx } from '../ctx';
@@ -76,7 +76,7 @@ export class LiveRender implements vscode.Disposable {
     if (document.uri.scheme !== 'file' || !vscode.workspace.isTrusted || !liveRenderEnabled(document.uri)) return undefined;
     const roots = rootsFor(document.uri);
     if (!roots || !isUnder(roots.stateRoot, document.uri.fsPath)) return undefined;
-    if (roots.pillarRoot && isUnder(roots.pillarRoot, document.uri.fsPath)) return undefined;
+    if ((roots.pillarRoot && isUnder(roots.pillarRoot, document.uri.fsPath)) || isPillarDataFile(roots.stateRoot, document.uri.fsPath)) return undefined;
     const target = this.ctx.targets.get(document.uri);
     if (!target) return undefined;
     const key = folderFor(document.uri)?.uri.toString() ?? roots.stateRoot;
