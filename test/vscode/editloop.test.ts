@@ -4,7 +4,7 @@
 // Show Rendered SLS with its render errors on the source line (rendered again when the disk changes), the results history and its
 // comparison, and the session ending with its target. A fixture module is written into the example state tree and removed after.
 import * as assert from 'node:assert/strict';
-import { renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { DockerEngine, type RenderRun, type StateRun } from '../../src/engine';
@@ -156,6 +156,26 @@ describe('the edit loop', function () {
       'succeeded',
     );
     await vscode.workspace.getConfiguration('saltContainers').update('applyOnSave', undefined, vscode.ConfigurationTarget.Workspace);
+  });
+
+  it('on save, pillar data kept in the state tree (a kitchen suite’s pillar folder) runs nothing, and says so in the output', async () => {
+    await vscode.workspace.getConfiguration('saltContainers').update('applyOnSave', 'test', vscode.ConfigurationTarget.Workspace);
+    try {
+      const pillarFile = join(dir, 'pillar', 'suite.sls');
+      mkdirSync(join(dir, 'pillar'));
+      writeFileSync(pillarFile, 'editloop:\n  name: kitchen\n');
+      const before = (await api()).lastRun;
+      const from = (await api()).outputLines.length;
+      const editor = await vscode.window.showTextDocument(vscode.Uri.file(pillarFile));
+      await editor.edit((edit) => edit.insert(new vscode.Position(0, 0), '# edited\n'));
+      await editor.document.save();
+      // Said at the save, before the debounce: no run was queued (it was: the file as module `MOD.pillar.suite`).
+      await until('the save seen', async () => (await api()).outputLines.slice(from).find((line) => line.includes(`apply on save: ${pillarFile} is used by no SLS module`)));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.equal((await api()).lastRun, before);
+    } finally {
+      await vscode.workspace.getConfiguration('saltContainers').update('applyOnSave', undefined, vscode.ConfigurationTarget.Workspace);
+    }
   });
 
   it('keeps the runs in the results panel and compares two runs of the module', async () => {

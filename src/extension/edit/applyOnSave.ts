@@ -7,13 +7,13 @@
 import { relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import type { SaltTree } from '../../engine';
-import { isPillarDataFile, moduleForFile } from '../../sls/modules';
+import { isPillarDataFile, isUnder, moduleForFile } from '../../sls/modules';
 import { applyOnSaveMode, folderFor, rootsFor } from '../config';
 import type { Ctx } from '../ctx';
 import { loadRuntime } from '../engines';
 import { runStates, type SlsToRun } from '../runs';
 
-const inside = (root: string | undefined, file: string) => !!root && !relative(root, file).startsWith('..');
+const inside = (root: string | undefined, file: string) => !!root && isUnder(root, file);
 
 export class ApplyOnSave implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[] = [];
@@ -75,9 +75,12 @@ export class ApplyOnSave implements vscode.Disposable {
   private async slsFor(resource: vscode.Uri, tree: SaltTree): Promise<SlsToRun | undefined> {
     const file = resource.fsPath;
     const last = this.ctx.lastStateRuns.get(tree.stateRoot);
-    // Pillar data kept in the state tree (a kitchen suite's test/salt/pillar/) is no run's: nothing to apply.
-    if (isPillarDataFile(tree.stateRoot, file)) return undefined;
-    const module = inside(tree.stateRoot, file) ? moduleForFile(tree.stateRoot, file) : undefined;
+    const ofPillar = inside(tree.pillarRoot, file);
+    // Pillar data kept in the state tree that is not the run's pillar (a kitchen suite's
+    // test/salt/pillar/) is no run's: nothing to apply.
+    if (!ofPillar && isPillarDataFile(tree.stateRoot, file)) return undefined;
+    // A pillar file is no state module, also where the pillar tree is inside the state tree.
+    const module = inside(tree.stateRoot, file) && !ofPillar ? moduleForFile(tree.stateRoot, file) : undefined;
     if (last && (!module || last.files.includes(file))) return { resource, tree, mods: [...last.run.mods], highstate: last.run.highstate };
     if (module) return { resource, tree, mods: [module], highstate: false };
     if (!inside(tree.stateRoot, file)) return undefined;
