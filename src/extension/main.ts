@@ -1,6 +1,7 @@
 /**
  * Activation, the composition root: the Ctx (services), then each feature handed the Ctx (views, apply
- * on save, the live render, rendered documents, state tests, CodeLens), then the command table; returns the API object.
+ * on save, the live render, rendered documents, state tests, CodeLens, the check task), then the command
+ * table; returns the API object.
  * Lazy and cheap: nothing here calls the engine. The views list when VS Code asks them to (they are
  * visible), the commands when they run; the engine code itself is loaded on first use (engines.ts).
  */
@@ -20,6 +21,7 @@ import type { Comparison, ResultsModel } from './results/model';
 import type { SessionEvent } from './sessions';
 import { StateTests } from './stateTests/controller';
 import { ContainersTree, EngineWatcher, ImagesTree } from './views/trees';
+import { SaltContainersTasks, taskType } from './tasks';
 
 /** What activate() returns: for tests and for other extensions. */
 export interface SaltContainersApi {
@@ -70,6 +72,7 @@ export function activate(context: vscode.ExtensionContext): SaltContainersApi {
     new SlsCodeLens(c.treeFiles),
     new ApplyOnSave(c),
     c.onDidChangeLists((view) => (view === 'containers' ? containers : images).refresh()),
+    vscode.tasks.registerTaskProvider(taskType, new SaltContainersTasks(context.extensionPath)),
   );
 
   const commands = { ...commandFactories, showRendered: showRenderedCommand(rendered) };

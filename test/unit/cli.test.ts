@@ -1,6 +1,6 @@
 /** The CLI's command line and output: contracts that scripts depend on. */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -75,6 +75,27 @@ describe('command line', () => {
     const finding = { file: 'salt/web.sls', line: 3, column: 7, severity: 'error' as const, message: "Encountered unknown tag 'sett'.", source: 'jinja' };
     assert.equal(formatFindings([finding, { ...finding, line: 9, severity: 'warning', message: 'w', source: 'sls' }], 4, plain), "salt/web.sls:3:7: error: Encountered unknown tag 'sett'. [jinja]\nsalt/web.sls:9:7: warning: w [sls]\n1 error, 1 warning in 4 files");
     assert.equal(formatFindings([], 1, plain), 'no problems in 1 file');
+  });
+
+  it("check's lines are what the VS Code task's problem matcher reads (package.json $salt-containers-check)", () => {
+    const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
+      contributes: { problemMatchers: { name: string; pattern: { regexp: string; file: number; line: number; column: number; severity: number; message: number } }[] };
+    };
+    const matcher = manifest.contributes.problemMatchers.find((m) => m.name === 'salt-containers-check');
+    assert.ok(matcher);
+    const pattern = new RegExp(matcher.pattern.regexp);
+    const findings = [
+      { file: 'salt/web/init.sls', line: 3, column: 7, severity: 'error' as const, message: "Rendering SLS 'base:web' failed: Jinja variable 'x' is undefined; line 3", source: 'salt' },
+      { file: 'C:\\salt\\a b.sls', line: 12, column: 1, severity: 'warning' as const, message: 'watch_in: [x] no state', source: 'sls' },
+    ];
+    const lines = formatFindings(findings, 2, plain).split('\n');
+    findings.forEach((finding, index) => {
+      const match = pattern.exec(lines[index]);
+      assert.ok(match, lines[index]);
+      const { file, line, column, severity, message } = matcher.pattern;
+      assert.deepEqual([match[file], Number(match[line]), Number(match[column]), match[severity], match[message]], [finding.file, finding.line, finding.column, finding.severity, finding.message]);
+    });
+    assert.equal(pattern.exec(lines[2]), null, 'the count line is no finding');
   });
 
   it('splits call arguments into positional and KEY=VALUE', () => {
