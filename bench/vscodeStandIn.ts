@@ -117,6 +117,7 @@ export const vscodeStandIn = withFallback({
   TestRunProfileKind: { Run: 1, Debug: 2, Coverage: 3 },
   ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
   ConfigurationTarget: { Global: 1, Workspace: 2, WorkspaceFolder: 3 },
+  tasks: withFallback({}),
   tests: withFallback({ createTestController: () => withFallback({ items: withFallback({ replace: noop, add: noop }), dispose: noop }) }),
   env: withFallback({}),
   StatusBarAlignment: { Left: 1, Right: 2 },
