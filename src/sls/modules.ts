@@ -21,8 +21,12 @@ export function partsBelow(root: string, file: string, path: PlatformPath = host
   return rel.split(path.sep);
 }
 
-/** Folders of pillar data inside a state tree (a formula's `test/salt/pillar/`): their .sls files are not states. */
-export const PILLAR_DIRS: ReadonlySet<string> = new Set(['pillar', 'pillars']);
+/**
+ * Folders of pillar data inside a state tree (a formula's `test/salt/pillar/`; `_pillar/`, Salt's folder
+ * for pillar modules, which formulas also use for pillar SLS such as openssh-formula's `#!py` one):
+ * their .sls files are not states.
+ */
+export const PILLAR_DIRS: ReadonlySet<string> = new Set(['pillar', 'pillars', '_pillar']);
 
 /**
  * A file of the state tree under `root` that holds pillar data, not states: below a pillar folder

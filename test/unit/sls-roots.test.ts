@@ -135,6 +135,7 @@ describe('pillar data kept in a state tree', () => {
     assert.equal(isPillarDataFile(root, `${root}/test/salt/pillar/default.sls`), true);
     assert.equal(isPillarDataFile(root, `${root}/test/salt/default/pillar/nginx.sls`), true);
     assert.equal(isPillarDataFile(root, `${root}/pillars/web.sls`), true);
+    assert.equal(isPillarDataFile(root, `${root}/_pillar/known_hosts.sls`), true, "Salt's folder for pillar modules");
     assert.equal(isPillarDataFile(root, `${root}/pillar_top.sls`), true);
     assert.equal(isPillarDataFile(root, `${root}/nginx/init.sls`), false);
     assert.equal(isPillarDataFile(root, `${root}/nginx/pillar.sls`), false, 'a module named pillar is a state module');
