@@ -6,7 +6,7 @@
  * module checked too (saltFindings), nothing applied.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { DiagnosticSeverity } from 'vscode-languageserver';
 import { diagnostics } from '../server/diagnostics';
 import { pathToUri, SlsService } from '../server/service';
@@ -106,14 +106,49 @@ export async function check(options: CheckOptions): Promise<{ files: number; fin
 /** Salt's words for an SLS the tree lacks (an include, a top.sls entry). */
 const MISSING_SLS = /^(?:Specified SLS (\S+) in saltenv \S+ is not available|No matching sls found for '([^']+)')/;
 
+const TOP_FILE = /^((state|pillar)[_-])?top\.sls$/;
+
+/**
+ * The files Salt's render starts from: those no other of `files` includes (or may include), in their
+ * order. Salt renders the rest through them, as their includes decide for the container's grains, so a
+ * formula's `redhat/` or `macos/` modules are met only where they apply; and one file of each include
+ * cycle, so that every file is reached.
+ */
+export function entryFiles(files: readonly string[], tree: Pick<StateTree, 'includersOf'>): string[] {
+  const all = new Set(files);
+  const includes = new Map<string, string[]>(files.map((f) => [f, []]));
+  const entries = files.filter((file) => {
+    const includers = tree.includersOf(file).filter((by) => by !== file && all.has(by));
+    for (const by of includers) includes.get(by)!.push(file);
+    return includers.length === 0;
+  });
+  const reached = new Set<string>();
+  const reach = (start: string) => {
+    for (const queue = [start]; queue.length; ) {
+      const file = queue.pop()!;
+      if (reached.has(file)) continue;
+      reached.add(file);
+      queue.push(...includes.get(file)!);
+    }
+  };
+  entries.forEach(reach);
+  for (const file of files) {
+    if (reached.has(file)) continue;
+    entries.push(file);
+    reach(file);
+  }
+  return entries;
+}
+
 /** What saltFindings needs of the runner (the CLI's SaltRunner). */
 interface ShowSlsRunner {
   call(container: string, fn: string, args: string[], kwargs: Record<string, string>, tree: SaltRoots, options: RunControl & { saltenv?: string }): Promise<CallRun>;
 }
 
 /**
- * Salt's own render and compile of each state module among the files checked, in the container:
- * `state.show_sls MOD` (Jinja with the container's grains and pillar, YAML, the high data; nothing
+ * Salt's own render and compile of the state modules among the files checked, in the container:
+ * `state.show_sls MOD` of each entry module (entryFiles: the others are rendered through the includes
+ * Salt takes for this container; Jinja with its grains and pillar, YAML, the high data; nothing
  * applied), one module at a time as `apply MOD` would meet it. Its errors become findings with source
  * 'salt', at the file and line sls/saltFindings.ts locateSaltRun finds; one at a line where the source
  * check already has an error is that error again, and is left out. An engine or Salt that cannot run throws.
@@ -126,16 +161,23 @@ export async function saltFindings(
   source: CheckFinding[],
   options: { cwd: string; saltenv?: string; control: RunControl },
 ): Promise<CheckFinding[]> {
+  const stateTree = new StateTree(tree.stateRoot);
+  const stateFiles = checked.filter(
+    (file) =>
+      file.endsWith('.sls') &&
+      isUnder(tree.stateRoot, file) &&
+      !(tree.pillarRoot && isUnder(tree.pillarRoot, file)) &&
+      !isPillarDataFile(tree.stateRoot, file) &&
+      // Top files (top.sls, a kitchen suite's state_top.sls) are not state modules.
+      !TOP_FILE.test(basename(file)),
+  );
   const modules = new Map<string, string>();
-  for (const file of checked) {
-    if (!file.endsWith('.sls') || !isUnder(tree.stateRoot, file) || (tree.pillarRoot && isUnder(tree.pillarRoot, file)) || isPillarDataFile(tree.stateRoot, file)) continue;
+  for (const file of entryFiles(stateFiles, stateTree)) {
     const module = moduleForFile(tree.stateRoot, file);
-    // top.sls is the top file, not a state module.
-    if (module && module !== 'top' && !modules.has(module)) modules.set(module, file);
+    if (module && !modules.has(module)) modules.set(module, file);
   }
   const findings: CheckFinding[] = [];
   const known = source.filter((f) => f.severity === 'error').map((f) => ({ file: resolve(options.cwd, f.file), line: f.line - 1 }));
-  const stateTree = new StateTree(tree.stateRoot);
   for (const module of modules.keys()) {
     const run = await runner.call(container, 'state.show_sls', [module], {}, tree, { ...options.control, saltenv: options.saltenv, warm: true });
     // show_sls returns the high data, or the list of what stopped it rendering or compiling.

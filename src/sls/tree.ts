@@ -74,7 +74,13 @@ export class StateTree {
   private readonly templates = new Map<string, string>();
   private byId?: Map<string, StateHit[]>;
   /** Who includes whom and what top.sls applies together, with the run context of each file asked for. */
-  private runs?: { includers: Map<string, string[]>; topGroups: Set<string>[]; reach: Map<string, string[]> };
+  private runs?: {
+    includers: Map<string, string[]>;
+    includedBy: Map<string, string[]>;
+    mayBeIncludedBy: Map<string, string[]>;
+    topGroups: Set<string>[];
+    reach: Map<string, string[]>;
+  };
   private templatedStates?: StateHit[];
   private scanned = false;
 
@@ -268,6 +274,22 @@ export class StateTree {
   }
 
   /**
+   * The files whose include entries name `file`, and those whose templated entries may name it from
+   * among their own sub-modules (a formula's OS dispatch: `- .{{ grains.os_family|lower }}` in
+   * pkgrepo/init.sls may include pkgrepo.redhat); not a wide templated entry (`- php.{{ module }}` in
+   * php/composer.sls), which may name any module but is not how one is made part of another.
+   */
+  includersOf(file: string): string[] {
+    const runs = this.runGraph();
+    const module = this.files.get(file)?.module;
+    const below = (includer: string) => {
+      const parent = this.files.get(includer)?.module;
+      return !!module && !!parent && module.startsWith(`${parent}.`);
+    };
+    return [...(runs.includedBy.get(file) ?? []), ...(runs.mayBeIncludedBy.get(file) ?? []).filter(below)];
+  }
+
+  /**
    * Every file a run that applies `file` may apply with it, as Salt runs states: `state.apply` of this file
    * or of any file that includes it (transitively), and each top.sls target that applies it; each such run
    * applies what its files include. A requisite may name any state in there.
@@ -302,16 +324,25 @@ export class StateTree {
   private runGraph() {
     if (this.runs) return this.runs;
     const includers = new Map<string, string[]>();
+    // The same relation, by kind: an include entry that names the file, one whose Jinja may.
+    const includedBy = new Map<string, string[]>();
+    const mayBeIncludedBy = new Map<string, string[]>();
     const topGroups: Set<string>[] = [];
     const all = this.all();
     for (const from of all) {
       for (const include of from.parsed.includes) {
         if (include.templated) {
-          for (const f of this.mayInclude(from, include, all)) add(includers, f.file, from.file);
+          for (const f of this.mayInclude(from, include, all)) {
+            add(includers, f.file, from.file);
+            add(mayBeIncludedBy, f.file, from.file);
+          }
           continue;
         }
         const target = this.includeTarget(from, include);
-        if (target) add(includers, target, from.file);
+        if (target) {
+          add(includers, target, from.file);
+          add(includedBy, target, from.file);
+        }
       }
       if (!from.isTop) continue;
       const groups = new Map<string, Set<string>>();
@@ -335,7 +366,7 @@ export class StateTree {
       }
       topGroups.push(group);
     }
-    this.runs = { includers, topGroups, reach: new Map() };
+    this.runs = { includers, includedBy, mayBeIncludedBy, topGroups, reach: new Map() };
     return this.runs;
   }
 

@@ -8,7 +8,7 @@ import { parseCommandLine } from '../../src/cli/args';
 import { checkTrees, emptyHighstateNote, TreeError } from '../../src/cli/trees';
 import { findRoots } from '../../src/sls/roots';
 import { formatStateRun, plain, relativeTo, toJson } from '../../src/cli/format';
-import { formatFindings } from '../../src/cli/check';
+import { entryFiles, formatFindings } from '../../src/cli/check';
 import type { StateRun } from '../../src/engine/results/model';
 
 describe('command line', () => {
@@ -96,6 +96,14 @@ describe('command line', () => {
       assert.deepEqual([match[file], Number(match[line]), Number(match[column]), match[severity], match[message]], [finding.file, finding.line, finding.column, finding.severity, finding.message]);
     });
     assert.equal(pattern.exec(lines[2]), null, 'the count line is no finding');
+  });
+
+  it('check --container renders from the files no other checked file includes, and from one file of each include cycle', () => {
+    const includers: Record<string, string[]> = { 'web/config': ['web/init'], 'web/init': [], 'db/a': ['db/b'], 'db/b': ['db/a'], lone: [], 'web/extra': ['outside'] };
+    const tree = { includersOf: (file: string) => includers[file] ?? [] };
+    assert.deepEqual(entryFiles(['web/init', 'web/config', 'db/a', 'db/b', 'lone', 'web/extra'], tree), ['web/init', 'lone', 'web/extra', 'db/a']);
+    // Named alone, an included file is rendered itself.
+    assert.deepEqual(entryFiles(['web/config'], tree), ['web/config']);
   });
 
   it('splits call arguments into positional and KEY=VALUE', () => {

@@ -142,3 +142,30 @@ describe('pillar data kept in a state tree', () => {
     assert.equal(isPillarDataFile(root, '/elsewhere/pillar/web.sls'), false, 'outside the tree: not its data');
   });
 });
+
+describe('who includes a file (the entries check --container renders from)', () => {
+  it('an include entry, and a templated one among its own sub-modules (OS dispatch), not a wide templated one', () => {
+    const root = mkdtempSync(join(tmpdir(), 'sc-includers-'));
+    try {
+      const put = (file: string, text: string) => {
+        mkdirSync(dirname(join(root, file)), { recursive: true });
+        writeFileSync(join(root, file), text);
+      };
+      put('app/init.sls', 'include:\n  - .config\n  - .repo\n');
+      put('app/config.sls', 'app_config:\n  test.nop: []\n');
+      put('app/repo/init.sls', "include:\n  - .{{ grains['os_family']|lower }}\n");
+      put('app/repo/debian.sls', 'repo_debian:\n  test.nop: []\n');
+      put('app/repo/redhat.sls', 'repo_redhat:\n  test.nop: []\n');
+      put('app/extras.sls', "{% for m in salt['pillar.get']('extras', []) %}\ninclude:\n  - app.{{ m }}\n{% endfor %}\n");
+      put('app/tool.sls', 'tool:\n  test.nop: []\n');
+      const tree = new StateTree(root);
+      const by = (file: string) => tree.includersOf(join(root, file)).map((f) => relative(root, f)).sort();
+      assert.deepEqual(by('app/config.sls'), ['app/init.sls']);
+      assert.deepEqual(by('app/repo/redhat.sls'), ['app/repo/init.sls'], 'OS dispatch among its own sub-modules');
+      assert.deepEqual(by('app/tool.sls'), [], 'app.{{ m }} in app/extras.sls may name any module: not an includer');
+      assert.deepEqual(by('app/init.sls'), []);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
