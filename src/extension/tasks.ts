@@ -21,8 +21,11 @@ const isCheck = (definition: vscode.TaskDefinition): definition is SaltContainer
 export class SaltContainersTasks implements vscode.TaskProvider {
   constructor(private readonly extensionPath: string) {}
 
-  provideTasks(): vscode.Task[] {
-    return (vscode.workspace.workspaceFolders ?? []).map((folder) => this.checkTask({ type: taskType, verb: 'check' }, folder));
+  /** A check task for each folder that holds SLS files (Run Task asks every provider, in any workspace). */
+  async provideTasks(): Promise<vscode.Task[]> {
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    const salty = await Promise.all(folders.map(async (folder) => (await vscode.workspace.findFiles(new vscode.RelativePattern(folder, '**/*.sls'), '**/node_modules/**', 1)).length > 0));
+    return folders.filter((_, index) => salty[index]).map((folder) => this.checkTask({ type: taskType, verb: 'check' }, folder));
   }
 
   /** A task from tasks.json: its definition as written, made runnable. */
