@@ -109,16 +109,21 @@ const MISSING_SLS = /^(?:Specified SLS (\S+) in saltenv \S+ is not available|No 
 const TOP_FILE = /^((state|pillar)[_-])?top\.sls$/;
 
 /**
- * The files Salt's render starts from: those no other of `files` includes (or may include), in their
- * order. Salt renders the rest through them, as their includes decide for the container's grains, so a
- * formula's `redhat/` or `macos/` modules are met only where they apply; and one file of each include
- * cycle, so that every file is reached.
+ * The files Salt's render starts from: those no other of `files` includes, in their order, and one file
+ * of each include cycle, so that every file is reached. The rest are met through the includes Salt takes
+ * for the container; `dispatched` are those only a templated include among its own sub-modules reaches
+ * (a formula's OS dispatch: `pkgrepo.redhat` from `- .{{ grains.os_family|lower }}`), met only where
+ * they apply.
  */
-export function entryFiles(files: readonly string[], tree: Pick<StateTree, 'includersOf'>): string[] {
+export function entryFiles(files: readonly string[], tree: Pick<StateTree, 'includersOf'>): { entries: string[]; dispatched: Set<string> } {
   const all = new Set(files);
   const includes = new Map<string, string[]>(files.map((f) => [f, []]));
+  const dispatched = new Set<string>();
   const entries = files.filter((file) => {
-    const includers = tree.includersOf(file).filter((by) => by !== file && all.has(by));
+    const { naming, dispatching } = tree.includersOf(file);
+    const inSet = (by: string) => by !== file && all.has(by);
+    const includers = [...naming.filter(inSet), ...dispatching.filter(inSet)];
+    if (dispatching.some(inSet)) dispatched.add(file);
     for (const by of includers) includes.get(by)!.push(file);
     return includers.length === 0;
   });
@@ -137,7 +142,7 @@ export function entryFiles(files: readonly string[], tree: Pick<StateTree, 'incl
     entries.push(file);
     reach(file);
   }
-  return entries;
+  return { entries, dispatched };
 }
 
 /** What saltFindings needs of the runner (the CLI's SaltRunner). */
@@ -171,20 +176,19 @@ export async function saltFindings(
       // Top files (top.sls, a kitchen suite's state_top.sls) are not state modules.
       !TOP_FILE.test(basename(file)),
   );
-  const modules = new Map<string, string>();
-  for (const file of entryFiles(stateFiles, stateTree)) {
-    const module = moduleForFile(tree.stateRoot, file);
-    if (module && !modules.has(module)) modules.set(module, file);
-  }
+  const { entries, dispatched } = entryFiles(stateFiles, stateTree);
+  const moduleOf = (file: string) => moduleForFile(tree.stateRoot, file);
   const findings: CheckFinding[] = [];
   const known = source.filter((f) => f.severity === 'error').map((f) => ({ file: resolve(options.cwd, f.file), line: f.line - 1 }));
-  for (const module of modules.keys()) {
+  /** Renders one module: its findings added; the modules its render met (none known when it failed). */
+  const render = async (module: string): Promise<string[]> => {
     const run = await runner.call(container, 'state.show_sls', [module], {}, tree, { ...options.control, saltenv: options.saltenv, warm: true });
     // show_sls returns the high data, or the list of what stopped it rendering or compiling.
     if (!Array.isArray(run.return)) {
       const failed = run.errors.find((e) => e.kind !== 'salt') ?? (run.return === undefined ? run.errors[0] : undefined);
       if (failed) throw Object.assign(new Error(`state.show_sls ${module} in ${container}: ${failed.message}`), { hint: failed.hint });
-      continue;
+      const high = (run.return ?? {}) as Record<string, { __sls__?: unknown }>;
+      return [module, ...Object.values(high).map((state) => String(state?.__sls__ ?? ''))];
     }
     const errors = run.return.map((m) => parseRenderError(String(m)));
     // A terminal has no related information: an error raised in an imported template is at the template's line.
@@ -207,6 +211,18 @@ export async function saltFindings(
         code: error?.kind ?? 'render',
       });
     }
+    return [module];
+  };
+  const met = new Set<string>();
+  for (const file of entries) {
+    const module = moduleOf(file);
+    if (module && !met.has(module)) for (const m of await render(module)) met.add(m);
+  }
+  // An include the container's run did not take (a pillar switch, a failed render): the module alone,
+  // as `apply MOD` would meet it; not the other systems' modules of an OS dispatch.
+  for (const file of stateFiles) {
+    const module = moduleOf(file);
+    if (module && !met.has(module) && !dispatched.has(file)) for (const m of await render(module)) met.add(m);
   }
   return findings;
 }

@@ -274,19 +274,19 @@ export class StateTree {
   }
 
   /**
-   * The files whose include entries name `file`, and those whose templated entries may name it from
-   * among their own sub-modules (a formula's OS dispatch: `- .{{ grains.os_family|lower }}` in
+   * The files whose include entries name `file` (naming), and those whose templated entries may name
+   * it from among their own sub-modules (dispatching) (a formula's OS dispatch: `- .{{ grains.os_family|lower }}` in
    * pkgrepo/init.sls may include pkgrepo.redhat); not a wide templated entry (`- php.{{ module }}` in
    * php/composer.sls), which may name any module but is not how one is made part of another.
    */
-  includersOf(file: string): string[] {
+  includersOf(file: string): { naming: string[]; dispatching: string[] } {
     const runs = this.runGraph();
     const module = this.files.get(file)?.module;
     const below = (includer: string) => {
       const parent = this.files.get(includer)?.module;
       return !!module && !!parent && module.startsWith(`${parent}.`);
     };
-    return [...(runs.includedBy.get(file) ?? []), ...(runs.mayBeIncludedBy.get(file) ?? []).filter(below)];
+    return { naming: runs.includedBy.get(file) ?? [], dispatching: (runs.mayBeIncludedBy.get(file) ?? []).filter(below) };
   }
 
   /**

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DockerEngine } from '../../src/engine';
 import { containerDiff, DEBIAN_IMAGE, PY3_IMAGE, REPO_ROOT, leftovers, removeContainer, startContainer, uniqueName } from '../support/containers';
@@ -271,24 +271,48 @@ describe('salt-containers check', () => {
       rmSync(work, { recursive: true, force: true });
     }
   });
-  it("--container on a formula's repository: another formula's include is a warning (exit 0), its kitchen pillar is no state module", async () => {
+  it("--container on a formula's repository: another formula's include is a warning, its kitchen pillar is no module, OS dispatch renders this system's module only, an include not taken is rendered alone", async () => {
     const work = mkdtempSync(join(tmpdir(), 'sc-check-formula-'));
     const container = await startContainer(engine, undefined, 'sc-check-formula');
     try {
       const formula = join(work, 'demo-formula');
-      mkdirSync(join(formula, 'demo'), { recursive: true });
-      mkdirSync(join(formula, 'test', 'salt', 'pillar'), { recursive: true });
-      writeFileSync(join(formula, 'demo', 'init.sls'), ['include:', '  - other.client', '', 'demo_config:', '  test.nop:', "    - name: {{ salt['pillar.get']('demo:name', 'demo') }}", ''].join('\n'));
-      writeFileSync(join(formula, 'pillar.example'), 'demo:\n  name: example\n');
-      writeFileSync(join(formula, 'test', 'salt', 'pillar', 'default.sls'), 'demo:\n  name: kitchen\n');
+      const put = (file: string, lines: string[]) => {
+        mkdirSync(dirname(join(formula, file)), { recursive: true });
+        writeFileSync(join(formula, file), [...lines, ''].join('\n'));
+      };
+      put('demo/init.sls', [
+        'include:',
+        '  - other.client',
+        '  - .repo',
+        "{%- if salt['pillar.get']('demo:extra') %}",
+        '  - .extra',
+        '{%- endif %}',
+        '',
+        'demo_config:',
+        '  test.nop:',
+        "    - name: {{ salt['pillar.get']('demo:name', 'demo') }}",
+      ]);
+      // OS dispatch: the container (Debian) meets repo.debian; repo.redhat, broken here, is not its system's.
+      put('demo/repo/init.sls', ['include:', "  - .{{ grains['os_family']|lower }}"]);
+      put('demo/repo/debian.sls', ['demo_repo_debian:', '  test.nop: []']);
+      put('demo/repo/redhat.sls', ['demo_repo_redhat:', '  test.nop:', '    - name: {{ no_such_variable.attribute }}']);
+      // Included only when the pillar says (it does not): rendered alone, its error reported.
+      put('demo/extra.sls', ['demo_extra:', '  test.nop:', '    - name: {{ also_undefined.attribute }}']);
+      put('pillar.example', ['demo:', '  name: example']);
+      put('test/salt/pillar/default.sls', ['demo:', '  name: kitchen']);
       const json = await cli(['check', '--container', container, '--pillar', 'pillar.example', '--json'], formula);
-      assert.equal(json.code, 0, json.stdout + json.stderr);
+      assert.equal(json.code, 1, json.stdout + json.stderr);
       const findings = JSON.parse(json.stdout) as { file: string; line: number; severity: string; message: string; source: string }[];
+      findings.sort((a, b) => a.file.localeCompare(b.file));
       assert.deepEqual(
         findings.map((f) => [f.file, f.line, f.severity, f.source]),
-        [['demo/init.sls', 2, 'warning', 'salt']],
+        [
+          ['demo/extra.sls', 3, 'error', 'salt'],
+          ['demo/init.sls', 2, 'warning', 'salt'],
+        ],
       );
-      assert.match(findings[0].message, /^Specified SLS other\.client in saltenv base is not available.* \(other\.client is not in this formula: another formula provides it where they run together\)$/);
+      assert.match(findings[0].message, /also_undefined/);
+      assert.match(findings[1].message, /^Specified SLS other\.client in saltenv base is not available.* \(other\.client is not in this formula: another formula provides it where they run together\)$/);
     } finally {
       await removeContainer(engine, container);
       rmSync(work, { recursive: true, force: true });

@@ -98,12 +98,16 @@ describe('command line', () => {
     assert.equal(pattern.exec(lines[2]), null, 'the count line is no finding');
   });
 
-  it('check --container renders from the files no other checked file includes, and from one file of each include cycle', () => {
-    const includers: Record<string, string[]> = { 'web/config': ['web/init'], 'web/init': [], 'db/a': ['db/b'], 'db/b': ['db/a'], lone: [], 'web/extra': ['outside'] };
-    const tree = { includersOf: (file: string) => includers[file] ?? [] };
-    assert.deepEqual(entryFiles(['web/init', 'web/config', 'db/a', 'db/b', 'lone', 'web/extra'], tree), ['web/init', 'lone', 'web/extra', 'db/a']);
+  it('check --container renders from the files no other checked file includes, and from one file of each include cycle; OS dispatch is told apart', () => {
+    const naming: Record<string, string[]> = { 'web/config': ['web/init'], 'db/a': ['db/b'], 'db/b': ['db/a'], 'web/extra': ['outside'] };
+    const dispatching: Record<string, string[]> = { 'repo/redhat': ['repo/init'], 'repo/debian': ['repo/init'] };
+    const tree = { includersOf: (file: string) => ({ naming: naming[file] ?? [], dispatching: dispatching[file] ?? [] }) };
+    const files = ['web/init', 'web/config', 'db/a', 'db/b', 'lone', 'web/extra', 'repo/init', 'repo/redhat', 'repo/debian'];
+    const { entries, dispatched } = entryFiles(files, tree);
+    assert.deepEqual(entries, ['web/init', 'lone', 'web/extra', 'repo/init', 'db/a']);
+    assert.deepEqual([...dispatched].sort(), ['repo/debian', 'repo/redhat']);
     // Named alone, an included file is rendered itself.
-    assert.deepEqual(entryFiles(['web/config'], tree), ['web/config']);
+    assert.deepEqual(entryFiles(['web/config'], tree).entries, ['web/config']);
   });
 
   it('splits call arguments into positional and KEY=VALUE', () => {

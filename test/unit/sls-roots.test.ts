@@ -159,11 +159,14 @@ describe('who includes a file (the entries check --container renders from)', () 
       put('app/extras.sls', "{% for m in salt['pillar.get']('extras', []) %}\ninclude:\n  - app.{{ m }}\n{% endfor %}\n");
       put('app/tool.sls', 'tool:\n  test.nop: []\n');
       const tree = new StateTree(root);
-      const by = (file: string) => tree.includersOf(join(root, file)).map((f) => relative(root, f)).sort();
-      assert.deepEqual(by('app/config.sls'), ['app/init.sls']);
-      assert.deepEqual(by('app/repo/redhat.sls'), ['app/repo/init.sls'], 'OS dispatch among its own sub-modules');
-      assert.deepEqual(by('app/tool.sls'), [], 'app.{{ m }} in app/extras.sls may name any module: not an includer');
-      assert.deepEqual(by('app/init.sls'), []);
+      const by = (file: string) => {
+        const { naming, dispatching } = tree.includersOf(join(root, file));
+        return { naming: naming.map((f) => relative(root, f)).sort(), dispatching: dispatching.map((f) => relative(root, f)).sort() };
+      };
+      assert.deepEqual(by('app/config.sls'), { naming: ['app/init.sls'], dispatching: [] });
+      assert.deepEqual(by('app/repo/redhat.sls'), { naming: [], dispatching: ['app/repo/init.sls'] }, 'OS dispatch among its own sub-modules');
+      assert.deepEqual(by('app/tool.sls'), { naming: [], dispatching: [] }, 'app.{{ m }} in app/extras.sls may name any module: not an includer');
+      assert.deepEqual(by('app/init.sls'), { naming: [], dispatching: [] });
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
