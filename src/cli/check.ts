@@ -106,7 +106,8 @@ export async function check(options: CheckOptions): Promise<{ files: number; fin
 /** Salt's words for an SLS the tree lacks (an include, a top.sls entry). */
 const MISSING_SLS = /^(?:Specified SLS (\S+) in saltenv \S+ is not available|No matching sls found for '([^']+)')/;
 
-const TOP_FILE = /^((state|pillar)[_-])?top\.sls$/;
+/** Top files of states: top.sls, a kitchen suite's state_top.sls (pillar_top.sls is pillar data). */
+const TOP_FILE = /^(state[_-])?top\.sls$/;
 
 /**
  * The files Salt's render starts from: those no other of `files` includes, in their order, and one file

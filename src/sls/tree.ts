@@ -75,7 +75,7 @@ export class StateTree {
   private byId?: Map<string, StateHit[]>;
   /** Who includes whom and what top.sls applies together, with the run context of each file asked for. */
   private runs?: {
-    includers: Map<string, string[]>;
+    /** Files whose include entries name a file; whose templated entries may (Jinja decides). */
     includedBy: Map<string, string[]>;
     mayBeIncludedBy: Map<string, string[]>;
     topGroups: Set<string>[];
@@ -275,9 +275,9 @@ export class StateTree {
 
   /**
    * The files whose include entries name `file` (naming), and those whose templated entries may name
-   * it from among their own sub-modules (dispatching) (a formula's OS dispatch: `- .{{ grains.os_family|lower }}` in
-   * pkgrepo/init.sls may include pkgrepo.redhat); not a wide templated entry (`- php.{{ module }}` in
-   * php/composer.sls), which may name any module but is not how one is made part of another.
+   * it from among their own sub-modules (dispatching: a formula's OS dispatch, `- .{{ grains.os_family|lower }}`
+   * in pkgrepo/init.sls, may include pkgrepo.redhat). Not a wide templated entry (`- php.{{ module }}`
+   * in php/composer.sls): it may name any module, but is not how one is made part of another.
    */
   includersOf(file: string): { naming: string[]; dispatching: string[] } {
     const runs = this.runGraph();
@@ -302,7 +302,8 @@ export class StateTree {
     const roots = new Set<string>([file]);
     const queue = [file];
     while (queue.length) {
-      for (const includer of runs.includers.get(queue.pop()!) ?? []) {
+      const included = queue.pop()!;
+      for (const includer of [...(runs.includedBy.get(included) ?? []), ...(runs.mayBeIncludedBy.get(included) ?? [])]) {
         if (roots.has(includer)) continue;
         roots.add(includer);
         queue.push(includer);
@@ -323,8 +324,6 @@ export class StateTree {
 
   private runGraph() {
     if (this.runs) return this.runs;
-    const includers = new Map<string, string[]>();
-    // The same relation, by kind: an include entry that names the file, one whose Jinja may.
     const includedBy = new Map<string, string[]>();
     const mayBeIncludedBy = new Map<string, string[]>();
     const topGroups: Set<string>[] = [];
@@ -332,17 +331,11 @@ export class StateTree {
     for (const from of all) {
       for (const include of from.parsed.includes) {
         if (include.templated) {
-          for (const f of this.mayInclude(from, include, all)) {
-            add(includers, f.file, from.file);
-            add(mayBeIncludedBy, f.file, from.file);
-          }
+          for (const f of this.mayInclude(from, include, all)) add(mayBeIncludedBy, f.file, from.file);
           continue;
         }
         const target = this.includeTarget(from, include);
-        if (target) {
-          add(includers, target, from.file);
-          add(includedBy, target, from.file);
-        }
+        if (target) add(includedBy, target, from.file);
       }
       if (!from.isTop) continue;
       const groups = new Map<string, Set<string>>();
@@ -366,7 +359,7 @@ export class StateTree {
       }
       topGroups.push(group);
     }
-    this.runs = { includers, includedBy, mayBeIncludedBy, topGroups, reach: new Map() };
+    this.runs = { includedBy, mayBeIncludedBy, topGroups, reach: new Map() };
     return this.runs;
   }
 
