@@ -13,6 +13,7 @@ import { pathToUri, SlsService } from '../server/service';
 import { enclosingSaltFolder, findRoots, type SaltRoots } from '../sls/roots';
 import { CatalogueUnavailable, getCatalogue, loadAnyCachedCatalogue, type CatalogueOptions } from '../sls/catalogue';
 import { locateSaltRun, oneLine, withoutKnown } from '../sls/saltFindings';
+import { locateRunError } from '../sls/locate';
 import { isPillarDataFile, isUnder, moduleForFile } from '../sls/modules';
 import { StateTree } from '../sls/tree';
 import { parseRenderError, type CallRun, type RunControl } from '../engine';
@@ -181,9 +182,32 @@ export async function saltFindings(
   const moduleOf = (file: string) => moduleForFile(tree.stateRoot, file);
   const findings: CheckFinding[] = [];
   const known = source.filter((f) => f.severity === 'error').map((f) => ({ file: resolve(options.cwd, f.file), line: f.line - 1 }));
+  let pillarFailed = false;
   /** Renders one module: its findings added; the modules its render met (none known when it failed). */
   const render = async (module: string): Promise<string[]> => {
     const run = await runner.call(container, 'state.show_sls', [module], {}, tree, { ...options.control, saltenv: options.saltenv, warm: true });
+    // A pillar that does not render stops every module's render: its errors once, at the pillar's lines.
+    const pillar = run.errors.filter((e) => e.pillar);
+    if (pillar.length) {
+      pillarFailed = true;
+      const located = pillar.map((error) => {
+        const at = locateRunError(tree, error, { mods: [module], highstate: false });
+        return { error, file: at?.file ?? tree.pillarRoot ?? tree.stateRoot, line: at?.exact ? at.line : 0, exact: !!at?.exact, column: at?.column ?? 0 };
+      });
+      // A repeated key the source check found in a pillar file is that error again.
+      for (const { error, file, line, exact, column } of withoutKnown(located, known)) {
+        findings.push({
+          file: relativeTo(options.cwd, file),
+          line: line + 1,
+          column: exact ? (error.column ?? column + 1) : 1,
+          severity: 'error',
+          message: oneLine(error.message),
+          source: 'salt',
+          code: 'pillar',
+        });
+      }
+      return [module];
+    }
     // show_sls returns the high data, or the list of what stopped it rendering or compiling.
     if (!Array.isArray(run.return)) {
       const failed = run.errors.find((e) => e.kind !== 'salt') ?? (run.return === undefined ? run.errors[0] : undefined);
@@ -218,12 +242,14 @@ export async function saltFindings(
   for (const file of entries) {
     const module = moduleOf(file);
     if (module && !met.has(module)) for (const m of await render(module)) met.add(m);
+    if (pillarFailed) return findings;
   }
   // An include the container's run did not take (a pillar switch, a failed render): the module alone,
   // as `apply MOD` would meet it; not the other systems' modules of an OS dispatch.
   for (const file of stateFiles) {
     const module = moduleOf(file);
     if (module && !met.has(module) && !dispatched.has(file)) for (const m of await render(module)) met.add(m);
+    if (pillarFailed) return findings;
   }
   return findings;
 }

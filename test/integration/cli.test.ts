@@ -318,6 +318,27 @@ describe('salt-containers check', () => {
       rmSync(work, { recursive: true, force: true });
     }
   });
+  it("--container with a pillar that does not render: Salt's reason at the pillar's line, once, never 'see master log'", async () => {
+    const work = mkdtempSync(join(tmpdir(), 'sc-check-pillar-'));
+    const container = await startContainer(engine, undefined, 'sc-check-pillar');
+    try {
+      cpSync(join(REPO_ROOT, 'examples'), work, { recursive: true });
+      // A formula's pillar.example that gives a top-level key twice (as ntp-formula's does).
+      writeFileSync(join(work, 'pillar.example'), ['site:', '  name: one', 'site:', '  name: two', ''].join('\n'));
+      const json = await cli(['check', '--container', container, '--pillar', 'pillar.example', '--json'], work);
+      assert.equal(json.code, 1, json.stdout + json.stderr);
+      const findings = JSON.parse(json.stdout) as { file: string; line: number; severity: string; message: string; source: string; code: string }[];
+      assert.deepEqual(
+        findings.map((f) => [f.file, f.line, f.severity, f.source, f.code]),
+        [['pillar.example', 3, 'error', 'salt', 'pillar']],
+      );
+      assert.match(findings[0].message, /^Pillar failed to render: Rendering SLS '[^']+' failed: .*found conflicting ID 'site'/);
+      assert.doesNotMatch(json.stdout + json.stderr, /master log/);
+    } finally {
+      await removeContainer(engine, container);
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
   it('--image checks in a fresh container of the image, removed after, also when the check fails', async () => {
     const work = mkdtempSync(join(tmpdir(), 'sc-check-image-'));
     const checkContainers = async () => (await engine.listContainers()).filter((c) => c.name.startsWith('salt-containers-check-')).map((c) => c.name);

@@ -165,6 +165,17 @@ describe("the reason in Salt's log", () => {
     assert.match(error.message, /Please see master log/);
   });
 
+  it('gives a function call the pillar stopped (state.show_sls) the logged reason too, as pillar errors', () => {
+    // salt-call's stderr when a function raises Salt's pillar error (Salt 3008.4).
+    const stderr = "Error running 'state.show_sls': Pillar failed to render. Additional info follows:\n\n- Rendering SLS 'data' failed. Please see master log for details.\n";
+    const { value, errors } = parseCall({ ...raw('', 1, stderr), log: LOG });
+    assert.equal(value, undefined);
+    assert.equal(errors.length, 1);
+    assert.deepEqual([errors[0].kind, errors[0].sls, errors[0].line, errors[0].pillar], ['render', 'data', 3, true]);
+    assert.match(errors[0].message, /^Pillar failed to render: Rendering SLS 'data' failed: while constructing a mapping[\s\S]*found conflicting ID 'a'/);
+    assert.doesNotMatch(errors[0].message, /master log/);
+  });
+
   it('puts a state ID given twice at its second line', () => {
     const e = parseRenderError("Rendering SLS 'base:dup' failed: while constructing a mapping\n  in \"<unicode string>\", line 1, column 1\nfound conflicting ID 'one'\n  in \"<unicode string>\", line 5, column 1");
     assert.deepEqual([e.sls, e.line, e.column, e.pillar], ['dup', 5, 1, undefined]);

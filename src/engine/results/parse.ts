@@ -228,11 +228,28 @@ function renderErrors(messages: string[], log: string | undefined): RunError[] {
   return messages.flatMap((message, index): RunError[] => {
     if (index === heading) return [];
     if (index < heading) return [parseRenderError(message)];
-    const module = SEE_LOG.exec(message.trim())?.[1];
-    const reason = module !== undefined ? reasons.get(module) : undefined;
-    const error = parseRenderError(`Pillar failed to render: ${reason ? `Rendering SLS '${module}' failed: ${reason}` : message.trim()}`);
-    return [{ ...error, pillar: true }];
+    return [pillarError(message, reasons)];
   });
+}
+
+/** A pillar module's error, with the reason Salt logged for it in place of "see master log". */
+function pillarError(message: string, reasons: Map<string, string>): RunError {
+  const module = SEE_LOG.exec(message.trim())?.[1];
+  const reason = module !== undefined ? reasons.get(module) : undefined;
+  const error = parseRenderError(`Pillar failed to render: ${reason ? `Rendering SLS '${module}' failed: ${reason}` : message.trim()}`);
+  return { ...error, pillar: true };
+}
+
+/** salt-call's words (stderr) for a function a pillar that did not render stopped (state.show_sls, any function): a `- ` item per error. */
+const CALL_PILLAR_FAILED = /Pillar failed to render\. Additional info follows:\s*\n([\s\S]*)$/;
+
+/** The pillar's errors when a function call was stopped by them, each with Salt's logged reason. */
+function callPillarErrors(raw: RawOutput): RunError[] | undefined {
+  const items = CALL_PILLAR_FAILED.exec(raw.stderr)?.[1];
+  if (!items) return undefined;
+  const reasons = pillarReasons(raw.log);
+  const messages = items.split(/^- /m).map((item) => item.trim()).filter(Boolean);
+  return messages.length ? messages.map((message) => pillarError(message, reasons)) : undefined;
 }
 
 /** A state run's output: results in run order, or the errors that stopped it. Never drops results because another state failed. */
@@ -256,7 +273,7 @@ export function parseStateRun(raw: RawOutput): { states: StateResult[]; errors: 
 /** An execution function's output: its return value, or why there is none. */
 export function parseCall(raw: RawOutput): { value: unknown; errors: RunError[] } {
   const json = parseJson(raw.stdout);
-  if (!json) return { value: undefined, errors: [errorFromFailedCall(raw)] };
+  if (!json) return { value: undefined, errors: callPillarErrors(raw) ?? [errorFromFailedCall(raw)] };
   // A function that fails by returning (retcode set) still printed its return: keep it, and say so.
   const errors: RunError[] = raw.exitCode && raw.exitCode !== 0 ? [{ kind: 'salt', message: `the function reported failure (exit ${raw.exitCode})` }] : [];
   return { value: json.local, errors };
