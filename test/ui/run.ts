@@ -79,6 +79,13 @@ async function explorerMenu(page: Page, entry: string): Promise<void> {
   const item = page.getByRole('menuitem', { name: entry, exact: true });
   await item.hover();
   await item.click();
+  // Once in many runs the click is still not taken (the menu stays, the entry highlighted): the
+  // keyboard picks the highlighted entry then, as a person would press Enter.
+  const closed = await item.waitFor({ state: 'hidden', timeout: 2_000 }).then(
+    () => true,
+    () => false,
+  );
+  if (!closed) await page.keyboard.press('Enter');
   await item.waitFor({ state: 'hidden', timeout: 5_000 });
 }
 
