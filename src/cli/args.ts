@@ -14,7 +14,7 @@ usage:
   salt-containers build MOD[,MOD...] --from IMAGE --tag TAG [--states DIR] [--pillar DIR|FILE] [--json]
   salt-containers ls [--json]
   salt-containers cache [ls | rm [TAG ...]] [--json]
-  salt-containers check [FILE|DIR ...] [--states DIR] [--container NAME | --image IMAGE] [--json]
+  salt-containers check [FILE|DIR ...] [--exclude GLOB ...] [--states DIR] [--container NAME | --image IMAGE] [--json]
   salt-containers salt versions [--json]
   salt-containers test [--matrix FILE] [--suite NAME] [--image IMAGE] [--salt VERSION] [--workers N]
                        [--junit FILE] [--keep] [--json] [--shard K/N [--timings FILE]] [--list]
@@ -48,6 +48,8 @@ options:
   --shard K/N          test: only the K-th of N parts of the stably sorted cells (CI fleets: N jobs
                        run every cell once); --timings FILE (an earlier --json report) balances the
                        parts by its cells' durations
+  --exclude GLOB       check: leave out the files and folders it names (repeatable), as .gitignore reads
+                       it, relative to the current folder: mysql/macos.sls, 'mysql/*rpm*', test
   --list               test: print the cells (with --shard, that part's) instead of running them;
                        --json: as a document for a CI's dynamic matrix
   -H, --host URL       the engine, as DOCKER_HOST spells it (unix://, tcp:// with DOCKER_TLS_VERIFY
@@ -75,6 +77,7 @@ check reports what the editor reports, without an engine: Jinja syntax errors as
 YAML, includes, requisites, state functions; over the files and folders named (.sls, .jinja, .j2), else
 the state and pillar trees. One line per problem (path:line:col: error: message [source]); --json: a
 list of {file, line, column, severity, message, source, code}. Exit 1 when there is an error.
+--exclude GLOB leaves out what it names: not checked, not rendered by Salt, nothing reported in it.
 New: with --container NAME, also Salt's own render and compile of each state module checked in that
 container (state.show_sls: nothing applied); Salt's errors are findings with source salt. With
 --image IMAGE, the same in a fresh container of that image (pulled if missing), removed after.
@@ -96,6 +99,8 @@ export interface CliCommand {
   mods: string[];
   /** check: the files and folders to check (none: the trees). */
   paths: string[];
+  /** check --exclude: path globs of files and folders left out. */
+  excludes: string[];
   container?: string;
   fn?: string;
   args: string[];
@@ -180,6 +185,7 @@ export function parseCommandLine(argv: string[]): Parsed {
         shard: { type: 'string' },
         timings: { type: 'string' },
         list: { type: 'boolean' },
+        exclude: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -196,6 +202,7 @@ export function parseCommandLine(argv: string[]): Parsed {
     verb: verb as Verb,
     mods: [],
     paths: [],
+    excludes: values.exclude ?? [],
     container: values.container,
     args: [],
     kwargs: {},
@@ -297,6 +304,7 @@ export function parseCommandLine(argv: string[]): Parsed {
     default:
       problem = `unknown command ${verb}`;
   }
+  if (command.excludes.length && verb !== 'check') problem ??= `--exclude is for check (got ${verb})`;
   // As the docker CLI: one or the other names the engine.
   if (command.host && command.context) problem = 'conflicting options: give --host or --context, not both';
   if (command.saltOn !== undefined && !SALT_ON_VALUES.includes(command.saltOn)) problem ??= `--salt-on takes ${SALT_ON_VALUES.join(', ')} (got ${command.saltOn})`;

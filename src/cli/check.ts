@@ -33,14 +33,15 @@ export interface CheckFinding {
 const TEMPLATE = /\.(sls|jinja|j2)$/;
 const SKIPPED_FOLDERS = new Set(['.git', 'node_modules', '.venv', '.tox', '.kitchen']);
 
-/** The templates below a folder (or the file itself), sorted. */
-function templatesOf(path: string): string[] {
+/** The templates below a folder (or the file itself), sorted; none that `excluded` names, nor below one. */
+function templatesOf(path: string, excluded: (path: string) => boolean): string[] {
+  if (excluded(path)) return [];
   if (!statSync(path).isDirectory()) return [path];
   const out: string[] = [];
   for (const entry of readdirSync(path, { withFileTypes: true })) {
     const child = join(path, entry.name);
-    if (entry.isDirectory() && !SKIPPED_FOLDERS.has(entry.name)) out.push(...templatesOf(child));
-    else if (entry.isFile() && TEMPLATE.test(entry.name)) out.push(child);
+    if (entry.isDirectory() && !SKIPPED_FOLDERS.has(entry.name)) out.push(...templatesOf(child, excluded));
+    else if (entry.isFile() && TEMPLATE.test(entry.name) && !excluded(child)) out.push(child);
   }
   return out.sort();
 }
@@ -54,6 +55,8 @@ export interface CheckOptions {
   /** --states: the state tree (as for apply). */
   states?: string;
   cwd: string;
+  /** --exclude: files and folders left out, named and found alike (cli/exclude.ts excludedUnder). */
+  excluded?: (file: string) => boolean;
   /** Told when no state catalogue can be had (state functions are then not checked). */
   note?: (text: string) => void;
   /** With --container or --image: where Salt is made when this machine has none, so the catalogue comes from the engine's Salt. */
@@ -81,7 +84,7 @@ export async function check(options: CheckOptions): Promise<{ files: number; fin
   service.setCatalogue(catalogue);
   const targets = options.paths.length ? options.paths.map((p) => resolve(options.cwd, p)) : [roots.stateRoot, ...(roots.pillarRoot ? [roots.pillarRoot] : [])];
   for (const target of targets) if (!existsSync(target)) throw new Error(`${relativeTo(options.cwd, target)}: no such file or folder`);
-  const files = [...new Set(targets.flatMap(templatesOf))];
+  const files = [...new Set(targets.flatMap((target) => templatesOf(target, options.excluded ?? (() => false))))];
   const findings: CheckFinding[] = [];
   for (const file of files) {
     const uri = pathToUri(file);
@@ -158,7 +161,7 @@ interface ShowSlsRunner {
  * Salt takes for this container; Jinja with its grains and pillar, YAML, the high data; nothing
  * applied), one module at a time as `apply MOD` would meet it. Its errors become findings with source
  * 'salt', at the file and line sls/saltFindings.ts locateSaltRun finds; one at a line where the source
- * check already has an error is that error again, and is left out. An engine or Salt that cannot run throws.
+ * check already has an error is that error again, and is left out, as is one in a file --exclude names. An engine or Salt that cannot run throws.
  */
 export async function saltFindings(
   runner: ShowSlsRunner,
@@ -166,7 +169,7 @@ export async function saltFindings(
   checked: string[],
   tree: SaltRoots,
   source: CheckFinding[],
-  options: { cwd: string; saltenv?: string; control: RunControl },
+  options: { cwd: string; saltenv?: string; control: RunControl; excluded?: (file: string) => boolean },
 ): Promise<CheckFinding[]> {
   const stateTree = new StateTree(tree.stateRoot);
   const stateFiles = checked.filter(
@@ -221,6 +224,9 @@ export async function saltFindings(
     for (const found of withoutKnown(located, known)) {
       const error = errors.find((e) => oneLine(e.message) === found.message);
       known.push(found);
+      // --exclude: nothing reported in the files it names, Salt's findings met through an include too
+      // (a pillar that does not render is still reported: it stops every render).
+      if (options.excluded?.(found.file)) continue;
       // A formula's include of another formula's module (as the language server says): Salt cannot
       // render it alone, and the formula is not at fault; a warning, so CI of the formula passes.
       const said = error && MISSING_SLS.exec(error.message);

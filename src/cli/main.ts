@@ -18,6 +18,7 @@ import { testVerb } from './test';
 import { reportMergeVerb } from './report';
 import { checkTrees, emptyHighstateNote } from './trees';
 import { check, formatFindings, saltFindings, type CheckFinding } from './check';
+import { excludedUnder } from './exclude';
 
 /** check --container: the warm session outlives a pause between modules, not the check. */
 const CHECK_SESSION_IDLE_MS = 60_000;
@@ -110,7 +111,9 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
     const sessions = new WarmSessions(runner.launcher, { idleTimeoutMs: CHECK_SESSION_IDLE_MS, log });
     runner.warm = sessions;
     const inContainer = (container: string) =>
-      saltFindings(runner, container, checked, checkTree, findings, { cwd, saltenv: command.saltenv, control: { ...control, python: command.python } }).finally(() => sessions.dispose());
+      saltFindings(runner, container, checked, checkTree, findings, { cwd, saltenv: command.saltenv, control: { ...control, python: command.python }, excluded: excludedUnder(cwd, command.excludes) }).finally(() =>
+        sessions.dispose(),
+      );
     const salt = command.container ? await inContainer(command.container) : await inFreshContainer(engine, command.images[0], control, inContainer);
     const all = [...findings, ...salt].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
     return reportCheck(command, files, all, write);
@@ -166,7 +169,8 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
 function checkSource(command: CliCommand, engine?: DockerEngine): ReturnType<typeof check> {
   if (command.states) checkTrees(findRoots(process.cwd(), { stateRoot: command.states }), { states: command.states }, process.cwd());
   const catalogue = engine && { engine, saltOn: command.saltOn };
-  return check({ paths: command.paths, states: command.states, cwd: process.cwd(), note: (note) => process.stderr.write(`note: ${note}\n`), catalogue });
+  const cwd = process.cwd();
+  return check({ paths: command.paths, states: command.states, cwd, excluded: excludedUnder(cwd, command.excludes), note: (note) => process.stderr.write(`note: ${note}\n`), catalogue });
 }
 
 /**

@@ -226,6 +226,16 @@ describe('salt-containers check', () => {
       const missing = await cli(['check', 'no/such/dir'], work);
       assert.equal(missing.code, 1);
       assert.equal(missing.stderr, 'salt-containers: no/such/dir: no such file or folder\n');
+      // --exclude: a file by its path and a folder by its name leave the check, found or named.
+      writeFileSync(join(work, 'salt', 'broken.sls'), ['broken_state:', '  test.nop:', "    - name: {{ salt['grains.get']('os' }}", ''].join('\n'));
+      const excluded = await cli(['check', '--exclude', 'salt/broken.sls', '--exclude', 'broken'], work);
+      assert.equal(excluded.code, 0, excluded.stdout + excluded.stderr);
+      const all = await cli(['check'], work);
+      const filesIn = (out: string) => Number(/ in (\d+) files?\n$/.exec(out)?.[1]);
+      assert.match(excluded.stdout, /^no problems in \d+ files\n$/);
+      assert.equal(filesIn(excluded.stdout), filesIn(all.stdout) - 2, 'broken.sls and broken/map.jinja left out');
+      const named = await cli(['check', 'salt/broken.sls', '--exclude', 'salt/broken.sls'], work);
+      assert.equal(named.stdout, 'no problems in 0 files\n');
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
@@ -313,6 +323,10 @@ describe('salt-containers check', () => {
       );
       assert.match(findings[0].message, /also_undefined/);
       assert.match(findings[1].message, /^Specified SLS other\.client in saltenv base is not available.* \(other\.client is not in this formula: another formula provides it where they run together\)$/);
+      // --exclude: a module left out is not rendered alone, and nothing is reported in it.
+      const excluded = await cli(['check', '--container', container, '--pillar', 'pillar.example', '--exclude', 'demo/extra.sls', '--json'], formula);
+      assert.equal(excluded.code, 0, excluded.stdout + excluded.stderr);
+      assert.deepEqual((JSON.parse(excluded.stdout) as { file: string; severity: string }[]).map((f) => [f.file, f.severity]), [['demo/init.sls', 'warning']]);
     } finally {
       await removeContainer(engine, container);
       rmSync(work, { recursive: true, force: true });

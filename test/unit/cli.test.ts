@@ -9,6 +9,7 @@ import { checkTrees, emptyHighstateNote, TreeError } from '../../src/cli/trees';
 import { findRoots } from '../../src/sls/roots';
 import { formatStateRun, plain, relativeTo, toJson } from '../../src/cli/format';
 import { entryFiles, formatFindings } from '../../src/cli/check';
+import { excludedUnder, excludeMatcher } from '../../src/cli/exclude';
 import type { StateRun } from '../../src/engine/results/model';
 
 describe('command line', () => {
@@ -69,6 +70,24 @@ describe('command line', () => {
     assert.deepEqual(parseCommandLine(['check', '--image', 'a', '--container', 'web1']), { kind: 'usage-error', message: 'check takes --container NAME or --image IMAGE, not both' });
     assert.deepEqual(parseCommandLine(['check', '--image', 'a', '--image', 'b']), { kind: 'usage-error', message: 'check takes one --image (got a, b)' });
     assert.deepEqual(parseCommandLine(['check', '--image', 'web=debian']), { kind: 'usage-error', message: 'check --image takes an image, not NAME=IMAGE (got web=debian)' });
+    const excluding = parseCommandLine(['check', '--exclude', 'mysql/macos.sls', '--exclude', 'test', '--image', 'debian:12']);
+    assert.ok(excluding.kind === 'command' && excluding.command.excludes.join() === 'mysql/macos.sls,test');
+    assert.deepEqual(parseCommandLine(['apply', 'web', '--container', 'c', '--exclude', 'x']), { kind: 'usage-error', message: '--exclude is for check (got apply)' });
+  });
+
+  it('check --exclude reads globs as .gitignore does, over the paths check prints', () => {
+    const excluded = excludeMatcher(['mysql/macos.sls', 'php/*repo*', 'test', '**/pillar/*.sls', './kitchen/', 'tmp?.sls', 'osfamily[!m].sls']);
+    const yes = ['mysql/macos.sls', 'php/ubuntu_repo.sls', 'php/repo/init.sls', 'test', 'test/salt/pillar/default.sls', 'mysql/test/x.sls', 'a/pillar/b.sls', 'pillar/b.sls', 'kitchen/x.sls', 'tmp1.sls', 'deep/tmp2.sls', 'osfamilyr.sls'];
+    const no = ['mysql/macos.jinja', 'other/mysql/macos.sls', 'php/init.sls', 'tests/x.sls', 'a/pillar/b/c.sls.txt', 'a/kitchen/x.sls', 'tmp12.sls', 'osfamilym.sls'];
+    assert.deepEqual(yes.filter((p) => !excluded(p)), [], 'each of these is excluded');
+    assert.deepEqual(no.filter(excluded), [], 'none of these is');
+    // Only the folder named: a/pillar/b/c.sls.txt is under a/pillar/b, which `**/pillar/*.sls` does not name.
+    assert.equal(excludeMatcher(['**/pillar/*'])('a/pillar/b/c.sls'), true, 'a folder the glob names covers what is under it');
+    assert.equal(excludeMatcher([])('anything.sls'), false);
+    // Absolute paths, read relative to the current folder as check prints them.
+    const under = excludedUnder(join(tmpdir(), 'formula'), ['mysql/macos.sls']);
+    assert.equal(under(join(tmpdir(), 'formula', 'mysql', 'macos.sls')), true);
+    assert.equal(under(join(tmpdir(), 'formula', 'mysql', 'init.sls')), false);
   });
 
   it('prints check findings as compilers do, with a count', () => {
