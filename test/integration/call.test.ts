@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import { DockerEngine, SaltRunner, SaltSource } from '../../src/engine';
+import { DockerEngine, SaltRunner, SaltSource, WarmSessions } from '../../src/engine';
+import { SaltVersions } from '../../src/testing';
 import { FIXTURES, leftovers, removeContainer, startContainer } from '../support/containers';
 
 const engine = new DockerEngine();
@@ -48,6 +49,31 @@ describe('call', () => {
     const run = await runner.apply(container, ['custom'], FIXTURES);
     assert.equal(run.retcode, 0, JSON.stringify(run.errors));
     assert.deepEqual(run.states.map((s) => [s.id, s.function, s.result, s.comment]), [['custom_state', 'fixture_state.noted', true, 'noted from-custom-grain for grain from-custom-grain']]);
+    assert.deepEqual(await leftovers(engine, container), []);
+  });
+
+  it("a state that calls a function whose module did not load says why, in Salt's words, cold and warm", async () => {
+    // As ssh_auth.present where the image has no ssh: Salt's own traceback ends in a bare KeyError.
+    const reason = /\nKeyError: 'fixture_refused\.go': 'fixture_refused' __virtual__ returned False: the fixture_refused module needs the frobnicate program$/;
+    // Every supported Salt line (on 3006, importing Salt's loader out of salt-call's order is a circular import).
+    const versions = new SaltVersions({ configured: runner.salt });
+    for (const version of ['3006.29', '3007.16', '3008.4']) {
+      const cold = await new SaltRunner(engine, await versions.source(version)).apply(container, ['refused_module', 'custom'], FIXTURES);
+      assert.equal(cold.saltVersion, version);
+      assert.equal(cold.retcode, 2, JSON.stringify(cold.errors));
+      assert.deepEqual(cold.states.map((s) => [s.id, s.result]), [['needs_a_refused_module', false], ['custom_state', true]]);
+      assert.match(cold.states[0].comment.trimEnd(), reason, version);
+    }
+    const sessions = new WarmSessions(runner.launcher, { idleTimeoutMs: 60_000 });
+    const warmRunner = new SaltRunner(engine, runner.salt);
+    warmRunner.warm = sessions;
+    try {
+      const warm = await warmRunner.apply(container, ['refused_module'], FIXTURES, { warm: true });
+      assert.equal(warm.warm, true, 'the session ran it');
+      assert.match(warm.states[0].comment.trimEnd(), reason);
+    } finally {
+      await sessions.dispose();
+    }
     assert.deepEqual(await leftovers(engine, container), []);
   });
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stateResult, stateRun } from '../support/results';
-import { filesOfRun, problemsOf, runKey } from '../../src/extension/results/problems';
+import { filesOfRun, problemsOf, runKey, stateMessage } from '../../src/extension/results/problems';
 import { buildResultsModel, changeEntries, outcomeOf } from '../../src/extension/results/model';
 import { applyTarget } from '../../src/extension/targets';
 
@@ -39,6 +39,13 @@ describe('problems from a run', () => {
     );
     assert.equal(problems.length, 1);
     assert.deepEqual({ ...problems[0] }, { file: join(root, 'common', 'init.sls'), line: 0, column: 0, exact: true, severity: 'error', message: 'Permission denied', code: 'app_root' });
+  });
+
+  it("a state that raised: the exception's line first, the traceback after it", () => {
+    const traceback = ['Traceback (most recent call last):', '  File "/dev/shm/salt-containers.x/pyall/salt/state.py", line 2485, in call', "KeyError: 'ssh.set_auth_key': 'ssh' __virtual__ returned False: The module requires the ssh binary."].join('\n');
+    const [problem] = problemsOf(run({ states: [state({ id: 'app_root', sls: 'common', result: false, comment: `An exception occurred in this state: ${traceback}\n` })], retcode: 2 }), root);
+    assert.equal(problem.message, `An exception occurred in this state: KeyError: 'ssh.set_auth_key': 'ssh' __virtual__ returned False: The module requires the ssh binary.\n${traceback}\n`);
+    assert.equal(stateMessage('Permission denied'), 'Permission denied', 'other comments as Salt gives them');
   });
 
   it('a state ID made by a Jinja loop never lands in a wrong file', () => {

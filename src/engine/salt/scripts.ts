@@ -9,6 +9,7 @@ import CLEANUP_PY from './py/cleanup.py';
 import COMPILE_THIN_PY from './py/compile_thin.py';
 import ENTRY_POINT_PY from './py/entry_point.py';
 import GENERATE_THIN_PY from './py/generate_thin.py';
+import LOADER_REASONS_PY from './py/loader_reasons.py';
 import LOCKED_REQUIREMENTS_PY from './py/locked_requirements.py';
 import PROBE_SALT_PY from './py/probe_salt.py';
 import RUN_BODY_PY from './py/run_body.py';
@@ -98,6 +99,9 @@ const BODY_LINE = '    # @BODY@\n';
  *     unpacks them; puts the directories into the bundle's minion config (RUN_DIR_MARK, CACHE_DIR_MARK);
  *   - makes the container's own facts what Salt sees: the shell grain a shell the container has (an
  *     image's SHELL may name one it lacks), root's account when the image has no /etc/passwd entry;
+ *   - has a KeyError for an execution function whose module did not load say why, in Salt's words
+ *     (py/loader_reasons.py: a state's traceback ends "KeyError: 'ssh.set_auth_key': 'ssh' __virtual__
+ *     returned False: The module requires the ssh binary.");
  *   - runs salt-call from the thin with `-c DIR/conf` and the SALT-ARGS, and removes its directories
  *     on the way out, whatever happened. Salt's temporary files stay where a minion has them (/tmp): a
  *     script that cmd.script runs from there must be executable, also by a `runas` user, and
@@ -125,7 +129,7 @@ export function entryPoint(body: string): string {
   const [before, after, ...more] = fillPython(ENTRY_POINT_PY, marks).split(BODY_LINE);
   if (after === undefined || more.length) throw new Error(`entry_point.py must hold the line '${BODY_LINE.trim()}' once`);
   const indented = body.replace(/^(?=.)/gm, '    ');
-  return UNPACKER + before + indented + after;
+  return UNPACKER + LOADER_REASONS_PY + before + indented + after;
 }
 
 /**

@@ -34,6 +34,17 @@ export function stateLocation(stateRoot: string, state: Pick<StateResult, 'sls' 
   return location && { file: location.file, line: location.line, exact: location.exact };
 }
 
+/**
+ * A state's comment as a problem's message. Salt's comment for a state that raised is the whole
+ * traceback, whose first line says nothing ("An exception occurred in this state: Traceback (most
+ * recent call last):"): the exception's own line goes first, where the Problems view shows it.
+ */
+export function stateMessage(comment: string): string {
+  const traceback = /Traceback \(most recent call last\):\n/.exec(comment);
+  const raised = traceback && comment.trimEnd().split('\n').pop()!.trim();
+  return raised ? `${comment.slice(0, traceback.index)}${raised}\n${comment.slice(traceback.index)}` : comment;
+}
+
 function stateProblem(stateRoot: string, run: StateRun | BuildRun, state: StateResult): Problem | undefined {
   const failed = state.result === false;
   const pending = state.result === null && run.test && Object.keys(state.changes).length > 0;
@@ -42,7 +53,7 @@ function stateProblem(stateRoot: string, run: StateRun | BuildRun, state: StateR
   // A highstate that matched nothing comes back as one result with no __sls__: it is about top.sls.
   if (!location && run.highstate && existsSync(join(stateRoot, 'top.sls'))) location = { file: join(stateRoot, 'top.sls'), line: 0, exact: false };
   if (!location) return undefined;
-  const message = state.comment || (failed ? `${state.function} failed` : `${state.function} would change`);
+  const message = state.comment ? stateMessage(state.comment) : failed ? `${state.function} failed` : `${state.function} would change`;
   return { ...location, column: 0, severity: failed ? 'error' : 'information', message, code: state.id || state.function };
 }
 

@@ -8,6 +8,7 @@ def reply(info, payload=b""):
         data = data[os.write(1, data):]
 sys.path[0:0] = [os.path.join(here, "pyall"), os.path.join(here, "py3")]
 import salt.cli.call, salt.cli.caller, salt.loader.lazy, salt.output, salt.state, salt.utils.verify, salt.version
+explain_missing_functions()
 # Each run makes a score of loaders, and each maps its module folders anew: the same thin and
 # extmods every time, so map each once per Caller (extmods change only with a new Caller).
 mappings = {}
