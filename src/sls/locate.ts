@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileForModule, resolveInclude } from './modules';
-import { escapeRegExp } from './jinja';
+import { escapeRegExp, templateRegex } from './jinja';
 import { parseSls, type ParsedSls } from './parse';
 import { mostSpecificFirst, renderContext } from './tree';
 
@@ -121,7 +121,8 @@ export function locateSls(stateRoot: string, sls: string, line?: number): Source
 
 /**
  * The include entry (or top.sls entry) that names `missing`, searched from the modules a run applied
- * through their includes; for a module that does not exist this is the line to point at.
+ * through their includes; for a module that does not exist this is the line to point at. Else the
+ * entry Jinja makes that may name it, when only one may.
  */
 export function locateInclude(stateRoot: string, from: { mods: string[]; highstate: boolean }, missing: string, texts?: Texts): SourceLocation | undefined {
   const at = (file: string, parsed: ParsedSls, offset: number): SourceLocation => {
@@ -138,6 +139,8 @@ export function locateInclude(stateRoot: string, from: { mods: string[]; highsta
     }
   }
   const seen = new Set<string>();
+  // Entries Jinja makes that may name it (`- {{ dep }}` over a pillar list): the one, when one fits.
+  const made: SourceLocation[] = [];
   while (queue.length) {
     const module = queue.shift()!;
     if (seen.has(module)) continue;
@@ -145,13 +148,21 @@ export function locateInclude(stateRoot: string, from: { mods: string[]; highsta
     const file = fileForModule(stateRoot, module);
     const parsed = file && parsedFile(stateRoot, file, texts);
     if (!file || !parsed) continue;
+    const place = { module, isInit: basename(file) === 'init.sls' };
     for (const include of parsed.includes) {
-      const named = resolveInclude(include.module, { module, isInit: basename(file) === 'init.sls' });
+      const named = resolveInclude(include.module, place);
+      if (include.templated) {
+        const pattern = include.module.startsWith('{') || !include.pattern ? include.pattern : templateRegex(named);
+        if (pattern?.test(missing)) made.push(at(file, parsed, include.span.start));
+        continue;
+      }
       if (named === missing) return at(file, parsed, include.span.start);
       queue.push(named);
     }
   }
-  return undefined;
+  if (made.length === 1) return made[0];
+  // Several could: the first one's file, its line unknown.
+  return made.length ? { file: made[0].file, line: 0, column: 0, exact: false } : undefined;
 }
 
 /** The state of module `sls` whose `name` argument is `name` (Salt names states by name in requisite errors). */

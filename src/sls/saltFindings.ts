@@ -192,6 +192,12 @@ export function locateSaltRun(
     }
     if (where) add({ ...where, message, code: 'render' });
     else if (file) add({ file, line: 0, column: 0, exact: false, message, code: 'render' });
+    // Salt names no file we have (an include of a module that does not exist, that Jinja made): the
+    // module rendered, at its top; never dropped.
+    else {
+      const rendered = moduleFile(undefined);
+      if (rendered) add({ file: rendered, line: 0, column: 0, exact: false, message, code: 'render' });
+    }
   }
   for (const state of run.states) {
     if (state.result !== false) continue;

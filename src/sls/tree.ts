@@ -282,11 +282,18 @@ export class StateTree {
   includersOf(file: string): { naming: string[]; dispatching: string[] } {
     const runs = this.runGraph();
     const module = this.files.get(file)?.module;
-    const below = (includer: string) => {
-      const parent = this.files.get(includer)?.module;
-      return !!module && !!parent && module.startsWith(`${parent}.`);
+    // An entry whose written part keeps it among the includer's sub-modules: not `- {{ dep }}` over a
+    // pillar list, which may name any module.
+    const dispatches = (includer: string) => {
+      const from = this.files.get(includer);
+      if (!module || !from?.module) return false;
+      const own = `${from.module}.`;
+      return (
+        module.startsWith(own) &&
+        from.parsed.includes.some((include) => include.templated && this.resolveIncludeName(from, include.module).split('{')[0].startsWith(own) && this.mayInclude(from, include, [this.files.get(file)!]).length > 0)
+      );
     };
-    return { naming: runs.includedBy.get(file) ?? [], dispatching: (runs.mayBeIncludedBy.get(file) ?? []).filter(below) };
+    return { naming: runs.includedBy.get(file) ?? [], dispatching: (runs.mayBeIncludedBy.get(file) ?? []).filter(dispatches) };
   }
 
   /**

@@ -294,6 +294,9 @@ describe('salt-containers check', () => {
         'include:',
         '  - other.client',
         '  - .repo',
+        "{%- for dep in salt['pillar.get']('demo:required_states', []) %}",
+        '  - {{ dep }}',
+        '{%- endfor %}',
         "{%- if salt['pillar.get']('demo:extra') %}",
         '  - .extra',
         '{%- endif %}',
@@ -308,7 +311,9 @@ describe('salt-containers check', () => {
       put('demo/repo/redhat.sls', ['demo_repo_redhat:', '  test.nop:', '    - name: {{ no_such_variable.attribute }}']);
       // Included only when the pillar says (it does not): rendered alone, its error reported.
       put('demo/extra.sls', ['demo_extra:', '  test.nop:', '    - name: {{ also_undefined.attribute }}']);
-      put('pillar.example', ['demo:', '  name: example']);
+      // A module of another formula that the pillar asks for (packages-formula's required_states): Salt
+      // names no includer; the one entry Jinja makes that may name it is the line.
+      put('pillar.example', ['demo:', '  name: example', '  required_states: [epel]']);
       put('test/salt/pillar/default.sls', ['demo:', '  name: kitchen']);
       const json = await cli(['check', '--container', container, '--pillar', 'pillar.example', '--json'], formula);
       assert.equal(json.code, 1, json.stdout + json.stderr);
@@ -319,14 +324,16 @@ describe('salt-containers check', () => {
         [
           ['demo/extra.sls', 3, 'error', 'salt'],
           ['demo/init.sls', 2, 'warning', 'salt'],
+          ['demo/init.sls', 5, 'warning', 'salt'],
         ],
       );
       assert.match(findings[0].message, /also_undefined/);
       assert.match(findings[1].message, /^Specified SLS other\.client in saltenv base is not available.* \(other\.client is not in this formula: another formula provides it where they run together\)$/);
+      assert.match(findings[2].message, /^Specified SLS epel in saltenv base is not available.* \(epel is not in this formula/);
       // --exclude: a module left out is not rendered alone, and nothing is reported in it.
       const excluded = await cli(['check', '--container', container, '--pillar', 'pillar.example', '--exclude', 'demo/extra.sls', '--json'], formula);
       assert.equal(excluded.code, 0, excluded.stdout + excluded.stderr);
-      assert.deepEqual((JSON.parse(excluded.stdout) as { file: string; severity: string }[]).map((f) => [f.file, f.severity]), [['demo/init.sls', 'warning']]);
+      assert.deepEqual((JSON.parse(excluded.stdout) as { file: string; line: number; severity: string }[]).map((f) => [f.file, f.line, f.severity]), [['demo/init.sls', 2, 'warning'], ['demo/init.sls', 5, 'warning']]);
     } finally {
       await removeContainer(engine, container);
       rmSync(work, { recursive: true, force: true });

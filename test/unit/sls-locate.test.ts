@@ -148,6 +148,17 @@ describe('locateInclude', () => {
       // An existing module keeps the line Salt names; a missing one falls back to its include.
       assert.equal(locateRunError(root, { sls: 'app.db', line: 2 }, { mods: ['app'], highstate: false })?.file, join(root, 'app', 'db.sls'));
       assert.equal(locateRunError(root, { sls: 'app.missing' }, { mods: ['app'], highstate: false })?.line, 2);
+      // An include Jinja makes from the pillar (packages-formula's required_states): the one entry that
+      // may name it; a dispatch among the module's own sub-modules only for those; two that may: the
+      // first one's file, its line unknown.
+      mkdirSync(join(root, 'pkgs'));
+      writeFileSync(join(root, 'pkgs', 'init.sls'), "include:\n  - .{{ grains['os_family']|lower }}\n  {%- for dep in salt['pillar.get']('pkgs:required', []) %}\n  - {{ dep }}\n  {%- endfor %}\n");
+      const pkgs = { mods: ['pkgs'], highstate: false };
+      assert.deepEqual(locateInclude(root, pkgs, 'epel'), { file: join(root, 'pkgs', 'init.sls'), line: 3, column: 4, exact: true });
+      assert.deepEqual(locateInclude(root, pkgs, 'pkgs.debian'), { file: join(root, 'pkgs', 'init.sls'), line: 0, column: 0, exact: false });
+      writeFileSync(join(root, 'pkgs', 'init.sls'), "include:\n  - .{{ grains['os_family']|lower }}\n");
+      assert.deepEqual(locateInclude(root, pkgs, 'pkgs.debian'), { file: join(root, 'pkgs', 'init.sls'), line: 1, column: 4, exact: true });
+      assert.equal(locateInclude(root, pkgs, 'epel'), undefined);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -151,7 +151,7 @@ describe('who includes a file (the entries check --container renders from)', () 
         mkdirSync(dirname(join(root, file)), { recursive: true });
         writeFileSync(join(root, file), text);
       };
-      put('app/init.sls', 'include:\n  - .config\n  - .repo\n');
+      put('app/init.sls', "include:\n  - .config\n  - .repo\n  {%- for dep in salt['pillar.get']('app:required', []) %}\n  - {{ dep }}\n  {%- endfor %}\n");
       put('app/config.sls', 'app_config:\n  test.nop: []\n');
       put('app/repo/init.sls', "include:\n  - .{{ grains['os_family']|lower }}\n");
       put('app/repo/debian.sls', 'repo_debian:\n  test.nop: []\n');
@@ -167,6 +167,7 @@ describe('who includes a file (the entries check --container renders from)', () 
       assert.deepEqual(by('app/repo/redhat.sls'), { naming: [], dispatching: ['app/repo/init.sls'] }, 'OS dispatch among its own sub-modules');
       assert.deepEqual(by('app/tool.sls'), { naming: [], dispatching: [] }, 'app.{{ m }} in app/extras.sls may name any module: not an includer');
       assert.deepEqual(by('app/init.sls'), { naming: [], dispatching: [] });
+      assert.deepEqual(by('app/repo/debian.sls'), { naming: [], dispatching: ['app/repo/init.sls'] }, '`- {{ dep }}` in app/init.sls may name any module: no dispatch');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -99,6 +99,14 @@ describe('locateSaltRun: Salt’s errors at their source lines', () => {
     );
   });
 
+  it('a module Salt cannot find that no include in the source names: at the top of the module rendered, never dropped', () => {
+    const message = 'Specified SLS epel in saltenv base is not available on the salt master or through a configured fileserver';
+    assert.deepEqual(
+      locateSaltRun(root, { errors: [parseRenderError(message)], states: [] }, ['web']).map((f) => [f.file, f.line, f.exact]),
+      [[init, 0, false]],
+    );
+  });
+
   it('withoutKnown: one fact, said once', () => {
     const found = [
       { file: init, line: 8 },
