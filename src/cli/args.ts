@@ -14,7 +14,8 @@ usage:
   salt-containers build MOD[,MOD...] --from IMAGE --tag TAG [--states DIR] [--pillar DIR|FILE] [--json]
   salt-containers ls [--json]
   salt-containers cache [ls | rm [TAG ...]] [--json]
-  salt-containers check [FILE|DIR ...] [--exclude GLOB ...] [--states DIR] [--container NAME | --image IMAGE] [--json]
+  salt-containers check [FILE|DIR ...] [--exclude GLOB ...] [--states DIR] [--pillar DIR|FILE]
+                        [--container NAME | --image IMAGE] [--json]
   salt-containers salt versions [--json]
   salt-containers test [--matrix FILE] [--suite NAME] [--image IMAGE] [--salt VERSION] [--workers N]
                        [--junit FILE] [--keep] [--json] [--shard K/N [--timings FILE]] [--list]
@@ -75,7 +76,7 @@ architecture); cache rm removes it (all, or the tags named) and any helper conta
 
 check reports what the editor reports, without an engine: Jinja syntax errors as Jinja reports them,
 YAML, includes, requisites, state functions; over the files and folders named (.sls, .jinja, .j2), else
-the state and pillar trees. One line per problem (path:line:col: error: message [source]); --json: a
+the state and pillar trees; --pillar (a folder or a pillar.example) is checked as pillar data. One line per problem (path:line:col: error: message [source]); --json: a
 list of {file, line, column, severity, message, source, code}. Exit 1 when there is an error.
 --exclude GLOB leaves out what it names: not checked, not rendered by Salt, nothing reported in it.
 New: with --container NAME, also Salt's own render and compile of each state module checked in that

@@ -54,6 +54,8 @@ export interface CheckOptions {
   paths: string[];
   /** --states: the state tree (as for apply). */
   states?: string;
+  /** --pillar: the pillar tree, or one pillar file (a formula's pillar.example), as for apply. */
+  pillar?: string;
   cwd: string;
   /** --exclude: files and folders left out, named and found alike (cli/exclude.ts excludedUnder). */
   excluded?: (file: string) => boolean;
@@ -68,8 +70,9 @@ export async function check(options: CheckOptions): Promise<{ files: number; fin
   // The trees are the workspace's: --states says, else the Salt folder that holds the first path (or
   // the current folder), else the current folder as findRoots reads it.
   const folder = options.states ? options.cwd : (enclosingSaltFolder(resolve(options.cwd, options.paths[0] ?? '.')) ?? options.cwd);
-  const roots = findRoots(folder, { stateRoot: options.states });
-  const service = new SlsService([folder], { stateRoot: options.states });
+  const explicit = { stateRoot: options.states, pillarRoot: options.pillar && resolve(options.cwd, options.pillar) };
+  const roots = findRoots(folder, explicit);
+  const service = new SlsService([folder], explicit);
   // As the language server: the newest cached catalogue, else the host Salt's or, with an engine, the
   // engine's (made once, then cached).
   let catalogue = loadAnyCachedCatalogue();
@@ -83,7 +86,14 @@ export async function check(options: CheckOptions): Promise<{ files: number; fin
   }
   service.setCatalogue(catalogue);
   const targets = options.paths.length ? options.paths.map((p) => resolve(options.cwd, p)) : [roots.stateRoot, ...(roots.pillarRoot ? [roots.pillarRoot] : [])];
-  for (const target of targets) if (!existsSync(target)) throw new Error(`${relativeTo(options.cwd, target)}: no such file or folder`);
+  for (const target of targets) {
+    if (!existsSync(target)) throw new Error(`${relativeTo(options.cwd, target)}: no such file or folder`);
+    // A file named that Salt does not render as a template would be counted as checked, with nothing checked.
+    if (!TEMPLATE.test(target) && target !== roots.pillarRoot && !statSync(target).isDirectory()) {
+      const named = relativeTo(options.cwd, target);
+      throw Object.assign(new Error(`${named}: not an SLS or Jinja file (.sls, .jinja, .j2)`), { hint: `A pillar file is checked as the pillar: --pillar ${named}` });
+    }
+  }
   const files = [...new Set(targets.flatMap((target) => templatesOf(target, options.excluded ?? (() => false))))];
   const findings: CheckFinding[] = [];
   for (const file of files) {

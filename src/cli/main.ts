@@ -167,10 +167,11 @@ async function execute(command: CliCommand, write: (text: string) => void): Prom
 
 /** check's source findings: the language server's diagnostics over the files named, else the trees. */
 function checkSource(command: CliCommand, engine?: DockerEngine): ReturnType<typeof check> {
-  if (command.states) checkTrees(findRoots(process.cwd(), { stateRoot: command.states }), { states: command.states }, process.cwd());
-  const catalogue = engine && { engine, saltOn: command.saltOn };
   const cwd = process.cwd();
-  return check({ paths: command.paths, states: command.states, cwd, excluded: excludedUnder(cwd, command.excludes), note: (note) => process.stderr.write(`note: ${note}\n`), catalogue });
+  // The trees given are refused as apply refuses them (no such folder, a file for --states...).
+  if (command.states || command.pillar) checkTrees(findRoots(cwd, { stateRoot: command.states, pillarRoot: command.pillar }), { states: command.states, pillar: command.pillar }, cwd);
+  const catalogue = engine && { engine, saltOn: command.saltOn };
+  return check({ paths: command.paths, states: command.states, pillar: command.pillar, cwd, excluded: excludedUnder(cwd, command.excludes), note: (note) => process.stderr.write(`note: ${note}\n`), catalogue });
 }
 
 /**

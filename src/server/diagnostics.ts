@@ -28,11 +28,12 @@ export interface DiagnosticData {
  */
 export function diagnostics(service: SlsService, uri: string, text?: string): Diagnostic[] {
   const found = service.file(uri);
-  const jinja = jinjaDiagnostics(uri, text ?? found?.entry.parsed.source ?? templateText(service, uri), found?.entry.parsed.lines);
+  const pillar = !found && service.isPillarData(uri);
+  const jinja = jinjaDiagnostics(uri, text ?? found?.entry.parsed.source ?? templateText(service, uri), found?.entry.parsed.lines, pillar);
   if (!found) {
     // A pillar file: data, not states; its keys are loaded as a state file's are.
     const source = text ?? templateText(service, uri);
-    if (uri.endsWith('.sls') && source !== undefined) jinja.push(...duplicateKeyDiagnostics(uri, parseSls(source), false));
+    if (pillar && source !== undefined) jinja.push(...duplicateKeyDiagnostics(uri, parseSls(source), false));
     return jinja;
   }
   const { tree, entry } = found;
@@ -200,8 +201,8 @@ const jinjaCache = new Map<string, { text: string; diagnostics: Diagnostic[] }>(
  * Jinja's syntax error, as Salt's Jinja raises it (src/sls/jinjaSyntax.ts): at Jinja's line with Jinja's
  * message. A block left open is shown at its opening tag, the end of the template as related information.
  */
-export function jinjaDiagnostics(uri: string, text: string | undefined, known?: LineIndex): Diagnostic[] {
-  if (text === undefined || !/\.(sls|jinja|j2)$/.test(uri) || !rendersJinja(uri, text)) return [];
+export function jinjaDiagnostics(uri: string, text: string | undefined, known?: LineIndex, pillarFile = false): Diagnostic[] {
+  if (text === undefined || !(pillarFile || /\.(sls|jinja|j2)$/.test(uri)) || !rendersJinja(uri, text)) return [];
   const cached = jinjaCache.get(uri);
   if (cached?.text === text) return [...cached.diagnostics];
   const lines = known?.text === text ? known : new LineIndex(text);

@@ -42,7 +42,7 @@ export class SlsService {
 
   constructor(
     folders: readonly string[],
-    private readonly explicitRoots: { stateRoot?: string } = {},
+    private readonly explicitRoots: { stateRoot?: string; pillarRoot?: string } = {},
   ) {
     for (const folder of folders) this.addFolder(folder);
   }
@@ -128,6 +128,12 @@ export class SlsService {
   /** A file of a pillar tree (and of no state tree inside it). */
   private isPillar(file: string): boolean {
     return this.pillarRoots.some((root) => isUnder(root, file) && !this.trees.some((t) => t.root.length > root.length && t.contains(file)));
+  }
+
+  /** Pillar data Salt renders as an SLS: a pillar tree's .sls file, or a pillar file given as the whole pillar (a formula's pillar.example). */
+  isPillarData(uri: string): boolean {
+    const file = uriToPath(uri);
+    return !!file && this.isPillar(file) && (file.endsWith('.sls') || this.pillarRoots.includes(file));
   }
 
   /** The SLS file a URI names, with its tree; undefined for anything that is not a state file. */

@@ -236,6 +236,23 @@ describe('salt-containers check', () => {
       assert.equal(filesIn(excluded.stdout), filesIn(all.stdout) - 2, 'broken.sls and broken/map.jinja left out');
       const named = await cli(['check', 'salt/broken.sls', '--exclude', 'salt/broken.sls'], work);
       assert.equal(named.stdout, 'no problems in 0 files\n');
+      // --pillar: the pillar file apply would be given is checked as pillar data (Jinja, keys given twice).
+      writeFileSync(join(work, 'pillar.example'), ['web:', '  port: 80', 'web:', "  name: {{ 'x' ~ }}", ''].join('\n'));
+      const pillar = await cli(['check', '--pillar', 'pillar.example', '--exclude', 'salt', '--json'], work);
+      assert.equal(pillar.code, 1, pillar.stderr);
+      assert.deepEqual(
+        (JSON.parse(pillar.stdout) as { file: string; line: number; source: string }[]).map((f) => [f.file, f.line, f.source]),
+        [
+          ['pillar.example', 3, 'sls'],
+          ['pillar.example', 4, 'jinja'],
+        ],
+      );
+      const notTemplate = await cli(['check', 'pillar.example'], work);
+      assert.equal(notTemplate.code, 1);
+      assert.equal(notTemplate.stderr, 'salt-containers: pillar.example: not an SLS or Jinja file (.sls, .jinja, .j2)\n  hint: A pillar file is checked as the pillar: --pillar pillar.example\n');
+      const noPillar = await cli(['check', '--pillar', 'no.example'], work);
+      assert.equal(noPillar.code, 1);
+      assert.match(noPillar.stderr, /^salt-containers: --pillar no\.example: no such folder or file\n/);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
@@ -344,17 +361,27 @@ describe('salt-containers check', () => {
     const container = await startContainer(engine, undefined, 'sc-check-pillar');
     try {
       cpSync(join(REPO_ROOT, 'examples'), work, { recursive: true });
-      // A formula's pillar.example that gives a top-level key twice (as ntp-formula's does).
-      writeFileSync(join(work, 'pillar.example'), ['site:', '  name: one', 'site:', '  name: two', ''].join('\n'));
+      type Finding = { file: string; line: number; severity: string; message: string; source: string; code: string };
+      // A pillar Jinja cannot render with the container's grains: Salt's reason, at its line.
+      writeFileSync(join(work, 'pillar.example'), ['site:', '  name: {{ no_such_pillar_variable.name }}', ''].join('\n'));
       const json = await cli(['check', '--container', container, '--pillar', 'pillar.example', '--json'], work);
       assert.equal(json.code, 1, json.stdout + json.stderr);
-      const findings = JSON.parse(json.stdout) as { file: string; line: number; severity: string; message: string; source: string; code: string }[];
+      const findings = JSON.parse(json.stdout) as Finding[];
       assert.deepEqual(
         findings.map((f) => [f.file, f.line, f.severity, f.source, f.code]),
-        [['pillar.example', 3, 'error', 'salt', 'pillar']],
+        [['pillar.example', 2, 'error', 'salt', 'pillar']],
       );
-      assert.match(findings[0].message, /^Pillar failed to render: Rendering SLS '[^']+' failed: .*found conflicting ID 'site'/);
+      assert.match(findings[0].message, /^Pillar failed to render: Rendering SLS '[^']+' failed: Jinja variable 'no_such_pillar_variable' is undefined; line 2$/);
       assert.doesNotMatch(json.stdout + json.stderr, /master log/);
+      // A top-level key given twice (as ntp-formula's pillar.example does): the source check says it, and
+      // Salt's refusal at the same line is that fact again, not said twice.
+      writeFileSync(join(work, 'pillar.example'), ['site:', '  name: one', 'site:', '  name: two', ''].join('\n'));
+      const twice = await cli(['check', '--container', container, '--pillar', 'pillar.example', '--json'], work);
+      assert.equal(twice.code, 1, twice.stdout + twice.stderr);
+      assert.deepEqual(
+        (JSON.parse(twice.stdout) as Finding[]).map((f) => [f.file, f.line, f.severity, f.source, f.code]),
+        [['pillar.example', 3, 'error', 'sls', 'duplicate-key']],
+      );
     } finally {
       await removeContainer(engine, container);
       rmSync(work, { recursive: true, force: true });
