@@ -149,8 +149,11 @@ export function rootsFor(resource?: vscode.Uri): SaltRoots | undefined {
   const folder = folderFor(resource);
   const base = folder?.uri.fsPath ?? (resource?.scheme === 'file' ? path.dirname(resource.fsPath) : undefined);
   if (!base) return undefined;
-  const config = vscode.workspace.getConfiguration(section, resource ?? folder?.uri);
-  const stateRoot = config.get<string>('stateRoot', '').trim() || undefined;
-  const pillarRoot = config.get<string>('pillarRoot', '').trim() || undefined;
-  return findRoots(base, { stateRoot, pillarRoot });
+  return findRoots(base, treeSettings(resource ?? folder?.uri));
+}
+
+/** saltContainers.stateRoot and pillarRoot as written (relative to the workspace folder); unset: undefined. */
+export function treeSettings(resource?: vscode.Uri): { stateRoot?: string; pillarRoot?: string } {
+  const config = vscode.workspace.getConfiguration(section, resource);
+  return { stateRoot: config.get<string>('stateRoot', '').trim() || undefined, pillarRoot: config.get<string>('pillarRoot', '').trim() || undefined };
 }

@@ -2,11 +2,13 @@
  * Tasks of type `salt-containers` (Terminal > Run Task): `check` over a workspace folder runs the bundled
  * CLI (dist/cli.js, the same checks as the language server, the whole tree at once, and Salt's own render
  * with `--container`/`--image` in `args`), and the `$salt-containers-check` problem matcher puts its
- * `path:line:col: error|warning: message [source]` lines in the Problems view. The CLI runs on the Node
- * that runs VS Code (ELECTRON_RUN_AS_NODE), so nothing else needs installing.
+ * `path:line:col: error|warning: message [source]` lines in the Problems view. The folder's trees and
+ * engine settings are passed as the extension's runs read them. The CLI runs on the Node that runs VS
+ * Code (ELECTRON_RUN_AS_NODE), so nothing else needs installing.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { engineSelection, treeSettings } from './config';
 
 export const taskType = 'salt-containers';
 
@@ -37,7 +39,7 @@ export class SaltContainersTasks implements vscode.TaskProvider {
 
   private checkTask(definition: SaltContainersTaskDefinition, folder: vscode.WorkspaceFolder, name = 'check'): vscode.Task {
     // argv, never a shell line: file names and container names pass as they are.
-    const execution = new vscode.ProcessExecution(process.execPath, [path.join(this.extensionPath, 'dist', 'cli.js'), 'check', ...(definition.args ?? [])], {
+    const execution = new vscode.ProcessExecution(process.execPath, [path.join(this.extensionPath, 'dist', 'cli.js'), 'check', ...checkArgs(definition.args ?? [], folder.uri)], {
       cwd: folder.uri.fsPath,
       env: { ELECTRON_RUN_AS_NODE: '1', NO_COLOR: '1' },
     });
@@ -46,4 +48,16 @@ export class SaltContainersTasks implements vscode.TaskProvider {
     task.detail = 'salt-containers check: Jinja, YAML, includes, requisites and state functions over the trees';
     return task;
   }
+}
+
+/**
+ * The task's arguments after the folder's settings, as the extension's own runs read them: its trees
+ * (saltContainers.stateRoot, pillarRoot) and the engine (dockerHost, dockerContext), each unless `args`
+ * gives it.
+ */
+function checkArgs(args: readonly string[], folder: vscode.Uri): string[] {
+  const { stateRoot, pillarRoot } = treeSettings(folder);
+  const { host, context } = engineSelection();
+  const unless = (flags: string[], value: string | undefined, flag = flags[0]) => (value && !args.some((a) => flags.some((f) => a === f || a.startsWith(`${f}=`))) ? [flag, value] : []);
+  return [...unless(['--states'], stateRoot), ...unless(['--pillar'], pillarRoot), ...unless(['--host', '-H', '--context'], host), ...unless(['--context', '--host', '-H'], context), ...args];
 }

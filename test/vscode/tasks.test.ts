@@ -55,4 +55,27 @@ describe('the check task', function () {
       rmSync(file, { force: true });
     }
   });
+
+  it("reads the folder's trees from the settings, as the extension's runs do: saltContainers.pillarRoot naming a pillar.example is checked as pillar data", async () => {
+    const name = `sc_task_${randomBytes(3).toString('hex')}.example`;
+    const file = join(workspace(), name);
+    // A key given twice at the top level (as bind-formula's pillar.example does): Salt's YAML loader refuses it.
+    writeFileSync(file, ['site:', '  name: one', 'site:', '  name: two', ''].join('\n'));
+    const config = vscode.workspace.getConfiguration('saltContainers', vscode.workspace.workspaceFolders![0].uri);
+    await config.update('pillarRoot', name, vscode.ConfigurationTarget.WorkspaceFolder);
+    try {
+      const check = (await vscode.tasks.fetchTasks({ type: 'salt-containers' })).find((t) => t.definition.verb === 'check');
+      assert.ok(check);
+      assert.equal(await runTask(check), 1);
+      const found = await until('the pillar finding in the Problems view', async () => (fromTask(vscode.Uri.file(file)).length ? fromTask(vscode.Uri.file(file)) : undefined), 30_000);
+      assert.deepEqual(
+        found.map((d) => [d.range.start.line, d.severity]),
+        [[2, vscode.DiagnosticSeverity.Error]],
+      );
+      assert.match(found[0].message, /found conflicting ID 'site'/);
+    } finally {
+      await config.update('pillarRoot', undefined, vscode.ConfigurationTarget.WorkspaceFolder);
+      rmSync(file, { force: true });
+    }
+  });
 });
