@@ -4,7 +4,7 @@
 // the finding is gone.
 import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { until } from './support';
@@ -61,6 +61,8 @@ describe('the check task', function () {
     const file = join(workspace(), name);
     // A key given twice at the top level (as bind-formula's pillar.example does): Salt's YAML loader refuses it.
     writeFileSync(file, ['site:', '  name: one', 'site:', '  name: two', ''].join('\n'));
+    const settingsDir = join(workspace(), '.vscode');
+    const hadSettings = existsSync(settingsDir);
     const config = vscode.workspace.getConfiguration('saltContainers', vscode.workspace.workspaceFolders![0].uri);
     await config.update('pillarRoot', name, vscode.ConfigurationTarget.WorkspaceFolder);
     try {
@@ -75,6 +77,8 @@ describe('the check task', function () {
       assert.match(found[0].message, /found conflicting ID 'site'/);
     } finally {
       await config.update('pillarRoot', undefined, vscode.ConfigurationTarget.WorkspaceFolder);
+      // The example workspace as it was: no settings folder the update made.
+      if (!hadSettings) rmSync(settingsDir, { recursive: true, force: true });
       rmSync(file, { force: true });
     }
   });
