@@ -189,8 +189,9 @@ function templateText(service: SlsService, uri: string): string | undefined {
 }
 
 /** A shebang that names renderers without Jinja (`#!py`, `#!yaml | gpg`): Salt never runs Jinja on the file. */
-function rendersJinja(uri: string, text: string): boolean {
-  if (!uri.endsWith('.sls') || !text.startsWith('#!')) return true;
+function rendersJinja(uri: string, text: string, pillarFile: boolean): boolean {
+  // Salt reads the shebang of every SLS it renders, pillar.example given as the pillar too; a .jinja is Jinja.
+  if (!(uri.endsWith('.sls') || pillarFile) || !text.startsWith('#!')) return true;
   const line = text.slice(2, text.search(/\r?\n|$/)).trim();
   return line.split('|').some((renderer) => renderer.trim() === 'jinja');
 }
@@ -202,7 +203,7 @@ const jinjaCache = new Map<string, { text: string; diagnostics: Diagnostic[] }>(
  * message. A block left open is shown at its opening tag, the end of the template as related information.
  */
 export function jinjaDiagnostics(uri: string, text: string | undefined, known?: LineIndex, pillarFile = false): Diagnostic[] {
-  if (text === undefined || !(pillarFile || /\.(sls|jinja|j2)$/.test(uri)) || !rendersJinja(uri, text)) return [];
+  if (text === undefined || !(pillarFile || /\.(sls|jinja|j2)$/.test(uri)) || !rendersJinja(uri, text, pillarFile)) return [];
   const cached = jinjaCache.get(uri);
   if (cached?.text === text) return [...cached.diagnostics];
   const lines = known?.text === text ? known : new LineIndex(text);

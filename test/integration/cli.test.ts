@@ -247,6 +247,10 @@ describe('salt-containers check', () => {
           ['pillar.example', 4, 'jinja'],
         ],
       );
+      // A shebang without jinja: Salt renders no Jinja in it, and neither is Jinja checked.
+      writeFileSync(join(work, 'pillar.example'), ['#!yaml', 'web:', '  greeting: "{{ not jinja }"', ''].join('\n'));
+      const yamlOnly = await cli(['check', '--pillar', 'pillar.example', '--exclude', 'salt'], work);
+      assert.equal(yamlOnly.code, 0, yamlOnly.stdout);
       const notTemplate = await cli(['check', 'pillar.example'], work);
       assert.equal(notTemplate.code, 1);
       assert.equal(notTemplate.stderr, 'salt-containers: pillar.example: not an SLS or Jinja file (.sls, .jinja, .j2)\n  hint: A pillar file is checked as the pillar: --pillar pillar.example\n');
