@@ -98,7 +98,7 @@ function makes(sourceLine: string, rendered: string): boolean {
 /**
  * The source line (0-based) a rendered line (1-based, as PyYAML counts) came from: the same line when its
  * text is the same, else the nearest source line that makes that text (its `{{ ... }}` standing for
- * anything), else the rendered line's number.
+ * anything; the later of two as near), else the rendered line's number.
  */
 export function sourceLineOf(source: string, renderedLine: number, renderedText: string | undefined): number {
   const lines = source.split(/\r?\n/);
@@ -106,9 +106,25 @@ export function sourceLineOf(source: string, renderedLine: number, renderedText:
   const wanted = renderedText?.trim();
   if (!wanted) return at;
   if (makes(lines[at] ?? '', wanted)) return at;
+  // Jinja's tags take lines out of the render more often than they add some: between two as near, the later.
   let best: number | undefined;
-  for (let i = 0; i < lines.length; i++) if (makes(lines[i], wanted) && (best === undefined || Math.abs(i - at) < Math.abs(best - at))) best = i;
+  for (let i = 0; i < lines.length; i++) if (makes(lines[i], wanted) && (best === undefined || Math.abs(i - at) <= Math.abs(best - at))) best = i;
   return best ?? at;
+}
+
+/**
+ * For Salt's "found conflicting ID": the source line (0-based) of the repeat, the first line after the
+ * first key's that makes the same text (the rendered lines' numbers are not the source's: Jinja's tags
+ * take lines out). Undefined for other errors.
+ */
+function repeatedKeyLine(source: string, message: string): number | undefined {
+  if (!/found conflicting ID/.test(message)) return undefined;
+  const marks = [...message.matchAll(/line (\d+), column \d+:?\n([^\n]*)/g)];
+  if (marks.length < 2 || !marks[1][2].trim()) return undefined;
+  const first = sourceLineOf(source, Number(marks[0][1]), marks[0][2]);
+  const lines = source.split(/\r?\n/);
+  for (let i = first + 1; i < lines.length; i++) if (makes(lines[i], marks[1][2].trim())) return i;
+  return undefined;
 }
 
 /** The line of `file` that imports `template` (directly: `{% from %}`, `{% import %}`, `{% include %}`), else its first import. */
@@ -181,7 +197,7 @@ export function locateSaltRun(
     const mark = yamlMark(error.message);
     if (mark && file && where?.file === file) {
       const source = textOf(file, texts);
-      const line = source === undefined ? mark.line - 1 : sourceLineOf(source, mark.line, mark.text);
+      const line = source === undefined ? mark.line - 1 : (repeatedKeyLine(source, error.message) ?? sourceLineOf(source, mark.line, mark.text));
       add({ file, line, column: 0, exact: true, message, code: 'yaml' });
       continue;
     }

@@ -99,6 +99,18 @@ describe('locateSaltRun: Salt’s errors at their source lines', () => {
     );
   });
 
+  it("a key given twice, one copy inside a Jinja block: at the repeat's source line, not the rendered one's", () => {
+    // grafana-formula's package/clean.sls: Jinja's `{%- if %}` takes lines out, so Salt's rendered line 5 is source line 7.
+    const file = join(root, 'dup.sls');
+    writeFileSync(file, ['{%- set x = True %}', '', 'include:', '  - b', '', '    {%- if x %}', 'include:', '  - c', '    {%- endif %}', ''].join('\n'));
+    const message =
+      "Rendering SLS 'base:dup' failed: while constructing a mapping\n  in \"<unicode string>\", line 3, column 1:\n    include:\n    ^\nfound conflicting ID 'include'\n  in \"<unicode string>\", line 5, column 1:\n    include:\n    ^";
+    assert.deepEqual(
+      locateSaltRun(root, { errors: [parseRenderError(message)], states: [] }, ['dup']).map((f) => [f.file, f.line, f.code]),
+      [[file, 6, 'yaml']],
+    );
+  });
+
   it('a module Salt cannot find that no include in the source names: at the top of the module rendered, never dropped', () => {
     const message = 'Specified SLS epel in saltenv base is not available on the salt master or through a configured fileserver';
     assert.deepEqual(
