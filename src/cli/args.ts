@@ -76,8 +76,9 @@ architecture); cache rm removes it (all, or the tags named) and any helper conta
 
 check reports what the editor reports, without an engine: Jinja syntax errors as Jinja reports them,
 YAML, includes, requisites, state functions; over the files and folders named (.sls, .jinja, .j2), else
-the state and pillar trees; --pillar (a folder or a pillar.example) is checked as pillar data. One line per problem (path:line:col: error: message [source]); --json: a
-list of {file, line, column, severity, message, source, code}. Exit 1 when there is an error.
+the state and pillar trees; --pillar (a folder or a pillar.example) is checked as pillar data. One
+line per problem (path:line:col: error: message [source]); --json: a list of {file, line, column,
+severity, message, source, code}. Exit 1 when there is an error.
 --exclude GLOB leaves out what it names: not checked, not rendered by Salt, nothing reported in it.
 New: with --container NAME, also Salt's own render and compile of each state module checked in that
 container (state.show_sls: nothing applied); Salt's errors are findings with source salt. With

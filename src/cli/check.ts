@@ -171,7 +171,8 @@ interface ShowSlsRunner {
  * Salt takes for this container; Jinja with its grains and pillar, YAML, the high data; nothing
  * applied), one module at a time as `apply MOD` would meet it. Its errors become findings with source
  * 'salt', at the file and line sls/saltFindings.ts locateSaltRun finds; one at a line where the source
- * check already has an error is that error again, and is left out, as is one in a file --exclude names. An engine or Salt that cannot run throws.
+ * check already has an error is that error again, and is left out, as is one in a file --exclude
+ * names. An engine or Salt that cannot run throws.
  */
 export async function saltFindings(
   runner: ShowSlsRunner,

@@ -6,9 +6,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileForModule, resolveInclude } from './modules';
-import { escapeRegExp, templateRegex } from './jinja';
+import { escapeRegExp } from './jinja';
 import { parseSls, type ParsedSls } from './parse';
-import { mostSpecificFirst, renderContext } from './tree';
+import { mostSpecificFirst, renderContext, templatedIncludePattern } from './tree';
 
 export interface SourceLocation {
   file: string;
@@ -152,8 +152,7 @@ export function locateInclude(stateRoot: string, from: { mods: string[]; highsta
     for (const include of parsed.includes) {
       const named = resolveInclude(include.module, place);
       if (include.templated) {
-        const pattern = include.module.startsWith('{') || !include.pattern ? include.pattern : templateRegex(named);
-        if (pattern?.test(missing)) made.push(at(file, parsed, include.span.start));
+        if (templatedIncludePattern(include, named)?.test(missing)) made.push(at(file, parsed, include.span.start));
         continue;
       }
       if (named === missing) return at(file, parsed, include.span.start);

@@ -76,11 +76,16 @@ export function oneLine(message: string): string {
  * A YAML error after render: PyYAML's problem mark (`line N, column M:`, the last) and the rendered line
  * it shows under it; its context mark (the first) when the problem is the end of the text.
  */
-function yamlMark(message: string): { line: number; text?: string } | undefined {
-  const marks = [...message.matchAll(/line (\d+), column \d+:?\n([^\n]*)/g)];
-  const mark = [...marks].reverse().find((m) => m[2].trim()) ?? marks[0];
+function yamlMark(message: string): { line: number; text: string } | undefined {
+  const marks = yamlMarks(message);
+  const mark = [...marks].reverse().find((m) => m.text.trim()) ?? marks[0];
   if (!mark || !/<unicode string>|while (parsing|scanning)|could not find expected|mapping values are not allowed|found character|expected/.test(message)) return undefined;
-  return { line: Number(mark[1]), text: mark[2] };
+  return mark;
+}
+
+/** PyYAML's marks in a message, in order: `line N, column M:` and the rendered line's text below it. */
+function yamlMarks(message: string): { line: number; text: string }[] {
+  return [...message.matchAll(/line (\d+), column \d+:?\n([^\n]*)/g)].map((m) => ({ line: Number(m[1]), text: m[2] }));
 }
 
 /** Whether a source line makes a rendered line's text: the same, or the same with its `{{ ... }}` standing for anything. */
@@ -119,11 +124,11 @@ export function sourceLineOf(source: string, renderedLine: number, renderedText:
  */
 function repeatedKeyLine(source: string, message: string): number | undefined {
   if (!/found conflicting ID/.test(message)) return undefined;
-  const marks = [...message.matchAll(/line (\d+), column \d+:?\n([^\n]*)/g)];
-  if (marks.length < 2 || !marks[1][2].trim()) return undefined;
-  const first = sourceLineOf(source, Number(marks[0][1]), marks[0][2]);
+  const [key, repeat] = yamlMarks(message);
+  if (!repeat?.text.trim()) return undefined;
+  const first = sourceLineOf(source, key.line, key.text);
   const lines = source.split(/\r?\n/);
-  for (let i = first + 1; i < lines.length; i++) if (makes(lines[i], marks[1][2].trim())) return i;
+  for (let i = first + 1; i < lines.length; i++) if (makes(lines[i], repeat.text.trim())) return i;
   return undefined;
 }
 

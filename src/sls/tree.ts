@@ -269,7 +269,7 @@ export class StateTree {
 
   /** The files an include entry Jinja makes may name: those whose module fits its pattern (relative entries resolved). */
   private mayInclude(from: TreeFile, include: IncludeEntry, files: readonly TreeFile[]): TreeFile[] {
-    const pattern = include.module.startsWith('{') || !include.pattern ? include.pattern : templateRegex(this.resolveIncludeName(from, include.module));
+    const pattern = templatedIncludePattern(include, this.resolveIncludeName(from, include.module));
     return pattern ? files.filter((f) => f.module && f !== from && pattern.test(f.module)) : [];
   }
 
@@ -470,6 +470,11 @@ function kitchenStateTops(root: string): string[][] {
     walk(doc, 0);
   }
   return out;
+}
+
+/** The modules an include entry Jinja makes may name (`resolved`: the entry with a relative start resolved); none known: undefined. */
+export function templatedIncludePattern(include: IncludeEntry, resolved: string): RegExp | undefined {
+  return include.module.startsWith('{') || !include.pattern ? include.pattern : templateRegex(resolved);
 }
 
 /** IDs Jinja makes that fit one ID, the one with the most literal text first (`x-{{ m }}-reload` before `x-{{ m }}`). */

@@ -1,4 +1,4 @@
-# Container: explain_missing_functions, put before the entry point (LOADER_REASONS in ../scripts.ts).
+# Container: explain_missing_functions, put before the entry point (entryPoint in ../scripts.ts).
 def explain_missing_functions():
     """A state that calls an execution function whose module did not load (ssh_auth.present where the
     image has no ssh: the ssh module's __virtual__ refused) fails with Salt's bare
